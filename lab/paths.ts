@@ -1,0 +1,30 @@
+// Where the lab keeps its files: generated SSH material and run state under .lab/ in the
+// checkout (git-ignored), the slow-to-build root file systems and images under ~/.cache.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const repoRoot = resolve(import.meta.dirname, '..');
+export const labDir = join(repoRoot, 'lab');
+export const stateDir = join(repoRoot, '.lab');
+export const cacheRoot = process.env.SNAPDEBUG_LAB_CACHE ?? join(homedir(), '.cache', 'snapdebug', 'lab');
+
+export const labFiles = {
+  privateKey: join(stateDir, 'id_ed25519'),
+  publicKey: join(stateDir, 'id_ed25519.pub'),
+  knownHosts: join(stateDir, 'known_hosts'),
+  sshConfig: join(stateDir, 'ssh_config'),
+  state: join(stateDir, 'state.json'),
+  hostKeys: (host: string) => join(stateDir, 'hostkeys', host),
+  hostState: (host: string) => join(stateDir, 'hosts', host),
+};
+
+export interface LabHostSpec {
+  name: string;
+  sshPort: number;
+}
+
+/** The two hosts of the lab, reachable only on the machine's loopback. */
+export const labHosts: readonly LabHostSpec[] = [
+  { name: 'prod', sshPort: 2201 },
+  { name: 'debug', sshPort: 2202 },
+];

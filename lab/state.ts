@@ -1,0 +1,38 @@
+// The lab's run state (.lab/state.json): which processes it started, so that `lab:down` ends
+// exactly those, and what it created in this machine's cgroup tree, so it can remove it again.
+import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { labFiles } from './paths';
+import type { TrackedPid } from './proc';
+
+export interface HostRunState {
+  name: string;
+  sshPort: number;
+  /** `unshare` itself, in this machine's namespaces. */
+  unshare: TrackedPid;
+  /** PID 1 of the host's PID namespace, as this machine sees it. */
+  init: TrackedPid;
+  /** The socat listener on 127.0.0.1:sshPort (a process group of its own). */
+  forwarder: TrackedPid;
+}
+
+export interface LabRunState {
+  recipeHash: string;
+  cacheDir: string;
+  startedAt: string;
+  hosts: HostRunState[];
+  /** cgroup v1/v2 folders named libpod_parent that did not exist before the lab started. */
+  createdCgroupParents: string[];
+}
+
+export function readState(): LabRunState | undefined {
+  if (!existsSync(labFiles.state)) return undefined;
+  return JSON.parse(readFileSync(labFiles.state, 'utf8')) as LabRunState;
+}
+
+export function writeState(state: LabRunState): void {
+  writeFileSync(labFiles.state, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+}
+
+export function clearState(): void {
+  rmSync(labFiles.state, { force: true });
+}
