@@ -1,0 +1,54 @@
+// The services every front end builds once and hands to the workflows: the hosts (pooled SSH),
+// the local snapshot store, a log, and settings. There is no global state: the CLI and the
+// extension each create their own Core and dispose of it.
+import { HostRegistry, type HostRegistryOptions } from './hosts';
+import { SnapshotStore } from './snapshot/store';
+import type { ProgressSink } from './util/progress';
+
+export type CheckpointTransport = 'stream' | 'file';
+
+export interface CoreSettings {
+  /** Folder on hosts for temporary archives (pushes, file transport); removed in every outcome. */
+  remoteTempDir: string;
+  /** How a checkpoint leaves the source host: `podman --export /dev/stdout` streamed, or a temp file pulled. */
+  transport: CheckpointTransport;
+  /** Connections per host for pulling a file in parallel byte ranges. */
+  transferLanes: number;
+}
+
+export const defaultCoreSettings: CoreSettings = {
+  remoteTempDir: '/var/tmp',
+  transport: 'stream',
+  transferLanes: 2,
+};
+
+export interface Core {
+  hosts: HostRegistry;
+  store: SnapshotStore;
+  settings: CoreSettings;
+  log: (line: string) => void;
+  dispose(): void;
+}
+
+export interface CoreOptions extends HostRegistryOptions {
+  storeDir?: string;
+  settings?: Partial<CoreSettings>;
+}
+
+export function createCore(options: CoreOptions): Core {
+  const hosts = new HostRegistry(options);
+  const store = new SnapshotStore(options.storeDir);
+  return {
+    hosts,
+    store,
+    settings: { ...defaultCoreSettings, ...options.settings },
+    log: options.log ?? (() => undefined),
+    dispose: () => hosts.dispose(),
+  };
+}
+
+/** What every long workflow takes besides its request: a way to cancel and a place to report. */
+export interface WorkControl {
+  signal?: AbortSignal;
+  progress?: ProgressSink;
+}

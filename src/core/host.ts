@@ -1,0 +1,142 @@
+// A host: a name, a Runner that reaches it, and how to run privileged tools there (optional
+// `sudo -n`, podman's cgroup-v1 warning silenced). It runs podman command builders, turns their
+// failures into sentences, and learns once which checkpoint/restore flags its podman has.
+import type { PodmanCommand } from './podman/commands';
+import { podman } from './podman/commands';
+import type { OptionInfo } from './podman/options';
+import type { PodmanInfo } from './podman/schemas';
+import type { RunOptions, Runner, StreamProcess } from './ssh/runner';
+import { SnapdebugError } from './util/errors';
+
+export interface HostOptions {
+  /** Prefix privileged commands with `sudo -n` (never prompts: a missing rule fails clearly). */
+  sudo: boolean;
+}
+
+export interface HostCapabilities {
+  podmanVersion: string;
+  /** undefined when CRIU is not installed (or not on root's PATH). */
+  criuVersion: string | undefined;
+  info: PodmanInfo;
+  checkpointFlags: Set<string>;
+  restoreFlags: Set<string>;
+}
+
+export class PodmanError extends SnapdebugError {}
+
+const cgroupWarning = /level=warning msg="Using cgroups-v1 which is deprecated/;
+
+/** podman's stderr without its cgroup-v1 deprecation warning. */
+export function cleanStderr(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => !cgroupWarning.test(line))
+    .join('\n')
+    .trim();
+}
+
+/** Long flags (--name) listed in a `podman ... --help` text. */
+export function flagsFromHelp(help: string): Set<string> {
+  return new Set([...help.matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]!));
+}
+
+export class Host {
+  private capabilitiesPromise: Promise<HostCapabilities> | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly runner: Runner,
+    readonly options: HostOptions = { sudo: false },
+  ) {}
+
+  /** argv for a privileged tool on this host. */
+  privileged(argv: readonly string[]): string[] {
+    return [...(this.options.sudo ? ['sudo', '-n'] : []), 'env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1', ...argv];
+  }
+
+  async podman<T>(command: PodmanCommand<T>, options: RunOptions = {}): Promise<T> {
+    const result = await this.runner.run(this.privileged(['podman', ...command.argv]), options);
+    const stderr = cleanStderr(result.stderr);
+    if (result.exitCode === 0) return command.parse(result.stdout);
+    if (command.acceptExit?.(result.exitCode, stderr)) return false as T;
+    throw this.podmanError(command.argv, result.exitCode, stderr);
+  }
+
+  /** Starts a podman command whose output is a stream (an archive, an image). */
+  async startPodman(command: PodmanCommand<unknown>, options: { signal?: AbortSignal } = {}): Promise<StreamProcess> {
+    return this.runner.start(this.privileged(['podman', ...command.argv]), options);
+  }
+
+  podmanError(argv: readonly string[], exitCode: number | null, stderr: string): PodmanError {
+    const what = `podman ${argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')}`;
+    const criuLog = /log file: (\S+\.log)/.exec(stderr)?.[1];
+    return new PodmanError(explainPodmanFailure(this.name, what, exitCode, stderr), {
+      detail: stderr,
+      ...(criuLog && { criuLog: { host: this.name, path: criuLog } }),
+      ...(podmanFix(stderr) !== undefined && { fix: podmanFix(stderr) }),
+    });
+  }
+
+  capabilities(): Promise<HostCapabilities> {
+    this.capabilitiesPromise ??= (async () => {
+      const [info, checkpointHelp, restoreHelp, criu] = await Promise.all([
+        this.podman(podman.info()),
+        this.podman(podman.checkpointHelp()),
+        this.podman(podman.restoreHelp()),
+        this.runner.run(this.privileged(['criu', '--version'])),
+      ]);
+      return {
+        podmanVersion: info.version.Version,
+        criuVersion: /Version: (\S+)/.exec(criu.stdout)?.[1],
+        info,
+        checkpointFlags: flagsFromHelp(checkpointHelp),
+        restoreFlags: flagsFromHelp(restoreHelp),
+      };
+    })().catch((error: unknown) => {
+      this.capabilitiesPromise = undefined; // a failed probe is tried again next time
+      throw error;
+    });
+    return this.capabilitiesPromise;
+  }
+
+  /** Refuses, in one sentence, any option this host's podman does not have. */
+  async requireFlags(verb: 'checkpoint' | 'restore', options: OptionInfo[]): Promise<void> {
+    const caps = await this.capabilities();
+    const offered = verb === 'checkpoint' ? caps.checkpointFlags : caps.restoreFlags;
+    const missing = options.filter((o) => !offered.has(o.flag));
+    if (missing.length > 0) {
+      const list = missing.map((o) => `${o.flag} (podman ${o.since}+)`).join(', ');
+      throw new SnapdebugError(`podman ${caps.podmanVersion} on ${this.name} has no ${verb} ${list}.`, {
+        fix: `Update podman on ${this.name}, or leave ${missing.length === 1 ? 'that option' : 'those options'} out.`,
+      });
+    }
+  }
+
+  /** The last lines of a text file on the host (CRIU logs), or undefined if unreadable. */
+  async tail(path: string, lines = 20): Promise<string | undefined> {
+    const result = await this.runner.run(this.privileged(['tail', '-n', String(lines), path]));
+    return result.exitCode === 0 ? result.stdout : undefined;
+  }
+}
+
+function explainPodmanFailure(host: string, what: string, exitCode: number | null, stderr: string): string {
+  const firstError = /Error: (.*)/.exec(stderr)?.[1]?.trim();
+  if (/no such container|no container with name or ID/i.test(stderr)) return `There is no such container on ${host} (${firstError}).`;
+  if (/is already in use|name .* is in use/i.test(stderr)) return `The name is already taken on ${host}: ${firstError}`;
+  if (/sudo: a password is required|sudo: .*not allowed/i.test(stderr)) return `sudo on ${host} needs a password or does not allow podman.`;
+  if (/criu failed|CRIU/i.test(stderr)) return `CRIU failed on ${host} during ${what}.`;
+  if (/rootless/i.test(stderr) && /checkpoint/i.test(what)) return `${what} needs rootful podman on ${host}.`;
+  if (/image not known|unable to find image|failed to find image|image .* not found/i.test(stderr)) {
+    return `The container's image is not on ${host}.`;
+  }
+  return `${what} failed on ${host}${exitCode === null ? '' : ` (exit ${exitCode})`}${firstError ? `: ${firstError}` : '.'}`;
+}
+
+function podmanFix(stderr: string): string | undefined {
+  if (/sudo: a password is required/i.test(stderr)) return 'Allow passwordless sudo for podman on that host, or connect as root.';
+  if (/established TCP connection|tcp-established/i.test(stderr)) return 'The process holds open TCP connections: checkpoint with --tcp-established (and restore with --tcp-established or --tcp-close).';
+  if (/rootless/i.test(stderr)) return 'Checkpoints need rootful podman: connect as root or set useSudo.';
+  if (/cpuinfo|CPU feature/i.test(stderr)) return 'The CPUs differ: run `snapdebug doctor SOURCE --peer TARGET` to compare them.';
+  if (/address already in use|port is already allocated/i.test(stderr)) return 'Another container holds that port: restore with --publish on a free port.';
+  return undefined;
+}

@@ -1,0 +1,183 @@
+// What to run: each podman command as a typed builder returning its argv and the parser of its
+// output. Running it (over SSH or locally, with sudo or not) is Host's business.
+import { z } from 'zod';
+import { SnapdebugError } from '../util/errors';
+import { validateContainerRef, validateImageRef, validatePublish, validateRemotePath } from './names';
+import {
+  checkpointFlags,
+  restoreFlags,
+  validateCheckpointOptions,
+  validateRestoreOptions,
+  type CheckpointOptions,
+  type RestoreOptions,
+} from './options';
+import {
+  imagesSchema,
+  infoSchema,
+  inspectSchema,
+  psSchema,
+  versionSchema,
+  type ImageEntry,
+  type InspectEntry,
+  type PodmanInfo,
+  type PodmanVersion,
+  type PsEntry,
+} from './schemas';
+
+export interface PodmanCommand<T> {
+  /** Arguments after `podman`. */
+  argv: string[];
+  parse(stdout: string): T;
+  /** Whether a non-zero exit is an answer (e.g. "no such container") rather than a failure. */
+  acceptExit?: (code: number | null, stderr: string) => boolean;
+}
+
+function parseJson<S extends z.ZodType>(schema: S, what: string): (stdout: string) => z.infer<S> {
+  return (stdout) => {
+    let data: unknown;
+    try {
+      data = JSON.parse(stdout);
+    } catch {
+      throw new SnapdebugError(`podman ${what} did not print JSON.`, { detail: stdout.slice(0, 500) });
+    }
+    const result = schema.safeParse(data);
+    if (!result.success) {
+      throw new SnapdebugError(`podman ${what} answered in a form this version of snapdebug does not understand.`, {
+        detail: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'),
+      });
+    }
+    return result.data;
+  };
+}
+
+const text = (stdout: string) => stdout;
+
+export const podman = {
+  version(): PodmanCommand<PodmanVersion> {
+    return { argv: ['version', '--format', 'json'], parse: parseJson(versionSchema, 'version') };
+  },
+
+  info(): PodmanCommand<PodmanInfo> {
+    return { argv: ['info', '--format', 'json'], parse: parseJson(infoSchema, 'info') };
+  },
+
+  ps(): PodmanCommand<PsEntry[]> {
+    return { argv: ['ps', '--all', '--format', 'json'], parse: parseJson(psSchema, 'ps') };
+  },
+
+  inspect(refs: string[]): PodmanCommand<InspectEntry[]> {
+    return {
+      argv: ['container', 'inspect', '--format', 'json', ...refs.map(validateContainerRef)],
+      parse: parseJson(inspectSchema, 'container inspect'),
+    };
+  },
+
+  /** `podman top` with fixed descriptors; COMMAND is last so its spaces survive. */
+  top(ref: string): PodmanCommand<TopProcess[]> {
+    return { argv: ['top', validateContainerRef(ref), 'user', 'pid', 'ppid', 'etime', 'args'], parse: parseTop };
+  },
+
+  images(): PodmanCommand<ImageEntry[]> {
+    return { argv: ['images', '--format', 'json'], parse: parseJson(imagesSchema, 'images') };
+  },
+
+  imageExists(ref: string): PodmanCommand<boolean> {
+    return { argv: ['image', 'exists', validateImageRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
+  },
+
+  containerExists(ref: string): PodmanCommand<boolean> {
+    return { argv: ['container', 'exists', validateContainerRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
+  },
+
+  checkpointHelp(): PodmanCommand<string> {
+    return { argv: ['container', 'checkpoint', '--help'], parse: text };
+  },
+
+  restoreHelp(): PodmanCommand<string> {
+    return { argv: ['container', 'restore', '--help'], parse: text };
+  },
+
+  /** Checkpoint into an archive at `exportTo` (a host path, or /dev/stdout to stream it). */
+  checkpoint(ref: string, options: CheckpointOptions, exportTo: string | undefined): PodmanCommand<string> {
+    validateCheckpointOptions(options);
+    const argv = ['container', 'checkpoint'];
+    for (const info of checkpointFlags(options)) {
+      if (info.flag === '--compress') argv.push('--compress', options.compress!);
+      else argv.push(info.flag);
+    }
+    if (exportTo !== undefined) argv.push('--export', exportTo === '/dev/stdout' ? exportTo : validateRemotePath(exportTo));
+    argv.push(validateContainerRef(ref));
+    return { argv, parse: text };
+  },
+
+  /** Restore from an archive on the host (`--import`), or in place when `archive` is undefined. */
+  restore(target: { archive: string } | { container: string }, options: RestoreOptions): PodmanCommand<string> {
+    validateRestoreOptions(options);
+    const argv = ['container', 'restore'];
+    for (const info of restoreFlags(options)) {
+      switch (info.flag) {
+        case '--name':
+          argv.push('--name', validateContainerRef(options.name!));
+          break;
+        case '--publish':
+          for (const p of options.publish!) argv.push('--publish', validatePublish(p));
+          break;
+        case '--pod':
+          argv.push('--pod', validateContainerRef(options.pod!));
+          break;
+        case '--import-previous':
+          argv.push('--import-previous', validateRemotePath(options.importPrevious!));
+          break;
+        default:
+          argv.push(info.flag);
+      }
+    }
+    if ('archive' in target) {
+      argv.push('--import', validateRemotePath(target.archive));
+    } else {
+      if (options.name !== undefined || (options.publish?.length ?? 0) > 0 || options.pod !== undefined) {
+        throw new SnapdebugError('--name, --publish and --pod only apply when restoring from an archive (--import).');
+      }
+      argv.push(validateContainerRef(target.container));
+    }
+    return { argv, parse: (stdout) => stdout.trim().split('\n').at(-1) ?? '' };
+  },
+
+  start(ref: string): PodmanCommand<string> {
+    return { argv: ['start', validateContainerRef(ref)], parse: text };
+  },
+
+  remove(ref: string, options: { force?: boolean } = {}): PodmanCommand<string> {
+    return { argv: ['rm', ...(options.force ? ['--force', '--time', '10'] : []), validateContainerRef(ref)], parse: text };
+  },
+
+  logs(ref: string, tail: number): PodmanCommand<string> {
+    return { argv: ['logs', '--tail', String(Math.max(1, Math.floor(tail))), validateContainerRef(ref)], parse: text };
+  },
+
+  /** Writes the image to standard output (`--output /dev/stdout` fails on a pipe: leave it out). */
+  save(image: string): PodmanCommand<string> {
+    return { argv: ['save', '--format', 'oci-archive', validateImageRef(image)], parse: text };
+  },
+
+  /** Reads an image archive from standard input. */
+  load(): PodmanCommand<string> {
+    return { argv: ['load', '--quiet'], parse: text };
+  },
+};
+
+export interface TopProcess {
+  user: string;
+  pid: number;
+  ppid: number;
+  elapsed: string;
+  command: string;
+}
+
+export function parseTop(stdout: string): TopProcess[] {
+  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+  return lines.slice(1).map((line) => {
+    const [user, pid, ppid, elapsed, ...rest] = line.trim().split(/\s+/);
+    return { user: user!, pid: Number(pid), ppid: Number(ppid), elapsed: elapsed!, command: rest.join(' ').trim() };
+  });
+}

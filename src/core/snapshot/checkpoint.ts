@@ -1,0 +1,131 @@
+// checkpoint: HOST/CONTAINER into the local store. By default the container keeps running
+// (--leave-running) and the archive streams straight out of podman (--export /dev/stdout) into a
+// `.part` file, hashed on both ends, then renamed: no archive ever rests on the source host.
+// With the `file` transport the archive goes to a temp file on the host first, pulled in
+// parallel byte ranges and removed in every outcome.
+import { ArchiveInspector, type Compression } from '../archive/checkpointArchive';
+import type { Core, WorkControl } from '../core';
+import type { Host } from '../host';
+import { podman } from '../podman/commands';
+import { checkpointFlags, exportOption, validateCheckpointOptions, type CheckpointOptions } from '../podman/options';
+import type { InspectEntry } from '../podman/schemas';
+import { throwIfAborted } from '../util/abort';
+import { SnapdebugError } from '../util/errors';
+import { noProgress } from '../util/progress';
+import type { SnapshotMeta } from './store';
+import { pullFile } from './pull';
+import { hashedOutput, receiveHashed, removeRemote } from './transfer';
+
+export interface CheckpointRequest {
+  host: string;
+  container: string;
+  options: CheckpointOptions;
+  /** For --with-previous: the pre-checkpoint snapshot this one builds on. */
+  previous?: string;
+}
+
+export async function inspectOne(host: Host, container: string, signal?: AbortSignal): Promise<InspectEntry> {
+  const [entry] = await host.podman(podman.inspect([container]), signal ? { signal } : {});
+  if (!entry) throw new SnapdebugError(`There is no container "${container}" on ${host.name}.`);
+  return entry;
+}
+
+function compressionOf(options: CheckpointOptions): Compression {
+  return options.compress ?? 'zstd'; // podman's own default
+}
+
+export async function checkpoint(core: Core, request: CheckpointRequest, control: WorkControl = {}): Promise<SnapshotMeta> {
+  const { signal } = control;
+  const progress = control.progress ?? noProgress;
+  const started = Date.now();
+  const options = request.options;
+  validateCheckpointOptions(options);
+
+  progress({ phase: 'connect', message: `Connecting to ${request.host}` });
+  const host = core.hosts.get(request.host);
+  const caps = await host.capabilities();
+  await host.requireFlags('checkpoint', [...checkpointFlags(options), exportOption]);
+  if (caps.info.host.security.rootless) {
+    throw new SnapdebugError(`podman on ${request.host} runs rootless, and CRIU checkpoints need rootful podman.`, {
+      fix: `Connect as root, or enable useSudo for ${request.host} (with passwordless sudo for podman).`,
+    });
+  }
+  const before = await inspectOne(host, request.container, signal);
+  if (!before.State.Running) {
+    throw new SnapdebugError(`${request.container} on ${request.host} is ${before.State.Status}, not running: only a running container can be checkpointed.`);
+  }
+  let parent: SnapshotMeta | undefined;
+  if (options.withPrevious) {
+    if (request.previous === undefined) {
+      throw new SnapdebugError('--with-previous needs the pre-checkpoint snapshot it builds on (--previous SNAPSHOT).');
+    }
+    parent = core.store.get(request.previous);
+    if (parent.kind !== 'pre-checkpoint' || parent.source.container !== request.container || parent.source.host !== request.host) {
+      throw new SnapdebugError(`${parent.id} is not a pre-checkpoint of ${request.host}/${request.container}.`);
+    }
+  }
+  throwIfAborted(signal);
+
+  core.store.ensure();
+  const id = core.store.newId(before.Name);
+  const compression = compressionOf(options);
+  const part = core.store.partPath(id);
+  const inspector = new ArchiveInspector();
+  const phase = options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint';
+  progress({ phase: 'checkpoint', message: `Checkpointing ${request.container} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
+  const onChunk = (chunk: Buffer, total: number) => {
+    if (!inspector.complete) inspector.push(chunk);
+    progress({ phase: 'pull', message: `Receiving ${phase} of ${request.container}`, bytes: total });
+  };
+  const checkpointStarted = Date.now();
+  let received: { bytes: number; sha256: string };
+  if (core.settings.transport === 'stream') {
+    const command = podman.checkpoint(request.container, { ...options, compress: compression }, '/dev/stdout');
+    const process = await host.runner.start(hashedOutput(host.privileged(['podman', ...command.argv])), signal ? { signal } : {});
+    received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, what: `container checkpoint ${request.container}` });
+  } else {
+    const remotePath = `${core.settings.remoteTempDir}/snapdebug-${id}${core.store.archiveName('', compression)}`;
+    try {
+      await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath), signal ? { signal } : {});
+      throwIfAborted(signal);
+      received = await pullFile(core.hosts.lanes(request.host, core.settings.transferLanes), remotePath, part, {
+        ...(signal && { signal }),
+        onChunk,
+      });
+    } finally {
+      await removeRemote(host, remotePath);
+    }
+  }
+  const checkpointMs = Date.now() - checkpointStarted;
+
+  const after = await inspectOne(host, request.container).catch(() => undefined);
+  const sourceLeftRunning = after?.State.Running === true && after.State.Pid === before.State.Pid;
+  if (options.leaveRunning && !sourceLeftRunning) {
+    core.log(`warning: ${request.host}/${request.container} is not running with the same PID after a leave-running checkpoint`);
+  }
+  const facts = inspector.result();
+  const meta: SnapshotMeta = {
+    id,
+    kind: options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint',
+    createdAt: new Date().toISOString(),
+    source: {
+      host: request.host,
+      container: before.Name,
+      containerId: before.Id,
+      image: facts.imageName ?? before.ImageName ?? before.Image,
+      imageId: facts.imageId ?? before.Image,
+    },
+    podmanVersion: caps.podmanVersion,
+    ...(caps.criuVersion !== undefined && { criuVersion: caps.criuVersion }),
+    options: { ...options, compress: compression },
+    compression,
+    archive: core.store.archiveName(id, compression),
+    size: received.bytes,
+    sha256: received.sha256,
+    ...(facts.criu && { criu: facts.criu }),
+    sourceLeftRunning,
+    ...(parent && { parent: parent.id }),
+    timings: { checkpointMs, totalMs: Date.now() - started },
+  };
+  return core.store.commit(part, meta);
+}

@@ -1,0 +1,38 @@
+// Copies: containers we restored from snapshots, recognised by their snapdebug.origin label. Only
+// a container carrying that label can be discarded through us, so production is never removed by
+// a mistyped name.
+import type { Core } from '../core';
+import { podman } from '../podman/commands';
+import type { PsEntry } from '../podman/schemas';
+import { SnapdebugError } from '../util/errors';
+import { originLabel, sourceLabel } from './restore';
+
+export interface CopyInfo {
+  host: string;
+  name: string;
+  id: string;
+  state: string;
+  snapshot: string;
+  source: string | undefined;
+}
+
+export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
+  const snapshot = entry.Labels[originLabel];
+  if (snapshot === undefined) return undefined;
+  return { host, name: entry.Names[0] ?? entry.Id.slice(0, 12), id: entry.Id, state: entry.State, snapshot, source: entry.Labels[sourceLabel] };
+}
+
+export async function listCopies(core: Core, host: string, signal?: AbortSignal): Promise<CopyInfo[]> {
+  const entries = await core.hosts.get(host).podman(podman.ps(), signal ? { signal } : {});
+  return entries.flatMap((entry) => copyFromPs(host, entry) ?? []);
+}
+
+export async function discardCopy(core: Core, host: string, name: string): Promise<CopyInfo> {
+  const copy = (await listCopies(core, host)).find((c) => c.name === name || c.id.startsWith(name));
+  if (!copy) {
+    throw new SnapdebugError(`${name} on ${host} is not a copy restored by snapdebug (no ${originLabel} label); refusing to remove it.`);
+  }
+  await core.hosts.get(host).podman(podman.remove(copy.name, { force: true }));
+  core.log(`discarded copy ${host}/${copy.name} of ${copy.snapshot}`);
+  return copy;
+}

@@ -1,0 +1,132 @@
+// restore: a snapshot from the store onto a host, as a copy (labelled snapdebug.origin=<id>) or,
+// for migrations, as the container itself. Everything that can be checked is checked before any
+// byte moves (podman's flags, the name, the image); the temporary archive on the target is removed
+// whatever happens. Also the seed article's restore in place (`podman container restore --keep`).
+import type { Core, WorkControl } from '../core';
+import type { Host } from '../host';
+import { podman } from '../podman/commands';
+import { validateContainerRef } from '../podman/names';
+import { exportOption, restoreFlags, validateRestoreOptions, type RestoreOptions } from '../podman/options';
+import { throwIfAborted } from '../util/abort';
+import { SnapdebugError } from '../util/errors';
+import { noProgress } from '../util/progress';
+import { inspectOne } from './checkpoint';
+import { hasImage, transferImage } from './images';
+import { pushSnapshot, type PushedArchive } from './push';
+import type { SnapshotMeta } from './store';
+
+export const originLabel = 'snapdebug.origin';
+export const sourceLabel = 'snapdebug.source';
+
+export interface RestoreRequest {
+  snapshot: string;
+  to: string;
+  options: RestoreOptions;
+  /** Copy the image from the snapshot's source host when the target lacks it. */
+  transferImage?: boolean;
+  /** A copy carries our labels and never takes a name already in use; a migration is not a copy. */
+  asCopy?: boolean;
+}
+
+export interface RestoredContainer {
+  host: string;
+  name: string;
+  id: string;
+  snapshot: string;
+  pid: number;
+}
+
+/** `base` if no container on the host has that name, else the first free `base-copyN`. */
+export async function freeName(host: Host, base: string, signal?: AbortSignal): Promise<string> {
+  const taken = new Set((await host.podman(podman.ps(), signal ? { signal } : {})).flatMap((c) => c.Names));
+  if (!taken.has(base)) return base;
+  for (let n = 1; ; n++) if (!taken.has(`${base}-copy${n}`)) return `${base}-copy${n}`;
+}
+
+async function ensureImage(core: Core, meta: SnapshotMeta, target: Host, request: RestoreRequest, control: WorkControl): Promise<void> {
+  const image = { ...(meta.source.imageId && { id: meta.source.imageId }), ...(meta.source.image && { name: meta.source.image }) };
+  if (await hasImage(target, image, control.signal)) return;
+  const name = meta.source.image ?? meta.source.imageId ?? 'unknown';
+  if (!request.transferImage) {
+    throw new SnapdebugError(`The image ${name} of ${meta.id} is not on ${request.to}, so podman cannot restore it there.`, {
+      fix: `Restore with --transfer-image to copy it from ${meta.source.host}, or load it on ${request.to} first.`,
+    });
+  }
+  await transferImage(core, { image: name, from: meta.source.host, to: request.to }, control);
+}
+
+export async function restoreSnapshot(core: Core, request: RestoreRequest, control: WorkControl = {}): Promise<RestoredContainer> {
+  const progress = control.progress ?? noProgress;
+  const { signal } = control;
+  const asCopy = request.asCopy ?? true;
+  const meta = core.store.get(request.snapshot);
+  if (meta.kind !== 'checkpoint') {
+    throw new SnapdebugError(`${meta.id} is a pre-checkpoint: restore the checkpoint taken --with-previous on top of it.`);
+  }
+  const options: RestoreOptions = { ...request.options };
+  validateRestoreOptions(options);
+  if (options.name !== undefined) validateContainerRef(options.name);
+
+  progress({ phase: 'connect', message: `Connecting to ${request.to}` });
+  const target = core.hosts.get(request.to);
+  const parent = meta.parent ? core.store.get(meta.parent) : undefined;
+  await target.requireFlags('restore', [
+    ...restoreFlags({ ...options, name: options.name ?? 'x', ...(parent && { importPrevious: '/x' }) }),
+    { ...exportOption, flag: '--import' },
+  ]);
+
+  const wanted = options.name ?? meta.source.container;
+  const name = options.name !== undefined || !asCopy ? wanted : await freeName(target, wanted, signal);
+  if (name === wanted && (await target.podman(podman.containerExists(name), signal ? { signal } : {}))) {
+    throw new SnapdebugError(`A container named ${name} already exists on ${request.to}.`, {
+      fix: 'Choose another name (--name), or remove that container first.',
+    });
+  }
+  await ensureImage(core, meta, target, request, control);
+  throwIfAborted(signal);
+
+  const pushed: PushedArchive[] = [];
+  try {
+    if (parent) pushed.push(await pushSnapshot(core, parent, request.to, {}, control));
+    const labels = asCopy ? { [originLabel]: meta.id, [sourceLabel]: `${meta.source.host}/${meta.source.container}` } : undefined;
+    const archive = await pushSnapshot(core, meta, request.to, labels ? { labels } : {}, control);
+    pushed.push(archive);
+    throwIfAborted(signal);
+
+    progress({ phase: 'restore', message: `Restoring ${name} on ${request.to}` });
+    const restoreOptions: RestoreOptions = { ...options, name, ...(parent && { importPrevious: pushed[0]!.path }) };
+    // Restores are short and must not be left half done: no kill on cancel, only afterwards.
+    await target.podman(podman.restore({ archive: archive.path }, restoreOptions));
+  } finally {
+    progress({ phase: 'cleanup', message: `Removing the temporary archive from ${request.to}` });
+    await Promise.all(pushed.map((p) => p.remove()));
+  }
+  const restored = await inspectOne(target, name);
+  if (!restored.State.Running) {
+    throw new SnapdebugError(`${name} was restored on ${request.to} but is ${restored.State.Status}, not running.`);
+  }
+  core.log(`restored ${meta.id} on ${request.to} as ${name} (pid ${restored.State.Pid})`);
+  return { host: request.to, name, id: restored.Id, snapshot: meta.id, pid: restored.State.Pid };
+}
+
+/** The seed article's `podman container restore [--keep] NAME`: a checkpointed container, in place. */
+export async function restoreInPlace(
+  core: Core,
+  request: { host: string; container: string; options: Pick<RestoreOptions, 'keep' | 'tcpEstablished' | 'tcpClose' | 'fileLocks' | 'ignoreStaticIp' | 'ignoreStaticMac' | 'printStats'> },
+  control: WorkControl = {},
+): Promise<RestoredContainer> {
+  const host = core.hosts.get(request.host);
+  await host.requireFlags('restore', restoreFlags(request.options));
+  const before = await inspectOne(host, request.container, control.signal);
+  if (before.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is already running.`);
+  if (!before.State.Checkpointed) {
+    throw new SnapdebugError(`${request.container} on ${request.host} holds no checkpoint to restore in place.`, {
+      fix: 'Checkpoint it with "Checkpoint and Stop" first, or restore a snapshot from the store.',
+    });
+  }
+  (control.progress ?? noProgress)({ phase: 'restore', message: `Restoring ${request.container} in place on ${request.host}` });
+  await host.podman(podman.restore({ container: request.container }, request.options));
+  const after = await inspectOne(host, request.container);
+  if (!after.State.Running) throw new SnapdebugError(`${request.container} was restored on ${request.host} but is ${after.State.Status}.`);
+  return { host: request.host, name: after.Name, id: after.Id, snapshot: '', pid: after.State.Pid };
+}

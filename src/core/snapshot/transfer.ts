@@ -1,0 +1,160 @@
+// Moving archives between hosts and the store, verified end to end. Every byte that lands in the
+// store is hashed as it is written; the source hashes the same bytes as they leave (a tee into
+// sha256sum in the remote shell), and the two must agree before a snapshot exists. Pushes are
+// hashed on the receiving host as they are written. Cancelling removes what was partly written.
+import { createHash } from 'node:crypto';
+import { createWriteStream, rmSync } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Host } from '../host';
+import type { StreamProcess } from '../ssh/runner';
+import { AbortError, isAbortError } from '../util/abort';
+import { SnapdebugError } from '../util/errors';
+
+export interface Received {
+  bytes: number;
+  sha256: string;
+}
+
+const exitMarker = 'snapdebug-exit ';
+const teeFailedMarker = 'snapdebug-tee-failed';
+
+/**
+ * Wraps a command so that its stdout passes through unchanged while the remote shell also hashes
+ * it: stderr ends with the command's exit status and the sha256 of everything it printed.
+ */
+export function hashedOutput(argv: readonly string[]): string[] {
+  const script = `exec 3>&1; { "$@"; echo "${exitMarker}$?" >&2; } | tee /dev/fd/3 | sha256sum >&2`;
+  return ['sh', '-c', script, 'sh', ...argv];
+}
+
+export function parseHashedTrailer(stderr: string): { exitCode: number | undefined; sha256: string | undefined; stderr: string } {
+  const lines = stderr.split('\n');
+  const exit = lines.map((l) => new RegExp(`^${exitMarker}(\\d+)$`).exec(l.trim())).find(Boolean);
+  const sha = lines.map((l) => /^([0-9a-f]{64})\s+-$/.exec(l.trim())).find(Boolean);
+  const rest = lines.filter((l) => !l.startsWith(exitMarker) && !/^[0-9a-f]{64}\s+-$/.test(l.trim())).join('\n');
+  return { exitCode: exit ? Number(exit[1]) : undefined, sha256: sha?.[1], stderr: rest };
+}
+
+/** A pass-through that hashes, counts and shows each chunk to an observer. */
+function meter(onChunk: (chunk: Buffer, total: number) => void): Transform & { digest(): string; bytes(): number } {
+  const hash = createHash('sha256');
+  let total = 0;
+  const transform = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      total += chunk.length;
+      onChunk(chunk, total);
+      done(null, chunk);
+    },
+  }) as Transform & { digest(): string; bytes(): number };
+  transform.digest = () => hash.digest('hex');
+  transform.bytes = () => total;
+  return transform;
+}
+
+/** Writes a stream to a new file (0600), hashing it; on any failure or cancel the file is removed. */
+export async function receiveToFile(
+  source: Readable,
+  dest: string,
+  options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void },
+): Promise<Received> {
+  const counter = meter(options.onChunk ?? (() => undefined));
+  const file = createWriteStream(dest, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 });
+  try {
+    await pipeline(source, counter, file, ...(options.signal ? [{ signal: options.signal }] : []));
+    return { bytes: counter.bytes(), sha256: counter.digest() };
+  } catch (error) {
+    rmSync(dest, { force: true });
+    if (options.signal?.aborted || isAbortError(error)) throw new AbortError();
+    throw error;
+  }
+}
+
+/** Streams a running remote command's stdout into a file and checks it against the host's hash. */
+export async function receiveHashed(
+  host: Host,
+  process: StreamProcess,
+  dest: string,
+  options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void; what: string },
+): Promise<Received & { stderr: string }> {
+  const onAbort = () => process.close();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const received = await receiveToFile(process.stdout, dest, options);
+    await process.exit;
+    const trailer = parseHashedTrailer(process.stderrText());
+    if (trailer.exitCode !== 0) {
+      rmSync(dest, { force: true });
+      throw host.podmanError(options.what.split(' '), trailer.exitCode ?? null, trailer.stderr.trim());
+    }
+    if (trailer.sha256 !== received.sha256) {
+      rmSync(dest, { force: true });
+      throw new SnapdebugError(`The archive from ${host.name} arrived damaged: sha256 ${received.sha256} here, ${trailer.sha256 ?? 'none'} there.`);
+    }
+    return { ...received, stderr: trailer.stderr };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Free bytes in a folder on a host (df), to refuse a push that cannot fit. */
+export async function freeBytes(host: Host, dir: string): Promise<number | undefined> {
+  const result = await host.runner.run(['df', '--output=avail', '-B1', dir]);
+  const value = Number(result.stdout.trim().split('\n').at(-1));
+  return result.exitCode === 0 && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Sends a stream to a new file on a host. The host writes it with umask 077 and hashes what it
+ * wrote in the same pass; we hash what we sent. A mismatch, a failure or a cancel removes the file
+ * there. Returns the sha256 both sides agree on.
+ */
+export async function pushStream(
+  host: Host,
+  source: Readable,
+  remotePath: string,
+  options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void; sizeHint?: number },
+): Promise<Received> {
+  const dir = remotePath.slice(0, remotePath.lastIndexOf('/')) || '/';
+  const free = await freeBytes(host, dir);
+  if (free !== undefined && options.sizeHint !== undefined && free < options.sizeHint) {
+    throw new SnapdebugError(`${host.name} has ${free} bytes free in ${dir}, and the archive needs ${options.sizeHint}.`, {
+      fix: "Free space there, or choose another temporary folder (setting snapdebug.remoteTempDir, CLI --remote-tmp).",
+    });
+  }
+  // tee's stdout feeds sha256sum: the hash is of exactly the bytes tee wrote to the file.
+  const script = `umask 077; { tee "$1" || echo ${teeFailedMarker} >&2; } | sha256sum`;
+  const process = await host.runner.start(['sh', '-c', script, 'sh', remotePath], options.signal ? { signal: options.signal } : {});
+  const counter = meter(options.onChunk ?? (() => undefined));
+  const onAbort = () => process.close();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const output: Buffer[] = [];
+    process.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+    await pipeline(source, counter, process.stdin);
+    const code = await process.exit;
+    if (options.signal?.aborted) throw new AbortError();
+    const remoteSha = /^([0-9a-f]{64})/.exec(Buffer.concat(output).toString())?.[1];
+    if (code !== 0 || process.stderrText().includes(teeFailedMarker)) {
+      throw new SnapdebugError(`Writing the archive to ${remotePath} on ${host.name} failed.`, { detail: process.stderrText() });
+    }
+    const sha256 = counter.digest();
+    if (remoteSha !== sha256) {
+      throw new SnapdebugError(`The archive arrived damaged on ${host.name}: sha256 ${remoteSha ?? 'none'} there, ${sha256} here.`);
+    }
+    return { bytes: counter.bytes(), sha256 };
+  } catch (error) {
+    source.destroy();
+    await removeRemote(host, remotePath);
+    if (options.signal?.aborted || isAbortError(error)) throw new AbortError();
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Removes a temporary file on a host; never throws (it runs in cleanup paths). */
+export async function removeRemote(host: Host, remotePath: string): Promise<void> {
+  await host.runner.run(host.privileged(['rm', '-f', remotePath])).catch(() => undefined);
+}
