@@ -3,7 +3,7 @@
 // the store's bytes, and their hash must still match the one recorded at checkpoint time.
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConfigDumpRewriter, addLabels, decompressor } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
@@ -44,20 +44,21 @@ export async function pushSnapshot(core: Core, meta: SnapshotMeta, to: string, o
   progress({ phase: 'push', message: `Sending ${meta.id} to ${to}`, bytes: 0, total: meta.size });
 
   // Progress counts bytes read from the store, so it ends at the snapshot's size either way.
-  const file = createReadStream(core.store.archivePath(meta), { highWaterMark: 1024 * 1024 });
+  // The chain is built with pipeline(), which carries a read or decompression error to its last
+  // stream; that stream is what pushStream reads, so the error fails the push.
   let read = 0;
-  file.on('data', (chunk) => {
-    read += chunk.length;
-    progress({ phase: 'push', message: `Sending ${meta.id} to ${to}`, bytes: read, total: meta.size });
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      read += chunk.length;
+      progress({ phase: 'push', message: `Sending ${meta.id} to ${to}`, bytes: read, total: meta.size });
+      done(null, chunk);
+    },
   });
-  let source: Readable = file;
-  let rewriter: ConfigDumpRewriter | undefined;
-  if (labels) {
-    rewriter = new ConfigDumpRewriter((config) => addLabels(config, labels));
-    // pipeline() carries a read or decompression error into the rewriter, whose reader then fails.
-    pipeline(file, decompressor(), rewriter).catch(() => undefined);
-    source = rewriter;
-  }
+  const rewriter = labels ? new ConfigDumpRewriter((config) => addLabels(config, labels)) : undefined;
+  const file = createReadStream(core.store.archivePath(meta), { highWaterMark: 1024 * 1024 });
+  const chain: [Readable, ...Transform[]] = rewriter ? [file, counted, decompressor(), rewriter] : [file, counted];
+  pipeline(chain).catch(() => undefined);
+  const source = chain.at(-1) as Readable;
   const received = await pushStream(host, source, path, {
     ...(control.signal && { signal: control.signal }),
     sizeHint: meta.size,

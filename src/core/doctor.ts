@@ -1,0 +1,171 @@
+// doctor: can this host take and restore checkpoints, and can a peer restore what it takes?
+// Every check says what it found, and every failure says how to fix it.
+import { randomBytes } from 'node:crypto';
+import type { Core } from './core';
+import type { Host } from './host';
+import { freeBytes } from './snapshot/transfer';
+import { describeError } from './util/errors';
+import { formatBytes } from './util/format';
+
+export type CheckLevel = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  name: string;
+  level: CheckLevel;
+  detail: string;
+  fix?: string;
+}
+
+export interface DoctorReport {
+  host: string;
+  peer?: string;
+  checks: DoctorCheck[];
+  ok: boolean;
+}
+
+const minimumPodmanMajor = 4;
+const minimumCriu = [3, 11];
+const lowSpaceBytes = 2 * 1024 ** 3;
+
+export function versionAtLeast(version: string, minimum: number[]): boolean {
+  const parts = version.split(/[.+~-]/).map((p) => Number.parseInt(p, 10));
+  for (let i = 0; i < minimum.length; i++) {
+    const part = Number.isNaN(parts[i]) ? 0 : parts[i]!;
+    if (part !== minimum[i]) return part > minimum[i]!;
+  }
+  return true;
+}
+
+async function check(name: string, body: () => Promise<Omit<DoctorCheck, 'name'>>): Promise<DoctorCheck> {
+  try {
+    return { name, ...(await body()) };
+  } catch (error) {
+    return { name, level: 'fail', detail: describeError(error).split('\n')[0]! };
+  }
+}
+
+async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  const connect = await check('ssh', async () => {
+    await host.runner.run(['true']);
+    return { level: 'ok', detail: `connected to ${host.name}` };
+  });
+  checks.push(connect);
+  if (connect.level === 'fail') return checks;
+
+  const caps = await host.capabilities().catch((error: unknown) => error as Error);
+  if (caps instanceof Error) {
+    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or enable sudo for it'}.` });
+    return checks;
+  }
+  const major = Number(caps.podmanVersion.split('.')[0]);
+  checks.push({
+    name: 'podman',
+    level: major >= minimumPodmanMajor ? 'ok' : 'fail',
+    detail: `podman ${caps.podmanVersion}`,
+    ...(major < minimumPodmanMajor && { fix: `Upgrade podman to ${minimumPodmanMajor} or newer.` }),
+  });
+  const rootless = caps.info.host.security.rootless;
+  checks.push({
+    name: 'rootful',
+    level: rootless ? 'fail' : 'ok',
+    detail: rootless ? 'podman runs rootless' : `rootful${host.options.sudo ? ' (through sudo -n)' : ''}`,
+    ...(rootless && { fix: 'CRIU checkpoints need rootful podman: connect as root, or enable sudo with a NOPASSWD rule for podman.' }),
+  });
+  const runtime = caps.info.host.ociRuntime;
+  checks.push(
+    await check('runtime', async () => {
+      if (runtime.name === 'runc') return { level: 'ok', detail: `runc supports checkpoints (${runtime.version?.split('\n')[0] ?? runtime.path ?? ''})` };
+      const crun = runtime.version ?? '';
+      const ok = /\+CRIU/.test(crun);
+      return {
+        level: ok ? 'ok' : 'fail',
+        detail: `${runtime.name}${ok ? ' built with CRIU' : ' without CRIU support'}`,
+        ...(!ok && { fix: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' }),
+      };
+    }),
+  );
+  checks.push({
+    name: 'criu version',
+    level: caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu) ? 'ok' : 'fail',
+    detail: caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'CRIU is not installed',
+    ...(!(caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu)) && { fix: `Install CRIU ${minimumCriu.join('.')} or newer (package criu); on kernels 6.16+ CRIU 4.2 is needed for TCP sockets.` }),
+  });
+  checks.push(
+    await check('criu check', async () => {
+      const result = await host.runner.run(host.privileged(['criu', 'check']));
+      const text = `${result.stdout}${result.stderr}`.trim();
+      const ok = /Looks good/.test(text);
+      return {
+        level: ok ? 'ok' : 'fail',
+        detail: ok ? 'Looks good.' : text.split('\n').slice(-3).join(' '),
+        ...(!ok && { fix: 'Run `criu check` on the host as root and fix what it reports (kernel features, CRIU version).' }),
+      };
+    }),
+  );
+  checks.push(
+    await check('network lock', async () => {
+      // CRIU locks the container's network during a dump with iptables-restore unless told to use nftables.
+      const result = await host.runner.run(['sh', '-c', 'command -v iptables-restore || cat /etc/criu/runc.conf /etc/criu/default.conf 2>/dev/null | grep "^network-lock nftables"']);
+      const ok = result.exitCode === 0 && result.stdout.trim() !== '';
+      return {
+        level: ok ? 'ok' : 'fail',
+        detail: ok ? result.stdout.trim().split('\n')[0]! : 'neither iptables-restore nor "network-lock nftables" in /etc/criu/runc.conf',
+        ...(!ok && { fix: 'Install iptables, or add the line "network-lock nftables" to /etc/criu/runc.conf.' }),
+      };
+    }),
+  );
+  checks.push(
+    await check('temp space', async () => {
+      const free = await freeBytes(host, core.settings.remoteTempDir);
+      if (free === undefined) return { level: 'fail', detail: `cannot read free space of ${core.settings.remoteTempDir}`, fix: 'Create that folder, or set another (snapdebug.remoteTempDir).' };
+      const low = free < lowSpaceBytes;
+      return {
+        level: low ? 'warn' : 'ok',
+        detail: `${formatBytes(free)} free in ${core.settings.remoteTempDir}`,
+        ...(low && { fix: 'Archives are as large as the container\'s memory: free space there or choose another folder.' }),
+      };
+    }),
+  );
+  return checks;
+}
+
+/** `criu cpuinfo dump` on the source, `criu cpuinfo check` of that image on the peer. */
+async function cpuCompatibility(source: Host, peer: Host): Promise<DoctorCheck> {
+  return check(`cpu ${source.name} → ${peer.name}`, async () => {
+    const dir = `/tmp/snapdebug-cpuinfo-${randomBytes(4).toString('hex')}`;
+    try {
+      const dump = await source.runner.run(source.privileged(['sh', '-c', 'mkdir -m 0700 "$1" && criu cpuinfo dump -D "$1" && base64 -w0 "$1/cpuinfo.img"', 'sh', dir]));
+      if (dump.exitCode !== 0) return { level: 'fail', detail: `criu cpuinfo dump failed on ${source.name}: ${dump.stderr.trim()}` };
+      const check = await peer.runner.run(peer.privileged(['sh', '-c', 'mkdir -m 0700 "$1" && base64 -d > "$1/cpuinfo.img" && criu cpuinfo check -D "$1"', 'sh', dir]), {
+        stdin: dump.stdout.trim(),
+      });
+      const ok = check.exitCode === 0;
+      return {
+        level: ok ? 'ok' : 'fail',
+        detail: ok ? `${peer.name} can run what ${source.name} checkpoints` : `CPU features differ: ${`${check.stdout}${check.stderr}`.trim().split('\n').slice(-2).join(' ')}`,
+        ...(!ok && { fix: `Restore on a host with the same CPU features as ${source.name}, or checkpoint on a host with fewer.` }),
+      };
+    } finally {
+      await Promise.all([source, peer].map((h) => h.runner.run(h.privileged(['rm', '-rf', dir])).catch(() => undefined)));
+    }
+  });
+}
+
+export async function doctor(core: Core, hostName: string, peerName?: string): Promise<DoctorReport> {
+  const host = core.hosts.get(hostName);
+  const checks = await hostChecks(core, host);
+  if (peerName !== undefined) {
+    const peer = core.hosts.get(peerName);
+    const peerChecks = await hostChecks(core, peer);
+    checks.push(...peerChecks.map((c) => ({ ...c, name: `${peerName}: ${c.name}` })));
+    if (checks.every((c) => c.level !== 'fail')) {
+      checks.push(await cpuCompatibility(host, peer));
+      const [a, b] = await Promise.all([host.capabilities(), peer.capabilities()]);
+      if (a.podmanVersion.split('.')[0] !== b.podmanVersion.split('.')[0]) {
+        checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: 'Restores across podman major versions may fail: align them.' });
+      }
+    }
+  }
+  return { host: hostName, ...(peerName !== undefined && { peer: peerName }), checks, ok: checks.every((c) => c.level !== 'fail') };
+}
