@@ -8,6 +8,7 @@ import { isAbortError } from '../core/util/abort';
 import { SnapdebugError, describeError } from '../core/util/errors';
 import type { CliCommand, OptionSpec } from './context';
 import { copiesCommand, discardCommand } from './commands/copies';
+import { attachCommand, debugCommand } from './commands/debug';
 import { doctorCommand, hostsCommand, psCommand, topCommand } from './commands/hosts';
 import { migrateCommand, restoreCommand } from './commands/restore';
 import { checkpointCommand, pushCommand, rmCommand, snapshotsCommand } from './commands/snapshots';
@@ -27,6 +28,8 @@ export const commands: CliCommand[] = [
   restoreCommand,
   migrateCommand,
   rmCommand,
+  debugCommand,
+  attachCommand,
   copiesCommand,
   discardCommand,
 ];

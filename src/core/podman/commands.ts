@@ -143,6 +143,28 @@ export const podman = {
     return { argv, parse: (stdout) => stdout.trim().split('\n').at(-1) ?? '' };
   },
 
+  /** Runs a program inside a container; `privileged` grants ptrace (debugger injection). */
+  exec(ref: string, argv: string[], options: { privileged?: boolean } = {}): PodmanCommand<string> {
+    if (argv.length === 0) throw new SnapdebugError('podman exec needs a program to run.');
+    return { argv: ['exec', ...(options.privileged ? ['--privileged'] : []), validateContainerRef(ref), ...argv], parse: text };
+  },
+
+  /** `podman top` with host PIDs, to find a process of the container as the host sees it. */
+  topHostPids(ref: string): PodmanCommand<Array<{ hostPid: number; pid: number; command: string }>> {
+    return {
+      argv: ['top', validateContainerRef(ref), 'hpid', 'pid', 'args'],
+      parse: (stdout) =>
+        stdout
+          .split('\n')
+          .slice(1)
+          .filter((l) => l.trim() !== '')
+          .map((line) => {
+            const [hostPid, pid, ...rest] = line.trim().split(/\s+/);
+            return { hostPid: Number(hostPid), pid: Number(pid), command: rest.join(' ') };
+          }),
+    };
+  },
+
   start(ref: string): PodmanCommand<string> {
     return { argv: ['start', validateContainerRef(ref)], parse: text };
   },

@@ -15,6 +15,9 @@ import { noProgress } from '../util/progress';
 import type { SnapshotMeta } from './store';
 import { pullFile } from './pull';
 import { hashedOutput, receiveHashed, removeRemote } from './transfer';
+import { pushArchive, remoteArchivePath, type PushedArchive } from './push';
+import { PassThrough } from 'node:stream';
+import { rmSync } from 'node:fs';
 
 export interface CheckpointRequest {
   host: string;
@@ -35,6 +38,26 @@ function compressionOf(options: CheckpointOptions): Compression {
 }
 
 export async function checkpoint(core: Core, request: CheckpointRequest, control: WorkControl = {}): Promise<SnapshotMeta> {
+  return (await checkpointAndSend(core, request, undefined, control)).meta;
+}
+
+/** Where Snapshot & Debug sends the archive while it is still arriving in the store. */
+export interface SendAlongside {
+  to: string;
+  /** Labels for the copy, given the new snapshot's id. */
+  labelsFor: (snapshotId: string) => Record<string, string>;
+}
+
+/**
+ * A checkpoint that also feeds another host in the same pass (streaming transport only): the
+ * bytes leaving the source go both into the store and, relabelled, to a temporary file on `to`.
+ */
+export async function checkpointAndSend(
+  core: Core,
+  request: CheckpointRequest,
+  alongside: SendAlongside | undefined,
+  control: WorkControl = {},
+): Promise<{ meta: SnapshotMeta; pushed?: PushedArchive }> {
   const { signal } = control;
   const progress = control.progress ?? noProgress;
   const started = Date.now();
@@ -79,10 +102,34 @@ export async function checkpoint(core: Core, request: CheckpointRequest, control
   };
   const checkpointStarted = Date.now();
   let received: { bytes: number; sha256: string };
-  if (core.settings.transport === 'stream') {
+  let pushed: PushedArchive | undefined;
+  if (core.settings.transport === 'stream' || alongside) {
     const command = podman.checkpoint(request.container, { ...options, compress: compression }, '/dev/stdout');
     const process = await host.runner.start(hashedOutput(host.privileged(['podman', ...command.argv])), signal ? { signal } : {});
-    received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, what: `container checkpoint ${request.container}` });
+    const what = `container checkpoint ${request.container}`;
+    if (!alongside) {
+      received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, what });
+    } else {
+      // One pass: if either side fails, the other is stopped, and both clean up after themselves.
+      const tee = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+      const path = remoteArchivePath(core, { id, archive: core.store.archiveName(id, compression) }, true);
+      const sending = pushArchive(core, tee, { id, to: alongside.to, path, labels: alongside.labelsFor(id) }, control);
+      sending.catch(() => process.close());
+      try {
+        received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, tee, what });
+      } catch (error) {
+        tee.destroy();
+        const sent = await sending.catch(() => undefined);
+        await sent?.remove();
+        throw error;
+      }
+      try {
+        pushed = await sending;
+      } catch (error) {
+        rmSync(part, { force: true });
+        throw error;
+      }
+    }
   } else {
     const remotePath = `${core.settings.remoteTempDir}/snapdebug-${id}${core.store.archiveName('', compression)}`;
     try {
@@ -127,5 +174,5 @@ export async function checkpoint(core: Core, request: CheckpointRequest, control
     ...(parent && { parent: parent.id }),
     timings: { checkpointMs, totalMs: Date.now() - started },
   };
-  return core.store.commit(part, meta);
+  return { meta: core.store.commit(part, meta), ...(pushed && { pushed }) };
 }

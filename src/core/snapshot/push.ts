@@ -30,22 +30,45 @@ export interface PushOptions {
   stableName?: boolean;
 }
 
-export function remoteArchivePath(core: Core, meta: SnapshotMeta, relabelled: boolean, stable = false): string {
+export function remoteArchivePath(core: Core, meta: Pick<SnapshotMeta, 'id' | 'archive'>, relabelled: boolean, stable = false): string {
   const name = relabelled ? `${meta.id}.tar` : meta.archive;
   const unique = stable ? '' : `-${randomBytes(3).toString('hex')}`;
   return validateRemotePath(`${core.settings.remoteTempDir}/snapdebug-${name.replace(/(\.tar.*)$/, `${unique}$1`)}`);
 }
 
+/**
+ * Sends an archive stream (as podman wrote it) to `path` on a host, relabelled on the way when
+ * labels are given. pipeline() carries a read or decompression error to the chain's last stream,
+ * which is what pushStream reads, so any failure fails the push and removes the file there.
+ */
+export async function pushArchive(
+  core: Core,
+  archive: Readable,
+  request: { id: string; to: string; path: string; labels?: Record<string, string>; sizeHint?: number },
+  control: WorkControl = {},
+): Promise<PushedArchive & { relabelled: boolean }> {
+  const host = core.hosts.get(request.to);
+  const labels = request.labels;
+  const rewriter = labels ? new ConfigDumpRewriter((config) => addLabels(config, labels)) : undefined;
+  const chain: [Readable, ...Transform[]] = rewriter ? [archive, decompressor(), rewriter] : [archive];
+  if (rewriter) pipeline(chain).catch(() => undefined);
+  const received = await pushStream(host, chain.at(-1) as Readable, request.path, {
+    ...(control.signal && { signal: control.signal }),
+    ...(request.sizeHint !== undefined && { sizeHint: request.sizeHint }),
+  });
+  const remove = () => removeRemote(host, request.path);
+  if (rewriter && !rewriter.rewritten) {
+    await remove();
+    throw new SnapdebugError(`${request.id} has no config.dump: it is not a podman checkpoint archive.`);
+  }
+  core.log(`pushed ${request.id} to ${request.to}:${request.path} (${received.bytes} bytes, sha256 ${received.sha256.slice(0, 12)}… verified there)`);
+  return { host, path: request.path, bytes: received.bytes, sha256: received.sha256, remove, relabelled: rewriter !== undefined };
+}
+
 export async function pushSnapshot(core: Core, meta: SnapshotMeta, to: string, options: PushOptions, control: WorkControl = {}): Promise<PushedArchive> {
   const progress = control.progress ?? noProgress;
-  const host = core.hosts.get(to);
-  const labels = options.labels;
-  const path = remoteArchivePath(core, meta, labels !== undefined, options.stableName);
   progress({ phase: 'push', message: `Sending ${meta.id} to ${to}`, bytes: 0, total: meta.size });
-
   // Progress counts bytes read from the store, so it ends at the snapshot's size either way.
-  // The chain is built with pipeline(), which carries a read or decompression error to its last
-  // stream; that stream is what pushStream reads, so the error fails the push.
   let read = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -54,26 +77,15 @@ export async function pushSnapshot(core: Core, meta: SnapshotMeta, to: string, o
       done(null, chunk);
     },
   });
-  const rewriter = labels ? new ConfigDumpRewriter((config) => addLabels(config, labels)) : undefined;
   const file = createReadStream(core.store.archivePath(meta), { highWaterMark: 1024 * 1024 });
-  const chain: [Readable, ...Transform[]] = rewriter ? [file, counted, decompressor(), rewriter] : [file, counted];
-  pipeline(chain).catch(() => undefined);
-  const source = chain.at(-1) as Readable;
-  const received = await pushStream(host, source, path, {
-    ...(control.signal && { signal: control.signal }),
-    sizeHint: meta.size,
-  });
-  const remove = () => removeRemote(host, path);
-  if (rewriter && !rewriter.rewritten) {
-    await remove();
-    throw new SnapdebugError(`${meta.id} has no config.dump: it is not a podman checkpoint archive.`);
-  }
-  if (!labels && received.sha256 !== meta.sha256) {
-    await remove();
+  pipeline(file, counted).catch(() => undefined);
+  const path = remoteArchivePath(core, meta, options.labels !== undefined, options.stableName);
+  const pushed = await pushArchive(core, counted, { id: meta.id, to, path, ...(options.labels && { labels: options.labels }), sizeHint: meta.size }, control);
+  if (!pushed.relabelled && pushed.sha256 !== meta.sha256) {
+    await pushed.remove();
     throw new SnapdebugError(`The archive of ${meta.id} in the store no longer matches its sha256: it is damaged.`, {
       fix: `Delete it (snapdebug rm ${meta.id}) and take a new snapshot.`,
     });
   }
-  core.log(`pushed ${meta.id} to ${to}:${path} (${received.bytes} bytes, sha256 ${received.sha256.slice(0, 12)}… verified there)`);
-  return { host, path, bytes: received.bytes, sha256: received.sha256, remove };
+  return pushed;
 }

@@ -55,11 +55,33 @@ async function ensureImage(core: Core, meta: SnapshotMeta, target: Host, request
   await transferImage(core, { image: name, from: meta.source.host, to: request.to }, control);
 }
 
-export async function restoreSnapshot(core: Core, request: RestoreRequest, control: WorkControl = {}): Promise<RestoredContainer> {
-  const progress = control.progress ?? noProgress;
+/** What a restore will do, decided and checked before any byte moves. */
+export interface RestorePlan {
+  meta: SnapshotMeta;
+  parent: SnapshotMeta | undefined;
+  target: Host;
+  name: string;
+  options: RestoreOptions;
+  /** Labels the copy will carry (undefined for a migration). */
+  labels: Record<string, string> | undefined;
+}
+
+export function copyLabels(meta: Pick<SnapshotMeta, 'id' | 'source'>): Record<string, string> {
+  return { [originLabel]: meta.id, [sourceLabel]: `${meta.source.host}/${meta.source.container}` };
+}
+
+/**
+ * Checks the target before anything moves: podman's flags, the name, the image (copied over
+ * when asked). `meta` may describe a snapshot not taken yet (Snapshot & Debug plans first).
+ */
+export async function planRestore(
+  core: Core,
+  meta: SnapshotMeta,
+  request: Omit<RestoreRequest, 'snapshot'>,
+  control: WorkControl = {},
+): Promise<RestorePlan> {
   const { signal } = control;
   const asCopy = request.asCopy ?? true;
-  const meta = core.store.get(request.snapshot);
   if (meta.kind !== 'checkpoint') {
     throw new SnapdebugError(`${meta.id} is a pre-checkpoint: restore the checkpoint taken --with-previous on top of it.`);
   }
@@ -67,7 +89,7 @@ export async function restoreSnapshot(core: Core, request: RestoreRequest, contr
   validateRestoreOptions(options);
   if (options.name !== undefined) validateContainerRef(options.name);
 
-  progress({ phase: 'connect', message: `Connecting to ${request.to}` });
+  (control.progress ?? noProgress)({ phase: 'connect', message: `Connecting to ${request.to}` });
   const target = core.hosts.get(request.to);
   const parent = meta.parent ? core.store.get(meta.parent) : undefined;
   await target.requireFlags('restore', [
@@ -82,31 +104,46 @@ export async function restoreSnapshot(core: Core, request: RestoreRequest, contr
       fix: 'Choose another name (--name), or remove that container first.',
     });
   }
-  await ensureImage(core, meta, target, request, control);
+  await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);
   throwIfAborted(signal);
+  return { meta, parent, target, name, options: { ...options, name }, labels: asCopy ? copyLabels(meta) : undefined };
+}
 
-  const pushed: PushedArchive[] = [];
+/** Restores from archives already on the target, removes them whatever happens, checks the result. */
+export async function restorePushed(core: Core, plan: RestorePlan, pushed: PushedArchive[], control: WorkControl = {}): Promise<RestoredContainer> {
+  const progress = control.progress ?? noProgress;
+  const { target, name } = plan;
   try {
-    if (parent) pushed.push(await pushSnapshot(core, parent, request.to, {}, control));
-    const labels = asCopy ? { [originLabel]: meta.id, [sourceLabel]: `${meta.source.host}/${meta.source.container}` } : undefined;
-    const archive = await pushSnapshot(core, meta, request.to, labels ? { labels } : {}, control);
-    pushed.push(archive);
-    throwIfAborted(signal);
-
-    progress({ phase: 'restore', message: `Restoring ${name} on ${request.to}` });
-    const restoreOptions: RestoreOptions = { ...options, name, ...(parent && { importPrevious: pushed[0]!.path }) };
+    throwIfAborted(control.signal);
+    progress({ phase: 'restore', message: `Restoring ${name} on ${target.name}` });
+    const archive = pushed.at(-1)!;
+    const options: RestoreOptions = { ...plan.options, ...(plan.parent && { importPrevious: pushed[0]!.path }) };
     // Restores are short and must not be left half done: no kill on cancel, only afterwards.
-    await target.podman(podman.restore({ archive: archive.path }, restoreOptions));
+    await target.podman(podman.restore({ archive: archive.path }, options));
   } finally {
-    progress({ phase: 'cleanup', message: `Removing the temporary archive from ${request.to}` });
+    progress({ phase: 'cleanup', message: `Removing the temporary archive from ${target.name}` });
     await Promise.all(pushed.map((p) => p.remove()));
   }
   const restored = await inspectOne(target, name);
   if (!restored.State.Running) {
-    throw new SnapdebugError(`${name} was restored on ${request.to} but is ${restored.State.Status}, not running.`);
+    throw new SnapdebugError(`${name} was restored on ${target.name} but is ${restored.State.Status}, not running.`);
   }
-  core.log(`restored ${meta.id} on ${request.to} as ${name} (pid ${restored.State.Pid})`);
-  return { host: request.to, name, id: restored.Id, snapshot: meta.id, pid: restored.State.Pid };
+  core.log(`restored ${plan.meta.id} on ${target.name} as ${name} (pid ${restored.State.Pid})`);
+  return { host: target.name, name, id: restored.Id, snapshot: plan.meta.id, pid: restored.State.Pid };
+}
+
+export async function restoreSnapshot(core: Core, request: RestoreRequest, control: WorkControl = {}): Promise<RestoredContainer> {
+  const meta = core.store.get(request.snapshot);
+  const plan = await planRestore(core, meta, request, control);
+  const pushed: PushedArchive[] = [];
+  try {
+    if (plan.parent) pushed.push(await pushSnapshot(core, plan.parent, request.to, {}, control));
+    pushed.push(await pushSnapshot(core, meta, request.to, plan.labels ? { labels: plan.labels } : {}, control));
+  } catch (error) {
+    await Promise.all(pushed.map((p) => p.remove()));
+    throw error;
+  }
+  return restorePushed(core, plan, pushed, control);
 }
 
 /** The seed article's `podman container restore [--keep] NAME`: a checkpointed container, in place. */

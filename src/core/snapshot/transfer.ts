@@ -4,7 +4,7 @@
 // hashed on the receiving host as they are written. Cancelling removes what was partly written.
 import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Host } from '../host';
 import type { StreamProcess } from '../ssh/runner';
@@ -57,10 +57,13 @@ function meter(onChunk: (chunk: Buffer, total: number) => void): Transform & { d
 export async function receiveToFile(
   source: Readable,
   dest: string,
-  options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void },
+  options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void; tee?: Writable },
 ): Promise<Received> {
   const counter = meter(options.onChunk ?? (() => undefined));
   const file = createWriteStream(dest, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 });
+  // A second reader of the same bytes (Snapshot & Debug feeds the debug host in the same pass);
+  // pipe() waits for the slower of the two before reading on.
+  if (options.tee) source.pipe(options.tee);
   try {
     await pipeline(source, counter, file, ...(options.signal ? [{ signal: options.signal }] : []));
     return { bytes: counter.bytes(), sha256: counter.digest() };
@@ -76,7 +79,7 @@ export async function receiveHashed(
   host: Host,
   process: StreamProcess,
   dest: string,
-  options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void; what: string },
+  options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void; tee?: Writable; what: string },
 ): Promise<Received & { stderr: string }> {
   const onAbort = () => process.close();
   options.signal?.addEventListener('abort', onAbort, { once: true });

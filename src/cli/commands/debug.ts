@@ -1,0 +1,102 @@
+// Snapshot & Debug from a terminal: `debug` prints one JSON line as soon as a debugger can attach
+// (with --json) and keeps the tunnel open until SIGINT/SIGTERM; `attach` does the same for a copy
+// that already exists. The copy stays until `snapdebug discard HOST/COPY`.
+import { runtimes, type Runtime } from '../../core/debug/attach';
+import { attachToCopy, snapshotAndDebug } from '../../core/debug/session';
+import { podman } from '../../core/podman/commands';
+import { parseContainerAddress } from '../../core/podman/names';
+import { originLabel } from '../../core/snapshot/restore';
+import { SnapdebugError } from '../../core/util/errors';
+import { shellJoin } from '../../core/util/quote';
+import { flag, stringOption, type CliContext, type CliCommand, type OptionValues } from '../context';
+
+function runtimeOption(values: OptionValues): Runtime | undefined {
+  const runtime = stringOption(values, 'runtime');
+  if (runtime !== undefined && !runtimes.includes(runtime as Runtime)) {
+    throw new SnapdebugError(`--runtime ${runtime}: use ${runtimes.join(', ')}.`);
+  }
+  return runtime as Runtime | undefined;
+}
+
+function localPortOption(values: OptionValues): number | undefined {
+  const text = stringOption(values, 'local-port');
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SnapdebugError(`--local-port ${text} is not a port number.`);
+  return port;
+}
+
+/** Announces the attach point, then holds the tunnel until the process is told to stop. */
+async function holdOpen(
+  context: CliContext,
+  line: { snapshot: string; host: string; container: string; runtime: Runtime; attach?: { address: string; port: number }; gdb?: string[] },
+  close: () => Promise<void>,
+): Promise<void> {
+  const { out, signal } = context;
+  if (out.json) {
+    const { gdb, ...rest } = line;
+    process.stdout.write(JSON.stringify({ ...rest, ...(gdb && { gdb: shellJoin(gdb) }) }) + '\n');
+  } else {
+    out.done();
+    process.stdout.write(
+      line.attach
+        ? `${line.runtime} debugger of ${line.host}/${line.container} at ${line.attach.address}:${line.attach.port} (Ctrl-C closes the tunnel; the copy stays)\n`
+        : `run gdb on ${line.host}: ${shellJoin(line.gdb ?? [])}\n`,
+    );
+  }
+  if (line.attach) await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  await close();
+}
+
+const attachOptions: CliCommand['options'] = {
+  runtime: { type: 'string', help: 'node, python or native (default: detected from the copy\'s processes)' },
+  'local-port': { type: 'string', help: 'local port for the debugger tunnel (default: any free port)' },
+};
+
+export const debugCommand: CliCommand = {
+  name: 'debug',
+  usage: 'debug HOST/CONTAINER --to HOST',
+  summary: 'Snapshot & Debug: checkpoint (it keeps running), restore a copy on the debug host, attach',
+  options: {
+    to: { type: 'string', help: 'the debug host for the copy' },
+    'transfer-image': { type: 'boolean', help: 'copy the image if the debug host lacks it' },
+    ...attachOptions,
+  },
+  positionals: [1, 1],
+  async run(context) {
+    const { core, out, positionals, values, signal } = context;
+    const { host, container } = parseContainerAddress(positionals[0]!);
+    const to = stringOption(values, 'to');
+    if (!to) throw new SnapdebugError('debug needs --to HOST: the debug host for the copy.');
+    const runtime = runtimeOption(values);
+    const localPort = localPortOption(values);
+    const session = await snapshotAndDebug(
+      core,
+      { host, container, to, ...(runtime && { runtime }), ...(localPort !== undefined && { localPort }), ...(flag(values, 'transfer-image') && { transferImage: true }) },
+      { signal, progress: (e) => out.progress(e) },
+    );
+    await holdOpen(
+      context,
+      { snapshot: session.snapshot.id, host: to, container: session.copy.name, runtime: session.target.runtime, ...(session.attach && { attach: session.attach }), ...(session.gdb && { gdb: session.gdb }) },
+      session.close,
+    );
+  },
+};
+
+export const attachCommand: CliCommand = {
+  name: 'attach',
+  usage: 'attach HOST/COPY',
+  summary: 'Attach a debugger to a copy that already runs (tunnel held until Ctrl-C)',
+  options: attachOptions,
+  positionals: [1, 1],
+  async run(context) {
+    const { core, out, positionals, values, signal } = context;
+    const { host, container } = parseContainerAddress(positionals[0]!);
+    const runtime = runtimeOption(values);
+    const localPort = localPortOption(values);
+    const attached = await attachToCopy(core, { host, container, ...(runtime && { runtime }), ...(localPort !== undefined && { localPort }) }, { signal, progress: (e) => out.progress(e) });
+    const [copy] = await core.hosts.get(host).podman(podman.inspect([container]));
+    const snapshot = copy?.Config.Labels[originLabel] ?? '';
+    await holdOpen(context, { snapshot, host, container, runtime: attached.target.runtime, ...(attached.attach && { attach: attached.attach }), ...(attached.gdb && { gdb: attached.gdb }) }, attached.close);
+  },
+};

@@ -1,0 +1,125 @@
+// Snapshot & Debug: from a production container to a debugger attached to a restored copy.
+// checkpoint (leave-running: production keeps serving) → into the store and, in the same pass, to
+// the debug host → restore as NAME-snap-TIME (new IP and MAC; TCP connections closed where podman
+// can) → prepare the runtime's debugger → a local port tunnelled to it. A cancel or failure at any
+// phase leaves no copy and no temporary archive anywhere; production is never stopped.
+import type { Core, WorkControl } from '../core';
+import { podman } from '../podman/commands';
+import { checkpointAndSend, inspectOne } from '../snapshot/checkpoint';
+import { copyLabels, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import type { SnapshotMeta } from '../snapshot/store';
+import { throwIfAborted } from '../util/abort';
+import { SnapdebugError } from '../util/errors';
+import { noProgress } from '../util/progress';
+import { findDebugTarget, nativeDebuggerArgv, prepareNode, preparePython, type DebugTarget, type Runtime } from './attach';
+import { openTunnel, type Tunnel } from './tunnel';
+
+export interface DebugRequest {
+  host: string;
+  container: string;
+  to: string;
+  /** Overrides the runtime detected from the copy's processes. */
+  runtime?: Runtime;
+  localPort?: number;
+  transferImage?: boolean;
+}
+
+export interface DebugSession {
+  snapshot: SnapshotMeta;
+  copy: RestoredContainer;
+  target: DebugTarget;
+  /** Where a debugger connects (node, python); undefined for native, which runs gdb on the host. */
+  attach?: { address: '127.0.0.1'; port: number };
+  /** For native: the gdb command to run on the debug host. */
+  gdb?: string[];
+  tunnel?: Tunnel;
+  /** Closes the tunnel; the copy stays until discarded. */
+  close(): Promise<void>;
+}
+
+function copyName(container: string, now = new Date()): string {
+  return `${container}-snap-${now.toISOString().slice(11, 19).replace(/:/g, '')}`;
+}
+
+/** Attaches to an existing copy (also what "Restore Another Copy" and launch.json reruns use). */
+export async function attachToCopy(
+  core: Core,
+  request: { host: string; container: string; runtime?: Runtime; localPort?: number },
+  control: WorkControl = {},
+): Promise<Pick<DebugSession, 'target' | 'attach' | 'gdb' | 'tunnel' | 'close'>> {
+  const progress = control.progress ?? noProgress;
+  const host = core.hosts.get(request.host);
+  const target = await findDebugTarget(host, request.container, request.runtime);
+  progress({ phase: 'attach', message: `Attaching a ${target.runtime} debugger to ${request.container} on ${request.host}` });
+  if (target.runtime === 'native') {
+    const gdb = await nativeDebuggerArgv(host, target);
+    return { target, gdb, close: async () => undefined };
+  }
+  const port = target.runtime === 'node' ? await prepareNode(host, target, control.signal) : await preparePython(host, request.container, target, control.signal);
+  throwIfAborted(control.signal);
+  // Tunnels get a connection of their own, so a long debug session never holds channels that
+  // the tree's refreshes need.
+  const [, lane] = core.hosts.lanes(request.host, 2);
+  const tunnel = await openTunnel(lane ?? host, target.hostPid, port, { ...(request.localPort !== undefined && { localPort: request.localPort }), log: core.log });
+  return { target, attach: { address: '127.0.0.1', port: tunnel.port }, tunnel, close: () => tunnel.close() };
+}
+
+export async function snapshotAndDebug(core: Core, request: DebugRequest, control: WorkControl = {}): Promise<DebugSession> {
+  const progress = control.progress ?? noProgress;
+  const { signal } = control;
+  if (request.to === request.host) {
+    throw new SnapdebugError('The debug host must not be the production host: a copy there would share its resources.', {
+      fix: 'Choose another host for the copy (setting snapdebug.defaultDebugHost, or --to).',
+    });
+  }
+  // Plan the restore first: a debug host that cannot take the copy fails before production is touched.
+  const source = core.hosts.get(request.host);
+  const live = await inspectOne(source, request.container, signal);
+  if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
+  const target = core.hosts.get(request.to);
+  const tcpClose = (await target.capabilities()).restoreFlags.has('--tcp-close');
+  const draft: SnapshotMeta = {
+    id: 'planned',
+    kind: 'checkpoint',
+    createdAt: new Date().toISOString(),
+    source: { host: request.host, container: live.Name, containerId: live.Id, image: live.ImageName ?? live.Image, imageId: live.Image },
+    podmanVersion: '',
+    options: { leaveRunning: true },
+    compression: 'zstd',
+    archive: '',
+    size: 0,
+    sha256: '',
+    sourceLeftRunning: true,
+    timings: { checkpointMs: 0, totalMs: 0 },
+  };
+  const plan = await planRestore(
+    core,
+    draft,
+    {
+      to: request.to,
+      options: { name: copyName(live.Name), ignoreStaticIp: true, ignoreStaticMac: true, ...(tcpClose && { tcpClose: true }) },
+      ...(request.transferImage && { transferImage: true }),
+    },
+    control,
+  );
+
+  let copy: RestoredContainer | undefined;
+  try {
+    const { meta, pushed } = await checkpointAndSend(
+      core,
+      { host: request.host, container: request.container, options: { leaveRunning: true } },
+      // The labels name the snapshot, whose id is only known once the checkpoint starts.
+      { to: request.to, labelsFor: (id) => copyLabels({ ...draft, id }) },
+      control,
+    );
+    plan.meta = meta;
+    copy = await restorePushed(core, plan, pushed ? [pushed] : [], control);
+    throwIfAborted(signal);
+    progress({ phase: 'attach', message: `Copy ${copy.name} runs on ${request.to}; attaching` });
+    const attached = await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
+    return { snapshot: meta, copy, ...attached };
+  } catch (error) {
+    if (copy) await target.podman(podman.remove(copy.name, { force: true })).catch(() => undefined);
+    throw error;
+  }
+}
