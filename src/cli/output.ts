@@ -1,6 +1,6 @@
 // How the CLI speaks. stdout carries results only (one JSON document with --json); stderr carries
 // progress: a redrawn bar with bytes and rate on a terminal, plain lines otherwise (logs, CI).
-import { formatBytes } from '../core/util/format';
+import { ProgressText } from '../core/util/progressText';
 import type { ProgressEvent } from '../core/util/progress';
 
 export interface Output {
@@ -21,19 +21,7 @@ export function createOutput(options: { json: boolean; stderr?: NodeJS.WriteStre
   let lastPhase = '';
   let lastLineAt = 0;
   let barOpen = false;
-  let rate = { at: Date.now(), bytes: 0, perSecond: 0 };
-
-  const describe = (event: ProgressEvent): string => {
-    if (event.bytes === undefined) return event.message;
-    const now = Date.now();
-    if (event.phase !== lastPhase || event.bytes < rate.bytes) rate = { at: now, bytes: event.bytes, perSecond: 0 };
-    else if (now - rate.at >= 500) {
-      rate = { at: now, bytes: event.bytes, perSecond: ((event.bytes - rate.bytes) * 1000) / (now - rate.at) };
-    }
-    const done = event.total ? `${formatBytes(event.bytes)} of ${formatBytes(event.total)} (${Math.floor((event.bytes / event.total) * 100)}%)` : formatBytes(event.bytes);
-    const speed = rate.perSecond > 0 ? `, ${formatBytes(rate.perSecond)}/s` : '';
-    return `${event.message}: ${done}${speed}`;
-  };
+  const text = new ProgressText();
 
   return {
     json: options.json,
@@ -42,7 +30,7 @@ export function createOutput(options: { json: boolean; stderr?: NodeJS.WriteStre
       stdout.write(options.json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
     },
     progress(event) {
-      const line = describe(event);
+      const line = text.line(event);
       const now = Date.now();
       if (tty) {
         stderr.write(`\r\x1b[2K${line.slice(0, (stderr.columns ?? 100) - 1)}`);

@@ -68,7 +68,7 @@ export class Host {
   }
 
   podmanError(argv: readonly string[], exitCode: number | null, stderr: string): PodmanError {
-    const what = `podman ${argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')}`;
+    const what = `podman ${subcommandOf(argv)}`;
     const criuLog = /log file: (\S+\.log)/.exec(stderr)?.[1];
     return new PodmanError(explainPodmanFailure(this.name, what, exitCode, stderr), {
       detail: stderr,
@@ -117,6 +117,16 @@ export class Host {
     const result = await this.runner.run(this.privileged(['tail', '-n', String(lines), path]));
     return result.exitCode === 0 ? result.stdout : undefined;
   }
+}
+
+/** `container checkpoint`, `rm`, …: the leading words before the first option. */
+export function subcommandOf(argv: readonly string[]): string {
+  const words: string[] = [];
+  for (const arg of argv) {
+    if (arg.startsWith('-') || words.length === 2) break;
+    words.push(arg);
+  }
+  return words.join(' ');
 }
 
 function explainPodmanFailure(host: string, what: string, exitCode: number | null, stderr: string): string {

@@ -78,6 +78,20 @@ export class ArchiveInspector {
     return { ...this.facts };
   }
 
+  /** Call at the end of the input: gunzip may still hold output that carries facts. */
+  async finish(): Promise<ArchiveFacts> {
+    const gunzip = this.gunzip;
+    if (gunzip && !this.done && !gunzip.destroyed) {
+      await new Promise<void>((resolve) => {
+        gunzip.once('end', resolve);
+        gunzip.once('error', () => resolve());
+        gunzip.once('close', resolve);
+        gunzip.end();
+      });
+    }
+    return this.result();
+  }
+
   private feedTar(data: Buffer): void {
     if (this.done) return;
     this.tar.push(data);
@@ -120,5 +134,5 @@ export async function inspectArchiveFile(path: string): Promise<ArchiveFacts> {
     if (inspector.complete) break;
   }
   stream.destroy();
-  return inspector.result();
+  return inspector.finish();
 }

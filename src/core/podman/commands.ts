@@ -72,6 +72,11 @@ export const podman = {
     };
   },
 
+  /** podman's own JSON for a container, unparsed, for people to read. */
+  inspectText(ref: string): PodmanCommand<string> {
+    return { argv: ['container', 'inspect', validateContainerRef(ref)], parse: text };
+  },
+
   /** `podman top` with fixed descriptors; COMMAND is last so its spaces survive. */
   top(ref: string): PodmanCommand<TopProcess[]> {
     return { argv: ['top', validateContainerRef(ref), 'user', 'pid', 'ppid', 'etime', 'args'], parse: parseTop };

@@ -3,7 +3,7 @@
 // `.part` file, hashed on both ends, then renamed: no archive ever rests on the source host.
 // With the `file` transport the archive goes to a temp file on the host first, pulled in
 // parallel byte ranges and removed in every outcome.
-import { ArchiveInspector, type Compression } from '../archive/checkpointArchive';
+import { ArchiveInspector, inspectArchiveFile, type Compression } from '../archive/checkpointArchive';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { podman } from '../podman/commands';
@@ -96,9 +96,11 @@ export async function checkpointAndSend(
   const inspector = new ArchiveInspector();
   const phase = options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint';
   progress({ phase: 'checkpoint', message: `Checkpointing ${request.container} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
+  const report = (total: number) => progress({ phase: 'pull', message: `Receiving ${phase} of ${request.container}`, bytes: total });
+  // A stream arrives in order and is inspected as it passes; parallel ranges are inspected after.
   const onChunk = (chunk: Buffer, total: number) => {
     if (!inspector.complete) inspector.push(chunk);
-    progress({ phase: 'pull', message: `Receiving ${phase} of ${request.container}`, bytes: total });
+    report(total);
   };
   const checkpointStarted = Date.now();
   let received: { bytes: number; sha256: string };
@@ -137,7 +139,7 @@ export async function checkpointAndSend(
       throwIfAborted(signal);
       received = await pullFile(core.hosts.lanes(request.host, core.settings.transferLanes), remotePath, part, {
         ...(signal && { signal }),
-        onChunk,
+        onChunk: (_chunk, total) => report(total),
       });
     } finally {
       await removeRemote(host, remotePath);
@@ -150,7 +152,7 @@ export async function checkpointAndSend(
   if (options.leaveRunning && !sourceLeftRunning) {
     core.log(`warning: ${request.host}/${request.container} is not running with the same PID after a leave-running checkpoint`);
   }
-  const facts = inspector.result();
+  const facts = core.settings.transport === 'stream' || alongside ? await inspector.finish() : await inspectArchiveFile(part);
   const meta: SnapshotMeta = {
     id,
     kind: options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint',

@@ -15,6 +15,19 @@ import { hasImage, transferImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
 
+/** The target lacks the container's image: the caller may retry with transferImage. */
+export class ImageMissingError extends SnapdebugError {
+  constructor(
+    readonly image: string,
+    readonly sourceHost: string,
+    readonly targetHost: string,
+  ) {
+    super(`The image ${image} is not on ${targetHost}, so podman cannot restore the snapshot there.`, {
+      fix: `Restore with --transfer-image to copy it from ${sourceHost}, or load it on ${targetHost} first.`,
+    });
+  }
+}
+
 export const originLabel = 'snapdebug.origin';
 export const sourceLabel = 'snapdebug.source';
 
@@ -47,11 +60,7 @@ async function ensureImage(core: Core, meta: SnapshotMeta, target: Host, request
   const image = { ...(meta.source.imageId && { id: meta.source.imageId }), ...(meta.source.image && { name: meta.source.image }) };
   if (await hasImage(target, image, control.signal)) return;
   const name = meta.source.image ?? meta.source.imageId ?? 'unknown';
-  if (!request.transferImage) {
-    throw new SnapdebugError(`The image ${name} of ${meta.id} is not on ${request.to}, so podman cannot restore it there.`, {
-      fix: `Restore with --transfer-image to copy it from ${meta.source.host}, or load it on ${request.to} first.`,
-    });
-  }
+  if (!request.transferImage) throw new ImageMissingError(name, meta.source.host, request.to);
   await transferImage(core, { image: name, from: meta.source.host, to: request.to }, control);
 }
 

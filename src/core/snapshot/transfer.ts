@@ -3,7 +3,7 @@
 // sha256sum in the remote shell), and the two must agree before a snapshot exists. Pushes are
 // hashed on the receiving host as they are written. Cancelling removes what was partly written.
 import { createHash } from 'node:crypto';
-import { createWriteStream, rmSync } from 'node:fs';
+import { createWriteStream, openSync, rmSync } from 'node:fs';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Host } from '../host';
@@ -24,14 +24,24 @@ const teeFailedMarker = 'snapdebug-tee-failed';
  * it: stderr ends with the command's exit status and the sha256 of everything it printed.
  */
 export function hashedOutput(argv: readonly string[]): string[] {
-  const script = `exec 3>&1; { "$@"; echo "${exitMarker}$?" >&2; } | tee /dev/fd/3 | sha256sum >&2`;
+  // tee writes to a fifo read by sha256sum (not to /dev/fd/N, which cannot reopen a socket when
+  // stdout is one); the fifo lives in a private temp folder removed at the end.
+  const script = [
+    'd=$(mktemp -d) || exit 1',
+    'mkfifo "$d/h"',
+    'sha256sum < "$d/h" >&2 &',
+    `{ "$@"; echo "${exitMarker}$?" >&2; } | tee "$d/h"`,
+    'wait',
+    'rm -rf "$d"',
+  ].join('\n');
   return ['sh', '-c', script, 'sh', ...argv];
 }
 
 export function parseHashedTrailer(stderr: string): { exitCode: number | undefined; sha256: string | undefined; stderr: string } {
   const lines = stderr.split('\n');
-  const exit = lines.map((l) => new RegExp(`^${exitMarker}(\\d+)$`).exec(l.trim())).find(Boolean);
-  const sha = lines.map((l) => /^([0-9a-f]{64})\s+-$/.exec(l.trim())).find(Boolean);
+  // The trailer is what the wrapper wrote last: a look-alike line printed earlier loses.
+  const exit = lines.map((l) => new RegExp(`^${exitMarker}(\\d+)$`).exec(l.trim())).findLast(Boolean);
+  const sha = lines.map((l) => /^([0-9a-f]{64})\s+-$/.exec(l.trim())).findLast(Boolean);
   const rest = lines.filter((l) => !l.startsWith(exitMarker) && !/^[0-9a-f]{64}\s+-$/.test(l.trim())).join('\n');
   return { exitCode: exit ? Number(exit[1]) : undefined, sha256: sha?.[1], stderr: rest };
 }
@@ -60,7 +70,10 @@ export async function receiveToFile(
   options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void; tee?: Writable },
 ): Promise<Received> {
   const counter = meter(options.onChunk ?? (() => undefined));
-  const file = createWriteStream(dest, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 });
+  // Opened synchronously before anything can fail: an existing file is refused (and left alone),
+  // and a failure or cancel can never race the open and leave a stray file behind.
+  const fd = openSync(dest, 'wx', 0o600);
+  const file = createWriteStream(dest, { fd, highWaterMark: 1024 * 1024 });
   // A second reader of the same bytes (Snapshot & Debug feeds the debug host in the same pass);
   // pipe() waits for the slower of the two before reading on.
   if (options.tee) source.pipe(options.tee);

@@ -99,9 +99,22 @@ function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Every value of a directive; ssh-config already splits multi-value ones (and keeps quoted spaces). */
 function all(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(/\s+/)).filter(Boolean);
+  return (Array.isArray(value) ? value : [value]).filter(Boolean);
+}
+
+/**
+ * Hostname canonicalisation makes the ssh-config library run nslookup: a config file must never
+ * make us run programs, so those directives are dropped before computing (we connect to the
+ * HostName as written, which is what OpenSSH does with CanonicalizeHostName no).
+ */
+function withoutCanonicalization(configText: string): string {
+  return configText
+    .split('\n')
+    .filter((line) => !/^\s*Canonical(ize\w*|Domains)\b/i.test(line))
+    .join('\n');
 }
 
 function strictness(value: string | undefined): StrictHostKeyChecking {
@@ -125,7 +138,7 @@ function agentSocket(configured: string | undefined): string | undefined {
 
 export function resolveHost(spec: string, configText: string): HostTarget {
   const parsed = parseHostSpec(spec);
-  const computed = SSHConfig.parse(configText).compute(
+  const computed = SSHConfig.parse(withoutCanonicalization(configText)).compute(
     { Host: parsed.host, ...(parsed.user !== undefined && { User: parsed.user }) },
     { ignoreCase: true, matchExec: false },
   );
@@ -134,11 +147,13 @@ export function resolveHost(spec: string, configText: string): HostTarget {
   const port = parsed.port ?? Number(first(get('Port')) ?? 22);
   const user = parsed.user ?? first(get('User')) ?? process.env.USER ?? 'root';
   const base = { alias: spec, hostName: hostName.replace(/%h/g, parsed.host), port, user };
+  // OpenSSH's %n is the host as given on the command line, without any user@ or :port.
+  const tokens = { ...base, alias: parsed.host };
 
-  const configuredIdentities = all(get('IdentityFile')).map((f) => expandHome(expandTokens(f.replace(/^"|"$/g, ''), base)));
+  const configuredIdentities = all(get('IdentityFile')).map((f) => expandHome(expandTokens(f.replace(/^"|"$/g, ''), tokens)));
   const defaultIdentities = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f));
-  const userKnown = all(get('UserKnownHostsFile')).map((f) => expandHome(expandTokens(f, base)));
-  const globalKnown = all(get('GlobalKnownHostsFile')).map((f) => expandHome(expandTokens(f, base)));
+  const userKnown = all(get('UserKnownHostsFile')).map((f) => expandHome(expandTokens(f, tokens)));
+  const globalKnown = all(get('GlobalKnownHostsFile')).map((f) => expandHome(expandTokens(f, tokens)));
   const proxyJump = first(get('ProxyJump'));
   const timeout = first(get('ConnectTimeout'));
   const agent = first(get('IdentityAgent'));

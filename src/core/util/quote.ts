@@ -2,7 +2,8 @@
 // argv built by a typed builder and passed through shellJoin; nothing else in the product may
 // paste strings into a shell command line.
 
-const safeWord = /^[A-Za-z0-9_@%+=:,./-]+$/;
+// `=` is left out: a leading NAME=value word would be read as an assignment, not a program.
+const safeWord = /^[A-Za-z0-9_@%+:,./-]+$/;
 
 /** Quotes one argument so that a POSIX shell reads it back as exactly that one word. */
 export function shellQuote(arg: string): string {

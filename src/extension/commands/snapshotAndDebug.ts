@@ -1,0 +1,59 @@
+// Snapshot & Debug: production keeps running; a copy is restored on the debug host
+// (snapdebug.defaultDebugHost, else asked) and a debugger attaches to it, all behind one
+// cancellable progress notification.
+import * as vscode from 'vscode';
+import type { Runtime } from '../../core/debug/attach';
+import { snapshotAndDebug as snapshotAndDebugWorkflow } from '../../core/debug/session';
+import { formatDuration } from '../../core/util/format';
+import { startDebugger } from '../debug/startDebugger';
+import { runLong } from '../progress';
+import type { Services } from '../services';
+import type { Command } from './command';
+import { pickHost } from './pickers';
+import { containerTarget, isRunning } from './targets';
+
+export interface SnapshotAndDebugRequest {
+  host: string;
+  container: string;
+  debugHost?: string;
+  runtime?: Runtime;
+  localRoot?: string;
+  remoteRoot?: string;
+}
+
+export async function runSnapshotAndDebug(services: Services, request: SnapshotAndDebugRequest): Promise<boolean> {
+  const settings = services.settings();
+  const debugHost =
+    request.debugHost ??
+    (settings.defaultDebugHost && settings.defaultDebugHost !== request.host ? settings.defaultDebugHost : undefined) ??
+    (await pickHost(services, `Debug host for the copy of ${request.container}`, [request.host]));
+  if (!debugHost) return false;
+  const runtime = request.runtime ?? settings.debug.runtime;
+  const outcome = await runLong(services, `Snapshot & Debug ${request.host}/${request.container}`, (control) =>
+    snapshotAndDebugWorkflow(services.core(), { host: request.host, container: request.container, to: debugHost, ...(runtime && { runtime }) }, control),
+  );
+  services.refreshAll();
+  if (outcome.status !== 'done') return false;
+  const session = outcome.value;
+  const frozen = session.snapshot.criu ? formatDuration(session.snapshot.criu.frozenTimeUs / 1000) : 'an unknown time';
+  services.log.info(`Snapshot & Debug: ${request.container} was frozen ${frozen} and kept running; copy ${session.copy.name} on ${debugHost}`);
+  void vscode.window.setStatusBarMessage(`$(debug-alt) ${request.container} frozen ${frozen}; debugging copy ${session.copy.name} on ${debugHost}`, 15_000);
+  return startDebugger(services, {
+    host: debugHost,
+    copy: session.copy.name,
+    runtime: session.target.runtime,
+    ...(session.attach && { attach: session.attach }),
+    ...(session.gdb && { gdb: session.gdb }),
+    close: session.close,
+    ...(request.localRoot && { localRoot: request.localRoot }),
+    ...(request.remoteRoot && { remoteRoot: request.remoteRoot }),
+  });
+}
+
+export const snapshotAndDebug: Command = {
+  id: 'snapdebug.snapshotAndDebug',
+  async run(services, node) {
+    const container = await containerTarget(services, node, (c) => isRunning(c) && !c.copyOf, 'Production container to snapshot and debug');
+    if (container) await runSnapshotAndDebug(services, { host: container.host, container: container.name });
+  },
+};

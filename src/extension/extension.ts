@@ -1,0 +1,87 @@
+// Activation: builds the services object, the three views, the commands and the debug
+// configuration provider; every disposable goes to context.subscriptions.
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { SnapdebugConfigurationProvider } from './debug/configProvider';
+import { trackDebugSessions } from './debug/startDebugger';
+import { readOnlyProvider, readOnlyScheme } from './documents';
+import { createLog } from './log';
+import { CoreHolder, type Services } from './services';
+import { readSettings } from './settings';
+import { CopiesTree } from './tree/copiesTree';
+import { HostsTree } from './tree/hostsTree';
+import { SnapshotsTree } from './tree/snapshotsTree';
+
+export function activate(context: vscode.ExtensionContext): Services {
+  const log = createLog();
+  const core = new CoreHolder(context, log);
+  context.subscriptions.push(log.channel, core);
+
+  const services = {
+    context,
+    log,
+    settings: readSettings,
+    core: () => core.get(),
+    hostNames: () => {
+      const configured = readSettings().hosts;
+      if (configured.length > 0) return configured;
+      try {
+        return core.get().hosts.configured();
+      } catch (error) {
+        log.error(`reading the SSH config: ${(error as Error).message}`);
+        return [];
+      }
+    },
+  } as Services;
+  const hosts = new HostsTree(services);
+  const snapshots = new SnapshotsTree(services);
+  const copies = new CopiesTree(services);
+  services.views = { hosts, snapshots, copies };
+  services.refreshAll = () => {
+    void hosts.refresh();
+    snapshots.refresh();
+    copies.refresh();
+  };
+
+  const hostsView = vscode.window.createTreeView('snapdebug.hosts', { treeDataProvider: hosts, showCollapseAll: true });
+  const snapshotsView = vscode.window.createTreeView('snapdebug.snapshots', { treeDataProvider: snapshots });
+  const copiesView = vscode.window.createTreeView('snapdebug.copies', { treeDataProvider: copies });
+  context.subscriptions.push(
+    hostsView,
+    snapshotsView,
+    copiesView,
+    ...registerCommands(services),
+    vscode.workspace.registerTextDocumentContentProvider(readOnlyScheme, readOnlyProvider),
+    vscode.debug.registerDebugConfigurationProvider('snapdebug', new SnapdebugConfigurationProvider(services)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration('snapdebug')) return;
+      core.reset(); // new SSH config, store or sudo settings: new connections
+      services.refreshAll();
+      scheduleRefresh();
+    }),
+  );
+  trackDebugSessions(context);
+
+  // Periodic refresh, only while one of our views is visible.
+  let timer: NodeJS.Timeout | undefined;
+  const scheduleRefresh = () => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    const seconds = readSettings().refreshIntervalSeconds;
+    const visible = hostsView.visible || copiesView.visible;
+    if (seconds > 0 && visible) timer = setInterval(() => services.refreshAll(), seconds * 1000);
+  };
+  context.subscriptions.push(
+    hostsView.onDidChangeVisibility(scheduleRefresh),
+    copiesView.onDidChangeVisibility(scheduleRefresh),
+    { dispose: () => timer && clearInterval(timer) },
+  );
+  scheduleRefresh();
+  void vscode.commands.executeCommand('setContext', 'snapdebug.noHosts', services.hostNames().length === 0);
+  log.info('Snapshot Debugger activated');
+  return services;
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions: VS Code disposes it (SSH connections, tunnels, timers).
+}

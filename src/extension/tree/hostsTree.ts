@@ -1,0 +1,191 @@
+// Hosts → containers → processes. Every host is listed at once and filled in as it answers;
+// hosts load in parallel, and one that fails shows its error (with a retry action) without
+// holding up the others. Processes are read when a container is expanded.
+import * as vscode from 'vscode';
+import { podman, type TopProcess } from '../../core/podman/commands';
+import type { PsEntry } from '../../core/podman/schemas';
+import { originLabel } from '../../core/snapshot/restore';
+import { describeError } from '../../core/util/errors';
+import { formatAge } from '../../core/util/format';
+import type { Services } from '../services';
+import { contextValues } from './contextValues';
+
+export interface ContainerInfo {
+  host: string;
+  name: string;
+  id: string;
+  image: string;
+  state: string;
+  startedAt: number | undefined;
+  checkpointed: boolean;
+  /** The snapshot this container was restored from, when it is one of our copies. */
+  copyOf: string | undefined;
+}
+
+type HostState = { status: 'loading' } | { status: 'ok'; containers: ContainerInfo[] } | { status: 'error'; message: string };
+
+export class HostNode {
+  readonly kind = 'host';
+  constructor(readonly name: string, readonly state: HostState) {}
+}
+export class ContainerNode {
+  readonly kind = 'container';
+  constructor(readonly info: ContainerInfo) {}
+}
+export class ProcessNode {
+  readonly kind = 'process';
+  constructor(readonly host: string, readonly container: string, readonly process: TopProcess) {}
+}
+export class MessageNode {
+  readonly kind = 'message';
+  constructor(readonly text: string) {}
+}
+export type HostsTreeNode = HostNode | ContainerNode | ProcessNode | MessageNode;
+
+export function containerContext(info: ContainerInfo): string {
+  if (info.state === 'running') return info.copyOf ? contextValues.containerRunningCopy : contextValues.containerRunning;
+  return info.checkpointed ? contextValues.containerCheckpointed : contextValues.containerStopped;
+}
+
+export function toContainerInfo(host: string, entry: PsEntry, checkpointed: Set<string>): ContainerInfo {
+  return {
+    host,
+    name: entry.Names[0] ?? entry.Id.slice(0, 12),
+    id: entry.Id,
+    image: entry.Image,
+    state: entry.State,
+    startedAt: entry.StartedAt,
+    checkpointed: checkpointed.has(entry.Id),
+    copyOf: entry.Labels[originLabel],
+  };
+}
+
+export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
+  private readonly changed = new vscode.EventEmitter<HostsTreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly states = new Map<string, HostState>();
+  private loading = new Map<string, Promise<void>>();
+
+  constructor(private readonly services: Pick<Services, 'core' | 'hostNames' | 'log'>) {}
+
+  /** Reloads every host (in parallel); resolves when all have answered or failed. */
+  refresh(): Promise<void> {
+    const names = this.services.hostNames();
+    void vscode.commands.executeCommand('setContext', 'snapdebug.noHosts', names.length === 0);
+    for (const name of [...this.states.keys()]) if (!names.includes(name)) this.states.delete(name);
+    this.changed.fire(undefined);
+    return Promise.all(names.map((name) => this.load(name))).then(() => undefined);
+  }
+
+  /** Reloads one host, dropping its connection first (the retry action). */
+  retry(name: string): Promise<void> {
+    this.services.core().hosts.forget(name);
+    this.states.set(name, { status: 'loading' });
+    this.changed.fire(undefined);
+    return this.load(name);
+  }
+
+  containers(host: string): ContainerInfo[] {
+    const state = this.states.get(host);
+    return state?.status === 'ok' ? state.containers : [];
+  }
+
+  private load(name: string): Promise<void> {
+    const pending = this.loading.get(name);
+    if (pending) return pending;
+    const work = this.fetch(name)
+      .then((containers) => {
+        this.states.set(name, { status: 'ok', containers });
+      })
+      .catch((error: unknown) => {
+        this.services.log.error(`host ${name}: ${describeError(error)}`);
+        this.states.set(name, { status: 'error', message: describeError(error).split('\n')[0]! });
+      })
+      .finally(() => {
+        this.loading.delete(name);
+        this.changed.fire(undefined);
+      });
+    this.loading.set(name, work);
+    return work;
+  }
+
+  private async fetch(name: string): Promise<ContainerInfo[]> {
+    const host = this.services.core().hosts.get(name);
+    const entries = await host.podman(podman.ps());
+    // podman ps does not say which stopped containers hold a checkpoint: inspect only those.
+    const stopped = entries.filter((e) => e.State !== 'running').map((e) => e.Id);
+    const checkpointed = new Set(
+      stopped.length === 0 ? [] : (await host.podman(podman.inspect(stopped))).filter((i) => i.State.Checkpointed).map((i) => i.Id),
+    );
+    return entries.map((e) => toContainerInfo(name, e, checkpointed)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  getTreeItem(node: HostsTreeNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'host': {
+        const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `host:${node.name}`;
+        item.contextValue = node.state.status === 'error' ? contextValues.hostError : contextValues.hostOk;
+        if (node.state.status === 'error') {
+          item.description = node.state.message;
+          item.tooltip = node.state.message;
+          item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+        } else if (node.state.status === 'loading') {
+          item.description = 'connecting…';
+          item.iconPath = new vscode.ThemeIcon('loading~spin');
+        } else {
+          item.description = `${node.state.containers.length} containers`;
+          item.iconPath = new vscode.ThemeIcon('server');
+        }
+        return item;
+      }
+      case 'container': {
+        const info = node.info;
+        const item = new vscode.TreeItem(info.name, info.state === 'running' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        item.id = `container:${info.host}/${info.id}`;
+        item.contextValue = containerContext(info);
+        const uptime = info.state === 'running' && info.startedAt ? `up ${formatAge(new Date(info.startedAt * 1000)).replace(' ago', '')}` : info.state;
+        item.description = [info.image.replace(/^localhost\//, ''), uptime, info.checkpointed ? 'checkpointed' : '', info.copyOf ? `copy of ${info.copyOf}` : ''].filter(Boolean).join(' · ');
+        item.tooltip = new vscode.MarkdownString(`**${info.name}** on ${info.host}\n\nimage: ${info.image}\n\nstate: ${info.state}${info.checkpointed ? ' (holds a checkpoint: Restore in Place)' : ''}${info.copyOf ? `\n\nrestored from snapshot ${info.copyOf}` : ''}`);
+        item.iconPath = info.state === 'running'
+          ? new vscode.ThemeIcon(info.copyOf ? 'debug-alt' : 'vm-running', new vscode.ThemeColor('testing.iconPassed'))
+          : new vscode.ThemeIcon(info.checkpointed ? 'record' : 'vm-outline');
+        return item;
+      }
+      case 'process': {
+        const item = new vscode.TreeItem(node.process.command, vscode.TreeItemCollapsibleState.None);
+        item.contextValue = contextValues.process;
+        item.description = `pid ${node.process.pid} · ${node.process.user}`;
+        item.iconPath = new vscode.ThemeIcon('symbol-event');
+        return item;
+      }
+      case 'message':
+        return Object.assign(new vscode.TreeItem(node.text), { contextValue: contextValues.message });
+    }
+  }
+
+  async getChildren(node?: HostsTreeNode): Promise<HostsTreeNode[]> {
+    if (!node) {
+      return this.services.hostNames().map((name) => {
+        if (!this.states.has(name)) {
+          this.states.set(name, { status: 'loading' });
+          void this.load(name);
+        }
+        return new HostNode(name, this.states.get(name)!);
+      });
+    }
+    if (node.kind === 'host') {
+      if (node.state.status !== 'ok') return [];
+      return node.state.containers.length === 0 ? [new MessageNode('no containers')] : node.state.containers.map((c) => new ContainerNode(c));
+    }
+    if (node.kind === 'container') {
+      try {
+        const top = await this.services.core().hosts.get(node.info.host).podman(podman.top(node.info.id.slice(0, 12)));
+        return top.map((p) => new ProcessNode(node.info.host, node.info.name, p));
+      } catch (error) {
+        return [new MessageNode(describeError(error).split('\n')[0]!)];
+      }
+    }
+    return [];
+  }
+}

@@ -1,0 +1,158 @@
+// Relabelling a checkpoint archive as it streams: config.dump gains labels, every other entry passes
+// byte for byte, and GNU tar accepts the result. Archives are built here with tar, zstd and gzip.
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { addLabels, ConfigDumpRewriter, decompressor } from '../../../src/core/archive/relabel';
+import { fixedChunks, plannedTempDir, randomChunks } from '../helpers';
+
+const newLabels = { 'snapdebug.origin': 'demo-api-20260101-120000-abcd', 'snapdebug.role': 'debug copy' };
+
+/** Runs bytes through decompressor() and a ConfigDumpRewriter; returns the output and the rewriter. */
+async function relabel(pieces: Buffer[], labels = newLabels): Promise<{ output: Buffer; rewriter: ConfigDumpRewriter }> {
+  const rewriter = new ConfigDumpRewriter((config) => addLabels(config, labels));
+  const out: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      out.push(Buffer.from(chunk));
+      done();
+    },
+  });
+  await pipeline(Readable.from(pieces), decompressor(), rewriter, sink);
+  return { output: Buffer.concat(out), rewriter };
+}
+
+describe('relabel', () => {
+  const temp = plannedTempDir('relabel');
+  before(() => temp.create());
+  const src = join(temp.dir, 'src');
+  const files: Record<string, Buffer> = {
+    'devshm-checkpoint.tar': randomBytes(1536),
+    'config.dump': Buffer.from(JSON.stringify({ name: 'x', labels: { a: 'b' }, other: [1, 2, 3] }, null, 2)),
+    'spec.dump': Buffer.from(JSON.stringify({ ociVersion: '1.2.0' })),
+    'stats-dump': randomBytes(50),
+    'empty.log': Buffer.alloc(0),
+    'checkpoint/exactly-512.img': randomBytes(512),
+    'checkpoint/pages-1.img': randomBytes(300_000),
+    'checkpoint/inventory.img': randomBytes(86),
+  };
+  const members = ['devshm-checkpoint.tar', 'config.dump', 'spec.dump', 'stats-dump', 'empty.log', 'checkpoint'];
+
+  function archive(format: 'ustar' | 'gnu' | 'pax' = 'gnu'): Buffer {
+    return execFileSync('tar', ['-C', src, `--format=${format}`, '-cf', '-', ...members], { maxBuffer: 64 * 1024 * 1024 });
+  }
+  const zstd = (tar: Buffer) => execFileSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 64 * 1024 * 1024 });
+  const gzip = (tar: Buffer) => execFileSync('gzip', ['-c'], { input: tar, maxBuffer: 64 * 1024 * 1024 });
+
+  /** Checks the relabelled tar with GNU tar: it lists cleanly, labels are added, the rest is unchanged. */
+  function verify(output: Buffer, label: string): void {
+    const listing = execFileSync('tar', ['-tvf', '-'], { input: output, encoding: 'utf8' });
+    assert.match(listing, /config\.dump/, `${label}: tar -tvf lists config.dump`);
+    const config = JSON.parse(execFileSync('tar', ['-xOf', '-', 'config.dump'], { input: output, encoding: 'utf8' })) as Record<string, unknown>;
+    assert.deepEqual(config, { name: 'x', labels: { a: 'b', ...newLabels }, other: [1, 2, 3] }, `${label}: config.dump`);
+    const out = join(temp.dir, `extract-${label}`);
+    mkdirSync(out, { recursive: true });
+    execFileSync('tar', ['-C', out, '-xf', '-'], { input: output });
+    for (const [name, data] of Object.entries(files)) {
+      if (name === 'config.dump') continue;
+      assert.deepEqual(readFileSync(join(out, name)), data, `${label}: ${name} is byte-identical`);
+    }
+  }
+
+  before(() => {
+    for (const [name, data] of Object.entries(files)) {
+      mkdirSync(dirname(join(src, name)), { recursive: true });
+      writeFileSync(join(src, name), data);
+    }
+  });
+  after(() => temp.cleanup());
+
+  it('relabels a zstd archive made by the zstd CLI, fed in random chunks', async () => {
+    const { output, rewriter } = await relabel(randomChunks(zstd(archive()), 5000, 17));
+    assert.equal(rewriter.rewritten, true);
+    verify(output, 'zstd');
+  });
+
+  it('relabels a gzip archive fed in 1000-byte chunks', async () => {
+    const { output, rewriter } = await relabel(fixedChunks(gzip(archive()), 1000));
+    assert.equal(rewriter.rewritten, true);
+    verify(output, 'gzip');
+  });
+
+  for (const format of ['gnu', 'ustar', 'pax'] as const) {
+    it(`relabels a plain ${format} tar fed in tiny random chunks`, async () => {
+      const { output, rewriter } = await relabel(randomChunks(archive(format), 97, 29));
+      assert.equal(rewriter.rewritten, true);
+      verify(output, `plain-${format}`);
+    });
+  }
+
+  it('finds config.dump stored as ./config.dump', async () => {
+    const tar = execFileSync('tar', ['-C', src, '-cf', '-', '.'], { maxBuffer: 64 * 1024 * 1024 });
+    assert.match(execFileSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' }), /^\.\/config\.dump$/m);
+    const { output, rewriter } = await relabel(randomChunks(gzip(tar), 3000, 41));
+    assert.equal(rewriter.rewritten, true);
+    const config = JSON.parse(execFileSync('tar', ['-xOf', '-', './config.dump'], { input: output, encoding: 'utf8' })) as { labels: unknown };
+    assert.deepEqual(config.labels, { a: 'b', ...newLabels });
+  });
+
+  it('keeps the archive block-aligned: output is a whole number of 512-byte blocks', async () => {
+    const { output } = await relabel([archive()]);
+    assert.equal(output.length % 512, 0);
+  });
+
+  it('passes an archive without config.dump through unchanged', async () => {
+    const tar = execFileSync('tar', ['-C', src, '-cf', '-', 'spec.dump', 'checkpoint']);
+    const { output, rewriter } = await relabel(randomChunks(tar, 700, 3));
+    assert.equal(rewriter.rewritten, false);
+    assert.deepEqual(output, tar);
+  });
+
+  it('decompressor alone turns zstd and gzip back into the exact tar', async () => {
+    const tar = archive();
+    for (const compressed of [zstd(tar), gzip(tar), tar]) {
+      const out: Buffer[] = [];
+      await pipeline(
+        Readable.from(randomChunks(compressed, 4000, 5)),
+        decompressor(),
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            out.push(Buffer.from(chunk));
+            done();
+          },
+        }),
+      );
+      assert.deepEqual(Buffer.concat(out), tar);
+    }
+  });
+
+  it('fails the stream on corrupt gzip input', async () => {
+    const bad = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(2000, 0xaa)]);
+    await assert.rejects(relabel([bad]));
+  });
+
+  describe('addLabels', () => {
+    it('adds labels to existing ones, new values winning, and keeps every other field', () => {
+      const out = addLabels(Buffer.from('{"name":"x","labels":{"a":"b","keep":"1"},"n":5}'), { a: 'c', z: 'y' });
+      assert.deepEqual(JSON.parse(out.toString()), { name: 'x', labels: { a: 'c', keep: '1', z: 'y' }, n: 5 });
+    });
+
+    it('creates labels when config.dump has none or null', () => {
+      assert.deepEqual(JSON.parse(addLabels(Buffer.from('{"name":"x"}'), { a: 'b' }).toString()), { name: 'x', labels: { a: 'b' } });
+      assert.deepEqual(JSON.parse(addLabels(Buffer.from('{"labels":null}'), { a: 'b' }).toString()), { labels: { a: 'b' } });
+    });
+
+    it('throws on a config.dump that is not JSON, failing the stream', async () => {
+      assert.throws(() => addLabels(Buffer.from('nope'), {}), SyntaxError);
+      const dir = join(temp.dir, 'bad');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'config.dump'), 'not json');
+      const tar = execFileSync('tar', ['-C', dir, '-cf', '-', 'config.dump']);
+      await assert.rejects(relabel([tar]), SyntaxError);
+    });
+  });
+});

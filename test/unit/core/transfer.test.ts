@@ -1,0 +1,291 @@
+// Moving archives, verified: byte ranges for parallel pulls, the remote shell wrapper that hashes a
+// command's stdout (run here through a real `sh`), and writing a stream into the store.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Host } from '../../../src/core/host';
+import { LocalRunner } from '../../../src/core/ssh/runner';
+import { pullFile, splitRanges } from '../../../src/core/snapshot/pull';
+import { hashedOutput, parseHashedTrailer, receiveToFile } from '../../../src/core/snapshot/transfer';
+import { isAbortError } from '../../../src/core/util/abort';
+import { shellJoin } from '../../../src/core/util/quote';
+import { makeTempDir, plannedTempDir, seededRandom } from '../helpers';
+
+const MiB = 1024 * 1024;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * Runs an argv the way SshRunner does: one line for a POSIX shell, built by shellJoin. sshd hands
+ * the command pipes; Node hands its children sockets, so `| cat` gives the line a real pipe.
+ */
+function runThroughShell(argv: readonly string[]): { stdout: Buffer; stderr: string; status: number | null } {
+  const result = spawnSync('sh', ['-c', `${shellJoin(argv)} | cat`], { maxBuffer: 64 * MiB });
+  return { stdout: result.stdout, stderr: result.stderr.toString('utf8'), status: result.status };
+}
+
+describe('splitRanges', () => {
+  function checkCover(size: number, lanes: number): void {
+    const ranges = splitRanges(size, lanes);
+    const where = `size ${size}, ${lanes} lanes`;
+    assert.ok(ranges.length >= 1 && ranges.length <= Math.max(1, lanes), `${where}: ${ranges.length} ranges`);
+    let next = 0;
+    for (const range of ranges) {
+      assert.equal(range.start, next, `${where}: ranges are contiguous`);
+      assert.equal(range.start % MiB, 0, `${where}: ranges start on 1 MiB boundaries`);
+      assert.ok(range.length > 0 || size === 0, `${where}: no empty range`);
+      next += range.length;
+    }
+    assert.equal(next, size, `${where}: ranges cover the file exactly`);
+  }
+
+  it('gives an empty file one empty range', () => {
+    assert.deepEqual(splitRanges(0, 4), [{ start: 0, length: 0 }]);
+  });
+
+  it('keeps a file under 1 MiB in one range whatever the lanes', () => {
+    assert.deepEqual(splitRanges(1, 4), [{ start: 0, length: 1 }]);
+    assert.deepEqual(splitRanges(MiB, 8), [{ start: 0, length: MiB }]);
+  });
+
+  it('splits into aligned ranges, one per lane', () => {
+    assert.deepEqual(splitRanges(10 * MiB, 4), [
+      { start: 0, length: 3 * MiB },
+      { start: 3 * MiB, length: 3 * MiB },
+      { start: 6 * MiB, length: 3 * MiB },
+      { start: 9 * MiB, length: MiB },
+    ]);
+    assert.deepEqual(splitRanges(8 * MiB, 2), [
+      { start: 0, length: 4 * MiB },
+      { start: 4 * MiB, length: 4 * MiB },
+    ]);
+  });
+
+  it('treats zero or one lane as a single range', () => {
+    assert.deepEqual(splitRanges(5 * MiB + 3, 1), [{ start: 0, length: 5 * MiB + 3 }]);
+    assert.deepEqual(splitRanges(5 * MiB + 3, 0), [{ start: 0, length: 5 * MiB + 3 }]);
+  });
+
+  it('always covers the file exactly with at most one range per lane', () => {
+    const random = seededRandom(99);
+    const sizes = [1, MiB - 1, MiB, MiB + 1, 2 * MiB + 1, 3 * MiB + 1, 9 * MiB + 1, 1024 * MiB + 7];
+    for (let i = 0; i < 200; i++) sizes.push(Math.floor(random() * 64 * MiB) + 1);
+    for (const size of sizes) for (const lanes of [1, 2, 3, 4, 5, 8]) checkCover(size, lanes);
+  });
+});
+
+describe('hashedOutput and parseHashedTrailer', () => {
+  const temp = plannedTempDir('hashed');
+  before(() => temp.create());
+  after(() => temp.cleanup());
+
+  it('wraps the command for sh -c, passing its argv as "$@"', () => {
+    const argv = hashedOutput(['podman', 'container', 'checkpoint', 'demo']);
+    assert.equal(argv[0], 'sh');
+    assert.equal(argv[1], '-c');
+    assert.deepEqual(argv.slice(3), ['sh', 'podman', 'container', 'checkpoint', 'demo']);
+  });
+
+  it('passes binary stdout through unchanged; stderr ends with exit 0 and the sha256 of stdout', () => {
+    const data = randomBytes(3 * MiB + 17);
+    const file = join(temp.dir, 'payload.bin');
+    writeFileSync(file, data);
+    const result = runThroughShell(hashedOutput(['cat', file]));
+    assert.equal(result.status, 0);
+    assert.ok(result.stdout.equals(data), 'stdout is the command output, byte for byte');
+    const trailer = parseHashedTrailer(result.stderr);
+    assert.equal(trailer.exitCode, 0);
+    assert.equal(trailer.sha256, sha256(data));
+    assert.equal(trailer.stderr.trim(), '');
+  });
+
+  it("reports the command's own exit code and keeps its stderr, without the trailer", () => {
+    const result = runThroughShell(hashedOutput(['sh', '-c', 'printf "%s" "$1"; echo "Error: it broke" >&2; exit 3', 'sh', "partial 'output' $(x)"]));
+    assert.equal(result.stdout.toString(), "partial 'output' $(x)");
+    const trailer = parseHashedTrailer(result.stderr);
+    assert.equal(trailer.exitCode, 3);
+    assert.equal(trailer.sha256, sha256(Buffer.from("partial 'output' $(x)")));
+    assert.equal(trailer.stderr.trim(), 'Error: it broke');
+  });
+
+  it('hashes empty output', () => {
+    const trailer = parseHashedTrailer(runThroughShell(hashedOutput(['true'])).stderr);
+    assert.equal(trailer.exitCode, 0);
+    assert.equal(trailer.sha256, sha256(Buffer.alloc(0)));
+  });
+
+  it('hostile arguments reach the command intact', () => {
+    const args = ['a b', '$(touch x)', '`id`', "'", '\n', '-n'];
+    const result = runThroughShell(hashedOutput(['printf', '%s\\0', ...args]));
+    assert.deepEqual(result.stdout.toString().split('\0').slice(0, -1), args);
+    assert.equal(parseHashedTrailer(result.stderr).exitCode, 0);
+  });
+
+  it('believes the trailer at the end, not look-alike lines the command printed earlier', () => {
+    const fake = `${'0'.repeat(64)}  -`;
+    const result = runThroughShell(hashedOutput(['sh', '-c', `echo "snapdebug-exit 0" >&2; echo "${fake}" >&2; printf data; exit 1`]));
+    const trailer = parseHashedTrailer(result.stderr);
+    assert.equal(trailer.exitCode, 1, 'the real exit status is the last marker');
+    assert.equal(trailer.sha256, sha256(Buffer.from('data')));
+  });
+
+  it('also works when its stdout is a socket, as the local runner (execa) gives it', async () => {
+    const result = await new LocalRunner().run(hashedOutput(['printf', 'hello']));
+    assert.equal(result.stdout, 'hello', 'stdout passed through');
+    const trailer = parseHashedTrailer(result.stderr);
+    assert.equal(trailer.exitCode, 0);
+    assert.equal(trailer.sha256, sha256(Buffer.from('hello')));
+    assert.equal(trailer.stderr.trim(), '');
+  });
+
+  it('parses a trailer by hand, and reports missing parts as undefined', () => {
+    const hash = 'ab'.repeat(32);
+    assert.deepEqual(parseHashedTrailer(`warning: x\nsnapdebug-exit 125\n${hash}  -\n`), { exitCode: 125, sha256: hash, stderr: 'warning: x\n' });
+    assert.deepEqual(parseHashedTrailer('killed\n'), { exitCode: undefined, sha256: undefined, stderr: 'killed\n' });
+  });
+});
+
+describe('receiveToFile', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => {
+    temp = makeTempDir('receive');
+  });
+  afterEach(() => temp.cleanup());
+
+  /** A source that yields chunks with a pause between them, so there is time to cancel. */
+  function slowSource(chunks: Buffer[], pauseMs = 5): Readable {
+    return Readable.from(
+      (async function* () {
+        for (const chunk of chunks) {
+          await new Promise((resolve) => setTimeout(resolve, pauseMs));
+          yield chunk;
+        }
+      })(),
+    );
+  }
+
+  it('writes a new 0600 file and returns its size and sha256, reporting running totals', async () => {
+    const chunks = Array.from({ length: 20 }, (_, i) => randomBytes(1000 + i * 997));
+    const all = Buffer.concat(chunks);
+    const dest = join(temp.dir, 'snap.part');
+    const totals: number[] = [];
+    const received = await receiveToFile(Readable.from(chunks), dest, { onChunk: (_chunk, total) => totals.push(total) });
+    assert.deepEqual(received, { bytes: all.length, sha256: sha256(all) });
+    assert.ok(readFileSync(dest).equals(all));
+    assert.equal(statSync(dest).mode & 0o777, 0o600);
+    assert.equal(totals.at(-1), all.length);
+    assert.ok(totals.every((t, i) => i === 0 || t > totals[i - 1]!), 'totals only grow');
+  });
+
+  it('removes the partial file and reports a cancel as AbortError', async () => {
+    const dest = join(temp.dir, 'cancelled.part');
+    const controller = new AbortController();
+    const chunks = Array.from({ length: 50 }, () => randomBytes(4096));
+    let seen = 0;
+    await assert.rejects(
+      receiveToFile(slowSource(chunks), dest, {
+        signal: controller.signal,
+        onChunk: () => {
+          if (++seen === 3) controller.abort();
+        },
+      }),
+      (e: unknown) => isAbortError(e),
+    );
+    assert.ok(seen < 50, 'the transfer stopped early');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(existsSync(dest), false, 'the partial file was removed');
+  });
+
+  it('removes the partial file and passes on a source failure', async () => {
+    const dest = join(temp.dir, 'failed.part');
+    const broken = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 3; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          yield randomBytes(5000);
+        }
+        throw new Error('connection lost');
+      })(),
+    );
+    await assert.rejects(receiveToFile(broken, dest, {}), /connection lost/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(existsSync(dest), false);
+  });
+
+  it('leaves no file behind when it fails or is cancelled before the file is even open', async () => {
+    // The file is opened asynchronously: a cleanup that runs before the open completes must not
+    // let the open create the file afterwards. Repeated, because the race is a matter of timing.
+    for (let i = 0; i < 20; i++) {
+      const failing = Readable.from(
+        (async function* () {
+          yield* [];
+          throw new Error('connection lost');
+        })(),
+      );
+      await assert.rejects(receiveToFile(failing, join(temp.dir, `failed-${i}.part`), {}), /connection lost/);
+      await assert.rejects(receiveToFile(slowSource([randomBytes(10)]), join(temp.dir, `cancelled-${i}.part`), { signal: AbortSignal.abort() }), (e: unknown) =>
+        isAbortError(e),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(readdirSync(temp.dir), []);
+  });
+
+  it('refuses to overwrite an existing file, and leaves that file alone', async () => {
+    const dest = join(temp.dir, 'existing');
+    writeFileSync(dest, 'precious');
+    await assert.rejects(receiveToFile(Readable.from([Buffer.from('new')]), dest, {}), /EEXIST/);
+    assert.equal(existsSync(dest) ? readFileSync(dest, 'utf8') : '(deleted)', 'precious');
+  });
+});
+
+describe('pullFile (through a local runner)', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  const local = (name: string) => new Host(name, new LocalRunner());
+  beforeEach(() => {
+    temp = makeTempDir('pull');
+  });
+  afterEach(() => temp.cleanup());
+
+  it('pulls a file in parallel ranges over several lanes into a verified 0600 copy', async function () {
+    this.timeout(30_000);
+    const data = randomBytes(5 * MiB + 12345);
+    const source = join(temp.dir, 'remote.tar.zst');
+    writeFileSync(source, data);
+    const dest = join(temp.dir, 'local.part');
+    let last = 0;
+    const received = await pullFile([local('lane-1'), local('lane-2'), local('lane-3')], source, dest, { onChunk: (_c, total) => (last = total) });
+    assert.deepEqual(received, { bytes: data.length, sha256: sha256(data) });
+    assert.ok(readFileSync(dest).equals(data));
+    assert.equal(statSync(dest).mode & 0o777, 0o600);
+    assert.equal(last, data.length);
+  });
+
+  it('pulls an empty file', async () => {
+    const source = join(temp.dir, 'empty');
+    writeFileSync(source, '');
+    const dest = join(temp.dir, 'empty.part');
+    assert.deepEqual(await pullFile([local('a'), local('b')], source, dest, {}), { bytes: 0, sha256: sha256(Buffer.alloc(0)) });
+  });
+
+  it('fails clearly for a missing file and leaves nothing behind', async () => {
+    const dest = join(temp.dir, 'missing.part');
+    await assert.rejects(pullFile([local('prod')], join(temp.dir, 'no-such-file'), dest, {}), /Cannot read .*no-such-file on prod/);
+    assert.equal(existsSync(dest), false);
+  });
+
+  it('removes the partial file when cancelled', async function () {
+    this.timeout(30_000);
+    const source = join(temp.dir, 'big');
+    writeFileSync(source, randomBytes(16 * MiB));
+    const dest = join(temp.dir, 'big.part');
+    const controller = new AbortController();
+    await assert.rejects(
+      pullFile([local('a'), local('b')], source, dest, { signal: controller.signal, onChunk: () => controller.abort() }),
+      (e: unknown) => isAbortError(e),
+    );
+    assert.equal(existsSync(dest), false);
+  });
+});
