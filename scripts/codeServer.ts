@@ -24,13 +24,14 @@ const entryUnder = (root: string): string => join(root, 'node_modules', 'code-se
 const markerUnder = (root: string): string => join(root, 'snapdebug-version.txt');
 
 /**
- * npm and npx put npm_* variables (the project's prefix, config, package fields) into the
- * environment of what they run; they would leak into the nested npm calls of the install.
+ * npm and npx put lower-case npm_* variables (the project's local_prefix, package.json, `call`,
+ * `yes`) into the environment of what they run; they would leak into the nested npm calls of the
+ * install. Upper-case NPM_CONFIG_* (how CI sets a registry mirror, say) are the user's: kept.
  */
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !/^npm_/i.test(key)) env[key] = value;
+    if (value !== undefined && !key.startsWith('npm_')) env[key] = value;
   }
   return { ...env, ...extra };
 }
@@ -135,7 +136,8 @@ export async function installExtension(entry: string, vsixPath: string, extensio
     const args = [entry, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', resolve(vsixPath), '--force'];
     const env = codeServerEnv(join(userDataDir, 'code-server-home'));
     const result = await execa(process.execPath, args, { all: true, reject: false, stdin: 'ignore', env, extendEnv: false });
-    if (result.exitCode !== 0 || /failed|error/i.test(result.all ?? '')) {
+    // It can print a failure and still exit 0: trust only its success message.
+    if (result.exitCode !== 0 || !/was successfully installed/.test(result.all ?? '')) {
       throw new Error(`installing ${vsixPath} into code-server failed (exit ${result.exitCode}):\n${result.all}`);
     }
   } finally {
@@ -159,6 +161,7 @@ export function freePort(): Promise<number> {
 export interface ProcInfo {
   pid: number;
   ppid: number;
+  pgrp: number;
   startTicks: string;
   state: string;
   command: string;
@@ -170,15 +173,19 @@ function readProc(pid: number): ProcInfo | undefined {
     // The command name (2nd field) is in parentheses and may contain spaces: split after it.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    return { pid, ppid: Number(fields[1]), startTicks: fields[19]!, state: fields[0]!, command };
+    return { pid, ppid: Number(fields[1]), pgrp: Number(fields[2]), startTicks: fields[19]!, state: fields[0]!, command };
   } catch {
     return undefined; // gone between listing and reading
   }
 }
 
+function allProcs(): ProcInfo[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))).filter((p): p is ProcInfo => !!p);
+}
+
 /** The process rootPid and all its descendants, alive now (zombies excluded). */
 export function processTree(rootPid: number): ProcInfo[] {
-  const all = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))).filter((p): p is ProcInfo => !!p);
+  const all = allProcs();
   const tree: ProcInfo[] = [];
   const queue = [rootPid];
   while (queue.length > 0) {
@@ -188,6 +195,11 @@ export function processTree(rootPid: number): ProcInfo[] {
     queue.push(...all.filter((p) => p.ppid === pid).map((p) => p.pid));
   }
   return tree;
+}
+
+/** Processes of group pgid that still run (zombies excluded). */
+export function processGroup(pgid: number): ProcInfo[] {
+  return allProcs().filter((p) => p.pgrp === pgid && p.state !== 'Z');
 }
 
 /** Those of procs that still run (same pid and start time, not a zombie). */
@@ -216,7 +228,7 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
-/** Settings that keep the window deterministic: no welcome page, tips, update checks or gallery calls. */
+/** Settings that keep the window deterministic and readable: no welcome page, tips, update checks or gallery calls. */
 export const quietSettings = {
   'workbench.startupEditor': 'none',
   'workbench.tips.enabled': false,
@@ -227,6 +239,8 @@ export const quietSettings = {
   'extensions.autoUpdate': false,
   'extensions.ignoreRecommendations': true,
   'security.workspace.trust.enabled': false,
+  // The DOM renderer puts terminal text into .xterm-rows, where a test can read it (canvas cannot be read).
+  'terminal.integrated.gpuAcceleration': 'off',
 };
 
 /** Serves folder on 127.0.0.1:port; resolves once /healthz answers. */
@@ -241,7 +255,10 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   const args = [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
     '--disable-workspace-trust', '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, folder];
   // detached: its own process group (and session), so stop() can end the whole group by its id.
-  const env = codeServerEnv(join(userDataDir, 'code-server-home'));
+  // VS Code leaves IPC sockets (vscode-ipc-*.sock, vscode-git-*.sock) in TMPDIR when it is killed:
+  // a short private one (socket paths are limited to 108 bytes) is removed by stop().
+  const tmp = mkdtempSync(join(tmpdir(), 'cs-tmp-'));
+  const env = { ...codeServerEnv(join(userDataDir, 'code-server-home')), TMPDIR: tmp };
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
   closeSync(logFd);
   const pid = child.pid;
@@ -249,25 +266,28 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   let running = true;
   void exited.then(() => (running = false));
-  // Should the test process die without stop(), code-server must not outlive it.
-  const killOnExit = () => killGroup(pid, 'SIGKILL');
-  process.once('exit', killOnExit);
+  const forget = killIfWeDie(pid, tmp);
 
   const url = `http://127.0.0.1:${port}/`;
-  // Processes seen while running, including shells of terminals, which node-pty puts in sessions of their own.
-  let seen: ProcInfo[] = [];
+  /**
+   * Ends the process group, and the descendants that left it: terminal shells, which node-pty puts
+   * in sessions of their own. Some children (the pty host) outlive code-server's main process by
+   * seconds, so this waits until the group and those descendants are all gone.
+   */
   const stop = async () => {
-    seen = merge(seen, processTree(pid));
+    const descendants = processTree(pid);
+    const left = () => [...processGroup(pid), ...stillRunning(descendants).filter((p) => p.pgrp !== pid)];
     killGroup(pid, 'SIGTERM');
-    for (const p of stillRunning(seen)) if (p.pid !== pid) killPid(p, 'SIGTERM');
+    for (const p of left()) killPid(p, 'SIGTERM');
     const deadline = Date.now() + stopTimeoutMs;
-    while ((running || stillRunning(seen).length > 0) && Date.now() < deadline) await delay(100);
-    if (running || stillRunning(seen).length > 0) {
+    while ((running || left().length > 0) && Date.now() < deadline) await delay(100);
+    if (running || left().length > 0) {
       killGroup(pid, 'SIGKILL');
-      for (const p of stillRunning(seen)) killPid(p, 'SIGKILL');
+      for (const p of left()) killPid(p, 'SIGKILL');
       await exited;
     }
-    process.removeListener('exit', killOnExit);
+    forget();
+    rmSync(tmp, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + healthTimeoutMs;
@@ -285,12 +305,36 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     }
     await delay(healthPollIntervalMs);
   }
-  seen = processTree(pid);
   return { url, pid, logFile, stop };
 }
 
-function merge(a: ProcInfo[], b: ProcInfo[]): ProcInfo[] {
-  return [...a, ...b.filter((p) => !a.some((q) => q.pid === p.pid && q.startTicks === p.startTicks))];
+/**
+ * Should this process exit or be killed by a signal without stop(), code-server (in a group of its
+ * own, so no Ctrl-C reaches it) must not outlive it. Returns the function that undoes this.
+ */
+function killIfWeDie(pid: number, tmp: string): () => void {
+  const kill = () => {
+    const descendants = processTree(pid); // before the group dies: its orphans leave the tree
+    killGroup(pid, 'SIGKILL');
+    for (const p of descendants) killPid(p, 'SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Another listener handles the signal (and should call stop()); 'exit' stays the safety net.
+    if (process.listenerCount(signal) > 1) return;
+    // Alone, this listener took away the signal's default: end code-server, then die by it as intended.
+    kill();
+    forget();
+    process.kill(process.pid, signal);
+  };
+  const forget = () => {
+    process.removeListener('exit', kill);
+    for (const signal of signals) process.removeListener(signal, onSignal);
+  };
+  process.once('exit', kill);
+  for (const signal of signals) process.on(signal, onSignal);
+  return forget;
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -313,9 +357,8 @@ function killPid(proc: ProcInfo, signal: NodeJS.Signals): void {
 const delay = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const tail = (file: string) => readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
 
-// CLI, when run directly.
-if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  const [command, folder] = process.argv.slice(2);
+/** The CLI: `install` prints entry.js; `serve FOLDER` serves FOLDER until Ctrl-C (for looking around by hand). */
+async function main(command: string | undefined, folder: string | undefined): Promise<void> {
   const say = (line: string) => console.error(line);
   if (command === 'install') {
     console.log((await ensureCodeServer(say)).entry);
@@ -324,9 +367,21 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
     const home = mkdtempSync(join(tmpdir(), 'snapdebug-cs-'));
     const server = await startCodeServer({ entry, port: await freePort(), extensionsDir: join(home, 'extensions'), userDataDir: join(home, 'user-data'), folder: resolve(folder) });
     console.log(`${server.url} (pid ${server.pid}); Ctrl-C stops it`);
-    process.once('SIGINT', () => void server.stop().then(() => process.exit(0)));
+    const end = () => void server.stop().then(() => {
+      rmSync(home, { recursive: true, force: true });
+      process.exit(0);
+    });
+    process.once('SIGINT', end);
+    process.once('SIGTERM', end);
   } else {
     console.error('usage: npx tsx scripts/codeServer.ts install | serve FOLDER');
-    process.exit(2);
+    process.exitCode = 2;
   }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  main(process.argv[2], process.argv[3]).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  });
 }

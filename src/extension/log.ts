@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { CommandLogEntry } from '../core/ssh/runner';
 
 const secretPatterns: RegExp[] = [
-  /((?:password|passwd|passphrase|secret|token|api[_-]?key)\s*[=:]\s*)(\S+)/gi,
+  /((?:password|passwd|passphrase|secret|token|api[_-]?key)["']?\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi,
   /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g,
   /(Authorization:\s*\w+\s+)(\S+)/gi,
 ];

@@ -15,6 +15,8 @@ export async function runLong<T>(
   deps: { log: Log; core: () => Core },
   title: string,
   work: (control: WorkControl) => Promise<T>,
+  /** Failures the caller answers itself (e.g. a missing image it offers to copy): not shown here. */
+  handles: (error: unknown) => boolean = () => false,
 ): Promise<Outcome<T>> {
   const outcome = await vscode.window.withProgress<Outcome<T>>(
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
@@ -50,7 +52,10 @@ export async function runLong<T>(
     deps.log.info(`${title}: cancelled`);
     void vscode.window.showInformationMessage(`${title}: cancelled. Nothing was left behind.`);
   }
-  if (outcome.status === 'failed') void showError(deps, title, outcome.error);
+  if (outcome.status === 'failed') {
+    if (handles(outcome.error)) deps.log.info(`${title}: ${describeError(outcome.error).split('\n')[0]}`);
+    else void showError(deps, title, outcome.error);
+  }
   return outcome;
 }
 
@@ -64,6 +69,6 @@ export async function showError(deps: { log: Log; core: () => Core }, title: str
   if (choice === 'Show Log') deps.log.channel.show(true);
   if (choice === 'Show CRIU Log' && criuLog) {
     const tail = await deps.core().hosts.get(criuLog.host).tail(criuLog.path, 60).catch(() => undefined);
-    await showReadOnly(`${criuLog.host}-${criuLog.path.split('/').at(-1)}.log`, tail ?? `Could not read ${criuLog.path} on ${criuLog.host}.`, 'log');
+    await showReadOnly(`${criuLog.host}-${criuLog.path.split('/').at(-1)}`, tail ?? `Could not read ${criuLog.path} on ${criuLog.host}.`, 'log');
   }
 }

@@ -1,5 +1,10 @@
 // Shared by the lab suites: OpenSSH into the lab hosts, and the demo service's state.
 import { labSsh } from '../../lab/sshfiles';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labFiles } from '../../lab/paths';
+import { createCore, type Core, type CoreOptions } from '../../src/core/core';
 
 export { labSsh };
 
@@ -32,4 +37,48 @@ export async function topCommands(host: string, container: string): Promise<stri
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+}
+
+
+export const refusePrompts = {
+  confirmHostKey: async () => false,
+  passphrase: async () => undefined,
+  password: async () => undefined,
+};
+
+/** A core on the lab's ssh_config with a store of its own (removed by cleanup()). */
+export function labCore(options: Partial<CoreOptions> = {}): Core & { cleanup(): void; commands: string[] } {
+  const storeDir = mkdtempSync(join(tmpdir(), 'snapdebug-store-'));
+  const commands: string[] = [];
+  const core = createCore({
+    sshConfigFile: labFiles.sshConfig,
+    storeDir: join(storeDir, 'store'),
+    prompts: refusePrompts,
+    commandLog: (e) => commands.push(`${e.host}: ${e.command}`),
+    ...options,
+  });
+  return Object.assign(core, {
+    commands,
+    cleanup: () => {
+      core.dispose();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Temporary archives we leave on a host (there must be none after any workflow). */
+export async function tempArchives(host: string): Promise<string[]> {
+  return (await labSsh(host, 'ls -1 /var/tmp /tmp 2>/dev/null | grep snapdebug || true')).split('\n').filter(Boolean);
+}
+
+export async function removeContainer(host: string, name: string): Promise<void> {
+  await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null 2>&1 || true`);
+}
+
+export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -14,7 +14,8 @@ import { SnapdebugError } from '../util/errors';
 import { noProgress } from '../util/progress';
 import type { SnapshotMeta } from './store';
 import { pullFile } from './pull';
-import { hashedOutput, receiveHashed, removeRemote } from './transfer';
+import { abandonStreamingCheckpoint, removeCheckpointImages } from './abandon';
+import { hashedOutput, receiveHashed, removeRemote, wrapperPid } from './transfer';
 import { pushArchive, remoteArchivePath, type PushedArchive } from './push';
 import { PassThrough } from 'node:stream';
 import { rmSync } from 'node:fs';
@@ -109,44 +110,42 @@ export async function checkpointAndSend(
     const command = podman.checkpoint(request.container, { ...options, compress: compression }, '/dev/stdout');
     const process = await host.runner.start(hashedOutput(host.privileged(['podman', ...command.argv])), signal ? { signal } : {});
     const what = `container checkpoint ${request.container}`;
-    if (!alongside) {
-      received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, what });
-    } else {
-      // One pass: if either side fails, the other is stopped, and both clean up after themselves.
-      const tee = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-      const path = remoteArchivePath(core, { id, archive: core.store.archiveName(id, compression) }, true);
-      const sending = pushArchive(core, tee, { id, to: alongside.to, path, labels: alongside.labelsFor(id) }, control);
-      sending.catch(() => process.close());
-      try {
-        received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, tee, what });
-      } catch (error) {
-        tee.destroy();
-        const sent = await sending.catch(() => undefined);
-        await sent?.remove();
-        throw error;
-      }
-      try {
-        pushed = await sending;
-      } catch (error) {
-        rmSync(part, { force: true });
-        throw error;
-      }
+    // One pass to the debug host too, when asked: if either side fails, the other is stopped.
+    const tee = alongside ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : undefined;
+    const path = remoteArchivePath(core, { id, archive: core.store.archiveName(id, compression) }, true);
+    const sending = alongside && tee ? pushArchive(core, tee, { id, to: alongside.to, path, labels: alongside.labelsFor(id) }, control) : undefined;
+    sending?.catch(() => process.close());
+    try {
+      received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, ...(tee && { tee }), what });
+      if (sending) pushed = await sending;
+    } catch (error) {
+      process.close();
+      tee?.destroy();
+      rmSync(part, { force: true });
+      await (await sending?.catch(() => undefined))?.remove();
+      await abandonStreamingCheckpoint(host, wrapperPid(process.stderrText()), before.Id, core.log);
+      throw error;
     }
   } else {
     const remotePath = `${core.settings.remoteTempDir}/snapdebug-${id}${core.store.archiveName('', compression)}`;
     try {
-      await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath), signal ? { signal } : {});
+      // Not cancellable while podman writes the file: a cancel waits for it, then removes it.
+      await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath));
       throwIfAborted(signal);
       received = await pullFile(core.hosts.lanes(request.host, core.settings.transferLanes), remotePath, part, {
         ...(signal && { signal }),
         onChunk: (_chunk, total) => report(total),
       });
+    } catch (error) {
+      if (options.leaveRunning && !options.keep && !options.preCheckpoint) await removeCheckpointImages(host, before.Id, core.log);
+      throw error;
     } finally {
       await removeRemote(host, remotePath);
     }
   }
   const checkpointMs = Date.now() - checkpointStarted;
 
+  if (options.leaveRunning && !options.keep && !options.preCheckpoint) await removeCheckpointImages(host, before.Id, core.log);
   const after = await inspectOne(host, request.container).catch(() => undefined);
   const sourceLeftRunning = after?.State.Running === true && after.State.Pid === before.State.Pid;
   if (options.leaveRunning && !sourceLeftRunning) {

@@ -17,6 +17,13 @@ export interface Received {
 }
 
 const exitMarker = 'snapdebug-exit ';
+const pidMarker = 'snapdebug-pid ';
+
+/** The wrapper shell's PID on the host, once it has printed it. */
+export function wrapperPid(stderr: string): number | undefined {
+  const pid = new RegExp(`^${pidMarker}(\\d+)$`, 'm').exec(stderr)?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}
 const teeFailedMarker = 'snapdebug-tee-failed';
 
 /**
@@ -25,8 +32,10 @@ const teeFailedMarker = 'snapdebug-tee-failed';
  */
 export function hashedOutput(argv: readonly string[]): string[] {
   // tee writes to a fifo read by sha256sum (not to /dev/fd/N, which cannot reopen a socket when
-  // stdout is one); the fifo lives in a private temp folder removed at the end.
+  // stdout is one); the fifo lives in a private temp folder removed at the end. The shell's PID
+  // comes first, so a cancel can find (and, when safe, end) what runs under it.
   const script = [
+    `echo "${pidMarker}$$" >&2`,
     'd=$(mktemp -d) || exit 1',
     'mkfifo "$d/h"',
     'sha256sum < "$d/h" >&2 &',
@@ -42,7 +51,7 @@ export function parseHashedTrailer(stderr: string): { exitCode: number | undefin
   // The trailer is what the wrapper wrote last: a look-alike line printed earlier loses.
   const exit = lines.map((l) => new RegExp(`^${exitMarker}(\\d+)$`).exec(l.trim())).findLast(Boolean);
   const sha = lines.map((l) => /^([0-9a-f]{64})\s+-$/.exec(l.trim())).findLast(Boolean);
-  const rest = lines.filter((l) => !l.startsWith(exitMarker) && !/^[0-9a-f]{64}\s+-$/.test(l.trim())).join('\n');
+  const rest = lines.filter((l) => !l.startsWith(exitMarker) && !l.startsWith(pidMarker) && !/^[0-9a-f]{64}\s+-$/.test(l.trim())).join('\n');
   return { exitCode: exit ? Number(exit[1]) : undefined, sha256: sha?.[1], stderr: rest };
 }
 

@@ -7,18 +7,30 @@ import { ContainerNode } from '../tree/hostsTree';
 import { SnapshotNode } from '../tree/snapshotsTree';
 import type { Command } from './command';
 
-export function cliCommandFor(services: Services, node: unknown): string | undefined {
+/** The same settings the extension works with, as global CLI options, for the hosts involved. */
+function globalOptions(services: Services, hosts: string[]): string[] {
   const settings = services.settings();
-  const global = [...(settings.sshConfigFile ? ['--ssh-config', settings.sshConfigFile] : []), ...(settings.snapshotDirectory ? ['--store', settings.snapshotDirectory] : [])];
-  const line = (...args: string[]) => shellJoin(['snapdebug', ...global, ...args]);
+  const sudo = settings.useSudo.includes('*') || hosts.some((h) => settings.useSudo.includes(h));
+  return [
+    ...(settings.sshConfigFile ? ['--ssh-config', settings.sshConfigFile] : []),
+    ...(settings.knownHostsFile ? ['--known-hosts', settings.knownHostsFile] : []),
+    ...(settings.snapshotDirectory ? ['--store', settings.snapshotDirectory] : []),
+    ...(settings.remoteTempDir !== '/var/tmp' ? ['--remote-tmp', settings.remoteTempDir] : []),
+    ...(sudo ? ['--sudo'] : []),
+  ];
+}
+
+export function cliCommandFor(services: Services, node: unknown): string | undefined {
+  const debugHost = services.settings().defaultDebugHost;
+  const line = (hosts: string[], ...args: string[]) => shellJoin(['snapdebug', ...globalOptions(services, hosts), ...args]);
   if (node instanceof ContainerNode) {
     const { host, name, state, checkpointed, copyOf } = node.info;
-    if (copyOf) return line('attach', `${host}/${name}`);
-    if (state === 'running') return settings.defaultDebugHost ? line('debug', `${host}/${name}`, '--to', settings.defaultDebugHost) : line('checkpoint', `${host}/${name}`);
-    return checkpointed ? line('restore', `${host}/${name}`, '--keep') : line('top', `${host}/${name}`);
+    if (copyOf) return line([host], 'attach', `${host}/${name}`);
+    if (state === 'running') return debugHost ? line([host, debugHost], 'debug', `${host}/${name}`, '--to', debugHost) : line([host], 'checkpoint', `${host}/${name}`);
+    return checkpointed ? line([host], 'restore', `${host}/${name}`, '--keep') : line([host], 'ps', host);
   }
-  if (node instanceof SnapshotNode) return line('restore', node.meta.id, '--to', settings.defaultDebugHost ?? 'HOST');
-  if (node instanceof CopyNode) return line('attach', `${node.copy.host}/${node.copy.name}`);
+  if (node instanceof SnapshotNode) return line([node.meta.source.host, debugHost ?? 'HOST'], 'restore', node.meta.id, '--to', debugHost ?? 'HOST');
+  if (node instanceof CopyNode) return line([node.copy.host], 'attach', `${node.copy.host}/${node.copy.name}`);
   return undefined;
 }
 

@@ -17,6 +17,7 @@ export async function restoreOn(services: Services, meta: SnapshotMeta, host: st
   const attempt = (transferImage: boolean) =>
     runLong(services, `Restore ${meta.source.container} on ${host}`, (control) =>
       restoreWorkflow(services.core(), { snapshot: meta.id, to: host, options, ...(transferImage && { transferImage }) }, control),
+      (error) => error instanceof ImageMissingError,
     );
   let outcome = await attempt(false);
   if (outcome.status === 'failed' && outcome.error instanceof ImageMissingError) {

@@ -30,7 +30,7 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
       const item = new vscode.TreeItem(node.host, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `copies:${node.host}`;
       item.contextValue = contextValues.copyHost;
-      item.description = node.error ?? `${node.copies?.length ?? 0} copies`;
+      item.description = node.error ?? (node.copies?.length === 1 ? '1 copy' : `${node.copies?.length ?? 0} copies`);
       item.iconPath = new vscode.ThemeIcon(node.error ? 'error' : 'server');
       return item;
     }
