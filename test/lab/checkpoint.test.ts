@@ -2,6 +2,7 @@
 // PID, the store holds a verified archive with its metadata and tight permissions, no temporary
 // archive stays on the host, and a cancel in the middle leaves nothing anywhere.
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { inspectArchiveFile } from '../../src/core/archive/checkpointArchive';
@@ -43,6 +44,9 @@ describe('checkpoint (core, lab)', function () {
       assert.equal(meta.criuVersion, '4.2.1');
       const facts = await inspectArchiveFile(archive);
       assert.equal(facts.containerName, 'demo-api');
+      // The archive is exactly podman's: a whole zstd stream, nothing (such as the name podman
+      // prints when done) glued to its end.
+      execFileSync('zstd', ['-tq', archive]);
       assert.deepEqual(await tempArchives('prod'), []);
       assert.deepEqual(core.store.partFiles(), []);
       // podman keeps the checkpoint images (process memory) in the container's folder: not after us.

@@ -119,7 +119,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     const attached = await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
     return { snapshot: meta, copy, ...attached };
   } catch (error) {
-    if (copy) await target.podman(podman.remove(copy.name, { force: true })).catch(() => undefined);
+    if (copy) await target.podman(podman.remove(copy.name, { force: true, stopSeconds: 0 })).catch(() => undefined);
     throw error;
   }
 }

@@ -24,6 +24,9 @@ import {
   type PsEntry,
 } from './schemas';
 
+/** Where a streamed checkpoint is written: the wrapper (snapshot/transfer.ts) points fd 3 at its output. */
+export const streamFd = '/dev/fd/3';
+
 export interface PodmanCommand<T> {
   /** Arguments after `podman`. */
   argv: string[];
@@ -102,7 +105,11 @@ export const podman = {
     return { argv: ['container', 'restore', '--help'], parse: text };
   },
 
-  /** Checkpoint into an archive at `exportTo` (a host path, or /dev/stdout to stream it). */
+  /**
+   * Checkpoint into an archive at `exportTo`: a host path, or `streamFd` to stream it. podman
+   * prints the container's name on stdout when done, so a streamed archive goes to fd 3, never to
+   * stdout, or that name would end up glued to the end of the archive.
+   */
   checkpoint(ref: string, options: CheckpointOptions, exportTo: string | undefined): PodmanCommand<string> {
     validateCheckpointOptions(options);
     const argv = ['container', 'checkpoint'];
@@ -110,7 +117,7 @@ export const podman = {
       if (info.flag === '--compress') argv.push('--compress', options.compress!);
       else argv.push(info.flag);
     }
-    if (exportTo !== undefined) argv.push('--export', exportTo === '/dev/stdout' ? exportTo : validateRemotePath(exportTo));
+    if (exportTo !== undefined) argv.push('--export', exportTo === streamFd ? exportTo : validateRemotePath(exportTo));
     argv.push(validateContainerRef(ref));
     return { argv, parse: text };
   },
@@ -174,8 +181,10 @@ export const podman = {
     return { argv: ['start', validateContainerRef(ref)], parse: text };
   },
 
-  remove(ref: string, options: { force?: boolean } = {}): PodmanCommand<string> {
-    return { argv: ['rm', ...(options.force ? ['--force', '--time', '10'] : []), validateContainerRef(ref)], parse: text };
+  /** `force` stops a running container first, after `stopSeconds` of SIGTERM (default 10). */
+  remove(ref: string, options: { force?: boolean; stopSeconds?: number } = {}): PodmanCommand<string> {
+    const time = String(Math.max(0, Math.floor(options.stopSeconds ?? 10)));
+    return { argv: ['rm', ...(options.force ? ['--force', '--time', time] : []), validateContainerRef(ref)], parse: text };
   },
 
   logs(ref: string, tail: number): PodmanCommand<string> {

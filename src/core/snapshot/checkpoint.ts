@@ -6,7 +6,7 @@
 import { ArchiveInspector, inspectArchiveFile, type Compression } from '../archive/checkpointArchive';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
-import { podman } from '../podman/commands';
+import { podman, streamFd } from '../podman/commands';
 import { checkpointFlags, exportOption, validateCheckpointOptions, type CheckpointOptions } from '../podman/options';
 import type { InspectEntry } from '../podman/schemas';
 import { throwIfAborted } from '../util/abort';
@@ -107,7 +107,7 @@ export async function checkpointAndSend(
   let received: { bytes: number; sha256: string };
   let pushed: PushedArchive | undefined;
   if (core.settings.transport === 'stream' || alongside) {
-    const command = podman.checkpoint(request.container, { ...options, compress: compression }, '/dev/stdout');
+    const command = podman.checkpoint(request.container, { ...options, compress: compression }, streamFd);
     const process = await host.runner.start(hashedOutput(host.privileged(['podman', ...command.argv])), signal ? { signal } : {});
     const what = `container checkpoint ${request.container}`;
     // One pass to the debug host too, when asked: if either side fails, the other is stopped.

@@ -32,7 +32,8 @@ export async function discardCopy(core: Core, host: string, name: string): Promi
   if (!copy) {
     throw new SnapdebugError(`${name} on ${host} is not a copy restored by snapdebug (no ${originLabel} label); refusing to remove it.`);
   }
-  await core.hosts.get(host).podman(podman.remove(copy.name, { force: true }));
+  // A copy is a debugging twin: nothing to shut down gracefully, so no SIGTERM grace period.
+  await core.hosts.get(host).podman(podman.remove(copy.name, { force: true, stopSeconds: 0 }));
   core.log(`discarded copy ${host}/${copy.name} of ${copy.snapshot}`);
   return copy;
 }

@@ -40,6 +40,8 @@ export async function transferImage(core: Core, request: { image: string; from: 
       done(null, chunk);
     },
   });
+  // load's stdin and stdout are one SSH channel: its output must flow, or the channel never ends.
+  load.stdout.resume();
   try {
     await pipeline(save.stdout, counter, load.stdin);
     const [saveCode, loadCode] = await Promise.all([save.exit, load.exit]);

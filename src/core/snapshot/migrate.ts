@@ -102,7 +102,7 @@ async function rollBack(core: Core, request: MigrateRequest, name: string, cause
   // The target had no container of that name before (checked first): whatever has it now is ours.
   const target = core.hosts.get(request.to);
   if (await target.podman(podman.containerExists(name)).catch(() => false)) {
-    await target.podman(podman.remove(name, { force: true })).catch(() => undefined);
+    await target.podman(podman.remove(name, { force: true, stopSeconds: 0 })).catch(() => undefined);
   }
   const source = core.hosts.get(request.from);
   const state = await inspectOne(source, name).catch(() => undefined);

@@ -27,8 +27,9 @@ export function wrapperPid(stderr: string): number | undefined {
 const teeFailedMarker = 'snapdebug-tee-failed';
 
 /**
- * Wraps a command so that its stdout passes through unchanged while the remote shell also hashes
- * it: stderr ends with the command's exit status and the sha256 of everything it printed.
+ * Wraps a command so that what it writes to fd 3 passes through to our stdout unchanged while the
+ * remote shell also hashes it; the command's own stdout goes to stderr (podman chats there).
+ * stderr ends with the command's exit status and the sha256 of everything that went through.
  */
 export function hashedOutput(argv: readonly string[]): string[] {
   // tee writes to a fifo read by sha256sum (not to /dev/fd/N, which cannot reopen a socket when
@@ -39,7 +40,7 @@ export function hashedOutput(argv: readonly string[]): string[] {
     'd=$(mktemp -d) || exit 1',
     'mkfifo "$d/h"',
     'sha256sum < "$d/h" >&2 &',
-    `{ "$@"; echo "${exitMarker}$?" >&2; } | tee "$d/h"`,
+    `{ "$@" 3>&1 1>&2; echo "${exitMarker}$?" >&2; } | tee "$d/h"`,
     'wait',
     'rm -rf "$d"',
   ].join('\n');

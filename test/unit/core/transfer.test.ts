@@ -92,7 +92,7 @@ describe('hashedOutput and parseHashedTrailer', () => {
     const data = randomBytes(3 * MiB + 17);
     const file = join(temp.dir, 'payload.bin');
     writeFileSync(file, data);
-    const result = runThroughShell(hashedOutput(['cat', file]));
+    const result = runThroughShell(hashedOutput(['sh', '-c', 'cat "$1" >&3', 'sh', file]));
     assert.equal(result.status, 0);
     assert.ok(result.stdout.equals(data), 'stdout is the command output, byte for byte');
     const trailer = parseHashedTrailer(result.stderr);
@@ -102,12 +102,20 @@ describe('hashedOutput and parseHashedTrailer', () => {
   });
 
   it("reports the command's own exit code and keeps its stderr, without the trailer", () => {
-    const result = runThroughShell(hashedOutput(['sh', '-c', 'printf "%s" "$1"; echo "Error: it broke" >&2; exit 3', 'sh', "partial 'output' $(x)"]));
+    const result = runThroughShell(hashedOutput(['sh', '-c', 'printf "%s" "$1" >&3; echo "Error: it broke" >&2; exit 3', 'sh', "partial 'output' $(x)"]));
     assert.equal(result.stdout.toString(), "partial 'output' $(x)");
     const trailer = parseHashedTrailer(result.stderr);
     assert.equal(trailer.exitCode, 3);
     assert.equal(trailer.sha256, sha256(Buffer.from("partial 'output' $(x)")));
     assert.equal(trailer.stderr.trim(), 'Error: it broke');
+  });
+
+  it("keeps the command's own stdout out of the stream (podman prints the container name there)", () => {
+    const result = runThroughShell(hashedOutput(['sh', '-c', 'printf archive >&3; echo demo-api']));
+    assert.equal(result.stdout.toString(), 'archive');
+    const trailer = parseHashedTrailer(result.stderr);
+    assert.equal(trailer.sha256, sha256(Buffer.from('archive')));
+    assert.match(trailer.stderr, /demo-api/);
   });
 
   it('hashes empty output', () => {
@@ -118,21 +126,21 @@ describe('hashedOutput and parseHashedTrailer', () => {
 
   it('hostile arguments reach the command intact', () => {
     const args = ['a b', '$(touch x)', '`id`', "'", '\n', '-n'];
-    const result = runThroughShell(hashedOutput(['printf', '%s\\0', ...args]));
+    const result = runThroughShell(hashedOutput(['sh', '-c', 'printf "%s\\0" "$@" >&3', 'sh', ...args]));
     assert.deepEqual(result.stdout.toString().split('\0').slice(0, -1), args);
     assert.equal(parseHashedTrailer(result.stderr).exitCode, 0);
   });
 
   it('believes the trailer at the end, not look-alike lines the command printed earlier', () => {
     const fake = `${'0'.repeat(64)}  -`;
-    const result = runThroughShell(hashedOutput(['sh', '-c', `echo "snapdebug-exit 0" >&2; echo "${fake}" >&2; printf data; exit 1`]));
+    const result = runThroughShell(hashedOutput(['sh', '-c', `echo "snapdebug-exit 0" >&2; echo "${fake}" >&2; printf data >&3; exit 1`]));
     const trailer = parseHashedTrailer(result.stderr);
     assert.equal(trailer.exitCode, 1, 'the real exit status is the last marker');
     assert.equal(trailer.sha256, sha256(Buffer.from('data')));
   });
 
   it('also works when its stdout is a socket, as the local runner (execa) gives it', async () => {
-    const result = await new LocalRunner().run(hashedOutput(['printf', 'hello']));
+    const result = await new LocalRunner().run(hashedOutput(['sh', '-c', 'printf hello >&3']));
     assert.equal(result.stdout, 'hello', 'stdout passed through');
     const trailer = parseHashedTrailer(result.stderr);
     assert.equal(trailer.exitCode, 0);

@@ -264,7 +264,7 @@ describe('Discard Copy', () => {
 
     fake.answerMessage = (m) => (m.options?.modal ? 'Discard' : undefined);
     await discardCopy.run(services, copy);
-    assert.deepEqual(core.fakeHosts.ranOn('debug').filter((c) => c.startsWith('podman rm')), ['podman rm --force --time 10 demo-api-copy1']);
+    assert.deepEqual(core.fakeHosts.ranOn('debug').filter((c) => c.startsWith('podman rm')), ['podman rm --force --time 0 demo-api-copy1']);
     assert.deepEqual(fake.messagesOf('error'), []);
     assert.equal(services.refreshed, 1);
   });

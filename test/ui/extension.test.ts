@@ -1,0 +1,173 @@
+// The extension's views and commands in a real VS Code (code-server in Chromium) against the lab
+// (issue 4): Hosts lists the lab's hosts and containers; Checkpoint… from a container's context
+// menu shows a progress notification and puts a snapshot in the store; Restore on Host… turns it
+// into a running copy on debug; the log shows every podman command with its host and exit code; a
+// cancel from the progress notification is reported as cancelled, not as a failure.
+// Needs the lab (npm run lab:up) and snapdebug.vsix (npm run package): `node scripts/test.mjs ui`.
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { containerIp, labSsh, uniqueName } from '../lab/helpers';
+import { contextMenu, quickPick, runCommand, screenshot, waitForNotification } from './harness';
+import { childRow, installTimeoutMs, openSnapshotDebugger, removeCopiesOf, startProduct, storedSnapshotIds, topRow, until, viewTree, type Product } from './product';
+
+const stepTimeoutMs = 90_000;
+const ballastMb = 300;
+
+const quickInput = (page: Page) => page.locator('.quick-input-widget');
+const toasts = (page: Page) => page.locator('.notifications-toasts .notification-toast');
+
+/** Waits for the open QuickPick/InputBox titled `title` and accepts what it offers with Enter. */
+async function acceptQuickInput(page: Page, title: string | RegExp, shot: string): Promise<string> {
+  const widget = quickInput(page);
+  await widget.locator('.quick-input-title', { hasText: title }).waitFor();
+  await screenshot(page, shot);
+  const value = await widget.locator('.quick-input-box input').inputValue();
+  await page.keyboard.press('Enter');
+  return value;
+}
+
+/** The text of the Output panel's editor as drawn now, with spaces made plain. */
+async function outputText(page: Page): Promise<string> {
+  const text = await page.locator('.part.panel .output-view .view-lines').first().textContent();
+  return (text ?? '').replace(/\u00a0/g, ' ');
+}
+
+describe('Snapshot Debugger views and commands in VS Code (issue 4)', function () {
+  this.timeout(stepTimeoutMs);
+  let product: Product | undefined;
+  let page: Page;
+  let snapshotId = '';
+  let copyName = '';
+  let ballast: string | undefined;
+
+  before(async function () {
+    this.timeout(installTimeoutMs);
+    product = await startProduct('extension');
+    page = product.page;
+  });
+
+  after(async function () {
+    this.timeout(stepTimeoutMs);
+    try {
+      if (product) {
+        const removed = await removeCopiesOf(product.storeDir);
+        if (removed.length > 0) console.log(`      removed the copies this test made: ${removed.join(', ')}`);
+      }
+      if (ballast) await labSsh('prod', `podman rm -f -t 0 ${ballast} >/dev/null`);
+    } finally {
+      await product?.stop();
+    }
+  });
+
+  // Each step builds on the one before: after a failure the rest would only fail for that reason.
+  let failed = false;
+  beforeEach(function () {
+    if (failed) this.skip();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    failed = true;
+    if (product) await screenshot(page, `failed-${this.currentTest.title}`);
+  });
+
+  it('lists prod and debug under Hosts, with demo-api under prod', async () => {
+    await openSnapshotDebugger(page, product!.server.url);
+    const hosts = viewTree(page, 'Hosts');
+    await topRow(page, hosts, 'prod');
+    await topRow(page, hosts, 'debug');
+    const { info } = await childRow(page, hosts, 'prod', 'demo-api');
+    assert.match(info.description, /demo-api/);
+    await screenshot(page, 'hosts');
+  });
+
+  it('checkpoints demo-api from its context menu, with a progress notification', async () => {
+    const { row } = await childRow(page, viewTree(page, 'Hosts'), 'prod', 'demo-api');
+    await contextMenu(page, row, 'Checkpoint… (leave running)');
+    await acceptQuickInput(page, 'Checkpoint (the container keeps running)', 'checkpoint-options');
+    // withProgress keeps its notification up for at least 800 ms: long enough to see it even for a small container.
+    const progress = await waitForNotification(page, 'Checkpoint prod/demo-api');
+    assert.equal(await progress.locator('.monaco-button', { hasText: 'Cancel' }).count(), 1);
+    await screenshot(page, 'checkpoint-progress');
+    const done = await waitForNotification(page, /Snapshot demo-api-\S+: .* kept running/);
+    snapshotId = /^Snapshot (\S+):/.exec((await done.locator('.notification-list-item-message').textContent()) ?? '')![1]!;
+    assert.deepEqual(storedSnapshotIds(product!.storeDir), [snapshotId]);
+    await screenshot(page, 'checkpoint-done');
+  });
+
+  it('shows the snapshot under Snapshots, with the frozen time among its details', async () => {
+    const snapshots = viewTree(page, 'Snapshots');
+    const row = await topRow(page, snapshots, 'demo-api');
+    assert.match((await row.textContent()) ?? '', /prod/);
+    await row.locator('.monaco-tl-twistie').click();
+    const { info } = await childRow(page, snapshots, 'demo-api', 'frozen time');
+    assert.match(info.description, /\d/);
+    await screenshot(page, 'snapshot-details');
+  });
+
+  it('restores the snapshot on debug: a running copy under Copies and under debug', async () => {
+    await contextMenu(page, await topRow(page, viewTree(page, 'Snapshots'), 'demo-api'), 'Restore on Host…');
+    await quickPick(page, 'debug');
+    await acceptQuickInput(page, 'Restore on debug', 'restore-options');
+    // The same widget turns into the name box; its default is demo-api, or demo-api-copyN when taken.
+    await quickInput(page).locator('.quick-input-message', { hasText: 'Name of the copy' }).waitFor();
+    copyName = await acceptQuickInput(page, 'Restore on debug', 'restore-name');
+    assert.match(copyName, /^demo-api(-copy\d+)?$/);
+    await waitForNotification(page, 'Restore demo-api on debug');
+    await screenshot(page, 'restore-progress');
+    await waitForNotification(page, `${copyName} runs on debug (restored from ${snapshotId})`);
+
+    const inCopies = await childRow(page, viewTree(page, 'Copies'), 'debug', copyName);
+    assert.match(inCopies.info.description, new RegExp(`^running · from ${snapshotId}$`));
+    const inHosts = await childRow(page, viewTree(page, 'Hosts'), 'debug', copyName);
+    assert.match(inHosts.info.description, new RegExp(`copy of ${snapshotId}`));
+    await screenshot(page, 'restored-copy');
+
+    const [status, origin] = (await labSsh('debug', `podman inspect --format '{{.State.Status}} {{index .Config.Labels "snapdebug.origin"}}' ${copyName}`)).trim().split(' ');
+    assert.equal(status, 'running');
+    assert.equal(origin, snapshotId);
+  });
+
+  it('shows the podman commands it ran, with host and exit code, in its log', async () => {
+    await runCommand(page, 'Snapshot Debugger: Show Log');
+    const filter = page.locator('.part.panel .viewpane-filter input[placeholder="Filter"]');
+    await filter.waitFor();
+    await filter.fill('podman container checkpoint');
+    // podman's environment variable goes through the one quoting function: `env 'PODMAN_…=1' podman`.
+    const checkpointLine = /\[prod\] env '?PODMAN_IGNORE_CGROUPSV1_WARNING=1'? podman container checkpoint .*\(\d+ ms, exit 0\)/;
+    await until('the checkpoint command in the Output panel', async () => (checkpointLine.test(await outputText(page)) ? true : undefined));
+    await screenshot(page, 'log-checkpoint');
+    await filter.fill('podman container restore');
+    const restoreLine = new RegExp(`\\[debug\\] env '?PODMAN_IGNORE_CGROUPSV1_WARNING=1'? podman container restore .*--name '?${copyName}'? .*\\(\\d+ ms, exit 0\\)`);
+    await until('the restore command in the Output panel', async () => (restoreLine.test(await outputText(page)) ? true : undefined));
+    await screenshot(page, 'log-restore');
+    await filter.fill('');
+  });
+
+  it('reports a checkpoint cancelled from its progress notification as cancelled, not failed', async function () {
+    this.timeout(3 * stepTimeoutMs);
+    ballast = uniqueName('ui-ballast');
+    await labSsh('prod', `podman run -d --name ${ballast} -e BALLAST_MB=${ballastMb} localhost/snapdebug/demo-api:latest >/dev/null`);
+    const ip = await containerIp('prod', ballast);
+    await until(`${ballast} holding ${ballastMb} MB`, async () => {
+      const state = JSON.parse(await labSsh('prod', `curl -sf --max-time 5 http://${ip}:8080/state`)) as { ballastMb: number };
+      return state.ballastMb === ballastMb ? true : undefined;
+    }, 60_000, 500);
+
+    await runCommand(page, 'Snapshot Debugger: Refresh');
+    const { row } = await childRow(page, viewTree(page, 'Hosts'), 'prod', ballast);
+    await contextMenu(page, row, 'Checkpoint… (leave running)');
+    await acceptQuickInput(page, 'Checkpoint (the container keeps running)', 'ballast-checkpoint-options');
+    const progress = await waitForNotification(page, `Checkpoint prod/${ballast}`);
+    await screenshot(page, 'ballast-checkpoint-progress');
+    await progress.locator('.monaco-button', { hasText: 'Cancel' }).click();
+
+    const cancelled = await waitForNotification(page, `Checkpoint prod/${ballast}: cancelled`);
+    assert.match((await cancelled.textContent()) ?? '', /Nothing was left behind/);
+    await screenshot(page, 'ballast-checkpoint-cancelled');
+    assert.equal(await toasts(page).filter({ has: page.locator('.codicon-error') }).count(), 0, 'an error notification next to the cancel');
+    assert.equal(await toasts(page).filter({ hasText: new RegExp(`Snapshot ${ballast}-`) }).count(), 0, 'the checkpoint finished after all');
+    assert.deepEqual(storedSnapshotIds(product!.storeDir), [snapshotId]);
+    assert.equal((await labSsh('prod', `podman inspect --format '{{.State.Status}}' ${ballast}`)).trim(), 'running');
+  });
+});

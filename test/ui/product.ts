@@ -1,0 +1,234 @@
+// The packaged extension in a code-server of its own, for the UI tests: a temporary home with a
+// fresh user-data and extensions folder, snapdebug.vsix installed, the lab's settings with an
+// empty snapshot store, lab/demo-api as the workspace, and Chromium on it. Plus the helpers the
+// tests share for reading the Snapshot Debugger views.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { ensureCodeServer, freePort, installExtension, startCodeServer, type CodeServer } from '../../scripts/codeServer';
+import { demoFolder, labSettings, vsixPath } from '../../scripts/startProduct';
+import { labSsh } from '../lab/helpers';
+import { launchBrowser, newPage, openViewContainer, openWorkbench } from './harness';
+
+export const installTimeoutMs = 5 * 60_000;
+/** Half a view per wheel step: enough for hundreds of rows. */
+const maxWheelSteps = 200;
+
+export interface Product {
+  home: string;
+  storeDir: string;
+  server: CodeServer;
+  browser: Browser;
+  page: Page;
+  stop(): Promise<void>;
+}
+
+/** Installs snapdebug.vsix (built by `npm run package`) into a fresh code-server and opens it in Chromium. */
+export async function startProduct(name: string, settings: Record<string, unknown> = {}): Promise<Product> {
+  const { entry } = await ensureCodeServer((line) => console.log(`      ${line}`));
+  const home = mkdtempSync(join(tmpdir(), `snapdebug-ui-${name}-`));
+  const storeDir = join(home, 'snapshots');
+  const extensionsDir = join(home, 'extensions');
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  const stop = async () => {
+    try {
+      await browser?.close();
+    } finally {
+      try {
+        await server?.stop();
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  };
+  try {
+    await installExtension(entry, vsixPath, extensionsDir);
+    server = await startCodeServer({
+      entry,
+      port: await freePort(),
+      extensionsDir,
+      userDataDir: join(home, 'user-data'),
+      folder: demoFolder,
+      settings: { ...labSettings(), 'snapdebug.snapshotDirectory': storeDir, ...settings },
+    });
+    browser = await launchBrowser();
+    const page = await newPage(browser);
+    return { home, storeDir, server, browser, page, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Opens the workbench and the Snapshot Debugger view container. */
+export async function openSnapshotDebugger(page: Page, url: string): Promise<void> {
+  await openWorkbench(page, url);
+  await openViewContainer(page, 'Snapshot Debugger');
+}
+
+/** The tree of view `title` ("Hosts", "Snapshots", "Copies") in the open view container. */
+export function viewTree(page: Page, title: string): Locator {
+  return page.locator(`.part.sidebar .monaco-list[role="tree"][aria-label="${title}"]`);
+}
+
+export interface RowInfo {
+  index: number;
+  level: number;
+  label: string;
+  description: string;
+  expanded: string | null;
+}
+
+/** The rows the tree renders now (only those in view: the list is virtual), in order. */
+export async function renderedRows(tree: Locator): Promise<RowInfo[]> {
+  const found = await tree.locator('.monaco-list-row').evaluateAll((elements) =>
+    elements.map((element) => ({
+      index: Number(element.getAttribute('data-index')),
+      level: Number(element.getAttribute('aria-level')),
+      label: element.querySelector('.label-name')?.textContent?.trim() ?? '',
+      description: element.querySelector('.label-description')?.textContent?.trim() ?? '',
+      expanded: element.getAttribute('aria-expanded'),
+    })),
+  );
+  return found.sort((a, b) => a.index - b.index);
+}
+
+/** The children (one level down) of the first row labelled `parent` among `all`. */
+export function childrenIn(all: RowInfo[], parent: string): RowInfo[] {
+  const at = all.findIndex((r) => r.label === parent);
+  if (at < 0) return [];
+  const level = all[at]!.level;
+  const children: RowInfo[] = [];
+  for (const row of all.slice(at + 1)) {
+    if (row.level <= level) break;
+    if (row.level === level + 1) children.push(row);
+  }
+  return children;
+}
+
+/** Polls `probe` until it returns something other than undefined; no fixed sleeps, a deadline. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    await new Promise((done) => setTimeout(done, intervalMs));
+  }
+}
+
+/** Two animation frames: what a scroll needs to be drawn. */
+function nextFrames(page: Page): Promise<void> {
+  type Raf = { requestAnimationFrame(callback: () => void): void };
+  return page.evaluate(() => new Promise<void>((done) => (globalThis as unknown as Raf).requestAnimationFrame(() => (globalThis as unknown as Raf).requestAnimationFrame(() => done()))));
+}
+
+/** The wheel needs the mouse over the list; a row's hover would then cover others in screenshots. */
+async function moveMouseAway(page: Page): Promise<void> {
+  const size = page.viewportSize();
+  if (size) await page.mouse.move(size.width - 5, size.height / 2);
+}
+
+/** A rendered row, by its place in the list and its label (a refresh that moved it makes this match nothing). */
+function rowLocator(page: Page, tree: Locator, row: RowInfo): Locator {
+  const label = new RegExp(`^\\s*${row.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  return tree
+    .locator(`.monaco-list-row[data-index="${row.index}"][aria-level="${row.level}"]`)
+    .filter({ has: page.locator('.label-name', { hasText: label }) });
+}
+
+/**
+ * The row directly under the row labelled `parent` that `match` accepts, scrolled into view. The
+ * views list every container and copy of a host (another test's too), more than fit: the list is
+ * scrolled from its top with the mouse wheel until the row is drawn, retried until the deadline
+ * while the tree loads or refreshes.
+ */
+export async function childRow(page: Page, tree: Locator, parent: string, match: string | ((row: RowInfo) => boolean), timeoutMs = 30_000): Promise<{ row: Locator; info: RowInfo }> {
+  const accept = typeof match === 'string' ? (r: RowInfo) => r.label === match : match;
+  const found = await until(`a row ${typeof match === 'string' ? match : 'matching'} under ${parent}`, async () => {
+    await tree.waitFor();
+    const box = await tree.boundingBox();
+    if (!box) return undefined;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -100_000);
+    await nextFrames(page);
+    const seen = new Map<number, RowInfo>();
+    for (let step = 0; step < maxWheelSteps; step++) {
+      const now = await renderedRows(tree);
+      for (const row of now) seen.set(row.index, row);
+      const all = [...seen.values()].sort((a, b) => a.index - b.index);
+      const hit = childrenIn(all, parent).find(accept);
+      if (hit && now.some((r) => r.index === hit.index)) {
+        const row = rowLocator(page, tree, hit);
+        const rowBox = await row.boundingBox();
+        // Drawn rows include one just below the view: wheel on until it is inside.
+        if (rowBox && rowBox.y >= box.y - 1 && rowBox.y + rowBox.height <= box.y + box.height + 1) {
+          await moveMouseAway(page);
+          return { row, info: hit };
+        }
+      }
+      const before = Math.max(...seen.keys());
+      await page.mouse.wheel(0, box.height / 2);
+      await nextFrames(page);
+      const after = Math.max(...(await renderedRows(tree)).map((r) => r.index), before);
+      if (after === before && !(hit && now.some((r) => r.index === hit.index))) return undefined; // the end, not found
+    }
+    return undefined;
+  }, timeoutMs);
+  return found;
+}
+
+/** The first-level row labelled `label` (a host), scrolled into view. */
+export async function topRow(page: Page, tree: Locator, label: string, timeoutMs = 30_000): Promise<Locator> {
+  return until(`a top-level row ${label}`, async () => {
+    const box = await tree.boundingBox();
+    if (!box) return undefined;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -100_000);
+    await nextFrames(page);
+    for (let step = 0; step < maxWheelSteps; step++) {
+      const now = await renderedRows(tree);
+      const hit = now.find((r) => r.level === 1 && r.label === label);
+      if (hit) {
+        await moveMouseAway(page);
+        return rowLocator(page, tree, hit);
+      }
+      const before = Math.max(-1, ...now.map((r) => r.index));
+      await page.mouse.wheel(0, box.height / 2);
+      await nextFrames(page);
+      if (Math.max(-1, ...(await renderedRows(tree)).map((r) => r.index)) === before) return undefined;
+    }
+    return undefined;
+  }, timeoutMs);
+}
+
+/** The ids of the snapshots in a test's own store (each test starts with an empty one). */
+export function storedSnapshotIds(storeDir: string): string[] {
+  return existsSync(storeDir) ? readdirSync(storeDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)) : [];
+}
+
+/**
+ * Removes the copies restored from this test's snapshots: containers on the lab hosts whose
+ * snapdebug.origin label names a snapshot of the test's private store, so never another test's
+ * copy nor production. Returns the names removed.
+ */
+export async function removeCopiesOf(storeDir: string, hosts: string[] = ['debug', 'prod']): Promise<string[]> {
+  const removed: string[] = [];
+  for (const id of storedSnapshotIds(storeDir)) {
+    for (const host of hosts) {
+      const names = (await labSsh(host, `podman ps -a --filter label=snapdebug.origin=${id} --format '{{.Names}}'`)).split('\n').map((n) => n.trim()).filter(Boolean);
+      for (const name of names) {
+        await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null`);
+        removed.push(`${host}/${name}`);
+      }
+    }
+  }
+  return removed;
+}
