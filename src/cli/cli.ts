@@ -3,9 +3,8 @@
 // on stderr, then what to do and podman's or CRIU's own words.
 import { parseArgs } from 'node:util';
 import { createCore, type CheckpointTransport } from '../core/core';
-import type { Host } from '../core/host';
 import { isAbortError } from '../core/util/abort';
-import { SnapdebugError, describeError } from '../core/util/errors';
+import { describeError } from '../core/util/errors';
 import type { CliCommand, OptionSpec } from './context';
 import { copiesCommand, discardCommand } from './commands/copies';
 import { attachCommand, debugCommand } from './commands/debug';
@@ -156,11 +155,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('cancelled\n');
       return 130;
     }
+    // The detail carries podman's words and, after a CRIU failure, the tail of CRIU's log.
     process.stderr.write(`snapdebug ${name}: ${describeError(error)}\n`);
-    if (error instanceof SnapdebugError && error.criuLog) {
-      const tail = await (core.hosts.get(error.criuLog.host) as Host).tail(error.criuLog.path).catch(() => undefined);
-      if (tail) process.stderr.write(`\nlast lines of ${error.criuLog.path} on ${error.criuLog.host}:\n${tail}`);
-    }
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

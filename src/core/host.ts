@@ -59,7 +59,24 @@ export class Host {
     const stderr = cleanStderr(result.stderr);
     if (result.exitCode === 0) return command.parse(result.stdout);
     if (command.acceptExit?.(result.exitCode, stderr)) return false as T;
-    throw this.podmanError(command.argv, result.exitCode, stderr);
+    throw await this.failure(command.argv, result.exitCode, stderr);
+  }
+
+  /**
+   * The error for a failed podman command. When CRIU failed, its log on the host says why far
+   * better than podman does: the tail of that log joins the detail, and the fix is read from it.
+   */
+  async failure(argv: readonly string[], exitCode: number | null, stderr: string): Promise<PodmanError> {
+    const error = this.podmanError(argv, exitCode, stderr);
+    if (!error.criuLog) return error;
+    const tail = await this.tail(error.criuLog.path, 25).catch(() => undefined);
+    if (!tail) return error;
+    const fix = podmanFix(`${stderr}\n${tail}`);
+    return new PodmanError(error.message, {
+      detail: `${stderr}\n\nlast lines of ${error.criuLog.path} on ${this.name}:\n${tail.trimEnd()}`,
+      criuLog: error.criuLog,
+      ...(fix !== undefined && { fix }),
+    });
   }
 
   /** Starts a podman command whose output is a stream (an archive, an image). */
@@ -144,7 +161,7 @@ function explainPodmanFailure(host: string, what: string, exitCode: number | nul
 
 function podmanFix(stderr: string): string | undefined {
   if (/sudo: a password is required/i.test(stderr)) return 'Allow passwordless sudo for podman on that host, or connect as root.';
-  if (/established TCP connection|tcp-established/i.test(stderr)) return 'The process holds open TCP connections: checkpoint with --tcp-established (and restore with --tcp-established or --tcp-close).';
+  if (/established TCP connection|tcp-established|Connected TCP socket/i.test(stderr)) return 'The process holds open TCP connections: checkpoint with --tcp-established (and restore with --tcp-established or --tcp-close).';
   if (/rootless/i.test(stderr)) return 'Checkpoints need rootful podman: connect as root or set useSudo.';
   if (/cpuinfo|CPU feature/i.test(stderr)) return 'The CPUs differ: run `snapdebug doctor SOURCE --peer TARGET` to compare them.';
   if (/address already in use|port is already allocated/i.test(stderr)) return 'Another container holds that port: restore with --publish on a free port.';

@@ -46,8 +46,8 @@ export async function transferImage(core: Core, request: { image: string; from: 
     await pipeline(save.stdout, counter, load.stdin);
     const [saveCode, loadCode] = await Promise.all([save.exit, load.exit]);
     if (signal?.aborted) throw new AbortError();
-    if (saveCode !== 0) throw source.podmanError(podman.save(request.image).argv, saveCode, cleanStderr(save.stderrText()));
-    if (loadCode !== 0) throw target.podmanError(podman.load().argv, loadCode, cleanStderr(load.stderrText()));
+    if (saveCode !== 0) throw await source.failure(podman.save(request.image).argv, saveCode, cleanStderr(save.stderrText()));
+    if (loadCode !== 0) throw await target.failure(podman.load().argv, loadCode, cleanStderr(load.stderrText()));
   } catch (error) {
     if (signal?.aborted) throw new AbortError();
     if (error instanceof SnapdebugError) throw error;

@@ -112,7 +112,7 @@ export async function receiveHashed(
     const trailer = parseHashedTrailer(process.stderrText());
     if (trailer.exitCode !== 0) {
       rmSync(dest, { force: true });
-      throw host.podmanError(options.what.split(' '), trailer.exitCode ?? null, trailer.stderr.trim());
+      throw await host.failure(options.what.split(' '), trailer.exitCode ?? null, trailer.stderr.trim());
     }
     if (trailer.sha256 !== received.sha256) {
       rmSync(dest, { force: true });

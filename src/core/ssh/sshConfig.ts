@@ -87,7 +87,10 @@ export function parseHostSpec(spec: string): { user?: string; host: string; port
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
   const plain = /^([^:]+)(?::(\d+))?$/.exec(rest);
   const match = bracketed ?? plain;
-  if (!match || (user !== undefined && !/^[A-Za-z0-9._-]+$/.test(user))) {
+  // Host names are plain DNS-ish words (or a bracketed IPv6 address): nothing a shell or a
+  // resolver should ever see otherwise.
+  const hostOk = match !== null && (bracketed !== null ? /^[0-9A-Fa-f:.]+$/.test(match[1]!) : /^[A-Za-z0-9._-]+$/.test(match[1]!));
+  if (!match || !hostOk || (user !== undefined && !/^[A-Za-z0-9._-]+$/.test(user))) {
     throw new SnapdebugError(`"${spec}" is not a host: use an ssh_config alias or user@host[:port].`);
   }
   const port = match[2] === undefined ? undefined : Number(match[2]);

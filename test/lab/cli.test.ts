@@ -1,0 +1,95 @@
+// The snapdebug CLI's contract, run as a user runs it: --json prints one JSON document on stdout
+// and nothing else there; exit 0 only on success, 2 on usage errors; a failure is one sentence on
+// stderr with what to do, and a CRIU failure shows the tail of CRIU's own log.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { labFiles } from '../../lab/paths';
+import { labSsh, removeContainer, uniqueName, waitFor } from './helpers';
+
+const execFileAsync = promisify(execFile);
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('snapdebug CLI (lab)', function () {
+  this.timeout(120_000);
+  const store = mkdtempSync(join(tmpdir(), 'snapdebug-cli-'));
+  after(() => rmSync(store, { recursive: true, force: true }));
+
+  async function cli(...args: string[]): Promise<Ran> {
+    try {
+      const { stdout, stderr } = await execFileAsync('npx', ['tsx', 'src/cli/main.ts', '--ssh-config', labFiles.sshConfig, '--store', store, ...args]);
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it('--json: one JSON document on stdout, progress only on stderr', async () => {
+    const ps = await cli('--json', 'ps', 'prod');
+    assert.equal(ps.code, 0);
+    const entries = JSON.parse(ps.stdout) as Array<{ Names: string[] }>;
+    assert.ok(entries.some((e) => e.Names.includes('demo-api')));
+
+    const checkpoint = await cli('--json', 'checkpoint', 'prod/demo-api');
+    assert.equal(checkpoint.code, 0, checkpoint.stderr);
+    const meta = JSON.parse(checkpoint.stdout) as { id: string; sha256: string; sourceLeftRunning: boolean };
+    assert.equal(meta.sourceLeftRunning, true);
+    assert.match(meta.sha256, /^[0-9a-f]{64}$/);
+    assert.match(checkpoint.stderr, /Checkpointing demo-api on prod/);
+
+    const list = JSON.parse((await cli('--json', 'snapshots')).stdout) as Array<{ id: string }>;
+    assert.ok(list.some((m) => m.id === meta.id));
+    assert.equal((await cli('rm', meta.id)).code, 0);
+    assert.deepEqual(JSON.parse((await cli('--json', 'snapshots')).stdout), []);
+  });
+
+  it('usage errors exit 2; failures exit 1 with one sentence', async () => {
+    assert.equal((await cli('frobnicate')).code, 2);
+    assert.equal((await cli('checkpoint')).code, 2);
+    assert.equal((await cli('checkpoint', 'prod/demo-api', '--no-such-flag')).code, 2);
+    const bad = await cli('checkpoint', 'prod/no-such-container');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^snapdebug checkpoint: There is no such container on prod/m);
+    for (const address of ['prod/x;touch${IFS}/tmp/pwned', "prod/x; touch /tmp/pwned", 'prod/$(touch /tmp/pwned)']) {
+      const hostile = await cli('top', address);
+      assert.equal(hostile.code, 1, address);
+      assert.match(hostile.stderr, /is not a container name|is not a host/, address);
+    }
+    assert.equal((await labSsh('prod', 'test -e /tmp/pwned && echo yes || echo no')).trim(), 'no');
+  });
+
+  describe('a CRIU failure', () => {
+    const holder = uniqueName('tcp-holder');
+    before(async () => {
+      // A process holding an established TCP connection (to itself): CRIU refuses to dump it
+      // unless told to (--tcp-established), the failure users hit most.
+      const script = "const net=require('net');net.createServer(()=>{}).listen(7000,'127.0.0.1',()=>{globalThis.c=net.connect(7000,'127.0.0.1')});setInterval(()=>{},1000)";
+      await labSsh('prod', `podman run -d --name ${holder} localhost/snapdebug/node:20 node -e "${script}"`);
+      await waitFor(async () => (await labSsh('prod', `podman exec ${holder} cat /proc/net/tcp`)).includes(' 01 '), 20_000, 'the established connection');
+    });
+    after(() => removeContainer('prod', holder));
+
+    it('says what failed and how to fix it, then shows the tail of dump.log; --tcp-established then works', async () => {
+      const failed = await cli('checkpoint', `prod/${holder}`);
+      assert.equal(failed.code, 1);
+      assert.match(failed.stderr, /CRIU failed on prod/);
+      assert.match(failed.stderr, /fix: .*--tcp-established/);
+      assert.match(failed.stderr, /last lines of \S+dump\.log on prod/);
+      assert.match(failed.stderr, /Error \(criu/);
+      assert.equal((await labSsh('prod', `podman inspect --format '{{.State.Status}}' ${holder}`)).trim(), 'running', 'the failed checkpoint left it running');
+
+      const ok = await cli('--json', 'checkpoint', `prod/${holder}`, '--tcp-established');
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal((JSON.parse(ok.stdout) as { options: { tcpEstablished: boolean } }).options.tcpEstablished, true);
+    });
+  });
+});
