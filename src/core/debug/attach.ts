@@ -108,5 +108,8 @@ export async function nativeDebuggerArgv(host: Host, target: DebugTarget): Promi
   if (gdb.exitCode !== 0) {
     throw new SnapdebugError(`There is no gdb on ${host.name}, which native debugging of the copy needs.`, { fix: `Install gdb on ${host.name}.` });
   }
-  return host.privileged(['gdb', '--pid', String(target.hostPid)]);
+  // The copy lives in other mount and PID namespaces: gdb gets the program through /proc (its
+  // own path would resolve on the host) and looks for shared libraries inside the copy's root.
+  const pid = String(target.hostPid);
+  return host.privileged(['gdb', '-iex', `set sysroot /proc/${pid}/root`, `/proc/${pid}/exe`, '--pid', pid]);
 }

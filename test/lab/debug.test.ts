@@ -1,0 +1,178 @@
+// Snapshot & Debug against the lab, through the core and the CLI: a debugger reaches the copy's
+// memory (Node.js over CDP, Python over DAP, native through gdb), production keeps running and
+// counting with the same PID, pausing the copy does not touch prod, and a cancel at any phase
+// leaves no copy and no temporary archive anywhere.
+import { strict as assert } from 'node:assert';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { connect } from 'node:net';
+import { labFiles } from '../../lab/paths';
+import { snapshotAndDebug, type DebugSession } from '../../src/core/debug/session';
+import { discardCopy } from '../../src/core/snapshot/copies';
+import { isAbortError } from '../../src/core/util/abort';
+import type { Phase } from '../../src/core/util/progress';
+import { shellJoin } from '../../src/core/util/quote';
+import { connectCdp, evaluateInTick } from './cdp';
+import { connectDap } from './dap';
+import { containerPid, demoState, labCore, labSsh, removeContainer, tempArchives, waitFor } from './helpers';
+
+async function snapCopies(): Promise<string[]> {
+  return (await labSsh('debug', "podman ps --all --format '{{.Names}}'")).split('\n').filter((n) => /-snap-\d{6}/.test(n));
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('Snapshot & Debug (lab)', function () {
+  this.timeout(180_000);
+  const core = labCore();
+  const sessions: DebugSession[] = [];
+  after(async () => {
+    for (const session of sessions) {
+      await session.close();
+      await removeContainer('debug', session.copy.name);
+    }
+    core.cleanup();
+  });
+
+  it('Node.js: the copy\'s in-memory counter, read over CDP, is at least what prod reported before; prod keeps running and counting', async () => {
+    const pid = await containerPid('prod', 'demo-api');
+    const before = await demoState('prod', 'demo-api');
+    const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-api', to: 'debug' });
+    sessions.push(session);
+    assert.equal(session.target.runtime, 'node');
+    assert.match(session.copy.name, /^demo-api-snap-\d{6}$/);
+    assert.ok(session.attach && session.attach.address === '127.0.0.1');
+    assert.ok(session.snapshot.criu && session.snapshot.criu.frozenTimeUs > 0, 'frozen time known');
+
+    const cdp = await connectCdp(session.attach.port);
+    let prodWhilePaused = 0;
+    try {
+      const [requestCount, startedAt] = await evaluateInTick(cdp, ['state.requestCount', 'state.startedAt'], async () => {
+        // The copy is paused at a breakpoint right now: prod must keep serving and counting.
+        const a = await demoState('prod', 'demo-api');
+        const b = await demoState('prod', 'demo-api');
+        prodWhilePaused = b.requestCount - a.requestCount;
+      });
+      assert.ok((requestCount as number) >= before.requestCount, `copy ${String(requestCount)} >= prod's ${before.requestCount}`);
+      assert.equal(startedAt, before.startedAt, 'the same process state, not a fresh start');
+    } finally {
+      cdp.close();
+    }
+    assert.equal(prodWhilePaused, 1, 'prod answered while the copy was paused');
+    assert.equal(await containerPid('prod', 'demo-api'), pid, 'prod keeps its PID');
+    const after = await demoState('prod', 'demo-api');
+    assert.ok(after.ticks > before.ticks, 'prod keeps counting');
+    // The copy carries the snapshot's id, and prod's own inspector was never opened.
+    assert.equal((await labSsh('debug', `podman inspect --format '{{index .Config.Labels "snapdebug.origin"}}' ${session.copy.name}`)).trim(), session.snapshot.id);
+    assert.doesNotMatch(await labSsh('prod', `nsenter --target ${pid} --net cat /proc/net/tcp`), /:240D 00000000:0000 0A/);
+    assert.deepEqual([...(await tempArchives('prod')), ...(await tempArchives('debug'))], []);
+  });
+
+  it('Python: debugpy is injected into the copy; over DAP its in-memory ticks are at least prod\'s before the snapshot', async () => {
+    const before = JSON.parse(await labSsh('prod', `curl -sf http://$(podman inspect --format '{{.NetworkSettings.IPAddress}}' demo-python):8080/state`)) as { ticks: number };
+    const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-python', to: 'debug' });
+    sessions.push(session);
+    assert.equal(session.target.runtime, 'python');
+    const dap = await connectDap(session.attach!.port);
+    try {
+      await dap.request('initialize', { adapterID: 'debugpy', clientID: 'snapdebug-test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+      const attached = dap.request('attach', { justMyCode: false });
+      await dap.event('initialized');
+      await dap.request('configurationDone');
+      await attached;
+      const { threads } = await dap.request<{ threads: Array<{ id: number; name: string }> }>('threads');
+      const main = threads.find((t) => /MainThread/.test(t.name)) ?? threads[0]!;
+      await dap.request('pause', { threadId: main.id });
+      await dap.event('stopped');
+      const { stackFrames } = await dap.request<{ stackFrames: Array<{ id: number }> }>('stackTrace', { threadId: main.id });
+      const { result } = await dap.request<{ result: string }>('evaluate', { expression: "__import__('__main__').state['ticks']", frameId: stackFrames[0]!.id, context: 'repl' });
+      assert.ok(Number(result) >= before.ticks, `copy ${result} >= prod's ${before.ticks}`);
+      await dap.request('continue', { threadId: main.id });
+    } finally {
+      dap.close();
+    }
+  });
+
+  it('native: gdb on the debug host reads the copy\'s counter, consistent with how long prod had run', async () => {
+    const startedAt = Date.parse((await labSsh('prod', "podman inspect --format '{{.State.StartedAt}}' demo-native")).trim().replace(/ \+0000 UTC$/, 'Z').replace(' ', 'T'));
+    const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-native', to: 'debug' });
+    sessions.push(session);
+    assert.equal(session.target.runtime, 'native');
+    assert.ok(session.gdb);
+    const snapshotAt = Date.parse(session.snapshot.createdAt);
+    // The exact command the CLI and the extension hand to the user, run in batch mode.
+    const out = await labSsh('debug', shellJoin([...session.gdb, '-batch', '-ex', 'print tick_count', '-ex', 'printf "message=%s\\n", last_message']));
+    const ticks = Number(/\$1 = (\d+)/.exec(out)?.[1]);
+    const message = /message=(.*)/.exec(out)?.[1];
+    const expected = (snapshotAt - startedAt) / 1000;
+    assert.ok(Math.abs(ticks - expected) <= 10, `tick_count ${ticks} ~ ${expected.toFixed(0)} s of prod's uptime at the snapshot`);
+    assert.equal(message, `tick ${ticks}`, 'memory consistent with itself');
+  });
+
+  for (const phase of ['checkpoint', 'pull', 'restore', 'attach'] as Phase[]) {
+    it(`a cancel during "${phase}" leaves no copy, no temporary archive and no .part; prod untouched`, async () => {
+      const pid = await containerPid('prod', 'demo-api');
+      const copiesBefore = await snapCopies();
+      const controller = new AbortController();
+      let cancelled = false;
+      await assert.rejects(
+        snapshotAndDebug(core, { host: 'prod', container: 'demo-api', to: 'debug' }, {
+          signal: controller.signal,
+          progress: (event) => {
+            if (event.phase === phase && !cancelled) {
+              cancelled = true;
+              controller.abort();
+            }
+          },
+        }),
+        (error) => isAbortError(error),
+      );
+      assert.ok(cancelled, `the ${phase} phase was reached`);
+      await waitFor(async () => (await tempArchives('debug')).length === 0 && (await tempArchives('prod')).length === 0, 20_000, 'no temporary archives');
+      assert.deepEqual(await snapCopies(), copiesBefore, 'no new copy on debug');
+      assert.deepEqual(core.store.partFiles(), []);
+      assert.equal(await containerPid('prod', 'demo-api'), pid);
+    });
+  }
+
+  it('CLI: `debug --json` prints one JSON line when a debugger can attach, holds the tunnel until SIGTERM; the copy stays until discarded', async () => {
+    const localPort = 40000 + Math.floor(Math.random() * 20000);
+    execFileSync('node', ['scripts/build.mjs']);
+    // The built CLI itself (what `npx snapdebug` runs), so the signal reaches it, not a wrapper.
+    const child = spawn('node', ['dist/cli.js', '--ssh-config', labFiles.sshConfig, '--store', core.store.dir, '--json', 'debug', 'prod/demo-api', '--to', 'debug', '--local-port', String(localPort)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', () => reject(new Error('the CLI exited before printing its line')));
+      });
+      const announced = JSON.parse(line) as { snapshot: string; host: string; container: string; runtime: string; attach: { address: string; port: number } };
+      assert.deepEqual(Object.keys(announced).sort(), ['attach', 'container', 'host', 'runtime', 'snapshot']);
+      assert.deepEqual([announced.host, announced.runtime, announced.attach.address, announced.attach.port], ['debug', 'node', '127.0.0.1', localPort]);
+      const cdp = await connectCdp(localPort);
+      const [count] = await evaluateInTick(cdp, ['state.requestCount']);
+      cdp.close();
+      assert.equal(typeof count, 'number');
+
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.equal(await portOpen(localPort), false, 'the tunnel is closed');
+      assert.equal((await labSsh('debug', `podman inspect --format '{{.State.Status}}' ${announced.container}`)).trim(), 'running', 'the copy stays');
+      await discardCopy(core, 'debug', announced.container);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+  });
+});
