@@ -2,7 +2,7 @@
 // OpenSSH), CRIU on both hosts, and the two checkpoint/restore paths the product is built on.
 // These tests call podman and ssh directly; the product's own workflows are tested elsewhere.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { labFiles, labHosts } from '../../lab/paths';
 import { SshPool } from '../../src/core/ssh/pool';
@@ -21,6 +21,15 @@ describe('lab', function () {
   it('a second lab:up changes nothing and says so', () => {
     const out = execFileSync('npx', ['tsx', 'lab/cli.ts', 'up'], { encoding: 'utf8' });
     assert.match(out, /lab is already up .*nothing changed/);
+  });
+
+  it('without root, lab:up stops with one sentence naming what is missing, and changes nothing', () => {
+    const before = readFileSync(labFiles.state, 'utf8');
+    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', 'HOME=/tmp', process.execPath, 'node_modules/.bin/tsx', 'lab/cli.ts', 'up'], { encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, /needs root/);
+    assert.equal(readFileSync(labFiles.state, 'utf8'), before, 'the running lab was not touched');
   });
 
   it('both hosts answer over SSH through ssh2, using only .lab/ssh_config and .lab/known_hosts', async () => {
@@ -90,6 +99,7 @@ describe('lab', function () {
   it('the seed case: demo-sleeper checkpointed (stopped), restored on debug with --import, podman top shows the same processes', async () => {
     const archive = `/var/tmp/${uniqueName('seed')}.tar.gz`;
     const before = await topCommands('prod', 'demo-sleeper');
+    const pidsBefore = await labSsh('prod', 'podman top demo-sleeper pid args');
     assert.ok(before.includes('sleep 600'), `prod's demo-sleeper runs sleep 600: ${before.join(' | ')}`);
     await labSsh('prod', `podman container checkpoint demo-sleeper -e ${archive}`);
     try {
@@ -100,6 +110,8 @@ describe('lab', function () {
       execFileSync('rm', ['-f', local]);
       await labSsh('debug', `cd /var/tmp && podman container restore -i ${archive}`);
       assert.deepEqual(await topCommands('debug', 'demo-sleeper'), before);
+      // As in the article: the same processes with the same PIDs inside the container.
+      assert.deepEqual(await labSsh('debug', 'podman top demo-sleeper pid args'), pidsBefore);
     } finally {
       await labSsh('debug', `podman rm -f -t 0 demo-sleeper >/dev/null 2>&1; rm -f ${archive}`);
       // Put prod back as it was: the seed's restore in place.
