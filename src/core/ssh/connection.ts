@@ -26,6 +26,8 @@ type Client = ClientType;
 /** sshd's default MaxSessions is 10: never open more channels than that on one connection. */
 export const maxChannelsPerConnection = 10;
 const keepaliveIntervalMs = 15_000;
+const channelOpenAttempts = 8;
+const channelRetryDelayMs = 25;
 const keepaliveCountMax = 3;
 
 export interface HostKeyQuestion {
@@ -106,10 +108,7 @@ export class SshConnection {
   async exec(command: string, signal?: AbortSignal): Promise<ExecHandle> {
     const release = await this.channels.acquire(signal);
     try {
-      const client = await this.connect(signal);
-      const channel = await new Promise<ClientChannel>((resolve, reject) =>
-        client.exec(command, (error, ch) => (error ? reject(error) : resolve(ch))),
-      );
+      const channel = await this.openChannel(command, signal);
       const exit = new Promise<number | null>((resolve) => {
         let code: number | null = null;
         channel.once('exit', (c: number | null) => (code = c));
@@ -122,6 +121,24 @@ export class SshConnection {
     } catch (error) {
       release();
       throw error;
+    }
+  }
+
+  /**
+   * sshd frees a session's slot a moment after the session's channel closes on our side, so a
+   * channel opened at once in its place can be refused ("open failed") while we are at the
+   * MaxSessions limit: such a refusal is retried, briefly, before it counts as a failure.
+   */
+  private async openChannel(command: string, signal?: AbortSignal): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.connect(signal);
+      try {
+        return await new Promise<ClientChannel>((resolve, reject) => client.exec(command, (error, ch) => (error ? reject(error) : resolve(ch))));
+      } catch (error) {
+        if (!/Channel open failure/i.test((error as Error).message) || attempt >= channelOpenAttempts) throw error;
+        if (signal?.aborted) throw new AbortError();
+        await new Promise((resolve) => setTimeout(resolve, channelRetryDelayMs * attempt));
+      }
     }
   }
 
