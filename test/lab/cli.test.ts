@@ -52,6 +52,24 @@ describe('snapdebug CLI (lab)', function () {
     assert.deepEqual(JSON.parse((await cli('--json', 'snapshots')).stdout), []);
   });
 
+  it('doctor: prod and debug are ready, CPU-compatible; a missing temp folder fails with its fix', async () => {
+    const ok = await cli('--json', 'doctor', 'prod', '--peer', 'debug');
+    assert.equal(ok.code, 0, ok.stdout);
+    const report = JSON.parse(ok.stdout) as { ok: boolean; checks: Array<{ name: string; level: string; detail: string; fix?: string }> };
+    assert.equal(report.ok, true);
+    const check = (name: string) => report.checks.find((c) => c.name === name);
+    assert.equal(check('criu check')?.detail, 'Looks good.');
+    assert.equal(check('debug: criu check')?.detail, 'Looks good.');
+    assert.match(check('podman')?.detail ?? '', /podman 5\.4\.2/);
+    assert.equal(check('cpu prod → debug')?.level, 'ok');
+
+    const bad = await cli('--json', '--remote-tmp', '/nonexistent/dir', 'doctor', 'prod');
+    assert.equal(bad.code, 1);
+    const failed = (JSON.parse(bad.stdout) as typeof report).checks.find((c) => c.name === 'temp space');
+    assert.equal(failed?.level, 'fail');
+    assert.ok(failed?.fix, 'a failure comes with its fix');
+  });
+
   it('usage errors exit 2; failures exit 1 with one sentence', async () => {
     assert.equal((await cli('frobnicate')).code, 2);
     assert.equal((await cli('checkpoint')).code, 2);
