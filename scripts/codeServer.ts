@@ -15,8 +15,11 @@ const healthTimeoutMs = 60_000;
 const healthPollIntervalMs = 200;
 const stopTimeoutMs = 10_000;
 
+/** Bumped whenever the install steps change, so an older cache is rebuilt rather than reused. */
+const installRevision = 2;
+
 export function codeServerCacheDir(): string {
-  return process.env.SNAPDEBUG_CODE_SERVER_CACHE ?? join(homedir(), '.cache', 'snapdebug', `code-server-${codeServerVersion}`);
+  return process.env.SNAPDEBUG_CODE_SERVER_CACHE ?? join(homedir(), '.cache', 'snapdebug', `code-server-${codeServerVersion}-r${installRevision}`);
 }
 
 const entryUnder = (root: string): string => join(root, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
@@ -56,9 +59,12 @@ async function missingDebs(names: string[]): Promise<string[]> {
 function removeAbandonedBuilds(cacheDir: string): void {
   const parent = dirname(cacheDir);
   const prefix = `${basename(cacheDir)}.building-`;
+  // Caches of older install revisions of this version are superseded by this one.
+  const older = new RegExp(`^code-server-${codeServerVersion.replace(/\./g, '\\.')}(-r\\d+)?$`);
   for (const name of existsSync(parent) ? readdirSync(parent) : []) {
     const pid = Number(name.slice(prefix.length).split('-')[0]);
     if (name.startsWith(prefix) && !isAlive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
+    if (older.test(name) && name !== basename(cacheDir)) rmSync(join(parent, name), { recursive: true, force: true });
   }
 }
 
@@ -102,6 +108,11 @@ export async function ensureCodeServer(say: (line: string) => void): Promise<{ e
     // node-pty's build runs `npx node-gyp`, which would wait forever for a "yes" without npm_config_yes.
     await run(`npm rebuild ${nativeModules.join(' ')}`, 'npm', ['rebuild', ...nativeModules], vscodeDir, { npm_config_yes: 'true' });
     await run('npm rebuild argon2', 'npm', ['rebuild', 'argon2'], build, { npm_config_yes: 'true' });
+    // The built-in extensions' own dependencies (TypeScript for the JS/TS language features):
+    // without them VS Code says "tsserver was deleted" as soon as a .js file opens.
+    const extensionsDir = join(vscodeDir, 'extensions');
+    await run('npm install in lib/vscode/extensions', 'npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], extensionsDir);
+    await run('trimming the built-in TypeScript (its postinstall)', process.execPath, ['postinstall.mjs'], extensionsDir);
 
     say('code-server install: linking ripgrep and node_modules.asar (what its postinstall would do)');
     const rgBin = join(vscodeDir, 'node_modules', '@vscode', 'ripgrep', 'bin');

@@ -55,7 +55,11 @@ export class Host {
   }
 
   async podman<T>(command: PodmanCommand<T>, options: RunOptions = {}): Promise<T> {
-    const result = await this.runner.run(this.privileged(['podman', ...command.argv]), options);
+    const argv = this.privileged(['podman', ...command.argv]);
+    let result = await this.runner.run(argv, options);
+    // A channel that closed without an exit status (seen rarely under load) is asked again, but
+    // only for commands that merely read.
+    if (result.exitCode === null && command.readOnly && !options.signal?.aborted) result = await this.runner.run(argv, options);
     const stderr = cleanStderr(result.stderr);
     if (result.exitCode === 0) return command.parse(result.stdout);
     if (command.acceptExit?.(result.exitCode, stderr)) return false as T;
@@ -100,7 +104,7 @@ export class Host {
         this.podman(podman.info()),
         this.podman(podman.checkpointHelp()),
         this.podman(podman.restoreHelp()),
-        this.runner.run(this.privileged(['criu', '--version'])),
+        this.runner.run(this.privileged(['criu', '--version'])).then((r) => (r.exitCode === null ? this.runner.run(this.privileged(['criu', '--version'])) : r)),
       ]);
       return {
         podmanVersion: info.version.Version,

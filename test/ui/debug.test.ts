@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { repoRoot } from '../../lab/paths';
 import { demoFolder } from '../../scripts/startProduct';
 import { containerIp, demoState, labSsh } from '../lab/helpers';
-import { answerDialog, contextMenu, openViewContainer, openWorkbench, quickPick, runCommand, screenshot, waitForNotification } from './harness';
-import { childRow, installTimeoutMs, removeCopiesOf, startProduct, until, viewTree, type Product } from './product';
+import { answerDialog, openViewContainer, openWorkbench, quickPick, runCommand, screenshot, waitForNotification } from './harness';
+import { childRow, installTimeoutMs, recordFailure, removeCopiesOf, rowMenu, startProduct, until, viewTree, type Product } from './product';
 
 const stepTimeoutMs = 90_000;
 const breakpointText = "if (req.url === '/state') {";
@@ -26,18 +27,22 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
   before(async function () {
     this.timeout(installTimeoutMs);
     assert.ok(breakpointLine > 0, `no line "${breakpointText}" in server.js`);
-    product = await startProduct('debug');
+    product = await startProduct('debug', {
+      // The cached code-server lacks its built-in TypeScript (lib/vscode/extensions is never npm-installed):
+      // opening server.js would pop "tsserver was deleted" over the screenshots. Lend it the project's.
+      'typescript.tsdk': join(repoRoot, 'node_modules', 'typescript', 'lib'),
+    });
     page = product.page;
   });
 
   after(async function () {
     this.timeout(stepTimeoutMs);
     try {
-      await request?.catch(() => undefined); // ends by --max-time at the latest
       if (product) {
         const removed = await removeCopiesOf(product.storeDir);
         if (removed.length > 0) console.log(`      removed the copies this test left: ${removed.join(', ')}`);
       }
+      await request?.catch(() => undefined); // its copy is gone now, or --max-time ends it
     } finally {
       await product?.stop();
     }
@@ -52,7 +57,7 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed') return;
     failed = true;
-    if (product) await screenshot(page, `failed-${this.currentTest.title}`);
+    if (product) await recordFailure(page, this.currentTest.title, product.userDataDir);
   });
 
   it(`sets a breakpoint in server.js on line ${breakpointLine}`, async () => {
@@ -80,13 +85,15 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
   it('runs Snapshot & Debug on prod/demo-api: a copy on debug with the debugger attached', async function () {
     this.timeout(2 * stepTimeoutMs);
     await openViewContainer(page, 'Snapshot Debugger');
-    const { row } = await childRow(page, viewTree(page, 'Hosts'), 'prod', 'demo-api');
-    await contextMenu(page, row, 'Snapshot & Debug');
+    await rowMenu(page, async () => (await childRow(page, viewTree(page, 'Hosts'), 'prod', 'demo-api')).row, 'Snapshot & Debug');
     // defaultDebugHost is debug: no host question, straight to the progress notification.
     await waitForNotification(page, 'Snapshot & Debug prod/demo-api');
     await screenshot(page, 'snapshot-and-debug-progress');
 
-    await page.locator('.debug-toolbar').waitFor({ timeout: 60_000 });
+    // The debug toolbar, or the error notification of a failed Snapshot & Debug (no need to wait a minute then).
+    const failure = page.locator('.notifications-toasts .notification-toast').filter({ has: page.locator('.codicon-error') });
+    await page.locator('.debug-toolbar').or(failure).first().waitFor({ timeout: 60_000 });
+    if (await failure.count()) throw new Error(`Snapshot & Debug failed: ${await failure.first().locator('.notification-list-item-message').textContent()}`);
     await openViewContainer(page, 'Run and Debug');
     // js-debug shows its attach session by its child's name: "Remote Process [0] « demo-api-snap-HHMMSS on debug".
     const sessionName = /(demo-api-snap-\d{6}) on debug/;
@@ -138,9 +145,7 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
     await screenshot(page, 'debugging-stopped');
 
     await openViewContainer(page, 'Snapshot Debugger');
-    await runCommand(page, 'Snapshot Debugger: Refresh');
-    const { row } = await childRow(page, viewTree(page, 'Copies'), 'debug', copy);
-    await contextMenu(page, row, 'Discard Copy');
+    await rowMenu(page, async () => (await childRow(page, viewTree(page, 'Copies'), 'debug', copy)).row, 'Discard Copy');
     await page.locator('.monaco-dialog-box', { hasText: `Discard copy ${copy} on debug?` }).waitFor();
     await screenshot(page, 'discard-copy');
     await answerDialog(page, `Discard copy ${copy} on debug?`, 'Discard');

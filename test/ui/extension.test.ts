@@ -5,10 +5,11 @@
 // cancel from the progress notification is reported as cancelled, not as a failure.
 // Needs the lab (npm run lab:up) and snapdebug.vsix (npm run package): `node scripts/test.mjs ui`.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { containerIp, labSsh, uniqueName } from '../lab/helpers';
-import { contextMenu, quickPick, runCommand, screenshot, waitForNotification } from './harness';
-import { childRow, installTimeoutMs, openSnapshotDebugger, removeCopiesOf, startProduct, storedSnapshotIds, topRow, until, viewTree, type Product } from './product';
+import { quickPick, runCommand, screenshot, waitForNotification } from './harness';
+import { childRow, installTimeoutMs, openSnapshotDebugger, recordFailure, removeCopiesOf, rowMenu, startProduct, storedSnapshotIds, topRow, until, viewTree, type Product } from './product';
 
 const stepTimeoutMs = 90_000;
 const ballastMb = 300;
@@ -51,7 +52,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     try {
       if (product) {
         const removed = await removeCopiesOf(product.storeDir);
-        if (removed.length > 0) console.log(`      removed the copies this test made: ${removed.join(', ')}`);
+        if (removed.length > 0) console.log(`      removed the copy this test restored: ${removed.join(', ')}`);
       }
       if (ballast) await labSsh('prod', `podman rm -f -t 0 ${ballast} >/dev/null`);
     } finally {
@@ -68,7 +69,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed') return;
     failed = true;
-    if (product) await screenshot(page, `failed-${this.currentTest.title}`);
+    if (product) await recordFailure(page, this.currentTest.title, product.userDataDir);
   });
 
   it('lists prod and debug under Hosts, with demo-api under prod', async () => {
@@ -82,8 +83,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
   });
 
   it('checkpoints demo-api from its context menu, with a progress notification', async () => {
-    const { row } = await childRow(page, viewTree(page, 'Hosts'), 'prod', 'demo-api');
-    await contextMenu(page, row, 'Checkpoint… (leave running)');
+    await rowMenu(page, async () => (await childRow(page, viewTree(page, 'Hosts'), 'prod', 'demo-api')).row, 'Checkpoint… (leave running)');
     await acceptQuickInput(page, 'Checkpoint (the container keeps running)', 'checkpoint-options');
     // withProgress keeps its notification up for at least 800 ms: long enough to see it even for a small container.
     const progress = await waitForNotification(page, 'Checkpoint prod/demo-api');
@@ -106,7 +106,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
   });
 
   it('restores the snapshot on debug: a running copy under Copies and under debug', async () => {
-    await contextMenu(page, await topRow(page, viewTree(page, 'Snapshots'), 'demo-api'), 'Restore on Host…');
+    await rowMenu(page, () => topRow(page, viewTree(page, 'Snapshots'), 'demo-api'), 'Restore on Host…');
     await quickPick(page, 'debug');
     await acceptQuickInput(page, 'Restore on debug', 'restore-options');
     // The same widget turns into the name box; its default is demo-api, or demo-api-copyN when taken.
@@ -120,7 +120,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     const inCopies = await childRow(page, viewTree(page, 'Copies'), 'debug', copyName);
     assert.match(inCopies.info.description, new RegExp(`^running · from ${snapshotId}$`));
     const inHosts = await childRow(page, viewTree(page, 'Hosts'), 'debug', copyName);
-    assert.match(inHosts.info.description, new RegExp(`copy of ${snapshotId}`));
+    assert.match(inHosts.info.description, new RegExp(` · up .* · copy of ${snapshotId}$`));
     await screenshot(page, 'restored-copy');
 
     const [status, origin] = (await labSsh('debug', `podman inspect --format '{{.State.Status}} {{index .Config.Labels "snapdebug.origin"}}' ${copyName}`)).trim().split(' ');
@@ -130,7 +130,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
 
   it('shows the podman commands it ran, with host and exit code, in its log', async () => {
     await runCommand(page, 'Snapshot Debugger: Show Log');
-    const filter = page.locator('.part.panel .viewpane-filter input[placeholder="Filter"]');
+    const filter = page.locator('.part.panel .viewpane-filter input').first();
     await filter.waitFor();
     await filter.fill('podman container checkpoint');
     // podman's environment variable goes through the one quoting function: `env 'PODMAN_…=1' podman`.
@@ -141,7 +141,6 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     const restoreLine = new RegExp(`\\[debug\\] env '?PODMAN_IGNORE_CGROUPSV1_WARNING=1'? podman container restore .*--name '?${copyName}'? .*\\(\\d+ ms, exit 0\\)`);
     await until('the restore command in the Output panel', async () => (restoreLine.test(await outputText(page)) ? true : undefined));
     await screenshot(page, 'log-restore');
-    await filter.fill('');
   });
 
   it('reports a checkpoint cancelled from its progress notification as cancelled, not failed', async function () {
@@ -155,8 +154,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     }, 60_000, 500);
 
     await runCommand(page, 'Snapshot Debugger: Refresh');
-    const { row } = await childRow(page, viewTree(page, 'Hosts'), 'prod', ballast);
-    await contextMenu(page, row, 'Checkpoint… (leave running)');
+    await rowMenu(page, async () => (await childRow(page, viewTree(page, 'Hosts'), 'prod', ballast!)).row, 'Checkpoint… (leave running)');
     await acceptQuickInput(page, 'Checkpoint (the container keeps running)', 'ballast-checkpoint-options');
     const progress = await waitForNotification(page, `Checkpoint prod/${ballast}`);
     await screenshot(page, 'ballast-checkpoint-progress');
@@ -168,6 +166,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     assert.equal(await toasts(page).filter({ has: page.locator('.codicon-error') }).count(), 0, 'an error notification next to the cancel');
     assert.equal(await toasts(page).filter({ hasText: new RegExp(`Snapshot ${ballast}-`) }).count(), 0, 'the checkpoint finished after all');
     assert.deepEqual(storedSnapshotIds(product!.storeDir), [snapshotId]);
+    assert.deepEqual(readdirSync(product!.storeDir).filter((file) => file.includes(ballast!)), [], 'a partial archive in the store');
     assert.equal((await labSsh('prod', `podman inspect --format '{{.State.Status}}' ${ballast}`)).trim(), 'running');
   });
 });

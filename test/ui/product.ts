@@ -2,21 +2,26 @@
 // fresh user-data and extensions folder, snapdebug.vsix installed, the lab's settings with an
 // empty snapshot store, lab/demo-api as the workspace, and Chromium on it. Plus the helpers the
 // tests share for reading the Snapshot Debugger views.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ensureCodeServer, freePort, installExtension, startCodeServer, type CodeServer } from '../../scripts/codeServer';
 import { demoFolder, labSettings, vsixPath } from '../../scripts/startProduct';
 import { labSsh } from '../lab/helpers';
-import { launchBrowser, newPage, openViewContainer, openWorkbench } from './harness';
+import { launchBrowser, newPage, openViewContainer, openWorkbench, screenshot } from './harness';
 
 export const installTimeoutMs = 5 * 60_000;
 /** Half a view per wheel step: enough for hundreds of rows. */
 const maxWheelSteps = 200;
+/** How long a context menu may take to open before the right-click is tried again. */
+const menuTimeoutMs = 5_000;
+/** Lines of the extension's log a failure prints. */
+const logTailLines = 40;
 
 export interface Product {
   home: string;
+  userDataDir: string;
   storeDir: string;
   server: CodeServer;
   browser: Browser;
@@ -30,6 +35,7 @@ export async function startProduct(name: string, settings: Record<string, unknow
   const home = mkdtempSync(join(tmpdir(), `snapdebug-ui-${name}-`));
   const storeDir = join(home, 'snapshots');
   const extensionsDir = join(home, 'extensions');
+  const userDataDir = join(home, 'user-data');
   let server: CodeServer | undefined;
   let browser: Browser | undefined;
   const stop = async () => {
@@ -49,13 +55,13 @@ export async function startProduct(name: string, settings: Record<string, unknow
       entry,
       port: await freePort(),
       extensionsDir,
-      userDataDir: join(home, 'user-data'),
+      userDataDir,
       folder: demoFolder,
       settings: { ...labSettings(), 'snapdebug.snapshotDirectory': storeDir, ...settings },
     });
     browser = await launchBrowser();
     const page = await newPage(browser);
-    return { home, storeDir, server, browser, page, stop };
+    return { home, userDataDir, storeDir, server, browser, page, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -130,6 +136,11 @@ function nextFrames(page: Page): Promise<void> {
   return page.evaluate(() => new Promise<void>((done) => (globalThis as unknown as Raf).requestAnimationFrame(() => (globalThis as unknown as Raf).requestAnimationFrame(() => done()))));
 }
 
+/** A whole-text match for `text`. */
+function exactly(text: string): RegExp {
+  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
+
 /** The wheel needs the mouse over the list; a row's hover would then cover others in screenshots. */
 async function moveMouseAway(page: Page): Promise<void> {
   const size = page.viewportSize();
@@ -138,10 +149,9 @@ async function moveMouseAway(page: Page): Promise<void> {
 
 /** A rendered row, by its place in the list and its label (a refresh that moved it makes this match nothing). */
 function rowLocator(page: Page, tree: Locator, row: RowInfo): Locator {
-  const label = new RegExp(`^\\s*${row.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   return tree
     .locator(`.monaco-list-row[data-index="${row.index}"][aria-level="${row.level}"]`)
-    .filter({ has: page.locator('.label-name', { hasText: label }) });
+    .filter({ has: page.locator('.label-name', { hasText: exactly(row.label) }) });
 }
 
 /**
@@ -231,4 +241,41 @@ export async function removeCopiesOf(storeDir: string, hosts: string[] = ['debug
     }
   }
   return removed;
+}
+
+/**
+ * Right-clicks the row `findRow` returns and runs `itemLabel` from its context menu (hover, then
+ * Enter: clicking a menu item does not run it in code-server). A periodic refresh can redraw the
+ * row under the click and no menu opens: the row is found again and right-clicked anew.
+ */
+export async function rowMenu(page: Page, findRow: () => Promise<Locator>, itemLabel: string, timeoutMs = 30_000): Promise<void> {
+  const item = page.locator('.context-view .action-label').filter({ hasText: exactly(itemLabel) }).first();
+  await until(`"${itemLabel}" in a context menu`, async () => {
+    await (await findRow()).click({ button: 'right' });
+    try {
+      await item.waitFor({ timeout: menuTimeoutMs });
+      return true;
+    } catch {
+      console.log(`      no "${itemLabel}" ${menuTimeoutMs} ms after the right-click: right-clicking again`);
+      await page.keyboard.press('Escape');
+      return undefined;
+    }
+  }, timeoutMs, 0);
+  await item.hover();
+  await item.locator('xpath=ancestor::*[contains(@class,"action-item")][1]').and(page.locator('.focused')).waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached' });
+}
+
+/** What a failed step leaves for the reader: a screenshot, and the notifications' text in the test output. */
+export async function recordFailure(page: Page, title: string, userDataDir?: string): Promise<void> {
+  await screenshot(page, `failed-${title}`);
+  const messages = await page.locator('.notifications-toasts .notification-list-item-message').allTextContents().catch(() => []);
+  for (const message of messages) console.log(`      notification: ${message}`);
+  // The extension's log channel, as VS Code writes it to disk: the podman commands and the error's detail.
+  const logs = userDataDir && existsSync(join(userDataDir, 'logs')) ? readdirSync(join(userDataDir, 'logs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('Snapshot Debugger.log')) : [];
+  for (const log of logs) {
+    const lines = readFileSync(join(userDataDir!, 'logs', log), 'utf8').trimEnd().split('\n');
+    console.log(`      last lines of ${log}:\n${lines.slice(-logTailLines).map((l) => `        ${l}`).join('\n')}`);
+  }
 }

@@ -33,6 +33,8 @@ export interface PodmanCommand<T> {
   parse(stdout: string): T;
   /** Whether a non-zero exit is an answer (e.g. "no such container") rather than a failure. */
   acceptExit?: (code: number | null, stderr: string) => boolean;
+  /** Reads only: safe to run again when the channel closed without an exit status. */
+  readOnly?: boolean;
 }
 
 function parseJson<S extends z.ZodType>(schema: S, what: string): (stdout: string) => z.infer<S> {
@@ -57,19 +59,20 @@ const text = (stdout: string) => stdout;
 
 export const podman = {
   version(): PodmanCommand<PodmanVersion> {
-    return { argv: ['version', '--format', 'json'], parse: parseJson(versionSchema, 'version') };
+    return { readOnly: true, argv: ['version', '--format', 'json'], parse: parseJson(versionSchema, 'version') };
   },
 
   info(): PodmanCommand<PodmanInfo> {
-    return { argv: ['info', '--format', 'json'], parse: parseJson(infoSchema, 'info') };
+    return { readOnly: true, argv: ['info', '--format', 'json'], parse: parseJson(infoSchema, 'info') };
   },
 
   ps(): PodmanCommand<PsEntry[]> {
-    return { argv: ['ps', '--all', '--format', 'json'], parse: parseJson(psSchema, 'ps') };
+    return { readOnly: true, argv: ['ps', '--all', '--format', 'json'], parse: parseJson(psSchema, 'ps') };
   },
 
   inspect(refs: string[]): PodmanCommand<InspectEntry[]> {
     return {
+      readOnly: true,
       argv: ['container', 'inspect', '--format', 'json', ...refs.map(validateContainerRef)],
       parse: parseJson(inspectSchema, 'container inspect'),
     };
@@ -77,32 +80,32 @@ export const podman = {
 
   /** podman's own JSON for a container, unparsed, for people to read. */
   inspectText(ref: string): PodmanCommand<string> {
-    return { argv: ['container', 'inspect', validateContainerRef(ref)], parse: text };
+    return { readOnly: true, argv: ['container', 'inspect', validateContainerRef(ref)], parse: text };
   },
 
   /** `podman top` with fixed descriptors; COMMAND is last so its spaces survive. */
   top(ref: string): PodmanCommand<TopProcess[]> {
-    return { argv: ['top', validateContainerRef(ref), 'user', 'pid', 'ppid', 'etime', 'args'], parse: parseTop };
+    return { readOnly: true, argv: ['top', validateContainerRef(ref), 'user', 'pid', 'ppid', 'etime', 'args'], parse: parseTop };
   },
 
   images(): PodmanCommand<ImageEntry[]> {
-    return { argv: ['images', '--format', 'json'], parse: parseJson(imagesSchema, 'images') };
+    return { readOnly: true, argv: ['images', '--format', 'json'], parse: parseJson(imagesSchema, 'images') };
   },
 
   imageExists(ref: string): PodmanCommand<boolean> {
-    return { argv: ['image', 'exists', validateImageRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
+    return { readOnly: true, argv: ['image', 'exists', validateImageRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
   },
 
   containerExists(ref: string): PodmanCommand<boolean> {
-    return { argv: ['container', 'exists', validateContainerRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
+    return { readOnly: true, argv: ['container', 'exists', validateContainerRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
   },
 
   checkpointHelp(): PodmanCommand<string> {
-    return { argv: ['container', 'checkpoint', '--help'], parse: text };
+    return { readOnly: true, argv: ['container', 'checkpoint', '--help'], parse: text };
   },
 
   restoreHelp(): PodmanCommand<string> {
-    return { argv: ['container', 'restore', '--help'], parse: text };
+    return { readOnly: true, argv: ['container', 'restore', '--help'], parse: text };
   },
 
   /**
@@ -164,6 +167,7 @@ export const podman = {
   /** `podman top` with host PIDs, to find a process of the container as the host sees it. */
   topHostPids(ref: string): PodmanCommand<Array<{ hostPid: number; pid: number; command: string }>> {
     return {
+      readOnly: true,
       argv: ['top', validateContainerRef(ref), 'hpid', 'pid', 'args'],
       parse: (stdout) =>
         stdout
@@ -188,7 +192,7 @@ export const podman = {
   },
 
   logs(ref: string, tail: number): PodmanCommand<string> {
-    return { argv: ['logs', '--tail', String(Math.max(1, Math.floor(tail))), validateContainerRef(ref)], parse: text };
+    return { readOnly: true, argv: ['logs', '--tail', String(Math.max(1, Math.floor(tail))), validateContainerRef(ref)], parse: text };
   },
 
   /** Writes the image to standard output (`--output /dev/stdout` fails on a pipe: leave it out). */

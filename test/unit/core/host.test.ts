@@ -247,6 +247,23 @@ describe('Host', () => {
     });
   });
 
+  describe('a channel that closed without an exit status', () => {
+    it('is asked again for a command that only reads, and the second answer counts', async () => {
+      let calls = 0;
+      const runner = new FakeRunner(labAnswers([['podman ps --all --format json', () => (++calls === 1 ? { exitCode: null } : { stdout: readFileSync(fixture('ps.json'), 'utf8') })]]));
+      const entries = await new Host('prod', runner).podman(podman.ps());
+      assert.equal(calls, 2);
+      assert.ok(entries.some((e) => e.Names.includes('demo-api')));
+    });
+
+    it('is never asked again for a command that changes something (a restore)', async () => {
+      let calls = 0;
+      const runner = new FakeRunner(labAnswers([['podman container restore demo', () => (++calls, { exitCode: null })]]));
+      await assert.rejects(() => new Host('prod', runner).podman(podman.restore({ container: 'demo' }, {})));
+      assert.equal(calls, 1);
+    });
+  });
+
   describe('podman()', () => {
     it('runs the builder through the privileged prefix and parses stdout', async () => {
       const runner = new FakeRunner(labAnswers([['podman ps --all --format json', { stdout: readFileSync(fixture('ps.json'), 'utf8'), stderr: cgroupWarning }]]));
