@@ -35,6 +35,10 @@ if (needsLab && process.getuid?.() !== 0) {
   for (const s of ['lab', 'ui']) if (suites.includes(s)) cannotRun(s, 'the lab needs root (namespaces, mounts)');
   suites.splice(0, suites.length, ...suites.filter((s) => s === 'unit'));
 }
+if (suites.includes('ui') && !existsSync('/usr/bin/chromium') && process.getuid?.() === 0) {
+  console.log('installing Chromium for the UI suite (apt-get install chromium)');
+  run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
 if (suites.includes('ui') && !existsSync('/usr/bin/chromium')) {
   cannotRun('ui', 'Chromium is not installed (apt-get install chromium)');
   suites.splice(suites.indexOf('ui'), 1);
