@@ -5,6 +5,8 @@ import { describeError } from '../../core/util/errors';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
+const slowHostMs = 2000;
+
 export class CopyHostNode {
   readonly kind = 'copy-host';
   constructor(readonly host: string, readonly copies: CopyInfo[] | undefined, readonly error?: string) {}
@@ -21,8 +23,24 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
 
   constructor(private readonly services: Pick<Services, 'core' | 'hostNames'>) {}
 
+  /** One listing per host per refresh, shared by re-renders while it is still running. */
+  private listings = new Map<string, Promise<CopyHostNode>>();
+
   refresh(): void {
+    this.listings.clear();
     this.changed.fire(undefined);
+  }
+
+  private listing(host: string): Promise<CopyHostNode> {
+    let listing = this.listings.get(host);
+    if (!listing) {
+      listing = listCopies(this.services.core(), host).then(
+        (copies) => new CopyHostNode(host, copies),
+        (error: unknown) => new CopyHostNode(host, undefined, describeError(error).split('\n')[0]),
+      );
+      this.listings.set(host, listing);
+    }
+    return listing;
   }
 
   getTreeItem(node: CopiesTreeNode): vscode.TreeItem {
@@ -46,15 +64,20 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
 
   async getChildren(node?: CopiesTreeNode): Promise<CopiesTreeNode[]> {
     if (!node) {
-      const core = this.services.core();
-      // Hosts in parallel; a host that fails says so on its own line.
+      // Hosts in parallel; a host that fails says so on its own line, and one that is slow does
+      // not hold the others back: it shows as loading and the view redraws when it answers.
       const hosts = await Promise.all(
-        this.services.hostNames().map(async (host) => {
-          try {
-            return new CopyHostNode(host, await listCopies(core, host));
-          } catch (error) {
-            return new CopyHostNode(host, undefined, describeError(error).split('\n')[0]);
-          }
+        this.services.hostNames().map((host) => {
+          const listing = this.listing(host);
+          let timer: NodeJS.Timeout | undefined;
+          const slow = new Promise<CopyHostNode>((resolve) => {
+            timer = setTimeout(() => {
+              resolve(new CopyHostNode(host, undefined, 'loading…'));
+              void listing.then(() => this.changed.fire(undefined));
+            }, slowHostMs);
+          });
+          void listing.then(() => clearTimeout(timer));
+          return Promise.race([listing, slow]);
         }),
       );
       return hosts.filter((h) => h.error !== undefined || (h.copies?.length ?? 0) > 0);

@@ -346,4 +346,26 @@ describe('CopiesTree', () => {
     assert.deepEqual(onProd.map((i) => i.label), ['demo-python'], 'only the labelled container of prod');
     assert.deepEqual(await tree.getChildren(hosts[2]!), []);
   });
+
+  it('a slow host does not hold the view back: it shows as loading, and the view redraws when it answers', async () => {
+    const slow = gatedHost('slow', [], podmanHost(debugPsEntries()));
+    fake.settings.set('snapdebug.hosts', ['prod', 'slow']);
+    const tree = makeServices(makeCore({ prod: podmanHost(prodPsEntries()), slow: slow.script })).views.copies;
+    let redraws = 0;
+    tree.onDidChangeTreeData(() => redraws++);
+    const started = Date.now();
+    const first = (await tree.getChildren())!.map((h) => tree.getTreeItem(h));
+    assert.ok(Date.now() - started < 5000, 'answered without waiting for the slow host');
+    assert.deepEqual(first.map((i) => [i.label, i.description]), [
+      ['prod', '1 copy'],
+      ['slow', 'loading…'],
+    ]);
+    slow.release();
+    await waitFor(async () => redraws > 0, 'a redraw once the slow host answered');
+    const second = (await tree.getChildren())!.map((h) => tree.getTreeItem(h));
+    assert.deepEqual(second.map((i) => [i.label, i.description]), [
+      ['prod', '1 copy'],
+      ['slow', '2 copies'],
+    ]);
+  });
 });
