@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { connect } from 'node:net';
+import { portIsFree } from '../../lab/hosts';
 import { labFiles } from '../../lab/paths';
 import { snapshotAndDebug, type DebugSession } from '../../src/core/debug/session';
 import { discardCopy } from '../../src/core/snapshot/copies';
@@ -18,17 +18,6 @@ import { containerPid, demoState, labCore, labSsh, removeContainer, tempArchives
 
 async function snapCopies(): Promise<string[]> {
   return (await labSsh('debug', "podman ps --all --format '{{.Names}}'")).split('\n').filter((n) => /-snap-\d{6}/.test(n));
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 describe('Snapshot & Debug (lab)', function () {
@@ -168,7 +157,7 @@ describe('Snapshot & Debug (lab)', function () {
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
-      assert.equal(await portOpen(localPort), false, 'the tunnel is closed');
+      assert.equal(await portIsFree(localPort), true, 'the tunnel is closed');
       assert.equal((await labSsh('debug', `podman inspect --format '{{.State.Status}}' ${announced.container}`)).trim(), 'running', 'the copy stays');
       await discardCopy(core, 'debug', announced.container);
     } finally {
