@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { ArchiveFacts, Compression } from '../archive/checkpointArchive';
+import type { Compression } from '../archive/checkpointArchive';
 import type { CriuDumpStats } from '../archive/criuStats';
 import type { CheckpointOptions } from '../podman/options';
 import { SnapdebugError } from '../util/errors';
@@ -120,12 +120,4 @@ export class SnapshotStore {
     return readdirSync(this.dir).filter((n) => n.endsWith('.part'));
   }
 
-  static metaFromFacts(facts: ArchiveFacts): Pick<SnapshotMeta, 'criu'> & { image?: string; imageId?: string; containerId?: string } {
-    return {
-      ...(facts.criu && { criu: facts.criu }),
-      ...(facts.imageName && { image: facts.imageName }),
-      ...(facts.imageId && { imageId: facts.imageId }),
-      ...(facts.containerId && { containerId: facts.containerId }),
-    };
-  }
 }
