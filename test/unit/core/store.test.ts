@@ -204,23 +204,4 @@ describe('SnapshotStore', () => {
       assert.deepEqual(store.partFiles().sort(), ['crashed-1.part', 'crashed-2.part']);
     });
   });
-
-  describe('metaFromFacts', () => {
-    it('copies the facts an archive told about itself, leaving out unknown ones', () => {
-      const criu = { freezingTimeUs: 1, frozenTimeUs: 2, memdumpTimeUs: 3, memwriteTimeUs: 4, pagesScanned: 5, pagesSkippedParent: 6, pagesWritten: 7 };
-      assert.deepEqual(
-        SnapshotStore.metaFromFacts({
-          compression: 'zstd',
-          hasCheckpointImages: true,
-          criu,
-          imageName: 'img',
-          imageId: 'iid',
-          containerId: 'cid',
-          containerName: 'demo',
-        }),
-        { criu, image: 'img', imageId: 'iid', containerId: 'cid' },
-      );
-      assert.deepEqual(SnapshotStore.metaFromFacts({ compression: 'none', hasCheckpointImages: false }), {});
-    });
-  });
 });
