@@ -1,4 +1,4 @@
-// Moving archives, verified: byte ranges for parallel pulls, the remote shell wrapper that hashes a
+// Moving archives, verified: striped blocks for parallel pulls, the remote shell wrapper that hashes a
 // command's stdout (run here through a real `sh`), and writing a stream into the store.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Host } from '../../../src/core/host';
 import { LocalRunner } from '../../../src/core/ssh/runner';
-import { pullFile, splitRanges } from '../../../src/core/snapshot/pull';
-import { hashedOutput, parseHashedTrailer, receiveToFile } from '../../../src/core/snapshot/transfer';
+import { pullFile, stripeBlocks } from '../../../src/core/snapshot/pull';
+import { hashedOutput, parseHashedTrailer, receiveToFile, widenReceiveWindow } from '../../../src/core/snapshot/transfer';
 import { isAbortError } from '../../../src/core/util/abort';
 import { shellJoin } from '../../../src/core/util/quote';
 import { makeTempDir, plannedTempDir, seededRandom } from '../helpers';
@@ -26,53 +26,46 @@ function runThroughShell(argv: readonly string[]): { stdout: Buffer; stderr: str
   return { stdout: result.stdout, stderr: result.stderr.toString('utf8'), status: result.status };
 }
 
-describe('splitRanges', () => {
-  function checkCover(size: number, lanes: number): void {
-    const ranges = splitRanges(size, lanes);
-    const where = `size ${size}, ${lanes} lanes`;
-    assert.ok(ranges.length >= 1 && ranges.length <= Math.max(1, lanes), `${where}: ${ranges.length} ranges`);
+describe('stripeBlocks', () => {
+  function checkCover(size: number, channels: number, blockBytes: number): void {
+    const plan = stripeBlocks(size, channels, blockBytes);
+    const where = `size ${size}, ${channels} channels, ${blockBytes} B blocks`;
+    assert.ok(plan.length >= 1 && plan.length <= Math.max(1, channels), `${where}: ${plan.length} channels used`);
+    const blocks = plan.flatMap((blocks, channel) => blocks.map((block) => ({ ...block, channel })));
+    blocks.sort((a, b) => a.start - b.start);
     let next = 0;
-    for (const range of ranges) {
-      assert.equal(range.start, next, `${where}: ranges are contiguous`);
-      assert.equal(range.start % MiB, 0, `${where}: ranges start on 1 MiB boundaries`);
-      assert.ok(range.length > 0 || size === 0, `${where}: no empty range`);
-      next += range.length;
-    }
-    assert.equal(next, size, `${where}: ranges cover the file exactly`);
+    blocks.forEach((block, index) => {
+      assert.equal(block.start, next, `${where}: blocks are contiguous`);
+      assert.equal(block.channel, index % plan.length, `${where}: blocks are dealt in turn`);
+      assert.ok(block.length > 0 && block.length <= blockBytes, `${where}: block ${index} is ${block.length} B`);
+      next += block.length;
+    });
+    assert.equal(next, size, `${where}: blocks cover the file exactly`);
   }
 
-  it('gives an empty file one empty range', () => {
-    assert.deepEqual(splitRanges(0, 4), [{ start: 0, length: 0 }]);
+  it('gives an empty file one channel with no blocks', () => {
+    assert.deepEqual(stripeBlocks(0, 4, MiB), [[]]);
   });
 
-  it('keeps a file under 1 MiB in one range whatever the lanes', () => {
-    assert.deepEqual(splitRanges(1, 4), [{ start: 0, length: 1 }]);
-    assert.deepEqual(splitRanges(MiB, 8), [{ start: 0, length: MiB }]);
-  });
-
-  it('splits into aligned ranges, one per lane', () => {
-    assert.deepEqual(splitRanges(10 * MiB, 4), [
-      { start: 0, length: 3 * MiB },
-      { start: 3 * MiB, length: 3 * MiB },
-      { start: 6 * MiB, length: 3 * MiB },
-      { start: 9 * MiB, length: MiB },
-    ]);
-    assert.deepEqual(splitRanges(8 * MiB, 2), [
-      { start: 0, length: 4 * MiB },
-      { start: 4 * MiB, length: 4 * MiB },
+  it('deals blocks to the channels in turn, the last one short', () => {
+    assert.deepEqual(stripeBlocks(5 * MiB + 3, 2, 2 * MiB), [
+      [
+        { start: 0, length: 2 * MiB },
+        { start: 4 * MiB, length: MiB + 3 },
+      ],
+      [{ start: 2 * MiB, length: 2 * MiB }],
     ]);
   });
 
-  it('treats zero or one lane as a single range', () => {
-    assert.deepEqual(splitRanges(5 * MiB + 3, 1), [{ start: 0, length: 5 * MiB + 3 }]);
-    assert.deepEqual(splitRanges(5 * MiB + 3, 0), [{ start: 0, length: 5 * MiB + 3 }]);
+  it('uses no more channels than there are blocks', () => {
+    assert.deepEqual(stripeBlocks(MiB + 1, 8, MiB), [[{ start: 0, length: MiB }], [{ start: MiB, length: 1 }]]);
   });
 
-  it('always covers the file exactly with at most one range per lane', () => {
+  it('always covers the file exactly, block by block in turn', () => {
     const random = seededRandom(99);
-    const sizes = [1, MiB - 1, MiB, MiB + 1, 2 * MiB + 1, 3 * MiB + 1, 9 * MiB + 1, 1024 * MiB + 7];
-    for (let i = 0; i < 200; i++) sizes.push(Math.floor(random() * 64 * MiB) + 1);
-    for (const size of sizes) for (const lanes of [1, 2, 3, 4, 5, 8]) checkCover(size, lanes);
+    const sizes = [1, MiB - 1, MiB, MiB + 1, 2 * MiB + 1, 9 * MiB + 1, 1024 * MiB + 7];
+    for (let i = 0; i < 100; i++) sizes.push(Math.floor(random() * 256 * MiB) + 1);
+    for (const size of sizes) for (const channels of [1, 2, 3, 8]) for (const block of [MiB, 32 * MiB]) checkCover(size, channels, block);
   });
 });
 
@@ -257,7 +250,7 @@ describe('pullFile (through a local runner)', () => {
   });
   afterEach(() => temp.cleanup());
 
-  it('pulls a file in parallel ranges over several lanes into a verified 0600 copy', async function () {
+  it('pulls a file smaller than one block into a verified 0600 copy', async function () {
     this.timeout(30_000);
     const data = randomBytes(5 * MiB + 12345);
     const source = join(temp.dir, 'remote.tar.zst');
@@ -269,6 +262,25 @@ describe('pullFile (through a local runner)', () => {
     assert.ok(readFileSync(dest).equals(data));
     assert.equal(statSync(dest).mode & 0o777, 0o600);
     assert.equal(last, data.length);
+  });
+
+  it('stripes many blocks over the channels of several lanes and reassembles them in place', async function () {
+    this.timeout(30_000);
+    const data = randomBytes(11 * MiB + 777);
+    const source = join(temp.dir, 'striped');
+    writeFileSync(source, data);
+    const dest = join(temp.dir, 'striped.part');
+    const received = await pullFile([local('lane-1'), local('lane-2')], source, dest, { blockBytes: MiB, rangesPerLane: 3 });
+    assert.deepEqual(received, { bytes: data.length, sha256: sha256(data) });
+    assert.ok(readFileSync(dest).equals(data));
+  });
+
+  it('refuses blocks that are not whole MiB, before touching anything', async () => {
+    const source = join(temp.dir, 'small');
+    writeFileSync(source, 'x');
+    const dest = join(temp.dir, 'small.part');
+    await assert.rejects(pullFile([local('a')], source, dest, { blockBytes: MiB + 1 }), /whole MiB/);
+    assert.equal(existsSync(dest), false);
   });
 
   it('pulls an empty file', async () => {
@@ -295,5 +307,45 @@ describe('pullFile (through a local runner)', () => {
       (e: unknown) => isAbortError(e),
     );
     assert.equal(existsSync(dest), false);
+  });
+});
+
+describe('widenReceiveWindow', () => {
+  /** The shape of an ssh2 1.17 channel as far as window handling goes, recording adjustments. */
+  function fakeChannel(window = 2 * MiB) {
+    const adjustments: number[] = [];
+    const channel = Object.assign(Readable.from([]), {
+      incoming: { window },
+      outgoing: { id: 7, state: 'open' },
+      _client: { _protocol: { channelWindowAdjust: (id: number, amount: number) => (assert.equal(id, 7), adjustments.push(amount)) } },
+    });
+    return { channel, adjustments };
+  }
+
+  it('opens the window at once, then grants back consumed bytes in quarter-window steps', () => {
+    const { channel, adjustments } = fakeChannel();
+    const consumed = widenReceiveWindow(channel, 8 * MiB);
+    assert.deepEqual(adjustments, [6 * MiB]);
+    assert.equal(channel.incoming.window, 8 * MiB);
+    channel.incoming.window -= 3 * MiB; // the sender used 3 MiB of it
+    consumed(MiB);
+    assert.deepEqual(adjustments, [6 * MiB], 'less than a step: nothing granted yet');
+    consumed(2 * MiB);
+    assert.deepEqual(adjustments, [6 * MiB, 3 * MiB]);
+    assert.equal(channel.incoming.window, 8 * MiB, 'never more than the window');
+  });
+
+  it('grants nothing once the channel is closing', () => {
+    const { channel, adjustments } = fakeChannel();
+    const consumed = widenReceiveWindow(channel, 8 * MiB);
+    channel.outgoing.state = 'closing';
+    channel.incoming.window = 0;
+    consumed(8 * MiB);
+    assert.deepEqual(adjustments, [6 * MiB]);
+  });
+
+  it('leaves anything that is not an ssh2 channel alone', () => {
+    const consumed = widenReceiveWindow(Readable.from([]), 8 * MiB);
+    assert.doesNotThrow(() => consumed(8 * MiB));
   });
 });
