@@ -1,11 +1,9 @@
 // Restored copies carry labels (snapdebug.origin=<snapshot>) although `podman container restore`
 // takes no --label: podman recreates the container from the archive's config.dump, so we rewrite
 // that one small entry while the archive streams to the target. The output is an uncompressed tar
-// (podman imports those as well); every other entry passes through byte for byte.
+// (podman imports those as well; decompress.ts undoes the compression first); every other entry
+// passes through byte for byte.
 import { Transform, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
-import { detectCompression } from './checkpointArchive';
 
 const blockBytes = 512;
 
@@ -109,44 +107,4 @@ export class ConfigDumpRewriter extends Transform {
       if (body > 0) this.state = { kind: 'pass', remaining: body };
     }
   }
-}
-
-/** Turns a compressed or plain archive stream into a plain tar stream. */
-export function decompressor(): Transform {
-  let inner: ((chunk: Buffer) => void) | undefined;
-  let gunzip: ReturnType<typeof createGunzip> | undefined;
-  const transform = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        if (!inner) {
-          const compression = detectCompression(chunk);
-          if (compression === 'zstd') {
-            // fzstd may reuse its output buffer: copy each chunk before handing it on.
-            const zstd = new Decompress((data) => transform.push(Buffer.from(data)));
-            inner = (c) => zstd.push(c);
-          } else if (compression === 'gzip') {
-            gunzip = createGunzip();
-            gunzip.on('data', (data: Buffer) => transform.push(data));
-            gunzip.on('error', (error) => transform.destroy(error));
-            inner = (c) => gunzip!.write(c);
-          } else {
-            inner = (c) => transform.push(c);
-          }
-        }
-        inner(chunk);
-        callback();
-      } catch (error) {
-        callback(error as Error);
-      }
-    },
-    flush(callback) {
-      if (gunzip) {
-        gunzip.once('end', () => callback());
-        gunzip.end();
-        return;
-      }
-      callback(); // zstd and plain tar need no end-of-input call
-    },
-  });
-  return transform;
 }

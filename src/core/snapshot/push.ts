@@ -3,9 +3,10 @@
 // the store's bytes, and their hash must still match the one recorded at checkpoint time.
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ConfigDumpRewriter, addLabels, decompressor } from '../archive/relabel';
+import { decompressor } from '../archive/decompress';
+import { ConfigDumpRewriter, addLabels } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { validateRemotePath } from '../podman/names';
@@ -50,7 +51,7 @@ export async function pushArchive(
   const host = core.hosts.get(request.to);
   const labels = request.labels;
   const rewriter = labels ? new ConfigDumpRewriter((config) => addLabels(config, labels)) : undefined;
-  const chain: [Readable, ...Transform[]] = rewriter ? [archive, decompressor(), rewriter] : [archive];
+  const chain: [Readable, ...Duplex[]] = rewriter ? [archive, decompressor(), rewriter] : [archive];
   if (rewriter) pipeline(chain).catch(() => undefined);
   const received = await pushStream(host, chain.at(-1) as Readable, request.path, {
     ...(control.signal && { signal: control.signal }),

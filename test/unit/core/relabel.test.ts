@@ -3,11 +3,12 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { addLabels, ConfigDumpRewriter, decompressor } from '../../../src/core/archive/relabel';
+import { decompressor, zstdProgram } from '../../../src/core/archive/decompress';
+import { addLabels, ConfigDumpRewriter } from '../../../src/core/archive/relabel';
 import { fixedChunks, plannedTempDir, randomChunks } from '../helpers';
 
 const newLabels = { 'snapdebug.origin': 'demo-api-20260101-120000-abcd', 'snapdebug.role': 'debug copy' };
@@ -112,24 +113,6 @@ describe('relabel', () => {
     assert.deepEqual(output, tar);
   });
 
-  it('decompressor alone turns zstd and gzip back into the exact tar', async () => {
-    const tar = archive();
-    for (const compressed of [zstd(tar), gzip(tar), tar]) {
-      const out: Buffer[] = [];
-      await pipeline(
-        Readable.from(randomChunks(compressed, 4000, 5)),
-        decompressor(),
-        new Writable({
-          write(chunk: Buffer, _encoding, done) {
-            out.push(Buffer.from(chunk));
-            done();
-          },
-        }),
-      );
-      assert.deepEqual(Buffer.concat(out), tar);
-    }
-  });
-
   it('fails the stream on corrupt gzip input', async () => {
     const bad = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(2000, 0xaa)]);
     await assert.rejects(relabel([bad]));
@@ -156,3 +139,89 @@ describe('relabel', () => {
     });
   });
 });
+
+describe('decompressor', () => {
+  const tar = Buffer.concat([randomBytes(300_000), Buffer.alloc(700_000, 7), randomBytes(1024)]);
+  const collect = async (pieces: Buffer[], program: string | undefined, slowSink = false): Promise<Buffer> => {
+    const out: Buffer[] = [];
+    await pipeline(
+      Readable.from(pieces),
+      decompressor(program),
+      new Writable({
+        highWaterMark: 1024,
+        write(chunk: Buffer, _encoding, done) {
+          out.push(Buffer.from(chunk));
+          if (slowSink) setTimeout(done, 1);
+          else done();
+        },
+      }),
+    );
+    return Buffer.concat(out);
+  };
+  const program = zstdProgram();
+
+  it('finds the zstd program on this machine (the test machine has one)', () => {
+    assert.match(program ?? '', /\/zstd$/);
+  });
+
+  for (const [way, zstdWay] of [
+    ['the zstd program', program],
+    ['fzstd (no zstd program)', undefined],
+  ] as const) {
+    it(`turns zstd, gzip and plain tar back into the exact tar, through ${way}`, async () => {
+      for (const compressed of [zstdOf(tar), gzipOf(tar), tar]) {
+        assert.deepEqual(await collect(randomChunks(compressed, 4000, 5), zstdWay), tar);
+      }
+    });
+
+    it(`tells the compression even when the first chunks are a byte each, through ${way}`, async () => {
+      const compressed = zstdOf(tar);
+      const pieces = [compressed.subarray(0, 1), compressed.subarray(1, 2), compressed.subarray(2, 3), compressed.subarray(3)];
+      assert.deepEqual(await collect(pieces, zstdWay), tar);
+    });
+
+    it(`fails the stream on corrupt zstd input, through ${way}`, async () => {
+      const bad = Buffer.concat([zstdOf(tar).subarray(0, 64), Buffer.alloc(5000, 0xaa)]);
+      await assert.rejects(collect([bad], zstdWay));
+    });
+  }
+
+  it('waits for a slow reader: the zstd program is paused, nothing is lost', async function () {
+    this.timeout(20_000);
+    const big = Buffer.alloc(16 * 1024 * 1024, 3); // compresses to almost nothing, expands 16 MiB
+    assert.deepEqual(await collect([zstdOf(big)], program, true), big);
+  });
+
+  it('passes empty input through as empty output', async () => {
+    assert.equal((await collect([], program)).length, 0);
+  });
+
+  it('ends the zstd program when the stream is destroyed', async () => {
+    const zstdChildren = () =>
+      readdirSync('/proc')
+        .filter((pid) => /^\d+$/.test(pid))
+        .map((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/stat`, 'utf8');
+          } catch {
+            return ''; // ended meanwhile
+          }
+        })
+        .filter((stat) => stat.includes('(zstd)') && stat.split(') ')[1]?.split(' ')[1] === String(process.pid));
+    const stream = decompressor(program);
+    stream.write(zstdOf(tar).subarray(0, 100));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(zstdChildren().length, 1, 'a zstd child runs while the stream is open');
+    stream.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(zstdChildren(), []);
+  });
+});
+
+function zstdOf(data: Buffer): Buffer {
+  return execFileSync('zstd', ['-q', '-c', '-3'], { input: data, maxBuffer: 64 * 1024 * 1024 });
+}
+
+function gzipOf(data: Buffer): Buffer {
+  return execFileSync('gzip', ['-c'], { input: data, maxBuffer: 64 * 1024 * 1024 });
+}
