@@ -119,10 +119,11 @@ export async function main(argv: string[]): Promise<number> {
   const out = createOutput({ json: values.json === true });
   const controller = new AbortController();
   let interrupted = false;
+  let stopLine = 'cancelling: cleaning up on every host (Ctrl-C again to quit at once)';
   const onSignal = () => {
     if (interrupted) process.exit(130); // a second Ctrl-C: stop waiting for cleanup
     interrupted = true;
-    out.info('cancelling: cleaning up on every host (Ctrl-C again to quit at once)');
+    out.info(stopLine);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -147,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
     }),
   });
   try {
-    const code = await command.run({ core, out, signal: controller.signal, values, positionals });
+    const code = await command.run({ core, out, signal: controller.signal, values, positionals, onStopSay: (line) => (stopLine = line) });
     return code ?? 0;
   } catch (error) {
     out.done();

@@ -11,6 +11,8 @@ export interface CliContext {
   signal: AbortSignal;
   values: OptionValues;
   positionals: string[];
+  /** What the first Ctrl-C says from now on (once the work is done and only a tunnel is held). */
+  onStopSay(line: string): void;
 }
 
 export interface OptionSpec {

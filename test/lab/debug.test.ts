@@ -142,6 +142,8 @@ describe('Snapshot & Debug (lab)', function () {
       detached: true,
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     try {
       const line = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stdout! }).once('line', resolve);
@@ -157,6 +159,8 @@ describe('Snapshot & Debug (lab)', function () {
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
+      assert.match(stderr, new RegExp(`closing the tunnel; ${announced.container} stays on debug`), 'says the copy stays, not "cancelling"');
+      assert.doesNotMatch(stderr, /cancelling/);
       assert.equal(await portIsFree(localPort), true, 'the tunnel is closed');
       assert.equal((await labSsh('debug', `podman inspect --format '{{.State.Status}}' ${announced.container}`)).trim(), 'running', 'the copy stays');
       await discardCopy(core, 'debug', announced.container);

@@ -44,6 +44,7 @@ async function holdOpen(
         : `run gdb on ${line.host}: ${shellJoin(line.gdb ?? [])}\n`,
     );
   }
+  context.onStopSay(`closing the tunnel; ${line.container} stays on ${line.host} until \`snapdebug discard ${line.host}/${line.container}\``);
   if (line.attach) await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
   await close();
 }

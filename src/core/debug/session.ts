@@ -74,10 +74,11 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   }
   // Plan the restore first: a debug host that cannot take the copy fails before production is touched.
   const source = core.hosts.get(request.host);
-  const live = await inspectOne(source, request.container, signal);
-  if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
   const target = core.hosts.get(request.to);
-  const tcpClose = (await target.capabilities()).restoreFlags.has('--tcp-close');
+  // Both hosts are connected and probed at once (the checkpoint reuses the source's probe).
+  const [live, targetCaps] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
+  if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
+  const tcpClose = targetCaps.restoreFlags.has('--tcp-close');
   const draft: SnapshotMeta = {
     id: 'planned',
     kind: 'checkpoint',
