@@ -11,7 +11,7 @@ import { repoRoot } from '../../lab/paths';
 import { demoFolder } from '../../scripts/startProduct';
 import { containerIp, demoState, labSsh } from '../lab/helpers';
 import { answerDialog, openViewContainer, openWorkbench, quickPick, runCommand, screenshot, waitForNotification } from './harness';
-import { childRow, installTimeoutMs, recordFailure, removeCopiesOf, rowMenu, startProduct, until, viewTree, type Product } from './product';
+import { childRow, installTimeoutMs, removeCopiesOf, rowMenu, startProduct, stepsBuildOnEachOther, until, viewTree, type Product } from './product';
 
 const stepTimeoutMs = 90_000;
 const breakpointText = "if (req.url === '/state') {";
@@ -48,17 +48,7 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
     }
   });
 
-  // Each step builds on the one before: after a failure the rest would only fail for that reason.
-  let failed = false;
-  beforeEach(function () {
-    if (failed) this.skip();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    failed = true;
-    if (product) await recordFailure(page, this.currentTest.title, product.userDataDir);
-  });
+  stepsBuildOnEachOther(() => ({ page, product }));
 
   it(`sets a breakpoint in server.js on line ${breakpointLine}`, async () => {
     await openWorkbench(page, product!.server.url);

@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { containerIp, labSsh, uniqueName } from '../lab/helpers';
 import { quickPick, runCommand, screenshot, waitForNotification } from './harness';
-import { childRow, installTimeoutMs, openSnapshotDebugger, recordFailure, removeCopiesOf, rowMenu, startProduct, storedSnapshotIds, topRow, until, viewTree, type Product } from './product';
+import { childRow, installTimeoutMs, openSnapshotDebugger, removeCopiesOf, rowMenu, startProduct, stepsBuildOnEachOther, storedSnapshotIds, topRow, until, viewTree, type Product } from './product';
 
 const stepTimeoutMs = 90_000;
 const ballastMb = 300;
@@ -60,17 +60,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     }
   });
 
-  // Each step builds on the one before: after a failure the rest would only fail for that reason.
-  let failed = false;
-  beforeEach(function () {
-    if (failed) this.skip();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    failed = true;
-    if (product) await recordFailure(page, this.currentTest.title, product.userDataDir);
-  });
+  stepsBuildOnEachOther(() => ({ page, product }));
 
   it('lists prod and debug under Hosts, with demo-api under prod', async () => {
     await openSnapshotDebugger(page, product!.server.url);

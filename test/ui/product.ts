@@ -267,6 +267,23 @@ export async function rowMenu(page: Page, findRow: () => Promise<Locator>, itemL
   await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached' });
 }
 
+/**
+ * For a suite whose steps build on each other: after a failure the rest would only fail for that
+ * reason, so they are skipped (the failure already fails the run), and the failure is recorded.
+ */
+export function stepsBuildOnEachOther(current: () => { page: Page | undefined; product: Product | undefined }): void {
+  let failed = false;
+  beforeEach(function () {
+    if (failed) this.skip();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    failed = true;
+    const { page, product } = current();
+    if (page && product) await recordFailure(page, this.currentTest.title, product.userDataDir);
+  });
+}
+
 /** What a failed step leaves for the reader: a screenshot, and the notifications' text in the test output. */
 export async function recordFailure(page: Page, title: string, userDataDir?: string): Promise<void> {
   await screenshot(page, `failed-${title}`);
