@@ -14,7 +14,7 @@ import type { Phase } from '../../src/core/util/progress';
 import { shellJoin } from '../../src/core/util/quote';
 import { connectCdp, evaluateInTick } from './cdp';
 import { connectDap } from './dap';
-import { containerPid, demoState, labCore, labSsh, removeContainer, tempArchives, waitFor } from './helpers';
+import { containerPid, criuConfigs, demoState, labCore, labSsh, removeContainer, tempArchives, waitFor } from './helpers';
 
 async function snapCopies(): Promise<string[]> {
   return (await labSsh('debug', "podman ps --all --format '{{.Names}}'")).split('\n').filter((n) => /-snap-\d{6}/.test(n));
@@ -105,6 +105,50 @@ describe('Snapshot & Debug (lab)', function () {
     const expected = (snapshotAt - startedAt) / 1000;
     assert.ok(Math.abs(ticks - expected) <= 10, `tick_count ${ticks} ~ ${expected.toFixed(0)} s of prod's uptime at the snapshot`);
     assert.equal(message, `tick ${ticks}`, 'memory consistent with itself');
+  });
+
+  it('a container with an open TCP connection: production\'s connection survives and completes, the copy gets it closed', async () => {
+    const pid = await containerPid('prod', 'demo-api');
+    // A client on prod holds a request half sent (Node waits up to 60 s for the rest of the headers).
+    await labSsh(
+      'prod',
+      [
+        "ip=$(podman inspect -f '{{.NetworkSettings.IPAddress}}' demo-api)",
+        'rm -f /tmp/held-go /tmp/held-response',
+        `nohup bash -c 'exec 3<>/dev/tcp/'"$ip"'/8080 || exit 1; printf "GET /state HTTP/1.1\\r\\nHost: held\\r\\n" >&3; for i in $(seq 600); do [ -e /tmp/held-go ] && break; sleep 0.1; done; printf "Connection: close\\r\\n\\r\\n" >&3; timeout 10 cat <&3 > /tmp/held-response' >/dev/null 2>&1 &`,
+      ].join('\n'),
+    );
+    // Port 8080, state ESTABLISHED; Node listens on ::, so the connection shows in tcp6 (v4-mapped).
+    const established = /^\s*\d+: [0-9A-F]+:1F90 [0-9A-F]+:[0-9A-F]+ 01 /m;
+    const connections = (host: string, hostPid: number) => labSsh(host, `cat /proc/${hostPid}/net/tcp /proc/${hostPid}/net/tcp6`);
+    await waitFor(async () => established.test(await connections('prod', pid)), 10_000, 'the held connection');
+
+    const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-api', to: 'debug' });
+    sessions.push(session);
+    assert.equal(session.snapshot.options.tcpEstablished, true);
+
+    // Production: the same process, and the held request completes once the client sends the rest.
+    await labSsh('prod', 'touch /tmp/held-go');
+    await waitFor(async () => (await labSsh('prod', 'cat /tmp/held-response 2>/dev/null || true')).includes('requestCount'), 15_000, "prod's answer on the held connection");
+    assert.match(await labSsh('prod', 'head -1 /tmp/held-response; rm -f /tmp/held-go /tmp/held-response'), /^HTTP\/1\.1 200 OK/);
+    assert.equal(await containerPid('prod', 'demo-api'), pid);
+
+    // The copy: running, debuggable, its copy of the connection closed (podman 5.4 has no
+    // --tcp-close, so through the CRIU options file its annotation names).
+    assert.doesNotMatch(await connections('debug', session.copy.pid), established);
+    const cdp = await connectCdp(session.attach!.port);
+    const [count] = await evaluateInTick(cdp, ['state.requestCount']);
+    cdp.close();
+    assert.equal(typeof count, 'number');
+    const config = `snapdebug-criu-${session.copy.name}.conf`;
+    assert.deepEqual(await criuConfigs('debug'), [config]);
+    assert.equal((await labSsh('debug', `podman inspect --format '{{index .Config.Annotations "org.criu.config"}}' ${session.copy.name}`)).trim(), `/var/tmp/${config}`);
+    assert.match(await labSsh('debug', `cat /var/tmp/${config}`), /\nnetwork-lock nftables\ntcp-close\s*$/);
+
+    await session.close();
+    sessions.pop();
+    await discardCopy(core, 'debug', session.copy.name);
+    assert.deepEqual(await criuConfigs('debug'), [], 'discarding the copy removes its CRIU options file');
   });
 
   for (const phase of ['checkpoint', 'pull', 'restore', 'attach'] as Phase[]) {

@@ -67,12 +67,21 @@ export function labCore(options: Partial<CoreOptions> = {}): Core & { cleanup():
 }
 
 /** Temporary archives we leave on a host (there must be none after any workflow). */
+/** Our temporary files on a host, but for the CRIU options files kept while their copy lives. */
 export async function tempArchives(host: string): Promise<string[]> {
-  return (await labSsh(host, 'ls -1 /var/tmp /tmp 2>/dev/null | grep snapdebug || true')).split('\n').filter(Boolean);
+  return (await labSsh(host, 'ls -1 /var/tmp /tmp 2>/dev/null | grep snapdebug || true')).split('\n').filter((name) => name && !criuConfigName.test(name));
 }
 
+const criuConfigName = /^snapdebug-criu-.+\.conf$/;
+
+/** The CRIU options files written for copies (src/core/snapshot/tcpClose.ts). */
+export async function criuConfigs(host: string): Promise<string[]> {
+  return (await labSsh(host, 'ls -1 /var/tmp 2>/dev/null || true')).split('\n').filter((name) => criuConfigName.test(name));
+}
+
+/** Removes a container, and the CRIU options file snapdebug may have written for it. */
 export async function removeContainer(host: string, name: string): Promise<void> {
-  await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null 2>&1 || true`);
+  await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null 2>&1 || true; rm -f /var/tmp/snapdebug-criu-${name}.conf`);
 }
 
 export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

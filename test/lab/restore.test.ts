@@ -7,7 +7,7 @@ import { discardCopy, listCopies } from '../../src/core/snapshot/copies';
 import { pushSnapshot } from '../../src/core/snapshot/push';
 import { ImageMissingError, originLabel, restoreInPlace, restoreSnapshot } from '../../src/core/snapshot/restore';
 import type { SnapshotMeta } from '../../src/core/snapshot/store';
-import { demoState, labCore, labSsh, removeContainer, tempArchives, topCommands, uniqueName } from './helpers';
+import { criuConfigs, demoState, labCore, labSsh, removeContainer, tempArchives, topCommands, uniqueName } from './helpers';
 
 describe('push and restore (core, lab)', function () {
   this.timeout(180_000);
@@ -47,6 +47,27 @@ describe('push and restore (core, lab)', function () {
     assert.equal((await labSsh('debug', `podman inspect --format '{{index .Config.Labels "${originLabel}"}}' ${name}`)).trim(), meta.id);
     assert.ok((await listCopies(core, 'debug')).some((c) => c.name === name && c.snapshot === meta.id));
     assert.deepEqual(await tempArchives('debug'), []);
+  });
+
+  it('a snapshot taken with its TCP connections: each copy restored from the store gets them closed; --tcp-established is refused for a copy', async () => {
+    const withTcp = await checkpoint(core, { host: 'prod', container: 'demo-api', options: { leaveRunning: true, tcpEstablished: true } });
+    await assert.rejects(
+      () => restoreSnapshot(core, { snapshot: withTcp.id, to: 'debug', options: { name: uniqueName('tcp'), tcpEstablished: true } }),
+      /only under the original name/,
+    );
+    const names = [uniqueName('tcp'), uniqueName('tcp')];
+    for (const name of names) {
+      created.push(['debug', name]);
+      const copy = await restoreSnapshot(core, { snapshot: withTcp.id, to: 'debug', options: { name, ignoreStaticIp: true, ignoreStaticMac: true } });
+      assert.ok((await demoState('debug', copy.name)).requestCount >= 0, 'the copy serves');
+      const annotation = (await labSsh('debug', `podman inspect --format '{{index .Config.Annotations "org.criu.config"}}' ${name}`)).trim();
+      assert.equal(annotation, `/var/tmp/snapdebug-criu-${name}.conf`);
+    }
+    assert.deepEqual((await criuConfigs('debug')).filter((f) => names.some((n) => f.includes(n))).sort(), names.map((n) => `snapdebug-criu-${n}.conf`).sort());
+    for (const name of names) await discardCopy(core, 'debug', name);
+    assert.deepEqual((await criuConfigs('debug')).filter((f) => names.some((n) => f.includes(n))), [], 'discard removes them');
+    assert.deepEqual(await tempArchives('debug'), []);
+    core.store.remove(withTcp.id);
   });
 
   it('a taken name: with no name given the copy becomes NAME-copyN; a given taken name is refused', async () => {

@@ -1,8 +1,9 @@
 // Restored copies carry labels (snapdebug.origin=<snapshot>) although `podman container restore`
 // takes no --label: podman recreates the container from the archive's config.dump, so we rewrite
-// that one small entry while the archive streams to the target. The output is an uncompressed tar
-// (podman imports those as well; decompress.ts undoes the compression first); every other entry
-// passes through byte for byte.
+// that one small entry while the archive streams to the target; likewise spec.dump (the OCI spec)
+// when the copy needs annotations (restore.ts: runc's org.criu.config). The output is an
+// uncompressed tar (podman imports those as well; decompress.ts undoes the compression first);
+// every other entry passes through byte for byte.
 import { Transform, type TransformCallback } from 'node:stream';
 
 const blockBytes = 512;
@@ -34,17 +35,44 @@ export function addLabels(configDump: Buffer, labels: Record<string, string>): B
   return Buffer.from(JSON.stringify(config));
 }
 
-/** Rewrites config.dump in an uncompressed tar stream. */
-export class ConfigDumpRewriter extends Transform {
+export function addAnnotations(specDump: Buffer, annotations: Record<string, string>): Buffer {
+  const spec = JSON.parse(specDump.toString('utf8')) as { annotations?: Record<string, string> | null };
+  spec.annotations = { ...(spec.annotations ?? {}), ...annotations };
+  return Buffer.from(JSON.stringify(spec));
+}
+
+/** What a copy's archive gains on its way to the target. */
+export interface CopyRewrite {
+  labels: Record<string, string>;
+  /** OCI annotations, written into spec.dump. */
+  annotations?: Record<string, string>;
+}
+
+/** The archive entries a rewrite changes, and how. */
+export function entryRewrites(rewrite: CopyRewrite): Record<string, (contents: Buffer) => Buffer> {
+  const { labels, annotations } = rewrite;
+  return {
+    'config.dump': (config) => addLabels(config, labels),
+    ...(annotations && { 'spec.dump': (spec: Buffer) => addAnnotations(spec, annotations) }),
+  };
+}
+
+/** Rewrites named small entries (config.dump, spec.dump) of an uncompressed tar stream. */
+export class DumpRewriter extends Transform {
   private pending: Buffer = Buffer.alloc(0);
-  private state: { kind: 'header' } | { kind: 'pass'; remaining: number } | { kind: 'collect'; header: Buffer; size: number } = {
+  private state: { kind: 'header' } | { kind: 'pass'; remaining: number } | { kind: 'collect'; name: string; header: Buffer; size: number } = {
     kind: 'header',
   };
-  private done = false;
-  rewritten = false;
+  /** Names of the entries rewritten so far. */
+  readonly rewritten = new Set<string>();
 
-  constructor(private readonly rewrite: (contents: Buffer) => Buffer) {
+  constructor(private readonly rewrites: Record<string, (contents: Buffer) => Buffer>) {
     super();
+  }
+
+  /** Whether every entry named in the rewrites was found and rewritten. */
+  get complete(): boolean {
+    return Object.keys(this.rewrites).every((name) => this.rewritten.has(name));
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -64,7 +92,8 @@ export class ConfigDumpRewriter extends Transform {
 
   private drain(): void {
     while (this.pending.length > 0) {
-      if (this.done) {
+      if (this.complete) {
+        // nothing after the last entry to change: pass the rest straight on
         this.push(this.pending);
         this.pending = Buffer.alloc(0);
         return;
@@ -79,17 +108,17 @@ export class ConfigDumpRewriter extends Transform {
         continue;
       }
       if (state.kind === 'collect') {
-        // config.dump is small (tens of KiB): wait until all of it and its padding are here.
+        // These entries are small (tens of KiB): wait until all of one and its padding are here.
         const padded = Math.ceil(state.size / blockBytes) * blockBytes;
         if (this.pending.length < padded) return;
-        const contents = this.rewrite(Buffer.from(this.pending.subarray(0, state.size)));
+        const contents = this.rewrites[state.name]!(Buffer.from(this.pending.subarray(0, state.size)));
         this.pending = this.pending.subarray(padded);
         const body = Buffer.alloc(Math.ceil(contents.length / blockBytes) * blockBytes);
         contents.copy(body);
         this.push(withSize(state.header, contents.length));
         this.push(body);
-        this.rewritten = true;
-        this.done = true; // nothing after config.dump needs changing: pass the rest straight on
+        this.rewritten.add(state.name);
+        this.state = { kind: 'header' };
         continue;
       }
       if (this.pending.length < blockBytes) return;
@@ -98,8 +127,8 @@ export class ConfigDumpRewriter extends Transform {
       const name = readString(header, 0, 100).replace(/^\.\//, '');
       const size = parseInt(readString(header, 124, 12).trim() || '0', 8);
       const type = String.fromCharCode(header[156] || 0x30);
-      if (name === 'config.dump' && (type === '0' || type === '\0')) {
-        this.state = { kind: 'collect', header: Buffer.from(header), size };
+      if (Object.hasOwn(this.rewrites, name) && !this.rewritten.has(name) && (type === '0' || type === '\0')) {
+        this.state = { kind: 'collect', name, header: Buffer.from(header), size };
         continue;
       }
       this.push(header);

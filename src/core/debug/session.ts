@@ -1,13 +1,15 @@
 // Snapshot & Debug: from a production container to a debugger attached to a restored copy.
 // checkpoint (leave-running: production keeps serving) → into the store and, in the same pass, to
-// the debug host → restore as NAME-snap-TIME (new IP and MAC; TCP connections closed where podman
-// can) → prepare the runtime's debugger → a local port tunnelled to it. A cancel or failure at any
+// the debug host → restore as NAME-snap-TIME (new IP and MAC; the TCP connections it had come back
+// closed) → prepare the runtime's debugger → a local port tunnelled to it. A cancel or failure at any
 // phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
 import { podman } from '../podman/commands';
 import { checkpointAndSend, inspectOne } from '../snapshot/checkpoint';
-import { copyLabels, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
+import { removeCriuConfig } from '../snapshot/tcpClose';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { noProgress } from '../util/progress';
@@ -36,6 +38,13 @@ export interface DebugSession {
   /** Closes the tunnel; the copy stays until discarded. */
   close(): Promise<void>;
 }
+
+/**
+ * Production keeps running, and keeps its TCP connections: with --tcp-established CRIU dumps them
+ * and hands them back after the freeze, where without it CRIU refuses any container that has a
+ * connection open — which a service in production nearly always has. The copy gets them closed.
+ */
+const checkpointOptions: CheckpointOptions = { leaveRunning: true, tcpEstablished: true };
 
 function copyName(container: string, now = new Date()): string {
   return `${container}-snap-${now.toISOString().slice(11, 19).replace(/:/g, '')}`;
@@ -76,16 +85,15 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   const source = core.hosts.get(request.host);
   const target = core.hosts.get(request.to);
   // Both hosts are connected and probed at once (the checkpoint reuses the source's probe).
-  const [live, targetCaps] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
+  const [live] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
   if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
-  const tcpClose = targetCaps.restoreFlags.has('--tcp-close');
   const draft: SnapshotMeta = {
     id: 'planned',
     kind: 'checkpoint',
     createdAt: new Date().toISOString(),
     source: { host: request.host, container: live.Name, containerId: live.Id, image: live.ImageName ?? live.Image, imageId: live.Image },
     podmanVersion: '',
-    options: { leaveRunning: true },
+    options: checkpointOptions,
     compression: 'zstd',
     archive: '',
     size: 0,
@@ -98,7 +106,8 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     draft,
     {
       to: request.to,
-      options: { name: copyName(live.Name), ignoreStaticIp: true, ignoreStaticMac: true, ...(tcpClose && { tcpClose: true }) },
+      // The copy's TCP connections come back closed (planRestore sees tcpEstablished above).
+      options: { name: copyName(live.Name), ignoreStaticIp: true, ignoreStaticMac: true },
       ...(request.transferImage && { transferImage: true }),
     },
     control,
@@ -108,9 +117,9 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   try {
     const { meta, pushed } = await checkpointAndSend(
       core,
-      { host: request.host, container: request.container, options: { leaveRunning: true } },
+      { host: request.host, container: request.container, options: checkpointOptions },
       // The labels name the snapshot, whose id is only known once the checkpoint starts.
-      { to: request.to, labelsFor: (id) => copyLabels({ ...draft, id }) },
+      { to: request.to, rewriteFor: (id) => copyRewrite(plan, id)! },
       control,
     );
     plan.meta = meta;
@@ -120,7 +129,10 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     const attached = await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
     return { snapshot: meta, copy, ...attached };
   } catch (error) {
-    if (copy) await target.podman(podman.remove(copy.name, { force: true, stopSeconds: 0 })).catch(() => undefined);
+    if (copy) {
+      await target.podman(podman.remove(copy.name, { force: true, stopSeconds: 0 })).catch(() => undefined);
+      await removeCriuConfig(target, plan.criuConfig);
+    }
     throw error;
   }
 }

@@ -4,6 +4,7 @@
 // With the `file` transport the archive goes to a temp file on the host first, pulled in
 // parallel byte ranges and removed in every outcome.
 import { ArchiveInspector, inspectArchiveFile, type Compression } from '../archive/checkpointArchive';
+import type { CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { podman, streamFd } from '../podman/commands';
@@ -45,8 +46,8 @@ export async function checkpoint(core: Core, request: CheckpointRequest, control
 /** Where Snapshot & Debug sends the archive while it is still arriving in the store. */
 export interface SendAlongside {
   to: string;
-  /** Labels for the copy, given the new snapshot's id. */
-  labelsFor: (snapshotId: string) => Record<string, string>;
+  /** What the copy's archive gains (labels, annotations), given the new snapshot's id. */
+  rewriteFor: (snapshotId: string) => CopyRewrite;
 }
 
 /**
@@ -113,7 +114,7 @@ export async function checkpointAndSend(
     // One pass to the debug host too, when asked: if either side fails, the other is stopped.
     const tee = alongside ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : undefined;
     const path = remoteArchivePath(core, { id, archive: core.store.archiveName(id, compression) }, true);
-    const sending = alongside && tee ? pushArchive(core, tee, { id, to: alongside.to, path, labels: alongside.labelsFor(id) }, control) : undefined;
+    const sending = alongside && tee ? pushArchive(core, tee, { id, to: alongside.to, path, rewrite: alongside.rewriteFor(id) }, control) : undefined;
     sending?.catch(() => process.close());
     try {
       received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, ...(tee && { tee }), what });

@@ -6,6 +6,7 @@ import { podman } from '../podman/commands';
 import type { PsEntry } from '../podman/schemas';
 import { SnapdebugError } from '../util/errors';
 import { originLabel, sourceLabel } from './restore';
+import { criuConfigLabel, removeCriuConfig } from './tcpClose';
 
 export interface CopyInfo {
   host: string;
@@ -14,12 +15,15 @@ export interface CopyInfo {
   state: string;
   snapshot: string;
   source: string | undefined;
+  /** The CRIU options file written for it on its host (tcpClose.ts), removed with it. */
+  criuConfig?: string;
 }
 
 export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
   const snapshot = entry.Labels[originLabel];
   if (snapshot === undefined) return undefined;
-  return { host, name: entry.Names[0] ?? entry.Id.slice(0, 12), id: entry.Id, state: entry.State, snapshot, source: entry.Labels[sourceLabel] };
+  const criuConfig = entry.Labels[criuConfigLabel];
+  return { host, name: entry.Names[0] ?? entry.Id.slice(0, 12), id: entry.Id, state: entry.State, snapshot, source: entry.Labels[sourceLabel], ...(criuConfig && { criuConfig }) };
 }
 
 export async function listCopies(core: Core, host: string, signal?: AbortSignal): Promise<CopyInfo[]> {
@@ -33,7 +37,9 @@ export async function discardCopy(core: Core, host: string, name: string): Promi
     throw new SnapdebugError(`${name} on ${host} is not a copy restored by snapdebug (no ${originLabel} label); refusing to remove it.`);
   }
   // A copy is a debugging twin: nothing to shut down gracefully, so no SIGTERM grace period.
-  await core.hosts.get(host).podman(podman.remove(copy.name, { force: true, stopSeconds: 0 }));
+  const target = core.hosts.get(host);
+  await target.podman(podman.remove(copy.name, { force: true, stopSeconds: 0 }));
+  await removeCriuConfig(target, copy.criuConfig);
   core.log(`discarded copy ${host}/${copy.name} of ${copy.snapshot}`);
   return copy;
 }

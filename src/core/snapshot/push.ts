@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { Transform, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressor } from '../archive/decompress';
-import { ConfigDumpRewriter, addLabels } from '../archive/relabel';
+import { DumpRewriter, entryRewrites, type CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { validateRemotePath } from '../podman/names';
@@ -25,8 +25,8 @@ export interface PushedArchive {
 }
 
 export interface PushOptions {
-  /** Labels the restored container will carry; the archive is rewritten (uncompressed) to add them. */
-  labels?: Record<string, string>;
+  /** What the restored container will carry (labels, annotations); the archive is rewritten (uncompressed) to add it. */
+  rewrite?: CopyRewrite;
   /** A stable name (the CLI's push) instead of a unique temporary one. */
   stableName?: boolean;
 }
@@ -45,12 +45,11 @@ export function remoteArchivePath(core: Core, meta: Pick<SnapshotMeta, 'id' | 'a
 export async function pushArchive(
   core: Core,
   archive: Readable,
-  request: { id: string; to: string; path: string; labels?: Record<string, string>; sizeHint?: number },
+  request: { id: string; to: string; path: string; rewrite?: CopyRewrite; sizeHint?: number },
   control: WorkControl = {},
 ): Promise<PushedArchive & { relabelled: boolean }> {
   const host = core.hosts.get(request.to);
-  const labels = request.labels;
-  const rewriter = labels ? new ConfigDumpRewriter((config) => addLabels(config, labels)) : undefined;
+  const rewriter = request.rewrite ? new DumpRewriter(entryRewrites(request.rewrite)) : undefined;
   const chain: [Readable, ...Duplex[]] = rewriter ? [archive, decompressor(), rewriter] : [archive];
   if (rewriter) pipeline(chain).catch(() => undefined);
   const received = await pushStream(host, chain.at(-1) as Readable, request.path, {
@@ -58,9 +57,10 @@ export async function pushArchive(
     ...(request.sizeHint !== undefined && { sizeHint: request.sizeHint }),
   });
   const remove = () => removeRemote(host, request.path);
-  if (rewriter && !rewriter.rewritten) {
+  if (rewriter && !rewriter.complete) {
     await remove();
-    throw new SnapdebugError(`${request.id} has no config.dump: it is not a podman checkpoint archive.`);
+    const missing = Object.keys(entryRewrites(request.rewrite!)).filter((name) => !rewriter.rewritten.has(name));
+    throw new SnapdebugError(`${request.id} has no ${missing.join(' or ')}: it is not a podman checkpoint archive.`);
   }
   core.log(`pushed ${request.id} to ${request.to}:${request.path} (${received.bytes} bytes, sha256 ${received.sha256.slice(0, 12)}… verified there)`);
   return { host, path: request.path, bytes: received.bytes, sha256: received.sha256, remove, relabelled: rewriter !== undefined };
@@ -80,8 +80,8 @@ export async function pushSnapshot(core: Core, meta: SnapshotMeta, to: string, o
   });
   const file = createReadStream(core.store.archivePath(meta), { highWaterMark: 1024 * 1024 });
   pipeline(file, counted).catch(() => undefined);
-  const path = remoteArchivePath(core, meta, options.labels !== undefined, options.stableName);
-  const pushed = await pushArchive(core, counted, { id: meta.id, to, path, ...(options.labels && { labels: options.labels }), sizeHint: meta.size }, control);
+  const path = remoteArchivePath(core, meta, options.rewrite !== undefined, options.stableName);
+  const pushed = await pushArchive(core, counted, { id: meta.id, to, path, ...(options.rewrite && { rewrite: options.rewrite }), sizeHint: meta.size }, control);
   if (!pushed.relabelled && pushed.sha256 !== meta.sha256) {
     await pushed.remove();
     throw new SnapdebugError(`The archive of ${meta.id} in the store no longer matches its sha256: it is damaged.`, {

@@ -2,6 +2,7 @@
 // for migrations, as the container itself. Everything that can be checked is checked before any
 // byte moves (podman's flags, the name, the image); the temporary archive on the target is removed
 // whatever happens. Also the seed article's restore in place (`podman container restore --keep`).
+import type { CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { podman } from '../podman/commands';
@@ -14,6 +15,7 @@ import { inspectOne } from './checkpoint';
 import { hasImage, transferImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
+import { closeCopyConnections, criuConfigAnnotation, criuConfigLabel, removeCriuConfig, writeCriuConfig } from './tcpClose';
 
 /** The target lacks the container's image: the caller may retry with transferImage. */
 export class ImageMissingError extends SnapdebugError {
@@ -71,12 +73,24 @@ export interface RestorePlan {
   target: Host;
   name: string;
   options: RestoreOptions;
-  /** Labels the copy will carry (undefined for a migration). */
-  labels: Record<string, string> | undefined;
+  /** A copy carries our labels; a migration is not a copy. */
+  asCopy: boolean;
+  /** Where the copy's CRIU options file goes, when podman lacks --tcp-close (see tcpClose.ts). */
+  criuConfig: string | undefined;
 }
 
 export function copyLabels(meta: Pick<SnapshotMeta, 'id' | 'source'>): Record<string, string> {
   return { [originLabel]: meta.id, [sourceLabel]: `${meta.source.host}/${meta.source.container}` };
+}
+
+/** What the copy's archive gains on its way (undefined for a migration, whose archive goes as it is). */
+export function copyRewrite(plan: Pick<RestorePlan, 'asCopy' | 'criuConfig' | 'meta'>, snapshotId = plan.meta.id): CopyRewrite | undefined {
+  if (!plan.asCopy) return undefined;
+  const { criuConfig } = plan;
+  return {
+    labels: { ...copyLabels({ id: snapshotId, source: plan.meta.source }), ...(criuConfig && { [criuConfigLabel]: criuConfig }) },
+    ...(criuConfig && { annotations: { [criuConfigAnnotation]: criuConfig } }),
+  };
 }
 
 /**
@@ -113,9 +127,10 @@ export async function planRestore(
       fix: 'Choose another name (--name), or remove that container first.',
     });
   }
+  const criuConfig = asCopy && meta.options.tcpEstablished ? await closeCopyConnections(core, target, name, options) : undefined;
   await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);
   throwIfAborted(signal);
-  return { meta, parent, target, name, options: { ...options, name }, labels: asCopy ? copyLabels(meta) : undefined };
+  return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig };
 }
 
 /** Restores from archives already on the target, removes them whatever happens, checks the result. */
@@ -127,8 +142,12 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
     progress({ phase: 'restore', message: `Restoring ${name} on ${target.name}` });
     const archive = pushed.at(-1)!;
     const options: RestoreOptions = { ...plan.options, ...(plan.parent && { importPrevious: pushed[0]!.path }) };
+    if (plan.criuConfig) await writeCriuConfig(target, plan.criuConfig, name);
     // Restores are short and must not be left half done: no kill on cancel, only afterwards.
     await target.podman(podman.restore({ archive: archive.path }, options));
+  } catch (error) {
+    await removeCriuConfig(target, plan.criuConfig);
+    throw error;
   } finally {
     progress({ phase: 'cleanup', message: `Removing the temporary archive from ${target.name}` });
     await Promise.all(pushed.map((p) => p.remove()));
@@ -147,7 +166,8 @@ export async function restoreSnapshot(core: Core, request: RestoreRequest, contr
   const pushed: PushedArchive[] = [];
   try {
     if (plan.parent) pushed.push(await pushSnapshot(core, plan.parent, request.to, {}, control));
-    pushed.push(await pushSnapshot(core, meta, request.to, plan.labels ? { labels: plan.labels } : {}, control));
+    const rewrite = copyRewrite(plan);
+    pushed.push(await pushSnapshot(core, meta, request.to, rewrite ? { rewrite } : {}, control));
   } catch (error) {
     await Promise.all(pushed.map((p) => p.remove()));
     throw error;

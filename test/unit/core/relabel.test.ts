@@ -8,14 +8,14 @@ import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressor, zstdProgram } from '../../../src/core/archive/decompress';
-import { addLabels, ConfigDumpRewriter } from '../../../src/core/archive/relabel';
+import { addAnnotations, addLabels, DumpRewriter, entryRewrites, type CopyRewrite } from '../../../src/core/archive/relabel';
 import { fixedChunks, plannedTempDir, randomChunks } from '../helpers';
 
 const newLabels = { 'snapdebug.origin': 'demo-api-20260101-120000-abcd', 'snapdebug.role': 'debug copy' };
 
-/** Runs bytes through decompressor() and a ConfigDumpRewriter; returns the output and the rewriter. */
-async function relabel(pieces: Buffer[], labels = newLabels): Promise<{ output: Buffer; rewriter: ConfigDumpRewriter }> {
-  const rewriter = new ConfigDumpRewriter((config) => addLabels(config, labels));
+/** Runs bytes through decompressor() and a DumpRewriter; returns the output and the rewriter. */
+async function relabel(pieces: Buffer[], rewrite: CopyRewrite = { labels: newLabels }): Promise<{ output: Buffer; rewriter: DumpRewriter }> {
+  const rewriter = new DumpRewriter(entryRewrites(rewrite));
   const out: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -74,20 +74,20 @@ describe('relabel', () => {
 
   it('relabels a zstd archive made by the zstd CLI, fed in random chunks', async () => {
     const { output, rewriter } = await relabel(randomChunks(zstd(archive()), 5000, 17));
-    assert.equal(rewriter.rewritten, true);
+    assert.equal(rewriter.complete, true);
     verify(output, 'zstd');
   });
 
   it('relabels a gzip archive fed in 1000-byte chunks', async () => {
     const { output, rewriter } = await relabel(fixedChunks(gzip(archive()), 1000));
-    assert.equal(rewriter.rewritten, true);
+    assert.equal(rewriter.complete, true);
     verify(output, 'gzip');
   });
 
   for (const format of ['gnu', 'ustar', 'pax'] as const) {
     it(`relabels a plain ${format} tar fed in tiny random chunks`, async () => {
       const { output, rewriter } = await relabel(randomChunks(archive(format), 97, 29));
-      assert.equal(rewriter.rewritten, true);
+      assert.equal(rewriter.complete, true);
       verify(output, `plain-${format}`);
     });
   }
@@ -96,7 +96,7 @@ describe('relabel', () => {
     const tar = execFileSync('tar', ['-C', src, '-cf', '-', '.'], { maxBuffer: 64 * 1024 * 1024 });
     assert.match(execFileSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' }), /^\.\/config\.dump$/m);
     const { output, rewriter } = await relabel(randomChunks(gzip(tar), 3000, 41));
-    assert.equal(rewriter.rewritten, true);
+    assert.equal(rewriter.complete, true);
     const config = JSON.parse(execFileSync('tar', ['-xOf', '-', './config.dump'], { input: output, encoding: 'utf8' })) as { labels: unknown };
     assert.deepEqual(config.labels, { a: 'b', ...newLabels });
   });
@@ -109,13 +109,43 @@ describe('relabel', () => {
   it('passes an archive without config.dump through unchanged', async () => {
     const tar = execFileSync('tar', ['-C', src, '-cf', '-', 'spec.dump', 'checkpoint']);
     const { output, rewriter } = await relabel(randomChunks(tar, 700, 3));
-    assert.equal(rewriter.rewritten, false);
+    assert.equal(rewriter.complete, false);
+    assert.equal(rewriter.rewritten.size, 0);
     assert.deepEqual(output, tar);
+  });
+
+  it('also writes annotations into spec.dump when asked, wherever it stands in the archive', async () => {
+    const annotations = { 'org.criu.config': '/var/tmp/snapdebug-criu-x.conf' };
+    for (const order of [members, [...members].reverse()]) {
+      const tar = execFileSync('tar', ['-C', src, '-cf', '-', ...order], { maxBuffer: 64 * 1024 * 1024 });
+      const { output, rewriter } = await relabel(randomChunks(zstd(tar), 3000, 7), { labels: newLabels, annotations });
+      assert.deepEqual([...rewriter.rewritten].sort(), ['config.dump', 'spec.dump']);
+      const spec = JSON.parse(execFileSync('tar', ['-xOf', '-', 'spec.dump'], { input: output, encoding: 'utf8' })) as Record<string, unknown>;
+      assert.deepEqual(spec, { ociVersion: '1.2.0', annotations });
+      const config = JSON.parse(execFileSync('tar', ['-xOf', '-', 'config.dump'], { input: output, encoding: 'utf8' })) as { labels: unknown };
+      assert.deepEqual(config.labels, { a: 'b', ...newLabels });
+      assert.deepEqual(execFileSync('tar', ['-xOf', '-', 'checkpoint/pages-1.img'], { input: output, maxBuffer: 64 * 1024 * 1024 }), files['checkpoint/pages-1.img'], 'the rest passes unchanged');
+    }
+  });
+
+  it('says which entry is missing: an archive without spec.dump is not complete', async () => {
+    const tar = execFileSync('tar', ['-C', src, '-cf', '-', 'config.dump', 'checkpoint']);
+    const { rewriter } = await relabel([tar], { labels: newLabels, annotations: { a: 'b' } });
+    assert.equal(rewriter.complete, false);
+    assert.deepEqual([...rewriter.rewritten], ['config.dump']);
   });
 
   it('fails the stream on corrupt gzip input', async () => {
     const bad = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(2000, 0xaa)]);
     await assert.rejects(relabel([bad]));
+  });
+
+  describe('addAnnotations', () => {
+    it('adds annotations to existing ones and keeps every other field', () => {
+      const out = addAnnotations(Buffer.from('{"ociVersion":"1.2.0","annotations":{"keep":"1"},"process":{"args":["x"]}}'), { 'org.criu.config': '/f' });
+      assert.deepEqual(JSON.parse(out.toString()), { ociVersion: '1.2.0', annotations: { keep: '1', 'org.criu.config': '/f' }, process: { args: ['x'] } });
+      assert.deepEqual(JSON.parse(addAnnotations(Buffer.from('{"annotations":null}'), { a: 'b' }).toString()), { annotations: { a: 'b' } });
+    });
   });
 
   describe('addLabels', () => {

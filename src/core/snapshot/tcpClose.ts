@@ -1,0 +1,79 @@
+// A copy of a container that held TCP connections gets them back closed. Snapshot & Debug
+// checkpoints with --tcp-established (production's connections survive a leave-running
+// checkpoint; without it CRIU refuses any container with a connection open). podman refuses
+// --tcp-established together with --name, and a copy always has a new name, so the copy must be
+// restored with CRIU's tcp-close: podman's --tcp-close where it has one (5.7+); otherwise through
+// runc, which reads CRIU options from the file named by the container's `org.criu.config`
+// annotation instead of /etc/criu/runc.conf. We write that file on the target (the host's own
+// runc.conf, then tcp-close) and the annotation into the copy's spec.dump. The file stays while
+// the copy exists, for the copy's own checkpoints, and goes when it is discarded (its path is in
+// the copy's snapdebug.criu-config label).
+import type { Core } from '../core';
+import type { Host } from '../host';
+import { validateRemotePath } from '../podman/names';
+import type { RestoreOptions } from '../podman/options';
+import { SnapdebugError } from '../util/errors';
+import { removeRemote } from './transfer';
+
+export const criuConfigAnnotation = 'org.criu.config';
+export const criuConfigLabel = 'snapdebug.criu-config';
+const runcConf = '/etc/criu/runc.conf';
+
+/**
+ * How a copy of a snapshot taken with its TCP connections gets them closed: podman's --tcp-close
+ * where the target has it (set in `options`), else a CRIU options file, whose path it returns.
+ */
+export async function closeCopyConnections(core: Pick<Core, 'settings'>, target: Host, name: string, options: RestoreOptions): Promise<string | undefined> {
+  if (options.tcpEstablished) {
+    throw new SnapdebugError('podman restores established TCP connections only under the original name, and a copy gets a new one.', {
+      fix: 'Restore the copy without --tcp-established: its connections come back closed.',
+    });
+  }
+  if (options.tcpClose) return undefined;
+  if ((await target.capabilities()).restoreFlags.has('--tcp-close')) {
+    options.tcpClose = true;
+    return undefined;
+  }
+  return criuConfigPath(core, name);
+}
+
+export function criuConfigPath(core: Pick<Core, 'settings'>, copyName: string): string {
+  return validateRemotePath(`${core.settings.remoteTempDir}/snapdebug-criu-${copyName}.conf`);
+}
+
+/** Only files we named that way are ever removed on a copy's word (its label). */
+export function isCriuConfigPath(path: string): boolean {
+  try {
+    validateRemotePath(path);
+  } catch {
+    return false;
+  }
+  return /\/snapdebug-criu-[a-zA-Z0-9][a-zA-Z0-9_.-]*\.conf$/.test(path);
+}
+
+export function criuConfigText(copyName: string, hostConfig: string): string {
+  return [
+    `# Written by snapdebug for the copy ${copyName}: runc reads this file instead of ${runcConf}`,
+    `# (the copy's ${criuConfigAnnotation} annotation). The host's own options, then tcp-close: the`,
+    '# TCP connections checkpointed with the original come back closed in the copy.',
+    hostConfig.trimEnd(),
+    'tcp-close',
+    '',
+  ].join('\n');
+}
+
+export async function writeCriuConfig(host: Host, path: string, copyName: string): Promise<void> {
+  const own = await host.runner.run(host.privileged(['cat', runcConf]));
+  const text = criuConfigText(copyName, own.exitCode === 0 ? own.stdout : '');
+  const written = await host.runner.run(host.privileged(['sh', '-c', 'umask 077 && printf %s "$1" > "$2"', 'sh', text, path]));
+  if (written.exitCode !== 0) {
+    throw new SnapdebugError(`Cannot write ${path} on ${host.name}, which the copy needs to come back with its TCP connections closed.`, {
+      detail: written.stderr,
+      fix: `Check that ${path.slice(0, path.lastIndexOf('/'))} exists and is writable there (setting snapdebug.remoteTempDir, or --remote-tmp).`,
+    });
+  }
+}
+
+export async function removeCriuConfig(host: Host, path: string | undefined): Promise<void> {
+  if (path && isCriuConfigPath(path)) await removeRemote(host, path);
+}
