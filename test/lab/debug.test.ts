@@ -151,6 +151,33 @@ describe('Snapshot & Debug (lab)', function () {
     assert.deepEqual(await criuConfigs('debug'), [], 'discarding the copy removes its CRIU options file');
   });
 
+  it('a container publishing a port: copies publish it on the debug host\'s loopback only, so two copies side by side do not collide', async () => {
+    const name = `pub-${Date.now().toString(36)}`;
+    await labSsh('prod', `podman run -d --name ${name} -p 18080:8080 localhost/snapdebug/demo-api:latest >/dev/null`);
+    try {
+      await waitFor(async () => (await labSsh('prod', `curl -s -m 2 http://127.0.0.1:18080/state || true`)).includes('requestCount'), 30_000, `${name} serving on prod`);
+      const copies: DebugSession[] = [];
+      for (let i = 0; i < 2; i++) {
+        const session = await snapshotAndDebug(core, { host: 'prod', container: name, to: 'debug' });
+        sessions.push(session);
+        copies.push(session);
+        assert.deepEqual(session.snapshot.source.ports, ['8080/tcp']);
+        await new Promise((r) => setTimeout(r, 1100)); // copy names carry the second
+      }
+      const bindings = await Promise.all(copies.map(async (s) => (await labSsh('debug', `podman port ${s.copy.name} 8080/tcp`)).trim()));
+      for (const binding of bindings) assert.match(binding, /^127\.0\.0\.1:\d+$/, 'on loopback, on a port podman picked');
+      assert.notEqual(bindings[0], bindings[1]);
+      for (const binding of bindings) assert.match(await labSsh('debug', `curl -s -m 5 http://${binding}/state`), /requestCount/);
+      for (const session of copies) {
+        await session.close();
+        sessions.splice(sessions.indexOf(session), 1);
+        await discardCopy(core, 'debug', session.copy.name);
+      }
+    } finally {
+      await removeContainer('prod', name);
+    }
+  });
+
   for (const phase of ['checkpoint', 'pull', 'restore', 'attach'] as Phase[]) {
     it(`a cancel during "${phase}" leaves no copy, no temporary archive and no .part; prod untouched`, async () => {
       const pid = await containerPid('prod', 'demo-api');

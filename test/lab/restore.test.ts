@@ -70,6 +70,18 @@ describe('push and restore (core, lab)', function () {
     core.store.remove(withTcp.id);
   });
 
+  it('a restore that fails (its port taken) leaves no half-made container behind', async () => {
+    const [first, second] = [uniqueName('port'), uniqueName('port')];
+    created.push(['debug', first], ['debug', second]);
+    await restoreSnapshot(core, { snapshot: meta.id, to: 'debug', options: { name: first, publish: ['127.0.0.1:18090:8080'], ignoreStaticIp: true, ignoreStaticMac: true } });
+    await assert.rejects(
+      () => restoreSnapshot(core, { snapshot: meta.id, to: 'debug', options: { name: second, publish: ['127.0.0.1:18090:8080'], ignoreStaticIp: true, ignoreStaticMac: true } }),
+      /address already in use/,
+    );
+    assert.equal((await labSsh('debug', `podman container exists ${second} && echo left || echo gone`)).trim(), 'gone');
+    assert.deepEqual(await tempArchives('debug'), []);
+  });
+
   it('a taken name: with no name given the copy becomes NAME-copyN; a given taken name is refused', async () => {
     const base = uniqueName('twin');
     created.push(['debug', base], ['debug', `${base}-copy1`]);

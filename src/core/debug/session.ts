@@ -5,7 +5,7 @@
 // phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
 import { podman } from '../podman/commands';
-import { checkpointAndSend, inspectOne } from '../snapshot/checkpoint';
+import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
 import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
@@ -91,7 +91,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     id: 'planned',
     kind: 'checkpoint',
     createdAt: new Date().toISOString(),
-    source: { host: request.host, container: live.Name, containerId: live.Id, image: live.ImageName ?? live.Image, imageId: live.Image },
+    source: snapshotSource(request.host, live),
     podmanVersion: '',
     options: checkpointOptions,
     compression: 'zstd',

@@ -32,8 +32,9 @@ export function validateRemotePath(path: string): string {
 
 /** Port publications as podman takes them: [[ip:]hostPort:]containerPort[/proto]. */
 export function validatePublish(spec: string): string {
-  if (!/^((\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}(-\d{1,5})?:)?\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(spec)) {
-    throw new SnapdebugError(`"${spec}" is not a port publication: use [[ip:]hostPort:]containerPort[/tcp|udp].`);
+  // With an IP, the host port may be left empty: podman picks a free one (127.0.0.1::8080).
+  if (!/^((\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):(\d{1,5}(-\d{1,5})?)?:|\d{1,5}(-\d{1,5})?:)?\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(spec)) {
+    throw new SnapdebugError(`"${spec}" is not a port publication: use [[ip:][hostPort]:]containerPort[/tcp|udp].`);
   }
   return spec;
 }

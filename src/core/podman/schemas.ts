@@ -68,6 +68,12 @@ export const inspectEntrySchema = z.object({
   NetworkSettings: z
     .object({ IPAddress: z.string().optional(), Networks: z.record(z.string(), z.object({ IPAddress: z.string().optional() })).nullish() })
     .optional(),
+  HostConfig: z
+    .object({
+      /** "8080/tcp" → where the host publishes it. */
+      PortBindings: z.record(z.string(), z.array(z.object({ HostIp: z.string().optional(), HostPort: z.string().optional() })).nullish()).nullish(),
+    })
+    .optional(),
   StaticDir: z.string().optional(),
 });
 export const inspectSchema = z.array(inspectEntrySchema);

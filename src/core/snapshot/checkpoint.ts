@@ -50,6 +50,21 @@ export interface SendAlongside {
   rewriteFor: (snapshotId: string) => CopyRewrite;
 }
 
+/** What a snapshot records of its source container (the archive's own image facts win). */
+export function snapshotSource(host: string, entry: InspectEntry, archive: { imageName?: string; imageId?: string } = {}): SnapshotMeta['source'] {
+  const ports = Object.entries(entry.HostConfig?.PortBindings ?? {})
+    .filter(([, bindings]) => bindings && bindings.length > 0)
+    .map(([port]) => port);
+  return {
+    host,
+    container: entry.Name,
+    containerId: entry.Id,
+    image: archive.imageName ?? entry.ImageName ?? entry.Image,
+    imageId: archive.imageId ?? entry.Image,
+    ...(ports.length > 0 && { ports }),
+  };
+}
+
 /**
  * A checkpoint that also feeds another host in the same pass (streaming transport only): the
  * bytes leaving the source go both into the store and, relabelled, to a temporary file on `to`.
@@ -157,13 +172,7 @@ export async function checkpointAndSend(
     id,
     kind: options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint',
     createdAt: new Date().toISOString(),
-    source: {
-      host: request.host,
-      container: before.Name,
-      containerId: before.Id,
-      image: facts.imageName ?? before.ImageName ?? before.Image,
-      imageId: facts.imageId ?? before.Image,
-    },
+    source: snapshotSource(request.host, before, facts),
     podmanVersion: caps.podmanVersion,
     ...(caps.criuVersion !== undefined && { criuVersion: caps.criuVersion }),
     options: { ...options, compress: compression },

@@ -109,6 +109,9 @@ export async function planRestore(
     throw new SnapdebugError(`${meta.id} is a pre-checkpoint: restore the checkpoint taken --with-previous on top of it.`);
   }
   const options: RestoreOptions = { ...request.options };
+  // A copy holds production's data: its ports go on its host's loopback, on ports podman picks,
+  // so it takes no traffic meant for anything else and never collides with another copy.
+  if (asCopy && options.publish === undefined && meta.source.ports?.length) options.publish = meta.source.ports.map((port) => `127.0.0.1::${port}`);
   validateRestoreOptions(options);
   if (options.name !== undefined) validateContainerRef(options.name);
 
@@ -146,6 +149,10 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
     // Restores are short and must not be left half done: no kill on cancel, only afterwards.
     await target.podman(podman.restore({ archive: archive.path }, options));
   } catch (error) {
+    // podman creates the container before CRIU restores it, and a failed restore leaves it behind
+    // ("Created"). planRestore made sure the name was free, so whatever has it now is ours.
+    const leftover = await target.podman(podman.containerExists(name)).catch(() => false);
+    if (leftover) await target.podman(podman.remove(name, { force: true, stopSeconds: 0 })).catch(() => undefined);
     await removeCriuConfig(target, plan.criuConfig);
     throw error;
   } finally {

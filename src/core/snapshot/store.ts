@@ -21,6 +21,8 @@ export interface SnapshotMeta {
     containerId?: string;
     image?: string;
     imageId?: string;
+    /** Ports it published ("8080/tcp"): copies publish them on their host's loopback only. */
+    ports?: string[];
   };
   podmanVersion: string;
   criuVersion?: string;

@@ -18,6 +18,7 @@ import {
   type CheckpointOptions,
   type RestoreOptions,
 } from '../../../src/core/podman/options';
+import { snapshotSource } from '../../../src/core/snapshot/checkpoint';
 import { SnapdebugError } from '../../../src/core/util/errors';
 import { fixture } from '../helpers';
 
@@ -84,10 +85,10 @@ describe('podman names', () => {
   });
 
   it('accepts port publications podman takes and refuses anything else', () => {
-    for (const ok of ['80', '8080:80', '8080:80/tcp', '53:53/udp', '127.0.0.1:8080:80', '[::1]:8080:80', '8000-8010:8000-8010', '9000:9000/sctp']) {
+    for (const ok of ['80', '8080:80', '8080:80/tcp', '53:53/udp', '127.0.0.1:8080:80', '[::1]:8080:80', '8000-8010:8000-8010', '9000:9000/sctp', '127.0.0.1::8080', '127.0.0.1::8080/tcp', '[::1]::80']) {
       assert.equal(validatePublish(ok), ok);
     }
-    for (const bad of ['', '-p', 'abc', '80:80; rm -rf /', '80:80/icmp', 'localhost:80:80', '80 80', '$(id)']) {
+    for (const bad of ['', '-p', 'abc', '80:80; rm -rf /', '80:80/icmp', 'localhost:80:80', '80 80', '$(id)', '::8080', ':8080', '127.0.0.1:::80']) {
       throwsSnapdebug(() => validatePublish(bad), /is not a port publication/);
     }
   });
@@ -369,6 +370,20 @@ describe('podman output parsers (fixtures from podman 5.4.2)', () => {
     assert.deepEqual(entry!.Config.Labels, { 'io.buildah.version': '1.39.3' });
     assert.deepEqual(entry!.Config.Cmd, ['node', '/app/server.js']);
     assert.equal(entry!.NetworkSettings?.Networks?.podman?.IPAddress, '10.88.0.2');
+  });
+
+  it('snapshotSource: what a snapshot records of its container, published ports included', () => {
+    const [entry] = podman.inspect(['demo-api']).parse(readFixture('inspect-demo-api.json'));
+    assert.deepEqual(snapshotSource('prod', entry!), {
+      host: 'prod',
+      container: 'demo-api',
+      containerId: '5c80f3f0f8cd48200888190b3b3645f1ea7164721646186d100be69c96dfdfd5',
+      image: 'localhost/snapdebug/demo-api:latest',
+      imageId: entry!.Image,
+    });
+    const published = { ...entry!, HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }], '53/udp': [{ HostPort: '53' }], '9229/tcp': null } } };
+    assert.deepEqual(snapshotSource('prod', published, { imageName: 'from-archive' }).ports, ['8080/tcp', '53/udp'], 'exposed but unpublished ports are not copied');
+    assert.equal(snapshotSource('prod', published, { imageName: 'from-archive' }).image, 'from-archive');
   });
 
   it('info: host facts, store and version', () => {
