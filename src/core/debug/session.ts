@@ -4,12 +4,10 @@
 // closed) → prepare the runtime's debugger → a local port tunnelled to it. A cancel or failure at any
 // phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
-import { podman } from '../podman/commands';
 import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
-import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { copyRewrite, planRestore, removeUnfinishedRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
-import { removeCriuConfig } from '../snapshot/tcpClose';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { noProgress } from '../util/progress';
@@ -129,10 +127,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     const attached = await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
     return { snapshot: meta, copy, ...attached };
   } catch (error) {
-    if (copy) {
-      await target.podman(podman.remove(copy.name, { force: true, stopSeconds: 0 })).catch(() => undefined);
-      await removeCriuConfig(target, plan.criuConfig);
-    }
+    if (copy) await removeUnfinishedRestore(plan);
     throw error;
   }
 }

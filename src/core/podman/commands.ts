@@ -2,7 +2,7 @@
 // output. Running it (over SSH or locally, with sudo or not) is Host's business.
 import { z } from 'zod';
 import { SnapdebugError } from '../util/errors';
-import { validateContainerRef, validateImageRef, validatePublish, validateRemotePath } from './names';
+import { validateContainerRef, validateImageRef, validatePublish, validateRemotePath, validateVolumeName } from './names';
 import {
   checkpointFlags,
   restoreFlags,
@@ -189,6 +189,14 @@ export const podman = {
   remove(ref: string, options: { force?: boolean; stopSeconds?: number } = {}): PodmanCommand<string> {
     const time = String(Math.max(0, Math.floor(options.stopSeconds ?? 10)));
     return { argv: ['rm', ...(options.force ? ['--force', '--time', time] : []), validateContainerRef(ref)], parse: text };
+  },
+
+  volumeExists(name: string): PodmanCommand<boolean> {
+    return { readOnly: true, argv: ['volume', 'exists', validateVolumeName(name)], parse: () => true, acceptExit: (code) => code === 1 };
+  },
+
+  volumeRemove(name: string): PodmanCommand<string> {
+    return { argv: ['volume', 'rm', '--force', validateVolumeName(name)], parse: text };
   },
 
   logs(ref: string, tail: number): PodmanCommand<string> {

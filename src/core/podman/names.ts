@@ -14,6 +14,14 @@ export function validateContainerRef(ref: string): string {
   return ref;
 }
 
+/** Volume names follow the same rule as container names. */
+export function validateVolumeName(name: string): string {
+  if (name.length === 0 || name.length > maxNameLength || !containerNamePattern.test(name)) {
+    throw new SnapdebugError(`"${name}" is not a volume name: names start with a letter or digit and use only letters, digits, _ . -`);
+  }
+  return name;
+}
+
 /** Image references: registry/path:tag or @digest; no spaces, no leading dash. */
 export function validateImageRef(ref: string): string {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/.test(ref) || ref.length > 512) {

@@ -68,6 +68,9 @@ export const inspectEntrySchema = z.object({
   NetworkSettings: z
     .object({ IPAddress: z.string().optional(), Networks: z.record(z.string(), z.object({ IPAddress: z.string().optional() })).nullish() })
     .optional(),
+  Mounts: z
+    .array(z.object({ Type: z.string(), Name: z.string().optional(), Destination: z.string() }))
+    .nullish(),
   HostConfig: z
     .object({
       /** "8080/tcp" → where the host publishes it. */

@@ -55,6 +55,7 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
   const ports = Object.entries(entry.HostConfig?.PortBindings ?? {})
     .filter(([, bindings]) => bindings && bindings.length > 0)
     .map(([port]) => port);
+  const volumes = (entry.Mounts ?? []).flatMap((mount) => (mount.Type === 'volume' && mount.Name ? [mount.Name] : []));
   return {
     host,
     container: entry.Name,
@@ -62,6 +63,7 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
     image: archive.imageName ?? entry.ImageName ?? entry.Image,
     imageId: archive.imageId ?? entry.Image,
     ...(ports.length > 0 && { ports }),
+    ...(volumes.length > 0 && { volumes }),
   };
 }
 

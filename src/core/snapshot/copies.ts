@@ -5,7 +5,7 @@ import type { Core } from '../core';
 import { podman } from '../podman/commands';
 import type { PsEntry } from '../podman/schemas';
 import { SnapdebugError } from '../util/errors';
-import { originLabel, sourceLabel } from './restore';
+import { originLabel, sourceLabel, volumesLabel } from './restore';
 import { criuConfigLabel, removeCriuConfig } from './tcpClose';
 
 export interface CopyInfo {
@@ -17,13 +17,25 @@ export interface CopyInfo {
   source: string | undefined;
   /** The CRIU options file written for it on its host (tcpClose.ts), removed with it. */
   criuConfig?: string;
+  /** Its own named volumes (restore.ts copyVolumes), removed with it. */
+  volumes?: string[];
 }
 
 export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
   const snapshot = entry.Labels[originLabel];
   if (snapshot === undefined) return undefined;
   const criuConfig = entry.Labels[criuConfigLabel];
-  return { host, name: entry.Names[0] ?? entry.Id.slice(0, 12), id: entry.Id, state: entry.State, snapshot, source: entry.Labels[sourceLabel], ...(criuConfig && { criuConfig }) };
+  const volumes = entry.Labels[volumesLabel]?.split(',').filter(Boolean);
+  return {
+    host,
+    name: entry.Names[0] ?? entry.Id.slice(0, 12),
+    id: entry.Id,
+    state: entry.State,
+    snapshot,
+    source: entry.Labels[sourceLabel],
+    ...(criuConfig && { criuConfig }),
+    ...(volumes?.length && { volumes }),
+  };
 }
 
 export async function listCopies(core: Core, host: string, signal?: AbortSignal): Promise<CopyInfo[]> {
@@ -40,6 +52,10 @@ export async function discardCopy(core: Core, host: string, name: string): Promi
   const target = core.hosts.get(host);
   await target.podman(podman.remove(copy.name, { force: true, stopSeconds: 0 }));
   await removeCriuConfig(target, copy.criuConfig);
+  // Only volumes named after this copy: a label cannot make us remove anything else.
+  for (const volume of copy.volumes ?? []) {
+    if (volume.startsWith(`${copy.name}-`)) await target.podman(podman.volumeRemove(volume)).catch((error: Error) => core.log(`could not remove volume ${volume} on ${host}: ${error.message}`));
+  }
   core.log(`discarded copy ${host}/${copy.name} of ${copy.snapshot}`);
   return copy;
 }

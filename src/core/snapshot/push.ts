@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { Transform, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressor } from '../archive/decompress';
-import { DumpRewriter, entryRewrites, type CopyRewrite } from '../archive/relabel';
+import { DumpRewriter, entryRenames, entryRewrites, type CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { validateRemotePath } from '../podman/names';
@@ -49,7 +49,7 @@ export async function pushArchive(
   control: WorkControl = {},
 ): Promise<PushedArchive & { relabelled: boolean }> {
   const host = core.hosts.get(request.to);
-  const rewriter = request.rewrite ? new DumpRewriter(entryRewrites(request.rewrite)) : undefined;
+  const rewriter = request.rewrite ? new DumpRewriter(entryRewrites(request.rewrite), entryRenames(request.rewrite)) : undefined;
   const chain: [Readable, ...Duplex[]] = rewriter ? [archive, decompressor(), rewriter] : [archive];
   if (rewriter) pipeline(chain).catch(() => undefined);
   const received = await pushStream(host, chain.at(-1) as Readable, request.path, {

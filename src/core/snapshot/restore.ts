@@ -6,7 +6,7 @@ import type { CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { podman } from '../podman/commands';
-import { validateContainerRef } from '../podman/names';
+import { validateContainerRef, validateVolumeName } from '../podman/names';
 import { exportOption, restoreFlags, validateRestoreOptions, type RestoreOptions } from '../podman/options';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
@@ -32,6 +32,8 @@ export class ImageMissingError extends SnapdebugError {
 
 export const originLabel = 'snapdebug.origin';
 export const sourceLabel = 'snapdebug.source';
+/** The copy's own named volumes, removed with it. */
+export const volumesLabel = 'snapdebug.volumes';
 
 export interface RestoreRequest {
   snapshot: string;
@@ -77,6 +79,8 @@ export interface RestorePlan {
   asCopy: boolean;
   /** Where the copy's CRIU options file goes, when podman lacks --tcp-close (see tcpClose.ts). */
   criuConfig: string | undefined;
+  /** The copy's own named volumes: the original's name → the copy's. */
+  volumes: Record<string, string> | undefined;
 }
 
 export function copyLabels(meta: Pick<SnapshotMeta, 'id' | 'source'>): Record<string, string> {
@@ -84,13 +88,29 @@ export function copyLabels(meta: Pick<SnapshotMeta, 'id' | 'source'>): Record<st
 }
 
 /** What the copy's archive gains on its way (undefined for a migration, whose archive goes as it is). */
-export function copyRewrite(plan: Pick<RestorePlan, 'asCopy' | 'criuConfig' | 'meta'>, snapshotId = plan.meta.id): CopyRewrite | undefined {
+export function copyRewrite(plan: Pick<RestorePlan, 'asCopy' | 'criuConfig' | 'volumes' | 'meta'>, snapshotId = plan.meta.id): CopyRewrite | undefined {
   if (!plan.asCopy) return undefined;
-  const { criuConfig } = plan;
+  const { criuConfig, volumes } = plan;
   return {
-    labels: { ...copyLabels({ id: snapshotId, source: plan.meta.source }), ...(criuConfig && { [criuConfigLabel]: criuConfig }) },
+    labels: {
+      ...copyLabels({ id: snapshotId, source: plan.meta.source }),
+      ...(criuConfig && { [criuConfigLabel]: criuConfig }),
+      ...(volumes && { [volumesLabel]: Object.values(volumes).join(',') }),
+    },
     ...(criuConfig && { annotations: { [criuConfigAnnotation]: criuConfig } }),
+    ...(volumes && { volumes }),
   };
+}
+
+/**
+ * A copy never shares a named volume: not with production's twin on the same host, not with
+ * another copy, not with anything of that name already there. Each of the original's volumes
+ * comes back as COPY-VOLUME, holding the content the snapshot carried.
+ */
+export function copyVolumes(meta: Pick<SnapshotMeta, 'source'>, copyName: string): Record<string, string> | undefined {
+  const names = meta.source.volumes ?? [];
+  if (names.length === 0) return undefined;
+  return Object.fromEntries(names.map((volume) => [volume, validateVolumeName(`${copyName}-${volume}`)]));
 }
 
 /**
@@ -133,7 +153,32 @@ export async function planRestore(
   const criuConfig = asCopy && meta.options.tcpEstablished ? await closeCopyConnections(core, target, name, options) : undefined;
   await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);
   throwIfAborted(signal);
-  return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig };
+  const volumes = asCopy ? copyVolumes(meta, name) : undefined;
+  for (const volume of Object.values(volumes ?? {})) {
+    if (await target.podman(podman.volumeExists(volume), signal ? { signal } : {})) {
+      throw new SnapdebugError(`A volume named ${volume} already exists on ${request.to}, where the copy ${name} would get its own.`, {
+        fix: `Remove that volume (podman volume rm ${volume}) or give the copy another name.`,
+      });
+    }
+  }
+  return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, volumes };
+}
+
+/**
+ * Removes what a restore that failed or was cancelled left on the target: podman creates the
+ * container (and its volumes) before CRIU restores it, so a failed restore leaves them behind
+ * ("Created"). planRestore made sure the name and the volume names were free, so whatever has
+ * them now is ours.
+ */
+export async function removeUnfinishedRestore(plan: Pick<RestorePlan, 'target' | 'name' | 'volumes' | 'criuConfig'>): Promise<void> {
+  const { target, name } = plan;
+  if (await target.podman(podman.containerExists(name)).catch(() => false)) {
+    await target.podman(podman.remove(name, { force: true, stopSeconds: 0 })).catch(() => undefined);
+  }
+  for (const volume of Object.values(plan.volumes ?? {})) {
+    if (await target.podman(podman.volumeExists(volume)).catch(() => false)) await target.podman(podman.volumeRemove(volume)).catch(() => undefined);
+  }
+  await removeCriuConfig(target, plan.criuConfig);
 }
 
 /** Restores from archives already on the target, removes them whatever happens, checks the result. */
@@ -149,11 +194,7 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
     // Restores are short and must not be left half done: no kill on cancel, only afterwards.
     await target.podman(podman.restore({ archive: archive.path }, options));
   } catch (error) {
-    // podman creates the container before CRIU restores it, and a failed restore leaves it behind
-    // ("Created"). planRestore made sure the name was free, so whatever has it now is ours.
-    const leftover = await target.podman(podman.containerExists(name)).catch(() => false);
-    if (leftover) await target.podman(podman.remove(name, { force: true, stopSeconds: 0 })).catch(() => undefined);
-    await removeCriuConfig(target, plan.criuConfig);
+    await removeUnfinishedRestore(plan);
     throw error;
   } finally {
     progress({ phase: 'cleanup', message: `Removing the temporary archive from ${target.name}` });

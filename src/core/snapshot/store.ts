@@ -23,6 +23,8 @@ export interface SnapshotMeta {
     imageId?: string;
     /** Ports it published ("8080/tcp"): copies publish them on their host's loopback only. */
     ports?: string[];
+    /** Named volumes it mounted: each copy gets its own, renamed (restore.ts). */
+    volumes?: string[];
   };
   podmanVersion: string;
   criuVersion?: string;

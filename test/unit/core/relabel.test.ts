@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressor, zstdProgram } from '../../../src/core/archive/decompress';
-import { addAnnotations, addLabels, DumpRewriter, entryRewrites, type CopyRewrite } from '../../../src/core/archive/relabel';
+import { addAnnotations, addLabels, DumpRewriter, entryRenames, entryRewrites, type CopyRewrite } from '../../../src/core/archive/relabel';
 import { fixedChunks, plannedTempDir, randomChunks } from '../helpers';
 
 const newLabels = { 'snapdebug.origin': 'demo-api-20260101-120000-abcd', 'snapdebug.role': 'debug copy' };
@@ -126,6 +126,45 @@ describe('relabel', () => {
       assert.deepEqual(config.labels, { a: 'b', ...newLabels });
       assert.deepEqual(execFileSync('tar', ['-xOf', '-', 'checkpoint/pages-1.img'], { input: output, maxBuffer: 64 * 1024 * 1024 }), files['checkpoint/pages-1.img'], 'the rest passes unchanged');
     }
+  });
+
+  it('gives the copy its own volumes: config.dump, spec.dump\'s mount source and volumes/NAME.tar renamed, content kept', async () => {
+    const dir = join(temp.dir, 'with-volumes');
+    const volumeTar = randomBytes(2048);
+    const write = (name: string, data: Buffer | string) => {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), data);
+    };
+    write('config.dump', JSON.stringify({ name: 'api', namedVolumes: [{ volumeName: 'data', dest: '/data' }, { volumeName: 'other', dest: '/o' }] }));
+    write(
+      'spec.dump',
+      JSON.stringify({
+        mounts: [
+          { destination: '/data', type: 'bind', source: '/var/lib/containers/storage/volumes/data/_data' },
+          { destination: '/etc/hosts', type: 'bind', source: '/run/containers/hosts' },
+          { destination: '/o', type: 'bind', source: '/srv/storage/volumes/other/_data' },
+        ],
+      }),
+    );
+    write('checkpoint/pages-1.img', randomBytes(5000));
+    write('volumes/data.tar', volumeTar);
+    write('volumes/other.tar', Buffer.alloc(512));
+    const tar = execFileSync('tar', ['-C', dir, '-cf', '-', 'config.dump', 'spec.dump', 'checkpoint', 'volumes']);
+    const volumes = { data: 'api-snap-1-data', other: 'api-snap-1-other' };
+    const rewriter = new DumpRewriter(entryRewrites({ labels: newLabels, volumes }), entryRenames({ labels: newLabels, volumes }));
+    const out: Buffer[] = [];
+    await pipeline(Readable.from(randomChunks(tar, 300, 3)), rewriter, new Writable({ write: (chunk: Buffer, _e, done) => (out.push(Buffer.from(chunk)), done()) }));
+    const output = Buffer.concat(out);
+
+    assert.deepEqual([...rewriter.renamed].sort(), ['volumes/data.tar', 'volumes/other.tar']);
+    const listing = execFileSync('tar', ['-tf', '-'], { input: output, encoding: 'utf8' }).split('\n');
+    assert.ok(listing.includes('volumes/api-snap-1-data.tar') && !listing.includes('volumes/data.tar'), listing.join(' '));
+    assert.deepEqual(execFileSync('tar', ['-xOf', '-', 'volumes/api-snap-1-data.tar'], { input: output }), volumeTar);
+    const config = JSON.parse(execFileSync('tar', ['-xOf', '-', 'config.dump'], { input: output, encoding: 'utf8' })) as { namedVolumes: Array<{ volumeName: string }>; labels: unknown };
+    assert.deepEqual(config.namedVolumes.map((v) => v.volumeName), ['api-snap-1-data', 'api-snap-1-other']);
+    assert.deepEqual(config.labels, newLabels);
+    const spec = JSON.parse(execFileSync('tar', ['-xOf', '-', 'spec.dump'], { input: output, encoding: 'utf8' })) as { mounts: Array<{ source: string }> };
+    assert.deepEqual(spec.mounts.map((m) => m.source), ['/var/lib/containers/storage/volumes/api-snap-1-data/_data', '/run/containers/hosts', '/srv/storage/volumes/api-snap-1-other/_data']);
   });
 
   it('says which entry is missing: an archive without spec.dump is not complete', async () => {
