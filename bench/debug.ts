@@ -182,9 +182,14 @@ export const debugBenchmark: Benchmark = {
           return result.ms;
         } finally {
           rmSync(storeDir, { recursive: true, force: true });
-          // The copy is named after the container (snapdebug-bench-<tag>-api-snap-HHMMSS).
+          // The copy is named after the container (snapdebug-bench-<tag>-api-snap-HHMMSS); what
+          // goes with it (its CRIU options file) is named after the copy.
           const name = copy ?? `${container}-snap-`;
-          await ssh(ctx.sshConfig, 'debug', copy ? `podman rm -f -t 0 ${q(name)} >/dev/null` : `podman ps -a --format '{{.Names}}' | grep -F ${q(name)} | xargs -r podman rm -f -t 0 >/dev/null`);
+          await ssh(
+            ctx.sshConfig,
+            'debug',
+            `podman ps -a --format '{{.Names}}' | grep -F ${q(name)} | xargs -r podman rm -f -t 0 >/dev/null; rm -f /var/tmp/snapdebug-criu-${q(name)}*.conf`,
+          );
         }
       },
     };

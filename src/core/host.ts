@@ -5,7 +5,7 @@ import type { PodmanCommand } from './podman/commands';
 import { podman } from './podman/commands';
 import type { OptionInfo } from './podman/options';
 import type { PodmanInfo } from './podman/schemas';
-import type { RunOptions, Runner, StreamProcess } from './ssh/runner';
+import type { RunOptions, RunResult, Runner, StreamProcess } from './ssh/runner';
 import { SnapdebugError } from './util/errors';
 
 export interface HostOptions {
@@ -54,12 +54,18 @@ export class Host {
     return [...(this.options.sudo ? ['sudo', '-n'] : []), 'env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1', ...argv];
   }
 
+  /**
+   * Runs a command that is safe to run twice (it reads, or writes the same thing again): a channel
+   * that closed without an exit status, seen rarely under load, is asked again.
+   */
+  async runIdempotent(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const result = await this.runner.run(argv, options);
+    return result.exitCode === null && !options.signal?.aborted ? this.runner.run(argv, options) : result;
+  }
+
   async podman<T>(command: PodmanCommand<T>, options: RunOptions = {}): Promise<T> {
     const argv = this.privileged(['podman', ...command.argv]);
-    let result = await this.runner.run(argv, options);
-    // A channel that closed without an exit status (seen rarely under load) is asked again, but
-    // only for commands that merely read.
-    if (result.exitCode === null && command.readOnly && !options.signal?.aborted) result = await this.runner.run(argv, options);
+    const result = command.readOnly ? await this.runIdempotent(argv, options) : await this.runner.run(argv, options);
     const stderr = cleanStderr(result.stderr);
     if (result.exitCode === 0) return command.parse(result.stdout);
     if (command.acceptExit?.(result.exitCode, stderr)) return false as T;

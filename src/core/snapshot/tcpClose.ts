@@ -63,12 +63,12 @@ export function criuConfigText(copyName: string, hostConfig: string): string {
 }
 
 export async function writeCriuConfig(host: Host, path: string, copyName: string): Promise<void> {
-  const own = await host.runner.run(host.privileged(['cat', runcConf]));
+  const own = await host.runIdempotent(host.privileged(['cat', runcConf]));
   const text = criuConfigText(copyName, own.exitCode === 0 ? own.stdout : '');
-  const written = await host.runner.run(host.privileged(['sh', '-c', 'umask 077 && printf %s "$1" > "$2"', 'sh', text, path]));
+  const written = await host.runIdempotent(host.privileged(['sh', '-c', 'umask 077 && printf %s "$1" > "$2"', 'sh', text, path]));
   if (written.exitCode !== 0) {
     throw new SnapdebugError(`Cannot write ${path} on ${host.name}, which the copy needs to come back with its TCP connections closed.`, {
-      detail: written.stderr,
+      detail: `${written.exitCode === null ? 'no exit status' : `exit ${written.exitCode}`}: ${written.stderr.trim()}`,
       fix: `Check that ${path.slice(0, path.lastIndexOf('/'))} exists and is writable there (setting snapdebug.remoteTempDir, or --remote-tmp).`,
     });
   }
