@@ -254,12 +254,17 @@ export async function rowMenu(page: Page, findRow: () => Promise<Locator>, itemL
     await (await findRow()).click({ button: 'right' });
     try {
       await item.waitFor({ timeout: menuTimeoutMs });
-      return true;
     } catch {
       console.log(`      no "${itemLabel}" ${menuTimeoutMs} ms after the right-click: right-clicking again`);
       await page.keyboard.press('Escape');
       return undefined;
     }
+    // The menu acts on the row that was under the pointer, which VS Code focuses. A refresh can
+    // move rows between finding one and clicking it: then the menu belongs to another row.
+    if (await (await findRow()).evaluate((row) => row.classList.contains('focused'))) return true;
+    console.log(`      the context menu opened on another row (the tree moved): right-clicking again`);
+    await page.keyboard.press('Escape');
+    return undefined;
   }, timeoutMs, 0);
   await item.hover();
   await item.locator('xpath=ancestor::*[contains(@class,"action-item")][1]').and(page.locator('.focused')).waitFor();
