@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { portIsFree } from '../../lab/hosts';
 import { labFiles } from '../../lab/paths';
-import { snapshotAndDebug, type DebugSession } from '../../src/core/debug/session';
+import { snapshotAndDebug, type SnapshotDebugSession } from '../../src/core/debug/session';
 import { discardCopy } from '../../src/core/snapshot/copies';
 import { isAbortError } from '../../src/core/util/abort';
 import type { Phase } from '../../src/core/util/progress';
@@ -24,7 +24,7 @@ async function snapCopies(): Promise<string[]> {
 describe('Snapshot & Debug (lab)', function () {
   this.timeout(180_000);
   const core = labCore();
-  const sessions: DebugSession[] = [];
+  const sessions: SnapshotDebugSession[] = [];
   after(async () => {
     for (const session of sessions) {
       await session.close();
@@ -157,7 +157,7 @@ describe('Snapshot & Debug (lab)', function () {
     await labSsh('prod', `podman run -d --name ${name} -p 18080:8080 localhost/snapdebug/demo-api:latest >/dev/null`);
     try {
       await waitFor(async () => (await labSsh('prod', `curl -s -m 2 http://127.0.0.1:18080/state || true`)).includes('requestCount'), 30_000, `${name} serving on prod`);
-      const copies: DebugSession[] = [];
+      const copies: SnapshotDebugSession[] = [];
       for (let i = 0; i < 2; i++) {
         const session = await snapshotAndDebug(core, { host: 'prod', container: name, to: 'debug' });
         sessions.push(session);
@@ -169,8 +169,15 @@ describe('Snapshot & Debug (lab)', function () {
       for (const binding of bindings) assert.match(binding, /^127\.0\.0\.1:\d+$/, 'on loopback, on a port podman picked');
       assert.notEqual(bindings[0], bindings[1]);
       for (const binding of bindings) assert.match(await labSsh('debug', `curl -s -m 5 http://${binding}/state`), /requestCount/);
+      // Here, each session forwards the copy's 8080 to a local port: the request that hits a breakpoint.
+      for (const session of copies) {
+        assert.deepEqual(session.ports.map((p) => p.port), ['8080/tcp']);
+        const state = (await (await fetch(`http://127.0.0.1:${session.ports[0]!.local}/state`)).json()) as { pid: number };
+        assert.equal(typeof state.pid, 'number');
+      }
       for (const session of copies) {
         await session.close();
+        await assert.rejects(fetch(`http://127.0.0.1:${session.ports[0]!.local}/state`), 'close() closes the forwarded port');
         sessions.splice(sessions.indexOf(session), 1);
         await discardCopy(core, 'debug', session.copy.name);
       }
@@ -186,7 +193,7 @@ describe('Snapshot & Debug (lab)', function () {
     // Something else on debug already has a volume of that name: copies must never touch it.
     await labSsh('debug', `podman volume create ${volume} >/dev/null && echo debug-own > $(podman volume inspect -f '{{.Mountpoint}}' ${volume})/note`);
     try {
-      const copies: DebugSession[] = [];
+      const copies: SnapshotDebugSession[] = [];
       for (let i = 0; i < 2; i++) {
         const session = await snapshotAndDebug(core, { host: 'prod', container: name, to: 'debug' });
         sessions.push(session);

@@ -31,6 +31,7 @@ async function holdOpen(
   context: CliContext,
   line: { snapshot: string; host: string; container: string; runtime: Runtime; attach?: { address: string; port: number }; gdb?: string[] },
   close: () => Promise<void>,
+  ports: ReadonlyArray<{ port: string; local: number }> = [],
 ): Promise<void> {
   const { out, signal } = context;
   if (out.json) {
@@ -43,9 +44,10 @@ async function holdOpen(
         ? `${line.runtime} debugger of ${line.host}/${line.container} at ${line.attach.address}:${line.attach.port} (Ctrl-C closes the tunnel; the copy stays)\n`
         : `run gdb on ${line.host}: ${shellJoin(line.gdb ?? [])}\n`,
     );
+    for (const forwarded of ports) process.stdout.write(`the copy's ${forwarded.port} at 127.0.0.1:${forwarded.local}\n`);
   }
   context.onStopSay(`closing the tunnel; ${line.container} stays on ${line.host} until \`snapdebug discard ${line.host}/${line.container}\``);
-  if (line.attach) await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  if (line.attach || ports.length > 0) await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
   await close();
 }
 
@@ -80,6 +82,7 @@ export const debugCommand: CliCommand = {
       context,
       { snapshot: session.snapshot.id, host: to, container: session.copy.name, runtime: session.target.runtime, ...(session.attach && { attach: session.attach }), ...(session.gdb && { gdb: session.gdb }) },
       session.close,
+      session.ports,
     );
   },
 };

@@ -12,7 +12,7 @@ import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { noProgress } from '../util/progress';
 import { findDebugTarget, nativeDebuggerArgv, prepareNode, preparePython, type DebugTarget, type Runtime } from './attach';
-import { openTunnel, type Tunnel } from './tunnel';
+import { forwardServicePorts, openTunnel, type ForwardedPort, type Tunnel } from './tunnel';
 
 export interface DebugRequest {
   host: string;
@@ -35,6 +35,11 @@ export interface DebugSession {
   tunnel?: Tunnel;
   /** Closes the tunnel; the copy stays until discarded. */
   close(): Promise<void>;
+}
+
+export interface SnapshotDebugSession extends DebugSession {
+  /** The original's published TCP ports, forwarded here to the copy (closed by close()). */
+  ports: ForwardedPort[];
 }
 
 /**
@@ -71,7 +76,7 @@ export async function attachToCopy(
   return { target, attach: { address: '127.0.0.1', port: tunnel.port }, tunnel, close: () => tunnel.close() };
 }
 
-export async function snapshotAndDebug(core: Core, request: DebugRequest, control: WorkControl = {}): Promise<DebugSession> {
+export async function snapshotAndDebug(core: Core, request: DebugRequest, control: WorkControl = {}): Promise<SnapshotDebugSession> {
   const progress = control.progress ?? noProgress;
   const { signal } = control;
   if (request.to === request.host) {
@@ -125,7 +130,13 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     throwIfAborted(signal);
     progress({ phase: 'attach', message: `Copy ${copy.name} runs on ${request.to}; attaching` });
     const attached = await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
-    return { snapshot: meta, copy, ...attached };
+    const [, lane] = core.hosts.lanes(request.to, 2);
+    const ports = await forwardServicePorts(lane ?? target, copy.pid, meta.source.ports ?? [], core.log);
+    for (const forwarded of ports) core.log(`${copy.name}'s ${forwarded.port} is at 127.0.0.1:${forwarded.local} here`);
+    const close = async () => {
+      await Promise.all([attached.close(), ...ports.map((p) => p.tunnel.close())]);
+    };
+    return { snapshot: meta, copy, ...attached, ports, close };
   } catch (error) {
     if (copy) await removeUnfinishedRestore(plan);
     throw error;

@@ -80,3 +80,33 @@ export async function openTunnel(host: Host, pid: number, port: number, options:
       }),
   };
 }
+
+/** A port of the copy's service, reachable here. */
+export interface ForwardedPort {
+  /** As the original published it: "8080/tcp". */
+  port: string;
+  /** On 127.0.0.1 here. */
+  local: number;
+  tunnel: Tunnel;
+}
+
+/**
+ * Local ports for the TCP ports the original published, reaching the copy's own loopback (its
+ * published ports listen only on the debug host's loopback): what a developer sends requests to,
+ * to hit a breakpoint. A port that cannot be forwarded is logged and left out.
+ */
+export async function forwardServicePorts(host: Host, pid: number, ports: readonly string[], log?: (line: string) => void): Promise<ForwardedPort[]> {
+  const tcp = ports.flatMap((spec) => (/^\d+\/tcp$/.test(spec) ? [Number(spec.split('/')[0])] : []));
+  const opened = await Promise.all(
+    tcp.map(async (containerPort) => {
+      try {
+        const tunnel = await openTunnel(host, pid, containerPort, log ? { log } : {});
+        return [{ port: `${containerPort}/tcp`, local: tunnel.port, tunnel }];
+      } catch (error) {
+        log?.(`could not forward the copy's port ${containerPort}/tcp: ${(error as Error).message}`);
+        return [];
+      }
+    }),
+  );
+  return opened.flat();
+}

@@ -38,6 +38,7 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
   const frozen = session.snapshot.criu ? formatDuration(session.snapshot.criu.frozenTimeUs / 1000) : 'an unknown time';
   services.log.info(`Snapshot & Debug: ${request.container} was frozen ${frozen} and kept running; copy ${session.copy.name} on ${debugHost}`);
   void vscode.window.setStatusBarMessage(`$(debug-alt) ${request.container} frozen ${frozen}; debugging copy ${session.copy.name} on ${debugHost}`, 15_000);
+  void offerServicePorts(session.copy.name, session.ports);
   return startDebugger(services, {
     host: debugHost,
     copy: session.copy.name,
@@ -48,6 +49,19 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
     ...(request.localRoot && { localRoot: request.localRoot }),
     ...(request.remoteRoot && { remoteRoot: request.remoteRoot }),
   });
+}
+
+/**
+ * The copy publishes its ports on the debug host's loopback only; the session forwards them here.
+ * Saying where lets the developer send the request that hits the breakpoint.
+ */
+export async function offerServicePorts(copy: string, ports: ReadonlyArray<{ port: string; local: number }>): Promise<void> {
+  const first = ports[0];
+  if (!first) return;
+  const where = ports.map((p) => `${p.port} at 127.0.0.1:${p.local}`).join(', ');
+  const open = 'Open in Browser';
+  const choice = await vscode.window.showInformationMessage(`${copy}: its ${where}, while the debug session lasts.`, open);
+  if (choice === open) await vscode.env.openExternal(vscode.Uri.parse(`http://127.0.0.1:${first.local}/`));
 }
 
 export const snapshotAndDebug: Command = {

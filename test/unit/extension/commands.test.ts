@@ -25,6 +25,7 @@ const { addHost } = await import('../../../src/extension/commands/addHost');
 const { deleteSnapshot } = await import('../../../src/extension/commands/deleteSnapshot');
 const { discardCopy } = await import('../../../src/extension/commands/discardCopy');
 const { restoreSnapshot } = await import('../../../src/extension/commands/restoreSnapshot');
+const { offerServicePorts } = await import('../../../src/extension/commands/snapshotAndDebug');
 const { ContainerNode } = await import('../../../src/extension/tree/hostsTree');
 const { SnapshotNode } = await import('../../../src/extension/tree/snapshotsTree');
 const { CopyNode } = await import('../../../src/extension/tree/copiesTree');
@@ -314,5 +315,25 @@ describe('Restore on Host', () => {
     assert.equal(fake.progress.length, 1);
     assert.deepEqual(core.fakeHosts.startedOn('prod'), []);
     assert.ok(!core.fakeHosts.ranOn('debug').some((c) => c.startsWith('podman container restore') && !c.endsWith('--help')), 'no restore ran');
+  });
+});
+
+describe('Snapshot & Debug: the copy\'s forwarded ports', () => {
+  beforeEach(() => fake.reset());
+
+  it('says where the copy\'s ports are and opens the first in a browser when asked', async () => {
+    fake.answerMessage = (m) => (m.items.includes('Open in Browser') ? 'Open in Browser' : undefined);
+    await offerServicePorts('api-snap-120000', [
+      { port: '8080/tcp', local: 41000 },
+      { port: '9090/tcp', local: 41001 },
+    ]);
+    assert.deepEqual(fake.messagesOf('information'), ['api-snap-120000: its 8080/tcp at 127.0.0.1:41000, 9090/tcp at 127.0.0.1:41001, while the debug session lasts.']);
+    assert.deepEqual(fake.openedExternal.map(String), ['http://127.0.0.1:41000/']);
+  });
+
+  it('says nothing for a container that published no port', async () => {
+    await offerServicePorts('api-snap-120000', []);
+    assert.deepEqual(fake.messagesOf('information'), []);
+    assert.deepEqual(fake.openedExternal, []);
   });
 });
