@@ -122,14 +122,17 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     await runCommand(page, 'Snapshot Debugger: Show Log');
     const filter = page.locator('.part.panel .viewpane-filter input').first();
     await filter.waitFor();
-    await filter.fill('podman container checkpoint');
+    // The Output view can still be switching to our channel, which empties the filter: type it again until it holds.
+    const filtered = async (text: string, line: RegExp) => {
+      if ((await filter.inputValue()) !== text) await filter.fill(text);
+      return line.test(await outputText(page)) ? true : undefined;
+    };
     // podman's environment variable goes through the one quoting function: `env 'PODMAN_…=1' podman`.
     const checkpointLine = /\[prod\] env '?PODMAN_IGNORE_CGROUPSV1_WARNING=1'? podman container checkpoint .*\(\d+ ms, exit 0\)/;
-    await until('the checkpoint command in the Output panel', async () => (checkpointLine.test(await outputText(page)) ? true : undefined));
+    await until('the checkpoint command in the Output panel', () => filtered('podman container checkpoint', checkpointLine));
     await screenshot(page, 'log-checkpoint');
-    await filter.fill('podman container restore');
     const restoreLine = new RegExp(`\\[debug\\] env '?PODMAN_IGNORE_CGROUPSV1_WARNING=1'? podman container restore .*--name '?${copyName}'? .*\\(\\d+ ms, exit 0\\)`);
-    await until('the restore command in the Output panel', async () => (restoreLine.test(await outputText(page)) ? true : undefined));
+    await until('the restore command in the Output panel', () => filtered('podman container restore', restoreLine));
     await screenshot(page, 'log-restore');
   });
 
