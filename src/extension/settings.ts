@@ -13,7 +13,7 @@ export interface Settings {
   remoteTempDir: string;
   refreshIntervalSeconds: number;
   checkpoint: { compression: Compression; tcpEstablished: boolean; fileLocks: boolean; ignoreRootfs: boolean; ignoreVolumes: boolean };
-  restore: { ignoreStaticIp: boolean; ignoreStaticMac: boolean; tcpEstablished: boolean };
+  restore: { ignoreStaticIp: boolean; ignoreStaticMac: boolean };
   debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined };
   rememberPasswords: boolean;
 }
@@ -48,7 +48,6 @@ export function readSettings(): Settings {
     restore: {
       ignoreStaticIp: c.get<boolean>('restore.ignoreStaticIp', true),
       ignoreStaticMac: c.get<boolean>('restore.ignoreStaticMac', true),
-      tcpEstablished: c.get<boolean>('restore.tcpEstablished', false),
     },
     debug: {
       localRoot: text('debug.localRoot'),

@@ -37,7 +37,7 @@ export const restoreCommand: CliCommand = {
     publish: { type: 'string', multiple: true, help: 'publish a port of the copy, [[ip:]hostPort:]containerPort (repeatable)' },
     pod: { type: 'string', help: 'restore into this existing pod' },
     keep: { type: 'boolean', help: 'keep checkpoint files and logs (restore in place: the seed\'s --keep)' },
-    'tcp-established': { type: 'boolean', help: 'restore established TCP connections' },
+    'tcp-established': { type: 'boolean', help: 'restore established TCP connections (in place only: a copy gets them closed)' },
     'tcp-close': { type: 'boolean', help: 'close established TCP connections (podman 5.7+)' },
     'ignore-static-ip': { type: 'boolean', help: 'give the copy a new IP address' },
     'ignore-static-mac': { type: 'boolean', help: 'give the copy a new MAC address' },

@@ -96,7 +96,9 @@ export async function pickCheckpointOptions(services: Services, host: string, le
 export async function pickRestoreOptions(services: Services, host: string, defaultName: string): Promise<RestoreOptions | undefined> {
   const settings = services.settings().restore;
   const offered = (await services.core().hosts.get(host).capabilities()).restoreFlags;
-  const keys: BooleanKeys<RestoreOptions>[] = ['ignoreStaticIp', 'ignoreStaticMac', 'tcpEstablished', 'tcpClose', 'ignoreRootfs', 'ignoreVolumes', 'fileLocks', 'keep'];
+  // No "TCP established": podman restores connections only under the original name, and a copy
+  // always gets its own (a snapshot taken with its connections gives copies them closed).
+  const keys: BooleanKeys<RestoreOptions>[] = ['ignoreStaticIp', 'ignoreStaticMac', 'tcpClose', 'ignoreRootfs', 'ignoreVolumes', 'fileLocks', 'keep'];
   const flags = await pickFlags(`Restore on ${host}`, keys, restoreOptionInfo, offered, settings);
   if (!flags) return undefined;
   const name = await vscode.window.showInputBox({
