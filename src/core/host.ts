@@ -110,7 +110,7 @@ export class Host {
         this.podman(podman.info()),
         this.podman(podman.checkpointHelp()),
         this.podman(podman.restoreHelp()),
-        this.runner.run(this.privileged(['criu', '--version'])).then((r) => (r.exitCode === null ? this.runner.run(this.privileged(['criu', '--version'])) : r)),
+        this.runIdempotent(this.privileged(['criu', '--version'])),
       ]);
       return {
         podmanVersion: info.version.Version,
