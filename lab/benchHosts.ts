@@ -10,10 +10,10 @@ import { execa } from 'execa';
 import { cachedBuild } from './cache';
 import { portIsFree, startHost, stopHost } from './hosts';
 import { labMounts, removeLabCgroups } from './leftovers';
-import { labFiles, labHosts, type LabHostSpec } from './paths';
+import { labFiles, labHosts, labPortBase, type LabHostSpec } from './paths';
 import { readState, type HostRunState } from './state';
 
-export const benchHostBasePort = 2211;
+export const benchHostBasePort = labPortBase + 10;
 export const maxBenchHosts = 8;
 
 export interface BenchHosts {

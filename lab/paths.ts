@@ -23,8 +23,17 @@ export interface LabHostSpec {
   sshPort: number;
 }
 
+/**
+ * Where this lab's ports start (prod, debug, then the others). Another checkout (a git worktree)
+ * can run a lab of its own beside this one with SNAPDEBUG_LAB_PORT_BASE and SNAPDEBUG_LAB_CACHE.
+ */
+export const labPortBase = Number(process.env.SNAPDEBUG_LAB_PORT_BASE ?? 2201);
+if (!Number.isInteger(labPortBase) || labPortBase < 1024 || labPortBase > 65000) {
+  throw new Error(`SNAPDEBUG_LAB_PORT_BASE=${process.env.SNAPDEBUG_LAB_PORT_BASE} is not a port from 1024 to 65000`);
+}
+
 /** The two hosts of the lab, reachable only on the machine's loopback. */
 export const labHosts: readonly LabHostSpec[] = [
-  { name: 'prod', sshPort: 2201 },
-  { name: 'debug', sshPort: 2202 },
+  { name: 'prod', sshPort: labPortBase },
+  { name: 'debug', sshPort: labPortBase + 1 },
 ];

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { labFiles } from '../../lab/paths';
+import { labFiles, labHosts } from '../../lab/paths';
 import { SshPool } from '../../src/core/ssh/pool';
 import { SshRunner } from '../../src/core/ssh/runner';
 
@@ -31,7 +31,8 @@ describe('host keys (lab sshd)', function () {
       return undefined;
     },
   };
-  const realLine = () => readFileSync(labFiles.knownHosts, 'utf8').split('\n').find((l) => l.startsWith('[127.0.0.1]:2201'))!;
+  const prodPort = labHosts[0]!.sshPort;
+  const realLine = () => readFileSync(labFiles.knownHosts, 'utf8').split('\n').find((l) => l.startsWith(`[127.0.0.1]:${prodPort}`))!;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'snapdebug-keys-'));
@@ -42,7 +43,7 @@ describe('host keys (lab sshd)', function () {
   /** An ssh_config for prod with the lab's (valid) key and a known_hosts file of our making. */
   function config(knownHosts: string): string {
     const file = join(dir, 'ssh_config');
-    writeFileSync(file, `Host prod\n  HostName 127.0.0.1\n  Port 2201\n  User root\n  IdentityFile ${labFiles.privateKey}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${knownHosts}\n`);
+    writeFileSync(file, `Host prod\n  HostName 127.0.0.1\n  Port ${prodPort}\n  User root\n  IdentityFile ${labFiles.privateKey}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${knownHosts}\n`);
     return file;
   }
 
@@ -59,10 +60,10 @@ describe('host keys (lab sshd)', function () {
     const knownHosts = join(dir, 'known_hosts');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'impostor')]);
     const impostor = readFileSync(join(dir, 'impostor.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
-    writeFileSync(knownHosts, `# someone else's key\n[127.0.0.1]:2201 ${impostor}\n`);
+    writeFileSync(knownHosts, `# someone else's key\n[127.0.0.1]:${prodPort} ${impostor}\n`);
     // The identity is valid: had authentication run, the command would have succeeded.
     await assert.rejects(() => hostnameVia(config(knownHosts)), (error: Error) => {
-      assert.match(error.message, /host key of prod \(127\.0\.0\.1:2201\) has changed/);
+      assert.match(error.message, new RegExp(`host key of prod \\(127\\.0\\.0\\.1:${prodPort}\\) has changed`));
       assert.match(error.message, new RegExp(`${knownHosts.replace(/[/.]/g, '\\$&')} line 2`));
       return true;
     });
