@@ -1,5 +1,5 @@
 // Entry point of dist/cli.js: run the command line, exit with its status.
-import { describeError } from '../core/util/errors';
+import { describeError } from '../core';
 import { main } from './cli';
 
 main(process.argv.slice(2)).then(

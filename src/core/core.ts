@@ -2,6 +2,7 @@
 // the local snapshot store, a log, and settings. There is no global state: the CLI and the
 // extension each create their own Core and dispose of it.
 import { HostRegistry, type HostRegistryOptions } from './hosts';
+import { workflowDefaults } from './options';
 import { SnapshotStore } from './snapshot/store';
 import type { ProgressSink } from './util/progress';
 
@@ -17,7 +18,7 @@ export interface CoreSettings {
 }
 
 export const defaultCoreSettings: CoreSettings = {
-  remoteTempDir: '/var/tmp',
+  remoteTempDir: workflowDefaults.remoteTempDir,
   transport: 'stream',
   transferLanes: 2,
 };

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Core } from './core';
 import type { Host } from './host';
 import { freeBytes } from './snapshot/transfer';
-import { describeError } from './util/errors';
+import { describeError, type Fix } from './util/errors';
 import { formatBytes } from './util/format';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -13,7 +13,7 @@ export interface DoctorCheck {
   name: string;
   level: CheckLevel;
   detail: string;
-  fix?: string;
+  fix?: Fix;
 }
 
 export interface DoctorReport {
@@ -55,7 +55,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
 
   const caps = await host.capabilities().catch((error: unknown) => error as Error);
   if (caps instanceof Error) {
-    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or enable sudo for it'}.` });
+    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: { text: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or run it through sudo'}.`, ...(!host.options.sudo && { options: [{ name: 'sudo' }] }) } });
     return checks;
   }
   const major = Number(caps.podmanVersion.split('.')[0]);
@@ -63,14 +63,14 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     name: 'podman',
     level: major >= minimumPodmanMajor ? 'ok' : 'fail',
     detail: `podman ${caps.podmanVersion}`,
-    ...(major < minimumPodmanMajor && { fix: `Upgrade podman to ${minimumPodmanMajor} or newer.` }),
+    ...(major < minimumPodmanMajor && { fix: { text: `Upgrade podman to ${minimumPodmanMajor} or newer.` } }),
   });
   const rootless = caps.info.host.security.rootless;
   checks.push({
     name: 'rootful',
     level: rootless ? 'fail' : 'ok',
     detail: rootless ? 'podman runs rootless' : `rootful${host.options.sudo ? ' (through sudo -n)' : ''}`,
-    ...(rootless && { fix: 'CRIU checkpoints need rootful podman: connect as root, or enable sudo with a NOPASSWD rule for podman.' }),
+    ...(rootless && { fix: { text: 'CRIU checkpoints need rootful podman: connect as root, or run podman through sudo (a NOPASSWD rule for podman).', options: [{ name: 'sudo' }] } }),
   });
   const runtime = caps.info.host.ociRuntime;
   checks.push(
@@ -81,7 +81,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: `${runtime.name}${ok ? ' built with CRIU' : ' without CRIU support'}`,
-        ...(!ok && { fix: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' }),
+        ...(!ok && { fix: { text: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' } }),
       };
     }),
   );
@@ -89,7 +89,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     name: 'criu version',
     level: caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu) ? 'ok' : 'fail',
     detail: caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'CRIU is not installed',
-    ...(!(caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu)) && { fix: `Install CRIU ${minimumCriu.join('.')} or newer (package criu); on kernels 6.16+ CRIU 4.2 is needed for TCP sockets.` }),
+    ...(!(caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu)) && { fix: { text: `Install CRIU ${minimumCriu.join('.')} or newer (package criu); on kernels 6.16+ CRIU 4.2 is needed for TCP sockets.` } }),
   });
   checks.push(
     await check('criu check', async () => {
@@ -99,7 +99,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: ok ? 'Looks good.' : text.split('\n').slice(-3).join(' '),
-        ...(!ok && { fix: 'Run `criu check` on the host as root and fix what it reports (kernel features, CRIU version).' }),
+        ...(!ok && { fix: { text: 'Run `criu check` on the host as root and fix what it reports (kernel features, CRIU version).' } }),
       };
     }),
   );
@@ -111,19 +111,19 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: ok ? result.stdout.trim().split('\n')[0]! : 'neither iptables-restore nor "network-lock nftables" in /etc/criu/runc.conf',
-        ...(!ok && { fix: 'Install iptables, or add the line "network-lock nftables" to /etc/criu/runc.conf.' }),
+        ...(!ok && { fix: { text: 'Install iptables, or add the line "network-lock nftables" to /etc/criu/runc.conf.' } }),
       };
     }),
   );
   checks.push(
     await check('temp space', async () => {
       const free = await freeBytes(host, core.settings.remoteTempDir);
-      if (free === undefined) return { level: 'fail', detail: `cannot read free space of ${core.settings.remoteTempDir}`, fix: 'Create that folder, or set another (snapdebug.remoteTempDir).' };
+      if (free === undefined) return { level: 'fail', detail: `cannot read free space of ${core.settings.remoteTempDir}`, fix: { text: 'Create that folder, or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] } };
       const low = free < lowSpaceBytes;
       return {
         level: low ? 'warn' : 'ok',
         detail: `${formatBytes(free)} free in ${core.settings.remoteTempDir}`,
-        ...(low && { fix: 'Archives are as large as the container\'s memory: free space there or choose another folder.' }),
+        ...(low && { fix: { text: 'Archives are as large as the container\'s memory: free space there or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] } }),
       };
     }),
   );
@@ -144,7 +144,7 @@ async function cpuCompatibility(source: Host, peer: Host): Promise<DoctorCheck> 
       return {
         level: ok ? 'ok' : 'fail',
         detail: ok ? `${peer.name} can run what ${source.name} checkpoints` : `CPU features differ: ${`${check.stdout}${check.stderr}`.trim().split('\n').slice(-2).join(' ')}`,
-        ...(!ok && { fix: `Restore on a host with the same CPU features as ${source.name}, or checkpoint on a host with fewer.` }),
+        ...(!ok && { fix: { text: `Restore on a host with the same CPU features as ${source.name}, or checkpoint on a host with fewer.` } }),
       };
     } finally {
       await Promise.all([source, peer].map((h) => h.runner.run(h.privileged(['rm', '-rf', dir])).catch(() => undefined)));
@@ -163,7 +163,7 @@ export async function doctor(core: Core, hostName: string, peerName?: string): P
       checks.push(await cpuCompatibility(host, peer));
       const [a, b] = await Promise.all([host.capabilities(), peer.capabilities()]);
       if (a.podmanVersion.split('.')[0] !== b.podmanVersion.split('.')[0]) {
-        checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: 'Restores across podman major versions may fail: align them.' });
+        checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: { text: 'Restores across podman major versions may fail: align them.' } });
       }
     }
   }

@@ -61,3 +61,45 @@ export function fixedChunks(data: Buffer, size: number): Buffer[] {
   for (let offset = 0; offset < data.length; offset += size) pieces.push(Buffer.from(data.subarray(offset, offset + size)));
   return pieces;
 }
+
+/**
+ * A clock the test moves by hand (the product's Clock interface): now() is what the test set, and
+ * timers run when the test moves time past them — no sleeps, no wall clock.
+ */
+export class ManualClock {
+  private current: number;
+  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+
+  constructor(start = 1_000_000) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  after(ms: number, fn: () => void): () => void {
+    const timer = { at: this.current + ms, fn, cancelled: false };
+    this.timers.push(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  }
+
+  /** Timers waiting to run (not cancelled). */
+  get pending(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  /** Moves to `ms`, running every timer due by then, earliest first. */
+  set(ms: number): void {
+    this.current = ms;
+    const due = this.timers.filter((t) => t.at <= ms && !t.cancelled).sort((a, b) => a.at - b.at);
+    this.timers = this.timers.filter((t) => t.at > ms && !t.cancelled);
+    for (const timer of due) timer.fn();
+  }
+
+  advance(ms: number): void {
+    this.set(this.current + ms);
+  }
+}

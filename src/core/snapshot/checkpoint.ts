@@ -89,7 +89,7 @@ export async function checkpointAndSend(
   await host.requireFlags('checkpoint', [...checkpointFlags(options), exportOption]);
   if (caps.info.host.security.rootless) {
     throw new SnapdebugError(`podman on ${request.host} runs rootless, and CRIU checkpoints need rootful podman.`, {
-      fix: `Connect as root, or enable useSudo for ${request.host} (with passwordless sudo for podman).`,
+      fix: { text: `Connect as root, or run podman through sudo on ${request.host} (passwordless sudo needed).`, options: [{ name: 'sudo' }] },
     });
   }
   const before = await inspectOne(host, request.container, signal);
@@ -99,7 +99,7 @@ export async function checkpointAndSend(
   let parent: SnapshotMeta | undefined;
   if (options.withPrevious) {
     if (request.previous === undefined) {
-      throw new SnapdebugError('--with-previous needs the pre-checkpoint snapshot it builds on (--previous SNAPSHOT).');
+      throw new SnapdebugError('A checkpoint with previous needs the pre-checkpoint snapshot it builds on.', { fix: { text: 'Name that pre-checkpoint.', options: [{ name: 'checkpoint.withPrevious' }] } });
     }
     parent = core.store.get(request.previous);
     if (parent.kind !== 'pre-checkpoint' || parent.source.container !== request.container || parent.source.host !== request.host) {

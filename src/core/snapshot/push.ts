@@ -85,7 +85,7 @@ export async function pushSnapshot(core: Core, meta: SnapshotMeta, to: string, o
   if (!pushed.relabelled && pushed.sha256 !== meta.sha256) {
     await pushed.remove();
     throw new SnapdebugError(`The archive of ${meta.id} in the store no longer matches its sha256: it is damaged.`, {
-      fix: `Delete it (snapdebug rm ${meta.id}) and take a new snapshot.`,
+      fix: `Delete snapshot ${meta.id} and take a new one.`,
     });
   }
   return pushed;

@@ -26,7 +26,7 @@ const runcConf = '/etc/criu/runc.conf';
 export async function closeCopyConnections(core: Pick<Core, 'settings'>, target: Host, name: string, options: RestoreOptions): Promise<string | undefined> {
   if (options.tcpEstablished) {
     throw new SnapdebugError('podman restores established TCP connections only under the original name, and a copy gets a new one.', {
-      fix: 'Restore the copy without --tcp-established: its connections come back closed.',
+      fix: { text: 'Restore the copy without TCP established: its connections come back closed.', options: [{ name: 'restore.tcpEstablished', value: 'false' }] },
     });
   }
   if (options.tcpClose) return undefined;
@@ -69,7 +69,7 @@ export async function writeCriuConfig(host: Host, path: string, copyName: string
   if (written.exitCode !== 0) {
     throw new SnapdebugError(`Cannot write ${path} on ${host.name}, which the copy needs to come back with its TCP connections closed.`, {
       detail: `${written.exitCode === null ? 'no exit status' : `exit ${written.exitCode}`}: ${written.stderr.trim()}`,
-      fix: `Check that ${path.slice(0, path.lastIndexOf('/'))} exists and is writable there (setting snapdebug.remoteTempDir, or --remote-tmp).`,
+      fix: { text: `Check that ${path.slice(0, path.lastIndexOf('/'))} exists and is writable there, or choose another temporary folder.`, options: [{ name: 'remoteTempDir' }] },
     });
   }
 }

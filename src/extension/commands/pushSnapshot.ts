@@ -1,8 +1,7 @@
 // Push to Host…: a snapshot to a host's temporary folder, verified there; the path and the
 // podman command to restore it are offered for copying.
 import * as vscode from 'vscode';
-import { pushSnapshot as pushWorkflow } from '../../core/snapshot/push';
-import { shellJoin } from '../../core/util/quote';
+import { pushSnapshot as pushWorkflow, shellJoin } from '../../core';
 import { runLong } from '../progress';
 import type { Command } from './command';
 import { pickHost } from './pickers';

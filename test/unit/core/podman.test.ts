@@ -176,7 +176,7 @@ describe('podman checkpoint builder', () => {
   });
 
   it('refuses --pre-checkpoint with --with-previous', () => {
-    throwsSnapdebug(() => argvOf({ preCheckpoint: true, withPrevious: true, leaveRunning: true }), /--pre-checkpoint and --with-previous cannot be used together/);
+    throwsSnapdebug(() => argvOf({ preCheckpoint: true, withPrevious: true, leaveRunning: true }), /^Pre-checkpoint and with previous cannot be used together\.$/);
   });
 
   it('refuses a pre-checkpoint that would stop the container', () => {
@@ -263,12 +263,12 @@ describe('podman restore builder', () => {
   });
 
   it('refuses --tcp-close with --tcp-established', () => {
-    throwsSnapdebug(() => argvOf({ tcpClose: true, tcpEstablished: true }), /--tcp-close and --tcp-established contradict each other/);
+    throwsSnapdebug(() => argvOf({ tcpClose: true, tcpEstablished: true }), /^TCP close and TCP established contradict each other\.$/);
   });
 
   it('refuses --name, --publish and --pod for an in-place restore', () => {
     for (const options of [{ name: 'copy' }, { publish: ['8080:80'] }, { pod: 'p' }]) {
-      throwsSnapdebug(() => argvOf(options, { container: 'demo-api' }), /only apply when restoring from an archive/);
+      throwsSnapdebug(() => argvOf(options, { container: 'demo-api' }), /^Name, Publish and Pod apply to a restore from an archive, not to a restore in place\.$/);
     }
   });
 

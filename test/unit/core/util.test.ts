@@ -201,7 +201,7 @@ describe('SnapdebugError / describeError', () => {
     assert.ok(error instanceof Error);
     assert.equal(error.name, 'SnapdebugError');
     assert.equal(error.message, 'Checkpoint failed.');
-    assert.equal(error.fix, 'Try again.');
+    assert.deepEqual(error.fix, { text: 'Try again.' }, 'a sentence is a fix that names no option');
     assert.equal(error.cause, cause);
     assert.deepEqual(error.criuLog, { host: 'prod', path: '/var/lib/dump.log' });
   });
@@ -217,6 +217,12 @@ describe('SnapdebugError / describeError', () => {
     const error = new SnapdebugError('Checkpoint failed.', { fix: 'Try again.', detail: 'stderr text\n\n' });
     assert.equal(describeError(error), 'Checkpoint failed.\nfix: Try again.\nstderr text');
     assert.equal(describeError(new SnapdebugError('Only a sentence.')), 'Only a sentence.');
+  });
+
+  it('words a structured fix the way the face asks, by default with the option names', () => {
+    const error = new SnapdebugError('No space in /var/tmp.', { fix: { text: 'Choose another temporary folder.', options: [{ name: 'remoteTempDir' }, { name: 'restore.name', value: 'x' }] } });
+    assert.equal(describeError(error), 'No space in /var/tmp.\nfix: Choose another temporary folder. (remoteTempDir, restore.name=x)');
+    assert.equal(describeError(error, (fix) => `${fix.text} [${fix.options!.length} options]`), 'No space in /var/tmp.\nfix: Choose another temporary folder. [2 options]');
   });
 
   it('describes other errors and non-errors plainly', () => {

@@ -3,14 +3,13 @@
 // failure is one sentence with "Show Log" (and "Show CRIU Log" when CRIU left one), and progress
 // events become "MiB of MiB (n%), MiB/s" reports with increments.
 import { strict as assert } from 'node:assert';
-import { controlClock, fake, makeCore, makeServices, waitFor, type Script } from './harness';
+import { fake, makeCore, makeServices, waitFor, type Script } from './harness';
 import type { FakeTextDocument } from './fakeVscode';
 import * as vscodeFake from './fakeVscode';
 import { AbortError } from '../../../src/core/util/abort';
 import { SnapdebugError } from '../../../src/core/util/errors';
 
 const { runLong } = await import('../../../src/extension/progress');
-const { readOnlyProvider, readOnlyScheme } = await import('../../../src/extension/documents');
 
 const MiB = 1024 * 1024;
 const title = 'Checkpoint prod/demo-api';
@@ -27,7 +26,6 @@ function untilAborted(seen: { signal?: AbortSignal }) {
 describe('runLong', () => {
   beforeEach(() => {
     fake.reset();
-    vscodeFake.workspace.registerTextDocumentContentProvider(readOnlyScheme, readOnlyProvider as never);
   });
 
   it('shows a cancellable notification titled for the work', async () => {
@@ -106,21 +104,17 @@ describe('runLong', () => {
 
   it('turns progress events into "MiB of MiB (n%), MiB/s" reports, incrementing by the percent gained', async () => {
     const services = makeServices(makeCore({}));
-    const clock = controlClock(1_000_000);
-    try {
-      await runLong(services, title, async ({ progress }) => {
-        const pull = (bytes: number) => progress!({ phase: 'pull', message: 'Receiving checkpoint of demo-api', bytes, total: 100 * MiB });
-        pull(0);
-        clock.set(1_000_500);
-        pull(25 * MiB);
-        clock.set(1_001_000);
-        pull(50 * MiB);
-        progress!({ phase: 'verify', message: 'Checking the archive' });
-        progress!({ phase: 'push', message: 'Sending to debug', bytes: 10 * MiB, total: 100 * MiB });
-      });
-    } finally {
-      clock.restore();
-    }
+    const clock = services.clock;
+    await runLong(services, title, async ({ progress }) => {
+      const pull = (bytes: number) => progress!({ phase: 'pull', message: 'Receiving checkpoint of demo-api', bytes, total: 100 * MiB });
+      pull(0);
+      clock.set(1_000_500);
+      pull(25 * MiB);
+      clock.set(1_001_000);
+      pull(50 * MiB);
+      progress!({ phase: 'verify', message: 'Checking the archive' });
+      progress!({ phase: 'push', message: 'Sending to debug', bytes: 10 * MiB, total: 100 * MiB });
+    });
     assert.deepEqual(fake.progress[0]!.reports, [
       { message: 'Receiving checkpoint of demo-api: 0 B of 100.0 MiB (0%)', increment: 0 },
       { message: 'Receiving checkpoint of demo-api: 25.0 MiB of 100.0 MiB (25%), 50.0 MiB/s', increment: 25 },
