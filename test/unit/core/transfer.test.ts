@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { Host } from '../../../src/core/host';
 import { LocalRunner } from '../../../src/core/ssh/runner';
 import { pullFile, stripeBlocks } from '../../../src/core/snapshot/pull';
-import { hashedOutput, parseHashedTrailer, receiveToFile, widenReceiveWindow } from '../../../src/core/snapshot/transfer';
+import { hashedOutput, parseHashedTrailer, receiveToFile } from '../../../src/core/snapshot/transfer';
 import { isAbortError } from '../../../src/core/util/abort';
 import { shellJoin } from '../../../src/core/util/quote';
 import { makeTempDir, plannedTempDir, seededRandom } from '../helpers';
@@ -132,7 +132,7 @@ describe('hashedOutput and parseHashedTrailer', () => {
     assert.equal(trailer.sha256, sha256(Buffer.from('data')));
   });
 
-  it('also works when its stdout is a socket, as the local runner (execa) gives it', async () => {
+  it('also works when its stdout is a socket, as the local runner (node:child_process) gives it', async () => {
     const result = await new LocalRunner().run(hashedOutput(['sh', '-c', 'printf hello >&3']));
     assert.equal(result.stdout, 'hello', 'stdout passed through');
     const trailer = parseHashedTrailer(result.stderr);
@@ -307,45 +307,5 @@ describe('pullFile (through a local runner)', () => {
       (e: unknown) => isAbortError(e),
     );
     assert.equal(existsSync(dest), false);
-  });
-});
-
-describe('widenReceiveWindow', () => {
-  /** The shape of an ssh2 1.17 channel as far as window handling goes, recording adjustments. */
-  function fakeChannel(window = 2 * MiB) {
-    const adjustments: number[] = [];
-    const channel = Object.assign(Readable.from([]), {
-      incoming: { window },
-      outgoing: { id: 7, state: 'open' },
-      _client: { _protocol: { channelWindowAdjust: (id: number, amount: number) => (assert.equal(id, 7), adjustments.push(amount)) } },
-    });
-    return { channel, adjustments };
-  }
-
-  it('opens the window at once, then grants back consumed bytes in quarter-window steps', () => {
-    const { channel, adjustments } = fakeChannel();
-    const consumed = widenReceiveWindow(channel, 8 * MiB);
-    assert.deepEqual(adjustments, [6 * MiB]);
-    assert.equal(channel.incoming.window, 8 * MiB);
-    channel.incoming.window -= 3 * MiB; // the sender used 3 MiB of it
-    consumed(MiB);
-    assert.deepEqual(adjustments, [6 * MiB], 'less than a step: nothing granted yet');
-    consumed(2 * MiB);
-    assert.deepEqual(adjustments, [6 * MiB, 3 * MiB]);
-    assert.equal(channel.incoming.window, 8 * MiB, 'never more than the window');
-  });
-
-  it('grants nothing once the channel is closing', () => {
-    const { channel, adjustments } = fakeChannel();
-    const consumed = widenReceiveWindow(channel, 8 * MiB);
-    channel.outgoing.state = 'closing';
-    channel.incoming.window = 0;
-    consumed(8 * MiB);
-    assert.deepEqual(adjustments, [6 * MiB]);
-  });
-
-  it('leaves anything that is not an ssh2 channel alone', () => {
-    const consumed = widenReceiveWindow(Readable.from([]), 8 * MiB);
-    assert.doesNotThrow(() => consumed(8 * MiB));
   });
 });
