@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { strict as assert } from 'node:assert';
 import { fileURLToPath } from 'node:url';
 
 export const fixtureDir = fileURLToPath(new URL('../fixtures/podman-5.4.2/', import.meta.url));
@@ -102,4 +103,17 @@ export class ManualClock {
   advance(ms: number): void {
     this.set(this.current + ms);
   }
+}
+
+/** Splits a POSIX shell line into words (plain words and '…' quoting, as shellQuote writes them). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const pattern = /\s*((?:'[^']*'|\\.|[^\s'\\])+)/y;
+  let end = 0;
+  for (let match = pattern.exec(line); match; match = pattern.exec(line)) {
+    end = pattern.lastIndex;
+    words.push(match[1]!.replace(/'([^']*)'|\\(.)|([^'\\]+)/g, (_m, quoted?: string, escaped?: string, plain?: string) => quoted ?? escaped ?? plain ?? ''));
+  }
+  assert.equal(line.slice(end).trim(), '', `the whole line splits into words: ${line}`);
+  return words;
 }

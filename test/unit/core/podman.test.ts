@@ -2,8 +2,10 @@
 // hostile names never reach a command line, and podman's JSON (fixtures from podman 5.4.2) parses.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { parseTop, podman } from '../../../src/core/podman/commands';
+import { parseTop, podman, streamFd } from '../../../src/core/podman/commands';
+import { hashedOutput } from '../../../src/core/snapshot/transfer';
 import {
+  copyName,
   parseContainerAddress,
   validateContainerRef,
   validateImageRef,
@@ -54,6 +56,24 @@ const hostileNames = [
   'ünï',
   'x'.repeat(254),
 ];
+
+describe('copy names', () => {
+  const at = new Date('2026-11-26T10:15:02.345Z');
+
+  it('read NAME-snap-HHMMSS-RANDOM: the time at a glance, and never the same twice in one second', () => {
+    assert.match(copyName('demo-api', at), /^demo-api-snap-101502-[0-9a-f]{6}$/);
+    const names = new Set(Array.from({ length: 200 }, () => copyName('demo-api', at)));
+    assert.equal(names.size, 200, 'two hundred copies started in the same second get two hundred names');
+    assert.equal(copyName('demo-api', at, () => 'abc123'), 'demo-api-snap-101502-abc123');
+  });
+
+  it('stay valid container names, shortening a long original', () => {
+    const long = copyName('x'.repeat(253), at, () => 'abc123');
+    assert.equal(long.length, 253);
+    assert.ok(long.endsWith('-snap-101502-abc123'));
+    assert.equal(validateContainerRef(long), long);
+  });
+});
 
 describe('podman names', () => {
   it('accepts container names and ids the way podman does', () => {
@@ -171,8 +191,11 @@ describe('podman checkpoint builder', () => {
     assert.equal(argv[argv.indexOf('--compress') + 1], 'gzip');
   });
 
-  it('may stream the archive to /dev/stdout', () => {
-    assert.deepEqual(argvOf({}, '/dev/stdout').slice(-3), ['--export', '/dev/stdout', 'demo-api']);
+  it('streams the archive to fd 3, never to stdout (where podman prints the container name when done)', () => {
+    assert.equal(streamFd, '/dev/fd/3');
+    assert.deepEqual(argvOf({}, streamFd).slice(-3), ['--export', '/dev/fd/3', 'demo-api']);
+    // The wrapper around it passes fd 3 through to its stdout and sends the command's stdout away.
+    assert.match(hashedOutput(['podman', ...podman.checkpoint('demo-api', base, streamFd).argv])[2]!, /"\$@" 3>&1 1>&2/);
   });
 
   it('refuses --pre-checkpoint with --with-previous', () => {

@@ -76,6 +76,32 @@ describe('runLong', () => {
     assert.match(services.channel.text(), /\[error\] Checkpoint prod\/demo-api: podman container checkpoint failed[^\n]*\nfix: Free space[^\n]*\nError: writing checkpoint/);
   });
 
+  it('words a fix for VS Code: the settings it names, each with a button that opens it; never a CLI flag', async () => {
+    const services = makeServices(makeCore({}));
+    fake.answerMessage = (m) => (m.kind === 'error' ? 'Open Setting' : undefined);
+    const error = new SnapdebugError('debug has 1.2 GiB free in /var/tmp, and the archive needs 2.0 GiB.', { fix: { text: 'Free space there, or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] } });
+    await runLong(services, title, () => Promise.reject(error));
+    assert.deepEqual(fake.messages.map((m) => [m.message, m.items]), [
+      ['Checkpoint prod/demo-api: debug has 1.2 GiB free in /var/tmp, and the archive needs 2.0 GiB. Free space there, or choose another temporary folder. (setting snapdebug.remoteTempDir)', ['Open Setting', 'Show Log']],
+    ]);
+    await waitFor(() => fake.executed.length > 0, 'the setting to open');
+    assert.deepEqual(fake.executed, [{ command: 'workbench.action.openSettings', args: ['snapdebug.remoteTempDir'] }]);
+    assert.doesNotMatch(services.channel.text(), /--remote-tmp/, 'the log words it for VS Code too');
+  });
+
+  it('names options that have no setting as VS Code shows them, with a button per setting when there are several', async () => {
+    const services = makeServices(makeCore({}));
+    const error = new SnapdebugError('The image is not on debug.', { fix: { text: 'Copy it from prod.', options: [{ name: 'transferImage' }, { name: 'sudo' }, { name: 'restore.tcpClose' }] } });
+    await runLong(services, title, () => Promise.reject(error));
+    assert.deepEqual(fake.messages.map((m) => [m.message, m.items]), [
+      ['Checkpoint prod/demo-api: The image is not on debug. Copy it from prod. (“Copy Image” when offered, setting snapdebug.useSudo, option “TCP close”)', ['Open Setting', 'Show Log']],
+    ]);
+    fake.reset();
+    const two = new SnapdebugError('x', { fix: { text: 'y', options: [{ name: 'remoteTempDir' }, { name: 'debugHost' }] } });
+    await runLong(makeServices(makeCore({})), title, () => Promise.reject(two));
+    assert.deepEqual(fake.messages[0]!.items, ['Open snapdebug.remoteTempDir', 'Open snapdebug.defaultDebugHost', 'Show Log']);
+  });
+
   it("shows only the first line of a plain error's message", async () => {
     const services = makeServices(makeCore({}));
     await runLong(services, title, () => Promise.reject(new Error('Connection lost\n    at Socket.<anonymous>')));
