@@ -117,3 +117,12 @@ export function shellWords(line: string): string[] {
   assert.equal(line.slice(end).trim(), '', `the whole line splits into words: ${line}`);
   return words;
 }
+
+/** Resolves once `condition` holds, checking after every turn of the event loop; fails after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

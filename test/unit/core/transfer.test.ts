@@ -155,12 +155,17 @@ describe('receiveToFile', () => {
   });
   afterEach(() => temp.cleanup());
 
-  /** A source that yields chunks with a pause between them, so there is time to cancel. */
-  function slowSource(chunks: Buffer[], pauseMs = 5): Readable {
+  /** A few turns of the event loop: whatever a stream still had to do (close, unlink) is done. */
+  const settle = async () => {
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  /** A source that yields each chunk a turn of the event loop after the last, so a cancel lands in between. */
+  function slowSource(chunks: Buffer[]): Readable {
     return Readable.from(
       (async function* () {
         for (const chunk of chunks) {
-          await new Promise((resolve) => setTimeout(resolve, pauseMs));
+          await new Promise((resolve) => setImmediate(resolve));
           yield chunk;
         }
       })(),
@@ -195,8 +200,9 @@ describe('receiveToFile', () => {
       (e: unknown) => isAbortError(e),
     );
     assert.ok(seen < 50, 'the transfer stopped early');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(existsSync(dest), false, 'the partial file was removed');
+    assert.equal(existsSync(dest), false, 'the partial file was removed before the cancel was reported');
+    await settle();
+    assert.equal(existsSync(dest), false, 'and nothing wrote it again afterwards');
   });
 
   it('removes the partial file and passes on a source failure', async () => {
@@ -204,14 +210,15 @@ describe('receiveToFile', () => {
     const broken = Readable.from(
       (async function* () {
         for (let i = 0; i < 3; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await new Promise((resolve) => setImmediate(resolve));
           yield randomBytes(5000);
         }
         throw new Error('connection lost');
       })(),
     );
     await assert.rejects(receiveToFile(broken, dest, {}), /connection lost/);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(existsSync(dest), false);
+    await settle();
     assert.equal(existsSync(dest), false);
   });
 
@@ -230,7 +237,7 @@ describe('receiveToFile', () => {
         isAbortError(e),
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await settle();
     assert.deepEqual(readdirSync(temp.dir), []);
   });
 

@@ -63,7 +63,8 @@ describe('Semaphore', () => {
         const release = await sem.acquire();
         active++;
         peak = Math.max(peak, active);
-        await new Promise((resolve) => setTimeout(resolve, i % 3));
+        // Holders let go after 1 to 3 turns of the event loop, so releases and acquires interleave.
+        for (let turn = 0; turn <= i % 3; turn++) await new Promise((resolve) => setImmediate(resolve));
         active--;
         release();
       }),
