@@ -5,6 +5,7 @@ import { HostRegistry, type HostRegistryOptions } from './hosts';
 import { workflowDefaults } from './options';
 import { SnapshotStore } from './snapshot/store';
 import type { ProgressSink } from './util/progress';
+import { KeyedLocks } from './util/semaphore';
 
 export type CheckpointTransport = 'stream' | 'file';
 
@@ -28,6 +29,8 @@ export interface Core {
   store: SnapshotStore;
   settings: CoreSettings;
   log: (line: string) => void;
+  /** Work that must not overlap on one thing (a container's checkpoints), keyed by that thing. */
+  locks: KeyedLocks;
   dispose(): void;
 }
 
@@ -44,6 +47,7 @@ export function createCore(options: CoreOptions): Core {
     store,
     settings: { ...defaultCoreSettings, ...options.settings },
     log: options.log ?? (() => undefined),
+    locks: new KeyedLocks(),
     dispose: () => hosts.dispose(),
   };
 }

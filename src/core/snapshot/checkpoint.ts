@@ -70,12 +70,23 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
 /**
  * A checkpoint that also feeds another host in the same pass (streaming transport only): the
  * bytes leaving the source go both into the store and, relabelled, to a temporary file on `to`.
+ * One at a time per container: podman 5.4 races two checkpoints of one container (both exit 0,
+ * and one archive lacks config.dump and spec.dump), so a second waits for the first.
  */
 export async function checkpointAndSend(
   core: Core,
   request: CheckpointRequest,
   alongside: SendAlongside | undefined,
   control: WorkControl = {},
+): Promise<{ meta: SnapshotMeta; pushed?: PushedArchive }> {
+  return core.locks.run(`checkpoint ${request.host}/${request.container}`, () => checkpointNow(core, request, alongside, control), control.signal);
+}
+
+async function checkpointNow(
+  core: Core,
+  request: CheckpointRequest,
+  alongside: SendAlongside | undefined,
+  control: WorkControl,
 ): Promise<{ meta: SnapshotMeta; pushed?: PushedArchive }> {
   const { signal } = control;
   const progress = control.progress ?? noProgress;

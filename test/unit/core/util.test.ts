@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { isAbortError } from '../../../src/core/util/abort';
 import { describeError, SnapdebugError } from '../../../src/core/util/errors';
 import { formatAge, formatBytes, formatDuration } from '../../../src/core/util/format';
-import { Semaphore } from '../../../src/core/util/semaphore';
+import { KeyedLocks, Semaphore } from '../../../src/core/util/semaphore';
 import { wildcardRegExp } from '../../../src/core/util/wildcard';
 
 /** Lets pending promise callbacks run. */
@@ -187,6 +187,38 @@ describe('wildcardRegExp', () => {
   it('takes regex flags, e.g. case-insensitive matching for host names', () => {
     assert.ok(wildcardRegExp('PROD*', 'i').test('prod-1'));
     assert.ok(!wildcardRegExp('PROD*').test('prod-1'));
+  });
+});
+
+describe('KeyedLocks', () => {
+  it('runs work of one key one at a time, in order, and of different keys at once', async () => {
+    const locks = new KeyedLocks();
+    const events: string[] = [];
+    let releaseFirst!: () => void;
+    const first = locks.run('checkpoint prod/demo-api', () => new Promise<void>((resolve) => ((releaseFirst = resolve), events.push('first starts'))));
+    const second = locks.run('checkpoint prod/demo-api', async () => void events.push('second starts'));
+    const other = locks.run('checkpoint prod/demo-python', async () => void events.push('other starts'));
+    await other;
+    assert.deepEqual(events, ['first starts', 'other starts'], 'the same container waits; another does not');
+    releaseFirst();
+    await Promise.all([first, second]);
+    assert.deepEqual(events, ['first starts', 'other starts', 'second starts']);
+    assert.equal(locks.size, 0, 'nothing kept once no one holds or waits');
+  });
+
+  it('lets a waiter give up with its signal, and still releases after a failure', async () => {
+    const locks = new KeyedLocks();
+    let releaseFirst!: () => void;
+    const first = locks.run('k', () => new Promise<void>((resolve) => (releaseFirst = resolve)));
+    const controller = new AbortController();
+    const waiting = locks.run('k', async () => 'never', controller.signal);
+    controller.abort();
+    await assert.rejects(waiting, (e: unknown) => isAbortError(e));
+    releaseFirst();
+    await first;
+    await assert.rejects(locks.run('k', () => Promise.reject(new Error('boom'))), /boom/);
+    assert.equal(await locks.run('k', async () => 'next'), 'next');
+    assert.equal(locks.size, 0);
   });
 });
 

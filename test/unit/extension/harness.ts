@@ -19,6 +19,7 @@ import { defaultCoreSettings } from '../../../src/core/core';
 import { Host } from '../../../src/core/host';
 import type { HostRegistry } from '../../../src/core/hosts';
 import { SnapshotStore, type SnapshotMeta } from '../../../src/core/snapshot/store';
+import { KeyedLocks } from '../../../src/core/util/semaphore';
 import type { RunOptions, RunResult, Runner, StreamProcess } from '../../../src/core/ssh/runner';
 import { fixture, ManualClock } from '../helpers';
 import { fake, workspace } from './fakeVscode';
@@ -152,6 +153,7 @@ export function makeCore(scripts: Record<string, Script>, storeDir = '/nonexiste
     store: new SnapshotStore(storeDir),
     settings: { ...defaultCoreSettings },
     log: (line) => logged.push(line),
+    locks: new KeyedLocks(),
     logged,
     dispose: () => undefined,
   };
