@@ -1,6 +1,6 @@
 // The architecture, held by tools: the lint rules that keep the faces on the core's API (src/core/
-// index.ts) fire on what they forbid, and no message of the core names a CLI flag or a VS Code
-// setting (a fix names options by their core names; each face words them).
+// index.ts) fire on what they forbid, the extension keeps no module-level state, and no message of
+// the core names a CLI flag or a VS Code setting (a fix names options by core names; faces word them).
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +48,23 @@ describe('architecture', function () {
     assert.ok((await lintAs('src/extension/x.ts', "export * from '../cli/cli';\n")).some((m) => m.startsWith('no-restricted-imports')));
     assert.ok((await lintAs('src/core/x.ts', "export * from '../cli/cli';\n")).some((m) => m.startsWith('no-restricted-imports')));
     assert.ok((await lintAs('src/core/x.ts', "import * as vscode from 'vscode';\nexport const v = vscode;\n")).some((m) => m.startsWith('no-restricted-imports')));
+  });
+
+  it('the extension keeps no state at module level: it is all in the services object', () => {
+    const offenders: string[] = [];
+    for (const file of sourceFiles(join(repo, 'src', 'extension'))) {
+      const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+      for (const statement of source.statements) {
+        if (!ts.isVariableStatement(statement)) continue;
+        const mutable = (statement.declarationList.flags & ts.NodeFlags.Const) === 0;
+        for (const declaration of statement.declarationList.declarations) {
+          const init = declaration.initializer;
+          const stateful = init !== undefined && ts.isNewExpression(init) && /^(Map|Set|WeakMap|EventEmitter|vscode\.EventEmitter|Array)$/.test(init.expression.getText(source));
+          if (mutable || stateful) offenders.push(`${file.slice(repo.length)}: ${declaration.name.getText(source)}`);
+        }
+      }
+    }
+    assert.deepEqual(offenders, []);
   });
 
   it('no sentence of the core names a CLI flag or a VS Code setting', () => {
