@@ -2,7 +2,7 @@
 // /dev/tty with echo off (the terminal in raw mode, nothing written back but the question); an
 // unknown host key is never accepted here without --accept-new-host-key (the error then shows the
 // fingerprint and how to accept it).
-import { openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { ReadStream, WriteStream } from 'node:tty';
 import type { SshPrompts } from '../core';
 
@@ -16,9 +16,10 @@ const endOfInput = '\x04'; // Ctrl-D
  * we write nothing for the keys typed. Ctrl-C and Ctrl-D give up (undefined).
  */
 export function readHidden(input: ReadStream, output: NodeJS.WritableStream, question: string): Promise<string | undefined> {
-  output.write(question);
+  // Echo off before the question shows: an answer typed the moment it appears must not echo.
   input.setRawMode(true);
   input.resume();
+  output.write(question);
   let typed = '';
   return new Promise<string | undefined>((resolve) => {
     const finish = (answer: string | undefined) => {
@@ -40,14 +41,20 @@ export function readHidden(input: ReadStream, output: NodeJS.WritableStream, que
   });
 }
 
-async function askHidden(question: string): Promise<string | undefined> {
-  let readFd: number;
-  let writeFd: number;
+function openTerminal(flags: 'r' | 'w'): number | undefined {
   try {
-    // One descriptor per stream: each stream closes its own, never the other's.
-    readFd = openSync('/dev/tty', 'r');
-    writeFd = openSync('/dev/tty', 'w');
+    return openSync('/dev/tty', flags);
   } catch {
+    return undefined;
+  }
+}
+
+async function askHidden(question: string): Promise<string | undefined> {
+  // One descriptor per stream: each stream closes its own, never the other's.
+  const readFd = openTerminal('r');
+  const writeFd = readFd === undefined ? undefined : openTerminal('w');
+  if (readFd === undefined || writeFd === undefined) {
+    if (readFd !== undefined) closeSync(readFd);
     return undefined; // no terminal (CI, pipes): nothing can be asked
   }
   const input = new ReadStream(readFd);
