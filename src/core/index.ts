@@ -30,7 +30,17 @@ export type { HostKeyQuestion, SshPrompts } from './ssh/connection';
 export type { CommandLogEntry } from './ssh/runner';
 
 // Snapshots: taking, keeping, moving, restoring.
-export { deleteSnapshots, getSnapshot, listSnapshots, snapshotArchiveFile, snapshotDependents, storeFolder, type DeletedSnapshots, type SnapshotFilter } from './snapshots';
+export {
+  deleteSnapshots,
+  getSnapshot,
+  listSnapshots,
+  restoreArchiveCommand,
+  snapshotArchiveFile,
+  snapshotDependents,
+  storeFolder,
+  type DeletedSnapshots,
+  type SnapshotFilter,
+} from './snapshots';
 export type { SnapshotMeta } from './snapshot/store';
 export { checkpoint, type CheckpointRequest } from './snapshot/checkpoint';
 export { pushSnapshot, type PushedArchive } from './snapshot/push';

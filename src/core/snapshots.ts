@@ -1,6 +1,7 @@
 // The snapshot store as the faces use it: list and find snapshots, and delete them saying which
 // checkpoints taken on top of them (with previous) can no longer be restored.
 import type { Core } from './core';
+import { podman } from './podman/commands';
 import type { SnapshotMeta } from './snapshot/store';
 
 export interface SnapshotFilter {
@@ -45,6 +46,11 @@ export function deleteSnapshots(core: Core, idsOrPrefixes: string[]): DeletedSna
 /** Where a snapshot's archive is on this machine. */
 export function snapshotArchiveFile(core: Core, meta: Pick<SnapshotMeta, 'archive'>): string {
   return core.store.archivePath(meta);
+}
+
+/** The podman command that restores an archive pushed to a host (for people to run there). */
+export function restoreArchiveCommand(path: string): string[] {
+  return ['podman', ...podman.restore({ archive: path }, {}).argv];
 }
 
 /** The store's folder. */

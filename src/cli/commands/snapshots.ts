@@ -9,6 +9,7 @@ import {
   getSnapshot,
   listSnapshots,
   pushSnapshot,
+  restoreArchiveCommand,
   shellJoin,
   storeFolder,
   validateCheckpointOptions,
@@ -113,7 +114,7 @@ export const pushCommand = defineCommand({
     out.result({ host: to, path: pushed.path, sha256: pushed.sha256, bytes: pushed.bytes }, () =>
       [
         `${meta.id} is on ${to} at ${pushed.path} (sha256 verified there)`,
-        `restore it there with: ${shellJoin(['podman', 'container', 'restore', '--import', pushed.path])}`,
+        `restore it there with: ${shellJoin(restoreArchiveCommand(pushed.path))}`,
         `it holds process memory: remove it when done (${shellJoin(['rm', pushed.path])})`,
       ].join('\n'),
     );

@@ -1,7 +1,7 @@
 // Push to Host…: a snapshot to a host's temporary folder, verified there; the path and the
 // podman command to restore it are offered for copying.
 import * as vscode from 'vscode';
-import { pushSnapshot as pushWorkflow, shellJoin } from '../../core';
+import { pushSnapshot as pushWorkflow, restoreArchiveCommand, shellJoin } from '../../core';
 import { runLong } from '../progress';
 import type { Command } from './command';
 import { pickHost } from './pickers';
@@ -16,7 +16,7 @@ export const pushSnapshot: Command = {
     if (!host) return;
     const outcome = await runLong(services, `Push ${meta.id} to ${host}`, (control) => pushWorkflow(services.core(), meta, host, { stableName: true }, control));
     if (outcome.status !== 'done') return;
-    const command = shellJoin(['podman', 'container', 'restore', '--import', outcome.value.path]);
+    const command = shellJoin(restoreArchiveCommand(outcome.value.path));
     const copy = 'Copy Restore Command';
     const answer = await vscode.window.showInformationMessage(`${meta.id} is on ${host} at ${outcome.value.path} (sha256 verified there). It holds process memory: remove it when done.`, copy);
     if (answer === copy) await vscode.env.clipboard.writeText(command);

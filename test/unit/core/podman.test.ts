@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { parseTop, podman, streamFd } from '../../../src/core/podman/commands';
 import { hashedOutput } from '../../../src/core/snapshot/transfer';
+import { restoreArchiveCommand } from '../../../src/core/snapshots';
 import {
   copyName,
   parseContainerAddress,
@@ -233,6 +234,8 @@ describe('podman restore builder', () => {
 
   it('with no options, imports the archive', () => {
     assert.deepEqual(argvOf({}), ['container', 'restore', '--import', '/tmp/cp.tar.zst']);
+    // What both faces tell a person to run after a push: the same builder's words.
+    assert.deepEqual(restoreArchiveCommand('/var/tmp/snapdebug-x.tar.zst'), ['podman', 'container', 'restore', '--import', '/var/tmp/snapdebug-x.tar.zst']);
   });
 
   it('in place, names the container instead of importing', () => {
