@@ -3,8 +3,10 @@
 // booleans on by default can be turned off with --no-FLAG. Also how the CLI words a fix: the
 // options it names become the flags that carry it out.
 import {
+  checkpointOptionInfo,
   optionDefaults,
   optionKeys,
+  restoreOptionInfo,
   validateOptionValues,
   workflowDefaults,
   type Fix,
@@ -14,7 +16,6 @@ import {
   type OptionTable,
   type WorkflowOption,
 } from '../core';
-import { checkpointOptionInfo, restoreOptionInfo } from '../core';
 import type { OptionSpec, OptionValues } from './context';
 
 /** The CLI flag of a table option: podman's, without its dashes. */
