@@ -27,7 +27,7 @@ export const criuConfigFileName = 'criu.conf';
 export async function needsCriuConfig(target: Host, options: RestoreOptions): Promise<boolean> {
   if (options.tcpEstablished) {
     throw new SnapdebugError('podman restores established TCP connections only under the original name, and a copy gets a new one.', {
-      fix: 'Restore the copy without --tcp-established: its connections come back closed.',
+      fix: { text: 'Restore the copy without TCP established: its connections come back closed.', options: [{ name: 'restore.tcpEstablished', value: 'false' }] },
     });
   }
   if (options.tcpClose) return false;

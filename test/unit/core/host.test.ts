@@ -221,11 +221,11 @@ describe('Host', () => {
       const host = new Host('prod', new FakeRunner(labAnswers()));
       await assert.rejects(host.requireFlags('restore', restoreFlags({ tcpClose: true })), (e: unknown) => {
         assert.ok(e instanceof SnapdebugError);
-        assert.equal(e.message, 'podman 5.4.2 on prod has no restore --tcp-close (podman 5.7+).');
+        assert.equal(e.message, 'podman 5.4.2 on prod has no restore option “TCP close” (podman 5.7+).');
         assert.match(e.message, /\bprod\b/);
         assert.match(e.message, /5\.4\.2/);
         assert.match(e.message, /5\.7/);
-        assert.equal(e.fix, 'Update podman on prod, or leave that option out.');
+        assert.deepEqual(e.fix, { text: 'Update podman on prod, or leave that option out.', options: [{ name: 'restore.tcpClose', value: 'false' }] });
         return true;
       });
     });
@@ -235,8 +235,9 @@ describe('Host', () => {
       const host = new Host('old', new FakeRunner(labAnswers([['podman container checkpoint --help', { stdout: oldHelp }]])));
       await assert.rejects(host.requireFlags('checkpoint', checkpointFlags({ leaveRunning: true, fileLocks: true, printStats: true })), (e: unknown) => {
         assert.ok(e instanceof SnapdebugError);
-        assert.equal(e.message, 'podman 5.4.2 on old has no checkpoint --file-locks (podman 3.1+), --print-stats (podman 3.3+).');
-        assert.match(e.fix ?? '', /those options/);
+        assert.equal(e.message, 'podman 5.4.2 on old has no checkpoint option “File locks” (podman 3.1+), “Print stats” (podman 3.3+).');
+        assert.match(e.fix?.text ?? '', /those options/);
+        assert.deepEqual(e.fix?.options?.map((o) => o.name), ['checkpoint.fileLocks', 'checkpoint.printStats']);
         return true;
       });
       // The same flags are there for restore: only the checkpoint help was cut down.
@@ -308,7 +309,7 @@ describe('Host', () => {
       const stderr = 'Error: criu failed: type NOTIFY errno 0\nConnected TCP socket, consider using --tcp-established option.\nlog file: /run/x/dump.log';
       const runner = new FakeRunner(labAnswers([['podman container checkpoint demo-api', { stderr, exitCode: 125 }]]));
       const error = await podmanErrorOf(() => new Host('prod', runner).podman(podman.checkpoint('demo-api', { leaveRunning: false }, undefined)));
-      assert.match(error.fix ?? '', /--tcp-established/);
+      assert.deepEqual(error.fix?.options, [{ name: 'checkpoint.tcpEstablished' }], 'the fix names the option, not a flag');
       assert.equal(error.criuLog?.path, '/run/x/dump.log');
     });
 
@@ -316,7 +317,7 @@ describe('Host', () => {
       const runner = new FakeRunner(labAnswers([['podman ps --all --format json', { stderr: 'sudo: a password is required', exitCode: 1 }]]));
       const error = await podmanErrorOf(() => new Host('prod', runner, { sudo: true }).podman(podman.ps()));
       assert.equal(error.message, 'sudo on prod needs a password or does not allow podman.');
-      assert.match(error.fix ?? '', /passwordless sudo/);
+      assert.match(error.fix?.text ?? '', /passwordless sudo/);
     });
 
     it('explains a missing image', async () => {
