@@ -69,7 +69,7 @@ export const inspectEntrySchema = z.object({
     .object({ IPAddress: z.string().optional(), Networks: z.record(z.string(), z.object({ IPAddress: z.string().optional() })).nullish() })
     .optional(),
   Mounts: z
-    .array(z.object({ Type: z.string(), Name: z.string().optional(), Destination: z.string() }))
+    .array(z.object({ Type: z.string(), Name: z.string().optional(), Source: z.string().optional(), Destination: z.string(), RW: z.boolean().optional() }))
     .nullish(),
   HostConfig: z
     .object({

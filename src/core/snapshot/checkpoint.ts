@@ -56,6 +56,9 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
     .filter(([, bindings]) => bindings && bindings.length > 0)
     .map(([port]) => port);
   const volumes = (entry.Mounts ?? []).flatMap((mount) => (mount.Type === 'volume' && mount.Name ? [mount.Name] : []));
+  const mounts = (entry.Mounts ?? []).flatMap((m) =>
+    (m.Type === 'bind' || m.Type === 'volume') && m.Source ? [{ type: m.Type, source: m.Source, destination: m.Destination, rw: m.RW ?? true }] : [],
+  );
   return {
     host,
     container: entry.Name,
@@ -64,6 +67,7 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
     imageId: archive.imageId ?? entry.Image,
     ...(ports.length > 0 && { ports }),
     ...(volumes.length > 0 && { volumes }),
+    ...(mounts.length > 0 && { mounts }),
   };
 }
 
@@ -132,17 +136,23 @@ export async function checkpointAndSend(
     const tee = alongside ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : undefined;
     const path = remoteArchivePath(core, { id, archive: core.store.archiveName(id, compression) }, true);
     const sending = alongside && tee ? pushArchive(core, tee, { id, to: alongside.to, path, rewrite: alongside.rewriteFor(id) }, control) : undefined;
-    sending?.catch(() => process.close());
+    let sendFailure: unknown;
+    sending?.catch((error: unknown) => {
+      sendFailure ??= error;
+      process.close();
+    });
     try {
       received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, ...(tee && { tee }), what });
       if (sending) pushed = await sending;
     } catch (error) {
+      // When the copy's side failed first (its archive refused), that is what the user must read.
+      const cause = sendFailure ?? error;
       process.close();
       tee?.destroy();
       rmSync(part, { force: true });
       await (await sending?.catch(() => undefined))?.remove();
       await abandonStreamingCheckpoint(host, wrapperPid(process.stderrText()), before.Id, core.log);
-      throw error;
+      throw cause;
     }
   } else {
     const remotePath = `${core.settings.remoteTempDir}/snapdebug-${id}${core.store.archiveName('', compression)}`;
@@ -170,6 +180,7 @@ export async function checkpointAndSend(
     core.log(`warning: ${request.host}/${request.container} is not running with the same PID after a leave-running checkpoint`);
   }
   const facts = core.settings.transport === 'stream' || alongside ? await inspector.finish() : await inspectArchiveFile(part);
+  if (facts.refused) core.log(`warning: the archive of ${request.host}/${request.container} would be refused: ${facts.refused}`);
   const meta: SnapshotMeta = {
     id,
     kind: options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint',
