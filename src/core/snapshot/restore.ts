@@ -105,6 +105,7 @@ export function copyRewrite(plan: Pick<RestorePlan, 'asCopy' | 'criuConfig' | 'v
     },
     ...(criuConfig && { annotations: { [criuConfigAnnotation]: criuConfig } }),
     ...(volumes && { volumes }),
+    original: plan.meta.source,
   };
 }
 

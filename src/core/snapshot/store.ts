@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Compression } from '../archive/checkpointArchive';
+import type { RecordedMount } from '../archive/copyPolicy';
 import type { CriuDumpStats } from '../archive/criuStats';
 import type { CheckpointOptions } from '../podman/options';
 import { SnapdebugError } from '../util/errors';
@@ -25,6 +26,8 @@ export interface SnapshotMeta {
     ports?: string[];
     /** Named volumes it mounted: each copy gets its own, renamed (restore.ts). */
     volumes?: string[];
+    /** Its bind mounts and volumes: a copy's archive may ask for no others (archive/copyPolicy.ts). */
+    mounts?: RecordedMount[];
   };
   podmanVersion: string;
   criuVersion?: string;
