@@ -37,12 +37,13 @@ export interface CoreOptions extends HostRegistryOptions {
 
 export function createCore(options: CoreOptions): Core {
   const hosts = new HostRegistry(options);
-  const store = new SnapshotStore(options.storeDir);
+  const log = options.log ?? (() => undefined);
+  const store = new SnapshotStore(options.storeDir, { onError: log });
   return {
     hosts,
     store,
     settings: { ...defaultCoreSettings, ...options.settings },
-    log: options.log ?? (() => undefined),
+    log,
     dispose: () => hosts.dispose(),
   };
 }

@@ -57,5 +57,6 @@ export async function discardCopy(core: Core, host: string, name: string): Promi
     if (volume.startsWith(`${copy.name}-`)) await target.podman(podman.volumeRemove(volume)).catch((error: Error) => core.log(`could not remove volume ${volume} on ${host}: ${error.message}`));
   }
   core.log(`discarded copy ${host}/${copy.name} of ${copy.snapshot}`);
+  core.store.audit.record({ action: 'discard', host, container: copy.name, snapshot: copy.snapshot });
   return copy;
 }

@@ -2,7 +2,6 @@
 // copy's archive is relabelled on the way (see archive/relabel.ts); otherwise the bytes sent are
 // the store's bytes, and their hash must still match the one recorded at checkpoint time.
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Transform, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressor } from '../archive/decompress';
@@ -68,6 +67,9 @@ export async function pushArchive(
 
 export async function pushSnapshot(core: Core, meta: SnapshotMeta, to: string, options: PushOptions, control: WorkControl = {}): Promise<PushedArchive> {
   const progress = control.progress ?? noProgress;
+  // The store's copy is hashed again before a byte leaves: a replaced archive is refused here.
+  const verifying = `Checking the sha256 of ${meta.id} in the store`;
+  const file = await core.store.openVerified(meta, control.signal, (bytes) => progress({ phase: 'verify', message: verifying, bytes, total: meta.size }));
   progress({ phase: 'push', message: `Sending ${meta.id} to ${to}`, bytes: 0, total: meta.size });
   // Progress counts bytes read from the store, so it ends at the snapshot's size either way.
   let read = 0;
@@ -78,10 +80,10 @@ export async function pushSnapshot(core: Core, meta: SnapshotMeta, to: string, o
       done(null, chunk);
     },
   });
-  const file = createReadStream(core.store.archivePath(meta), { highWaterMark: 1024 * 1024 });
   pipeline(file, counted).catch(() => undefined);
   const path = remoteArchivePath(core, meta, options.rewrite !== undefined, options.stableName);
   const pushed = await pushArchive(core, counted, { id: meta.id, to, path, ...(options.rewrite && { rewrite: options.rewrite }), sizeHint: meta.size }, control);
+  core.store.audit.record({ action: 'push', host: to, container: meta.source.container, snapshot: meta.id, detail: pushed.path });
   if (!pushed.relabelled && pushed.sha256 !== meta.sha256) {
     await pushed.remove();
     throw new SnapdebugError(`The archive of ${meta.id} in the store no longer matches its sha256: it is damaged.`, {

@@ -1,6 +1,7 @@
 // The local snapshot store in a temporary folder: private permissions, commit of a finished
 // download, listing newest first, lookup by id or unique prefix, removal and leftover .part files.
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compression } from '../../../src/core/archive/checkpointArchive';
@@ -19,8 +20,8 @@ function metaFor(store: SnapshotStore, id: string, createdAt: string, compressio
     options: { leaveRunning: true, compress: compression },
     compression,
     archive: store.archiveName(id, compression),
-    size: 11,
-    sha256: 'a'.repeat(64),
+    size: 12,
+    sha256: createHash('sha256').update('archive data').digest('hex'),
     criu: {
       freezingTimeUs: 1,
       frozenTimeUs: 112924,
@@ -82,7 +83,7 @@ describe('SnapshotStore', () => {
       assert.equal(store.archiveName('s1', 'zstd'), 's1.tar.zst');
       assert.equal(store.archiveName('s1', 'gzip'), 's1.tar.gz');
       assert.equal(store.archiveName('s1', 'none'), 's1.tar');
-      assert.equal(store.archivePath({ archive: 's1.tar.zst' }), join(store.dir, 's1.tar.zst'));
+      assert.equal(store.archivePath({ id: 's1', compression: 'zstd' }), join(store.dir, 's1.tar.zst'));
       assert.equal(store.partPath('s1'), join(store.dir, 's1.part'));
     });
   });
@@ -117,7 +118,7 @@ describe('SnapshotStore', () => {
       );
     });
 
-    it('ignores metadata whose archive is missing, and files that are not JSON', () => {
+    it('lists only snapshots whose metadata and archive are sound; other files are not snapshots', () => {
       addSnapshot(store, 'kept', '2026-01-02T00:00:00.000Z');
       const orphan = addSnapshot(store, 'orphan', '2026-01-03T00:00:00.000Z');
       rmSync(store.archivePath(orphan));
@@ -126,6 +127,10 @@ describe('SnapshotStore', () => {
       assert.deepEqual(
         store.list().map((m) => m.id),
         ['kept'],
+      );
+      assert.deepEqual(
+        store.scan().invalid.map((f) => f.file),
+        [join(store.dir, 'broken.json'), join(store.dir, 'orphan.json')],
       );
     });
   });
