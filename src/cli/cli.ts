@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { createCore, type CheckpointTransport } from '../core/core';
 import { isAbortError } from '../core/util/abort';
 import { describeError } from '../core/util/errors';
+import { redact } from '../core/util/redact';
 import type { CliCommand, OptionSpec } from './context';
 import { copiesCommand, discardCommand } from './commands/copies';
 import { attachCommand, debugCommand } from './commands/debug';
@@ -157,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
       return 130;
     }
     // The detail carries podman's words and, after a CRIU failure, the tail of CRIU's log.
-    process.stderr.write(`snapdebug ${name}: ${describeError(error)}\n`);
+    process.stderr.write(`snapdebug ${name}: ${redact(describeError(error))}\n`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

@@ -3,6 +3,8 @@
 // extension each create their own Core and dispose of it.
 import { HostRegistry, type HostRegistryOptions } from './hosts';
 import { SnapshotStore } from './snapshot/store';
+import type { CommandLogEntry } from './ssh/runner';
+import { redact } from './util/redact';
 import type { ProgressSink } from './util/progress';
 
 export type CheckpointTransport = 'stream' | 'file';
@@ -36,8 +38,15 @@ export interface CoreOptions extends HostRegistryOptions {
 }
 
 export function createCore(options: CoreOptions): Core {
-  const hosts = new HostRegistry(options);
-  const log = options.log ?? (() => undefined);
+  // Whatever a face does with log lines, they leave the core with secrets masked.
+  const given = options.log;
+  const log = given ? (line: string) => given(redact(line)) : () => undefined;
+  const commandLog = options.commandLog;
+  const hosts = new HostRegistry({
+    ...options,
+    log,
+    ...(commandLog && { commandLog: (entry: CommandLogEntry) => commandLog({ ...entry, command: redact(entry.command) }) }),
+  });
   const store = new SnapshotStore(options.storeDir, { onError: log });
   return {
     hosts,

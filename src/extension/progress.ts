@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { Core, WorkControl } from '../core/core';
 import { isAbortError } from '../core/util/abort';
 import { SnapdebugError, describeError } from '../core/util/errors';
+import { redact } from '../core/util/redact';
 import { ProgressText } from '../core/util/progressText';
 import type { Log } from './log';
 import { showReadOnly } from './documents';
@@ -65,7 +66,7 @@ export async function showError(deps: { log: Log; core: () => Core }, title: str
   const criuLog = error instanceof SnapdebugError ? error.criuLog : undefined;
   const actions = ['Show Log', ...(criuLog ? ['Show CRIU Log'] : [])];
   const fix = error instanceof SnapdebugError && error.fix ? ` ${error.fix}` : '';
-  const choice = await vscode.window.showErrorMessage(`${title}: ${sentence}${fix}`, ...actions);
+  const choice = await vscode.window.showErrorMessage(redact(`${title}: ${sentence}${fix}`), ...actions);
   if (choice === 'Show Log') deps.log.channel.show(true);
   if (choice === 'Show CRIU Log' && criuLog) {
     const tail = await deps.core().hosts.get(criuLog.host).tail(criuLog.path, 60).catch(() => undefined);
