@@ -7,6 +7,7 @@ import { trackDebugSessions } from './debug/startDebugger';
 import { readOnlyProvider, readOnlyScheme } from './documents';
 import { createLog } from './log';
 import { CoreHolder, type Services } from './services';
+import { reviewStore } from './retention';
 import { readSettings } from './settings';
 import { CopiesTree } from './tree/copiesTree';
 import { HostsTree } from './tree/hostsTree';
@@ -79,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   scheduleRefresh();
   void vscode.commands.executeCommand('setContext', 'snapdebug.noHosts', services.hostNames().length === 0);
   log.info('Snapshot Debugger activated');
+  void reviewStore(services).catch((error: unknown) => log.error(`reviewing the snapshot store: ${(error as Error).message}`));
   return services;
 }
 

@@ -4,7 +4,7 @@ import { parseContainerAddress } from '../../core/podman/names';
 import type { CheckpointOptions } from '../../core/podman/options';
 import { checkpoint } from '../../core/snapshot/checkpoint';
 import { pushSnapshot } from '../../core/snapshot/push';
-import type { SnapshotMeta } from '../../core/snapshot/store';
+import { isOlderThan, type SnapshotMeta } from '../../core/snapshot/store';
 import { SnapdebugError } from '../../core/util/errors';
 import { formatAge, formatBytes, formatDuration } from '../../core/util/format';
 import { shellJoin } from '../../core/util/quote';
@@ -71,22 +71,42 @@ export const checkpointCommand: CliCommand = {
   },
 };
 
+/** A whole number option of at least 0, or the default. */
+export function countOption(values: OptionValues, name: string, fallback: number): number {
+  const text = stringOption(values, name);
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new SnapdebugError(`--${name} ${text}: give a whole number (0 turns it off).`);
+  return Number(text);
+}
+
 export const snapshotsCommand: CliCommand = {
   name: 'snapshots',
-  usage: 'snapshots',
-  summary: 'List the snapshots in the local store',
-  options: {},
+  usage: 'snapshots [--max-age-days N]',
+  summary: 'List the snapshots in the local store, marking those older than N days (default 7)',
+  options: { 'max-age-days': { type: 'string', help: 'snapshots older than this are marked old (default 7, 0: never)' } },
   positionals: [0, 0],
-  async run({ core, out }) {
-    const all = core.store.list();
-    out.result(all, () =>
-      all.length === 0
-        ? `no snapshots in ${core.store.dir}`
-        : table([
-            ['ID', 'SOURCE', 'AGE', 'SIZE', 'FROZEN'],
-            ...all.map((m) => [m.id, `${m.source.host}/${m.source.container}`, formatAge(new Date(m.createdAt)), formatBytes(m.size), frozen(m)]),
-          ]),
+  async run({ core, out, values }) {
+    const maxAgeDays = countOption(values, 'max-age-days', 7);
+    const { snapshots: all, invalid } = core.store.scan();
+    // Metadata the store will not act on: one line each, on stderr, so --json stays one document.
+    for (const file of invalid) out.info(`not a snapshot (left alone): ${file.file}: ${file.problem}`);
+    const now = new Date();
+    const old = new Set(all.filter((m) => isOlderThan(m, maxAgeDays, now)).map((m) => m.id).reverse());
+    out.result(
+      all.map((m) => ({ ...m, old: old.has(m.id) })),
+      () =>
+        all.length === 0
+          ? `no snapshots in ${core.store.dir}`
+          : table([
+              ['ID', 'SOURCE', 'AGE', 'SIZE', 'FROZEN'],
+              ...all.map((m) => [m.id, `${m.source.host}/${m.source.container}`, `${formatAge(new Date(m.createdAt))}${old.has(m.id) ? ' (old)' : ''}`, formatBytes(m.size), frozen(m)]),
+            ]),
     );
+    if (old.size > 0) {
+      out.info(
+        `${old.size} snapshot${old.size === 1 ? ' is' : 's are'} older than ${maxAgeDays} day${maxAgeDays === 1 ? '' : 's'} and hold${old.size === 1 ? 's' : ''} process memory, secrets included. Remove ${old.size === 1 ? 'it' : 'them'} with: ${shellJoin(['snapdebug', 'rm', ...old])}`,
+      );
+    }
   },
 };
 

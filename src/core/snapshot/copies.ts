@@ -19,6 +19,14 @@ export interface CopyInfo {
   criuConfig?: string;
   /** Its own named volumes (restore.ts copyVolumes), removed with it. */
   volumes?: string[];
+  /** When it was restored (ISO): podman creates a copy's container at restore time. */
+  restoredAt?: string;
+}
+
+/** Whether a copy has run longer than `hours` (0: never stale): a twin of production, holding its data. */
+export function isStale(copy: Pick<CopyInfo, 'restoredAt'>, hours: number, now = new Date()): boolean {
+  if (hours <= 0 || copy.restoredAt === undefined) return false;
+  return now.getTime() - Date.parse(copy.restoredAt) > hours * 3_600_000;
 }
 
 export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
@@ -35,6 +43,7 @@ export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
     source: entry.Labels[sourceLabel],
     ...(criuConfig && { criuConfig }),
     ...(volumes?.length && { volumes }),
+    ...(entry.Created !== undefined && { restoredAt: new Date(entry.Created * 1000).toISOString() }),
   };
 }
 

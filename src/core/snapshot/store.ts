@@ -4,7 +4,8 @@
 // `.part`. Metadata is checked against a schema before anything acts on it; a file that fails is
 // reported, one line each, and left alone.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, constants, createReadStream, existsSync, lstatSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -60,6 +61,11 @@ export const defaultStoreDir = join(process.env.XDG_DATA_HOME ?? join(homedir(),
 const maxMetadataBytes = 1024 * 1024;
 const hashChunkBytes = 1024 * 1024;
 const dayMs = 86_400_000;
+
+/** Whether a snapshot was taken more than `days` days before `now` (0: never old). */
+export function isOlderThan(meta: Pick<SnapshotMeta, 'createdAt'>, days: number, now = new Date()): boolean {
+  return days > 0 && now.getTime() - Date.parse(meta.createdAt) > days * dayMs;
+}
 
 function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -171,9 +177,8 @@ export class SnapshotStore {
 
   /** Snapshots taken more than `days` days before `now` (0: none), oldest first. */
   olderThan(days: number, now = new Date()): SnapshotMeta[] {
-    if (days <= 0) return [];
     return this.list()
-      .filter((m) => now.getTime() - Date.parse(m.createdAt) > days * dayMs)
+      .filter((m) => isOlderThan(m, days, now))
       .reverse();
   }
 
@@ -182,24 +187,24 @@ export class SnapshotStore {
    * same open file: a replaced or damaged archive is refused before any byte of it is sent.
    */
   async openVerified(meta: SnapshotMeta, signal?: AbortSignal, onBytes?: (bytes: number) => void): Promise<Readable> {
-    const path = this.archivePath(meta);
-    let fd: number;
+    let file: FileHandle;
     try {
-      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      file = await open(this.archivePath(meta), constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (error) {
       throw new SnapdebugError(`The archive of ${meta.id} cannot be opened: ${(error as Error).message}`);
     }
     try {
       const hash = createHash('sha256');
+      const buffer = Buffer.alloc(hashChunkBytes);
       let bytes = 0;
-      // The fd stays ours (autoClose off) until it is handed out below or closed on failure.
-      for await (const chunk of createReadStream('', { fd, start: 0, autoClose: false, highWaterMark: hashChunkBytes })) {
+      for (;;) {
         if (signal?.aborted) throw new AbortError();
-        hash.update(chunk as Buffer);
-        bytes += (chunk as Buffer).length;
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, bytes);
+        if (bytesRead === 0) break;
+        hash.update(buffer.subarray(0, bytesRead));
+        bytes += bytesRead;
         onBytes?.(bytes);
       }
-      if (signal?.aborted) throw new AbortError();
       const sha256 = hash.digest('hex');
       if (bytes !== meta.size || sha256 !== meta.sha256) {
         throw new SnapdebugError(`The archive of ${meta.id} in the store is not the one checkpointed: its sha256 is ${sha256.slice(0, 12)}… (${bytes} bytes), the metadata says ${meta.sha256.slice(0, 12)}… (${meta.size} bytes). It was replaced or damaged; nothing was sent.`, {
@@ -207,10 +212,11 @@ export class SnapshotStore {
         });
       }
     } catch (error) {
-      closeSync(fd);
+      await file.close();
       throw error;
     }
-    return createReadStream('', { fd, start: 0, autoClose: true, highWaterMark: hashChunkBytes });
+    // The same open file, from its start: the stream closes it when done or destroyed.
+    return file.createReadStream({ start: 0, autoClose: true, highWaterMark: hashChunkBytes });
   }
 
   /** Leftover `.part` files (from a crash; a cancel removes its own). */

@@ -337,15 +337,36 @@ describe('CopiesTree', () => {
     const onDebug = (await tree.getChildren(hosts[1]!))!;
     assert.ok(onDebug.every((c) => c instanceof CopyNode));
     const items = onDebug.map((c) => tree.getTreeItem(c));
-    assert.deepEqual(items.map((i) => [i.label, i.contextValue, i.description]), [
+    // The fixture's copies were created on 2026-11-26: how long ago depends on today.
+    assert.deepEqual(items.map((i) => [i.label, i.contextValue, String(i.description).replace(/ · restored .+ ago( · stale)?$/, '')]), [
       ['demo-api', 'copy:running', `running · from ${copySnapshotId}`],
       ['demo-api-copy1', 'copy:stopped', `exited · from ${copySnapshotId}`],
     ]);
-    assert.match(String(items[0]!.tooltip), /restored from snapshot demo-api-20261126-084800-ab12\noriginal: prod\/demo-api/);
+    assert.match(String(items[0]!.tooltip), /restored from snapshot demo-api-20261126-084800-ab12 .* ago\noriginal: prod\/demo-api/);
 
     const onProd = (await tree.getChildren(hosts[0]!))!.map((c) => tree.getTreeItem(c));
     assert.deepEqual(onProd.map((i) => i.label), ['demo-python'], 'only the labelled container of prod');
     assert.deepEqual(await tree.getChildren(hosts[2]!), []);
+  });
+
+  it('marks copies restored longer ago than snapdebug.copies.staleAfterHours as stale', async () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const [running, stopped] = debugPsEntries();
+    // An hour and two days old: far either side of the 24 hours the setting defaults to.
+    const entries = [{ ...running!, Created: nowSeconds - 3600 }, { ...stopped!, Created: nowSeconds - 2 * 86400 }];
+    fake.settings.set('snapdebug.hosts', ['debug']);
+    const tree = makeServices(makeCore({ debug: podmanHost(entries) })).views.copies;
+    const [host] = (await tree.getChildren())!;
+    const items = (await tree.getChildren(host))!.map((c) => tree.getTreeItem(c));
+    assert.deepEqual(items.map((i) => [i.description, icon(i)]), [
+      [`running · from ${copySnapshotId} · restored 1 hour ago`, 'debug-alt'],
+      [`exited · from ${copySnapshotId} · restored 2 days ago · stale`, 'warning'],
+    ]);
+    assert.match(String(items[1]!.tooltip), /stale: it still holds production's data; discard it when done/);
+    fake.settings.set('snapdebug.copies.staleAfterHours', 0);
+    const never = makeServices(makeCore({ debug: podmanHost(entries) })).views.copies;
+    const neverItems = (await never.getChildren((await never.getChildren())![0]))!.map((c) => never.getTreeItem(c));
+    assert.ok(neverItems.every((i) => !String(i.description).includes('stale')));
   });
 
   it('a slow host does not hold the view back: it shows as loading, and the view redraws when it answers', async () => {
