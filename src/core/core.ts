@@ -2,10 +2,13 @@
 // the local snapshot store, a log, and settings. There is no global state: the CLI and the
 // extension each create their own Core and dispose of it.
 import { HostRegistry, type HostRegistryOptions } from './hosts';
+import { workflowDefaults } from './options';
+import { validateRemotePath } from './podman/names';
 import { SnapshotStore } from './snapshot/store';
 import type { CommandLogEntry } from './ssh/runner';
 import { redact } from './util/redact';
 import type { ProgressSink } from './util/progress';
+import { KeyedLocks } from './util/semaphore';
 
 export type CheckpointTransport = 'stream' | 'file';
 
@@ -19,7 +22,7 @@ export interface CoreSettings {
 }
 
 export const defaultCoreSettings: CoreSettings = {
-  remoteTempDir: '/var/tmp',
+  remoteTempDir: workflowDefaults.remoteTempDir,
   transport: 'stream',
   transferLanes: 2,
 };
@@ -29,6 +32,8 @@ export interface Core {
   store: SnapshotStore;
   settings: CoreSettings;
   log: (line: string) => void;
+  /** Work that must not overlap on one thing (a container's checkpoints), keyed by that thing. */
+  locks: KeyedLocks;
   dispose(): void;
 }
 
@@ -38,6 +43,8 @@ export interface CoreOptions extends HostRegistryOptions {
 }
 
 export function createCore(options: CoreOptions): Core {
+  const settings = { ...defaultCoreSettings, ...options.settings };
+  validateRemotePath(settings.remoteTempDir);
   // Whatever a face does with log lines, they leave the core with secrets masked.
   const given = options.log;
   const log = given ? (line: string) => given(redact(line)) : () => undefined;
@@ -46,13 +53,15 @@ export function createCore(options: CoreOptions): Core {
     ...options,
     log,
     ...(commandLog && { commandLog: (entry: CommandLogEntry) => commandLog({ ...entry, command: redact(entry.command) }) }),
+    session: { ...options.session, remoteTempDir: settings.remoteTempDir },
   });
   const store = new SnapshotStore(options.storeDir, { onError: log });
   return {
     hosts,
     store,
-    settings: { ...defaultCoreSettings, ...options.settings },
+    settings,
     log,
+    locks: new KeyedLocks(),
     dispose: () => hosts.dispose(),
   };
 }

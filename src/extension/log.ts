@@ -1,8 +1,7 @@
 // The "Snapshot Debugger" log channel: every remote command with its host, duration and exit
 // code, and every workflow step. Secrets never reach it: every line goes through the core's redact().
 import * as vscode from 'vscode';
-import type { CommandLogEntry } from '../core/ssh/runner';
-import { redact } from '../core/util/redact';
+import { redact, type CommandLogEntry } from '../core';
 
 export interface Log {
   channel: vscode.LogOutputChannel;

@@ -3,7 +3,7 @@
 // Passwords and passphrases use password input boxes, kept in SecretStorage only if the user
 // turned snapdebug.rememberPasswords on, and forgotten as soon as the server or the key refuses one.
 import * as vscode from 'vscode';
-import type { RefusedSecret, SshPrompts } from '../core/ssh/connection';
+import type { RefusedSecret, SshPrompts } from '../core';
 
 const passwordKey = (user: string, host: string) => `password:${user}@${host}`;
 const passphraseKey = (keyFile: string) => `passphrase:${keyFile}`;

@@ -2,17 +2,18 @@
 // snapdebug.store.maxAgeDays are offered for deletion (a notification: Delete / Keep), and store
 // files the store will not act on are reported in the log, one line each.
 import * as vscode from 'vscode';
+import { deleteSnapshots, oldSnapshots, scanSnapshots, snapshotDependents } from '../core';
 import type { Services } from './services';
 
-export async function reviewStore(services: Pick<Services, 'core' | 'settings' | 'log' | 'views'>, now = new Date()): Promise<void> {
-  const store = services.core().store;
-  const { invalid } = store.scan();
+export async function reviewStore(services: Pick<Services, 'core' | 'settings' | 'log' | 'views' | 'clock'>): Promise<void> {
+  const core = services.core();
+  const { invalid } = scanSnapshots(core);
   for (const file of invalid) services.log.error(`not a snapshot, left alone: ${file.file}: ${file.problem}`);
   const days = services.settings().storeMaxAgeDays;
-  const old = store.olderThan(days, now);
+  const old = oldSnapshots(core, days, new Date(services.clock.now()));
   if (old.length === 0) return;
   const ids = new Set(old.map((m) => m.id));
-  const orphaned = store.list().filter((m) => m.parent !== undefined && ids.has(m.parent) && !ids.has(m.id)).length;
+  const orphaned = new Set(old.flatMap((m) => snapshotDependents(core, m.id).map((d) => d.id)).filter((id) => !ids.has(id))).size;
   const message = `${old.length === 1 ? '1 snapshot is' : `${old.length} snapshots are`} older than ${days} day${days === 1 ? '' : 's'}: ${old
     .map((m) => m.source.container)
     .join(', ')}. Snapshots hold process memory, secrets included.${orphaned > 0 ? ` ${orphaned} newer checkpoint(s) built on them could no longer be restored.` : ''}`;
@@ -24,7 +25,7 @@ export async function reviewStore(services: Pick<Services, 'core' | 'settings' |
   let deleted = 0;
   for (const meta of old) {
     try {
-      store.remove(meta.id);
+      deleteSnapshots(core, [meta.id]);
       deleted++;
       services.log.info(`deleted snapshot ${meta.id} (older than ${days} days)`);
     } catch (error) {

@@ -1,10 +1,45 @@
-// The extension's settings, read once per use and typed. Empty strings mean "the default".
+// The extension's settings, read once per use and typed. Empty strings mean "the default". The
+// defaults of option settings are the core's (its option tables, core/podman/options.ts), which
+// package.json repeats and a unit test holds to them; which core option each setting holds is
+// written here once (optionSettings), for reading them and for naming them in fixes.
 // Settings that choose where data goes or what is trusted are "scope": "machine" in package.json,
 // and are read from the user's own settings only: a repository's .vscode/settings.json must never
 // send production's memory to another host, store or known_hosts file.
 import * as vscode from 'vscode';
-import type { Compression } from '../core/archive/checkpointArchive';
-import type { Runtime } from '../core/debug/attach';
+import {
+  checkpointOptionInfo,
+  restoreOptionInfo,
+  retentionDefaults,
+  workflowDefaults,
+  type CheckpointOptions,
+  type Compression,
+  type OptionName,
+  type RestoreOptions,
+  type Runtime,
+} from '../core';
+
+/** Core options VS Code keeps in a setting: the setting's id. */
+export const optionSettings = {
+  'checkpoint.compress': 'snapdebug.checkpoint.compression',
+  'checkpoint.tcpEstablished': 'snapdebug.checkpoint.tcpEstablished',
+  'checkpoint.fileLocks': 'snapdebug.checkpoint.fileLocks',
+  'checkpoint.ignoreRootfs': 'snapdebug.checkpoint.ignoreRootfs',
+  'checkpoint.ignoreVolumes': 'snapdebug.checkpoint.ignoreVolumes',
+  'restore.ignoreStaticIp': 'snapdebug.restore.ignoreStaticIp',
+  'restore.ignoreStaticMac': 'snapdebug.restore.ignoreStaticMac',
+  remoteTempDir: 'snapdebug.remoteTempDir',
+  debugHost: 'snapdebug.defaultDebugHost',
+  sudo: 'snapdebug.useSudo',
+  runtime: 'snapdebug.debug.runtime',
+  sshConfigFile: 'snapdebug.sshConfigFile',
+  knownHostsFile: 'snapdebug.knownHostsFile',
+  snapshotDirectory: 'snapdebug.snapshotDirectory',
+} as const satisfies Partial<Record<OptionName, `snapdebug.${string}`>>;
+
+type SettingOption = keyof typeof optionSettings;
+type TableSetting<Verb extends string> = Extract<SettingOption, `${Verb}.${string}`> extends `${Verb}.${infer K}` ? K : never;
+export type CheckpointSettings = Pick<CheckpointOptions, TableSetting<'checkpoint'>>;
+export type RestoreSettings = Pick<RestoreOptions, TableSetting<'restore'>>;
 
 export interface Settings {
   sshConfigFile: string | undefined;
@@ -15,8 +50,8 @@ export interface Settings {
   useSudo: string[];
   remoteTempDir: string;
   refreshIntervalSeconds: number;
-  checkpoint: { compression: Compression; tcpEstablished: boolean; fileLocks: boolean; ignoreRootfs: boolean; ignoreVolumes: boolean };
-  restore: { ignoreStaticIp: boolean; ignoreStaticMac: boolean };
+  checkpoint: Required<CheckpointSettings>;
+  restore: Required<RestoreSettings>;
   debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined };
   rememberPasswords: boolean;
   /** Snapshots older than this are offered for deletion at start (0: never). */
@@ -40,53 +75,59 @@ export const machineSettings = [
   'store.maxAgeDays',
   'copies.staleAfterHours',
 ] as const;
-const machine = new Set<string>(machineSettings);
 
 function expandHome(path: string): string {
   return path.startsWith('~/') ? `${process.env.HOME ?? ''}${path.slice(1)}` : path;
+}
+
+/** The part of a setting id after `snapdebug.`, as getConfiguration('snapdebug') takes it. */
+function key(option: SettingOption): string {
+  return optionSettings[option].slice('snapdebug.'.length);
 }
 
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('snapdebug');
   // VS Code already ignores workspace values of machine settings; reading the user value
   // ourselves keeps that true whatever the host application does with scopes.
-  const get = <T>(key: string, fallback: T): T => {
-    if (!machine.has(key)) return c.get<T>(key, fallback);
-    const inspected = c.inspect<T>(key);
+  const get = <T>(name: string, fallback: T): T => {
+    if (!(machineSettings as readonly string[]).includes(name)) return c.get<T>(name, fallback);
+    const inspected = c.inspect<T>(name);
     return inspected?.globalValue ?? inspected?.defaultValue ?? fallback;
   };
-  const text = (key: string) => {
-    const value = get<string>(key, '').trim();
+  const text = (name: string) => {
+    const value = get<string>(name, '').trim();
     return value === '' ? undefined : expandHome(value);
   };
-  const runtime = get<string>('debug.runtime', 'auto');
+  const checkpointDefault = <K extends keyof CheckpointSettings>(k: K) => get(key(`checkpoint.${k}`), checkpointOptionInfo[k].default as Required<CheckpointSettings>[K]);
+  const restoreDefault = <K extends keyof RestoreSettings>(k: K) => get(key(`restore.${k}`), restoreOptionInfo[k].default as boolean);
+  const runtime = get<string>(key('runtime'), workflowDefaults.runtime);
   return {
-    sshConfigFile: text('sshConfigFile'),
-    knownHostsFile: text('knownHostsFile'),
+    sshConfigFile: text(key('sshConfigFile')),
+    knownHostsFile: text(key('knownHostsFile')),
     hosts: get<string[]>('hosts', []).map((h) => h.trim()).filter(Boolean),
-    snapshotDirectory: text('snapshotDirectory'),
-    defaultDebugHost: text('defaultDebugHost'),
-    useSudo: get<string[]>('useSudo', []),
-    remoteTempDir: text('remoteTempDir') ?? '/var/tmp',
+    snapshotDirectory: text(key('snapshotDirectory')),
+    defaultDebugHost: text(key('debugHost')),
+    useSudo: get<string[]>(key('sudo'), []),
+    remoteTempDir: text(key('remoteTempDir')) ?? workflowDefaults.remoteTempDir,
     refreshIntervalSeconds: Math.max(0, get<number>('refreshIntervalSeconds', 30)),
     checkpoint: {
-      compression: get<Compression>('checkpoint.compression', 'zstd'),
-      tcpEstablished: get<boolean>('checkpoint.tcpEstablished', false),
-      fileLocks: get<boolean>('checkpoint.fileLocks', false),
-      ignoreRootfs: get<boolean>('checkpoint.ignoreRootfs', false),
-      ignoreVolumes: get<boolean>('checkpoint.ignoreVolumes', false),
+      compress: checkpointDefault('compress') as Compression,
+      tcpEstablished: checkpointDefault('tcpEstablished'),
+      fileLocks: checkpointDefault('fileLocks'),
+      ignoreRootfs: checkpointDefault('ignoreRootfs'),
+      ignoreVolumes: checkpointDefault('ignoreVolumes'),
     },
     restore: {
-      ignoreStaticIp: get<boolean>('restore.ignoreStaticIp', true),
-      ignoreStaticMac: get<boolean>('restore.ignoreStaticMac', true),
+      ignoreStaticIp: restoreDefault('ignoreStaticIp'),
+      ignoreStaticMac: restoreDefault('ignoreStaticMac'),
     },
     debug: {
       localRoot: text('debug.localRoot'),
       remoteRoot: get<string>('debug.remoteRoot', '/app'),
-      runtime: runtime === 'auto' ? undefined : (runtime as Runtime),
+      runtime: runtime === workflowDefaults.runtime ? undefined : (runtime as Runtime),
     },
     rememberPasswords: get<boolean>('rememberPasswords', false),
-    storeMaxAgeDays: Math.max(0, get<number>('store.maxAgeDays', 7)),
-    copiesStaleAfterHours: Math.max(0, get<number>('copies.staleAfterHours', 24)),
+    storeMaxAgeDays: Math.max(0, get<number>('store.maxAgeDays', retentionDefaults.maxAgeDays)),
+    copiesStaleAfterHours: Math.max(0, get<number>('copies.staleAfterHours', retentionDefaults.staleAfterHours)),
   };
 }

@@ -13,6 +13,7 @@ import { labFiles, labHosts } from '../../lab/paths';
 import type { RefusedSecret, SshPrompts } from '../../src/core/ssh/connection';
 import { SshPool } from '../../src/core/ssh/pool';
 import { SshRunner } from '../../src/core/ssh/runner';
+import { loadSshConfig } from '../../src/core/ssh/sshConfig';
 import { labSsh } from './helpers';
 
 const run = promisify(execFile);
@@ -127,8 +128,10 @@ describe('ssh_config and known_hosts (lab sshd, with OpenSSH beside us)', functi
       () => assert.fail('a missing config must be an error'),
       (error: { code: number; stderr: string }) => error,
     );
-    assert.notEqual(cli.code, 0);
-    assert.match(cli.stderr, /The ssh config file .*missing does not exist/);
+    assert.equal(cli.code, 2, 'a usage error, found before any host is reached');
+    assert.match(cli.stderr, /--ssh-config .*missing: no such file/);
+    // The core refuses it too, for the extension's setting: never read as an empty config.
+    assert.throws(() => loadSshConfig({ file: join(dir, 'missing') }), /The ssh config file .*missing does not exist/);
   });
 
   it('a wrong passphrase is reported as refused (and the right one then works)', async () => {

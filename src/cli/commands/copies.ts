@@ -1,21 +1,19 @@
 // Copies restored by snapdebug: list them, discard one.
-import { parseContainerAddress } from '../../core/podman/names';
-import { discardCopy, isStale, listCopies } from '../../core/snapshot/copies';
-import { formatAge } from '../../core/util/format';
-import { shellJoin } from '../../core/util/quote';
-import type { CliCommand } from '../context';
+import { discardCopy, formatAge, isStale, listCopies, retentionDefaults, shellJoin } from '../../core';
+import { containerArgument, defineCommand, hostArgument } from '../context';
 import { table } from '../output';
 import { countOption } from './snapshots';
 
-export const copiesCommand: CliCommand = {
+export const copiesCommand = defineCommand({
   name: 'copies',
   usage: 'copies HOST... [--stale-after-hours N]',
-  summary: 'List the copies snapdebug restored on hosts, marking those restored more than N hours ago (default 24)',
-  options: { 'stale-after-hours': { type: 'string', help: 'copies restored longer ago are marked stale (default 24, 0: never)' } },
+  summary: `List the copies snapdebug restored on hosts, marking those restored more than N hours ago (default ${retentionDefaults.staleAfterHours})`,
+  options: { 'stale-after-hours': { type: 'string', value: 'N', help: `copies restored longer ago are marked stale (default ${retentionDefaults.staleAfterHours}, 0: never)` } },
   positionals: [1, 50],
-  async run({ core, out, positionals, signal, values }) {
-    const hours = countOption(values, 'stale-after-hours', 24);
-    const copies = (await Promise.all(positionals.map((h) => listCopies(core, h, signal)))).flat().map((c) => ({ ...c, stale: isStale(c, hours) }));
+  parse: ({ positionals, values }) => ({ hosts: positionals.map(hostArgument), hours: countOption(values, 'stale-after-hours', retentionDefaults.staleAfterHours) }),
+  async run({ core, out, signal }, { hosts, hours }) {
+    const now = new Date();
+    const copies = (await Promise.all(hosts.map((h) => listCopies(core, h, signal)))).flat().map((c) => ({ ...c, stale: isStale(c, hours, now) }));
     out.result(copies, () =>
       table([
         ['HOST', 'COPY', 'STATE', 'SNAPSHOT', 'RESTORED'],
@@ -29,17 +27,17 @@ export const copiesCommand: CliCommand = {
       );
     }
   },
-};
+});
 
-export const discardCommand: CliCommand = {
+export const discardCommand = defineCommand({
   name: 'discard',
   usage: 'discard HOST/COPY',
   summary: 'Remove a copy restored by snapdebug (refuses any other container)',
   options: {},
   positionals: [1, 1],
-  async run({ core, out, positionals }) {
-    const { host, container } = parseContainerAddress(positionals[0]!);
+  parse: ({ positionals }) => containerArgument(positionals[0]!),
+  async run({ core, out }, { host, container }) {
     const copy = await discardCopy(core, host, container);
     out.result(copy, () => `discarded ${host}/${copy.name} (a copy of ${copy.snapshot})`);
   },
-};
+});

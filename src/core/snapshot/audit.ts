@@ -1,12 +1,13 @@
-// The store's audit log: one JSON line for every checkpoint, push, restore, discard and delete —
-// who (the local user), when, which host, container and snapshot, what was done. Snapshots and
-// copies hold production's secrets; this says where they went. The file is only ever appended to
-// (O_APPEND, never rewritten), 0600 in the 0700 store, and never followed through a link.
+// The store's audit log: one JSON line for every checkpoint, push, restore, discard, delete and
+// migration's removal of its source — who (the local user), when, which host, container and
+// snapshot, what was done. Snapshots and copies hold production's secrets; this says where they
+// went. The file is only ever appended to (O_APPEND, never rewritten), 0600 in the 0700 store, and
+// never followed through a link.
 import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 
-export type AuditAction = 'checkpoint' | 'push' | 'restore' | 'restore-in-place' | 'discard' | 'delete';
+export type AuditAction = 'checkpoint' | 'push' | 'restore' | 'restore-in-place' | 'discard' | 'delete' | 'remove-source';
 
 export interface AuditEntry {
   /** ISO time. */
@@ -18,7 +19,7 @@ export interface AuditEntry {
   host?: string;
   container?: string;
   snapshot?: string;
-  /** One more fact where it matters (the path of a pushed archive, "copy" or "migration"). */
+  /** One more fact where it matters (the path of a pushed archive, "copy" or "migration", where a removed source went). */
   detail?: string;
 }
 

@@ -10,12 +10,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Compression } from '../archive/checkpointArchive';
+import type { RecordedMount } from '../archive/copyPolicy';
 import type { CriuDumpStats } from '../archive/criuStats';
 import type { CheckpointOptions } from '../podman/options';
 import { AbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { AuditLog, auditFileName, type AuditOptions } from './audit';
-import { archiveExtensions, parseSnapshotMeta, snapshotIdPattern, snapshotMetaSchema } from './storeSchema';
+import { archiveExtensions, describeIssue, parseSnapshotMeta, snapshotIdPattern, snapshotMetaSchema } from './storeSchema';
 
 export interface SnapshotMeta {
   id: string;
@@ -32,6 +33,8 @@ export interface SnapshotMeta {
     ports?: string[];
     /** Named volumes it mounted: each copy gets its own, renamed (restore.ts). */
     volumes?: string[];
+    /** Its bind mounts and volumes: a copy's archive may ask for no others (archive/copyPolicy.ts). */
+    mounts?: RecordedMount[];
   };
   podmanVersion: string;
   criuVersion?: string;
@@ -107,7 +110,7 @@ export class SnapshotStore {
   /** Moves a finished download into place and writes its metadata: the snapshot now exists. */
   commit(partPath: string, meta: SnapshotMeta): SnapshotMeta {
     const checked = snapshotMetaSchema.safeParse(meta);
-    if (!checked.success) throw new SnapdebugError(`Refusing to store ${meta.id}: its metadata is not valid (${checked.error.issues[0]?.path.join('.')}: ${checked.error.issues[0]?.message}).`);
+    if (!checked.success) throw new SnapdebugError(`Refusing to store ${meta.id}: its metadata is not valid (${describeIssue(checked.error.issues[0]!, meta)}).`);
     this.ensure();
     chmodSync(partPath, 0o600);
     renameSync(partPath, this.archivePath(meta));
@@ -162,7 +165,7 @@ export class SnapshotStore {
     if (matches.length === 0) {
       const bad = invalid.find((f) => f.file === join(this.dir, `${idOrPrefix}.json`));
       if (bad) throw new SnapdebugError(`The metadata of ${idOrPrefix} is not valid (${bad.problem}); snapdebug leaves it and its archive alone.`, { fix: `Look at ${bad.file}, and remove it by hand if it is not yours.` });
-      throw new SnapdebugError(`There is no snapshot "${idOrPrefix}" in ${this.dir}.`, { fix: 'List them with: snapdebug snapshots' });
+      throw new SnapdebugError(`There is no snapshot "${idOrPrefix}" in ${this.dir}.`, { fix: 'Use the id of a snapshot the store lists.' });
     }
     throw new SnapdebugError(`"${idOrPrefix}" names ${matches.length} snapshots: ${matches.map((m) => m.id).join(', ')}.`);
   }
@@ -208,7 +211,7 @@ export class SnapshotStore {
       const sha256 = hash.digest('hex');
       if (bytes !== meta.size || sha256 !== meta.sha256) {
         throw new SnapdebugError(`The archive of ${meta.id} in the store is not the one checkpointed: its sha256 is ${sha256.slice(0, 12)}… (${bytes} bytes), the metadata says ${meta.sha256.slice(0, 12)}… (${meta.size} bytes). It was replaced or damaged; nothing was sent.`, {
-          fix: `Delete it (snapdebug rm ${meta.id}) and take a new snapshot.`,
+          fix: `Delete ${meta.id} from the store and take a new snapshot.`,
         });
       }
     } catch (error) {

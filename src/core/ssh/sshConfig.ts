@@ -57,7 +57,9 @@ export function loadSshConfig(options: { file?: string; systemFile?: string | nu
   const home = options.home ?? homedir();
   if (options.file !== undefined) {
     const file = readConfigFile(options.file, { user: true, checkPermissions: false, home });
-    if (!file) throw new SnapdebugError(`The ssh config file ${options.file} does not exist.`, { fix: 'Name an existing file (--ssh-config, or the snapdebug.sshConfigFile setting), or leave it empty for ~/.ssh/config.' });
+    if (!file) throw new SnapdebugError(`The ssh config file ${options.file} does not exist.`, {
+      fix: { text: 'Name an existing file, or none for ~/.ssh/config.', options: [{ name: 'sshConfigFile' }] },
+    });
     return { files: [file] };
   }
   const user = readConfigFile(join(home, '.ssh', 'config'), { user: true, checkPermissions: true, home });

@@ -14,8 +14,9 @@ export function isSecretName(name: string): boolean {
   if (/^(old)?pwd$/i.test(name)) return false;
   const words = name.split(/[_.-]/);
   if (words.some((w) => /^(pass|pwd|passwd|passphrase)$/i.test(w))) return true;
-  // STRIPE_KEY, SIGNING_KEY, ssh.key: a name ending in a "key" word (but not KEYBOARD, KEYS_DIR).
-  if (words.length > 1 && /^key$/i.test(words.at(-1)!)) return true;
+  // STRIPE_KEY, SIGNING_KEY, ssh.key: a name ending in a "key" word (but not KEYBOARD, KEYS_DIR,
+  // nor the public halves: accept-new-host-key, PUBLIC_KEY).
+  if (words.length > 1 && /^key$/i.test(words.at(-1)!)) return !/^(host|public)$/i.test(words.at(-2)!);
   return secretWords.test(name) && !/^tokeni[sz]er$/i.test(name);
 }
 

@@ -1,9 +1,7 @@
 // Copies restored by us (snapdebug.origin label), per host, each with the snapshot it came from;
 // those restored longer ago than snapdebug.copies.staleAfterHours are marked stale.
 import * as vscode from 'vscode';
-import { isStale, listCopies, type CopyInfo } from '../../core/snapshot/copies';
-import { describeError } from '../../core/util/errors';
-import { formatAge } from '../../core/util/format';
+import { errorSentence, formatAge, isStale, listCopies, type CopyInfo } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
@@ -23,7 +21,7 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
   private readonly changed = new vscode.EventEmitter<CopiesTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly services: Pick<Services, 'core' | 'hostNames' | 'settings'>) {}
+  constructor(private readonly services: Pick<Services, 'core' | 'hostNames' | 'clock' | 'settings'>) {}
 
   /** One listing per host per refresh, shared by re-renders while it is still running. */
   private listings = new Map<string, Promise<CopyHostNode>>();
@@ -38,7 +36,7 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
     if (!listing) {
       listing = listCopies(this.services.core(), host).then(
         (copies) => new CopyHostNode(host, copies),
-        (error: unknown) => new CopyHostNode(host, undefined, describeError(error).split('\n')[0]),
+        (error: unknown) => new CopyHostNode(host, undefined, errorSentence(error)),
       );
       this.listings.set(host, listing);
     }
@@ -58,8 +56,9 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
     const item = new vscode.TreeItem(copy.name, vscode.TreeItemCollapsibleState.None);
     item.id = `copy:${copy.host}/${copy.id}`;
     item.contextValue = copy.state === 'running' ? contextValues.copyRunning : contextValues.copyStopped;
-    const stale = isStale(copy, this.services.settings().copiesStaleAfterHours);
-    const restored = copy.restoredAt ? formatAge(new Date(copy.restoredAt)) : undefined;
+    const now = new Date(this.services.clock.now());
+    const stale = isStale(copy, this.services.settings().copiesStaleAfterHours, now);
+    const restored = copy.restoredAt ? formatAge(new Date(copy.restoredAt), now) : undefined;
     item.description = `${copy.state} · from ${copy.snapshot}${restored ? ` · restored ${restored}` : ''}${stale ? ' · stale' : ''}`;
     item.tooltip = `${copy.host}/${copy.name}\nrestored from snapshot ${copy.snapshot}${restored ? ` ${restored}` : ''}${copy.source ? `\noriginal: ${copy.source}` : ''}${
       stale ? "\nstale: it still holds production's data; discard it when done" : ''
@@ -78,14 +77,13 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
       const hosts = await Promise.all(
         this.services.hostNames().map((host) => {
           const listing = this.listing(host);
-          let timer: NodeJS.Timeout | undefined;
           const slow = new Promise<CopyHostNode>((resolve) => {
-            timer = setTimeout(() => {
+            const cancel = this.services.clock.after(slowHostMs, () => {
               resolve(new CopyHostNode(host, undefined, 'loading…'));
               void listing.then(() => this.changed.fire(undefined));
-            }, slowHostMs);
+            });
+            void listing.then(cancel);
           });
-          void listing.then(() => clearTimeout(timer));
           return Promise.race([listing, slow]);
         }),
       );

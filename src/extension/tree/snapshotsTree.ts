@@ -2,8 +2,7 @@
 // past snapdebug.store.maxAgeDays); its children show the metadata, CRIU's statistics (the frozen
 // time production saw) included. Metadata files the store will not act on show as warnings.
 import * as vscode from 'vscode';
-import { isOlderThan, type InvalidSnapshotFile, type SnapshotMeta } from '../../core/snapshot/store';
-import { formatAge, formatBytes, formatDuration } from '../../core/util/format';
+import { formatAge, formatBytes, formatDuration, isOlderThan, scanSnapshots, type InvalidSnapshotFile, type SnapshotMeta } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
@@ -44,7 +43,7 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   private readonly changed = new vscode.EventEmitter<SnapshotsTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly services: Pick<Services, 'core' | 'settings'>) {}
+  constructor(private readonly services: Pick<Services, 'core' | 'settings' | 'clock'>) {}
 
   refresh(): void {
     this.changed.fire(undefined);
@@ -69,11 +68,12 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
       return item;
     }
     const meta = node.meta;
-    const old = isOlderThan(meta, this.services.settings().storeMaxAgeDays);
+    const now = new Date(this.services.clock.now());
+    const old = isOlderThan(meta, this.services.settings().storeMaxAgeDays, now);
     const item = new vscode.TreeItem(meta.source.container, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `snapshot:${meta.id}`;
     item.contextValue = meta.kind === 'pre-checkpoint' ? contextValues.preCheckpoint : contextValues.snapshot;
-    item.description = `${meta.source.host} · ${formatAge(new Date(meta.createdAt))} · ${formatBytes(meta.size)} ${meta.compression}${meta.kind === 'pre-checkpoint' ? ' · pre-checkpoint' : ''}${old ? ' · old' : ''}`;
+    item.description = `${meta.source.host} · ${formatAge(new Date(meta.createdAt), now)} · ${formatBytes(meta.size)} ${meta.compression}${meta.kind === 'pre-checkpoint' ? ' · pre-checkpoint' : ''}${old ? ' · old' : ''}`;
     item.tooltip = new vscode.MarkdownString(`**${meta.id}**\n\n${meta.kind} of ${meta.source.host}/${meta.source.container}${meta.criu ? `, frozen ${formatDuration(meta.criu.frozenTimeUs / 1000)}` : ''}`);
     item.iconPath = new vscode.ThemeIcon(meta.kind === 'pre-checkpoint' ? 'history' : 'archive');
     return item;
@@ -81,7 +81,7 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
 
   getChildren(node?: SnapshotsTreeNode): SnapshotsTreeNode[] {
     if (!node) {
-      const { snapshots, invalid } = this.services.core().store.scan();
+      const { snapshots, invalid } = scanSnapshots(this.services.core());
       return [...snapshots.map((meta) => new SnapshotNode(meta)), ...invalid.map((file) => new InvalidSnapshotNode(file))];
     }
     return node.kind === 'snapshot' ? snapshotDetails(node.meta) : [];

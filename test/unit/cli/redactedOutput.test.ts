@@ -50,6 +50,29 @@ describe('CLI output and core logs are redacted', () => {
     assert.doesNotMatch(text, /hunter2/);
   });
 
+  it('with --json, the error document on stdout is masked too', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const real = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+    process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
+    const temp = makeTempDir('cli-redact-json');
+    try {
+      // A usage error (exit 2) and a failure (exit 1), each naming a secret the user typed.
+      assert.equal(await main(['--store', temp.dir, '--json', 'ps', 'postgres://app:hunter2@db']), 2);
+      assert.equal(await main(['--store', temp.dir, '--json', 'rm', 'token=hunter2']), 2);
+    } finally {
+      process.stdout.write = real.out;
+      process.stderr.write = real.err;
+      temp.cleanup();
+    }
+    const documents = out.join('').split(/\n(?=\{)/).map((d) => JSON.parse(d) as { error: string });
+    assert.equal(documents.length, 2);
+    assert.match(documents[0]!.error, /postgres:\/\/app:\*\*\*@db/);
+    assert.match(documents[1]!.error, /token=\*\*\*/);
+    assert.doesNotMatch(out.join('') + err.join(''), /hunter2/);
+  });
+
   it("the core masks its log lines and every command line it logs, for any face", async () => {
     const lines: string[] = [];
     const commands: string[] = [];

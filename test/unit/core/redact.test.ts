@@ -79,12 +79,18 @@ describe('redact', () => {
     assert.doesNotMatch(redact('-----BEGIN PRIVATE KEY-----\nMIIEvQ and the rest'), /MIIEvQ/);
   });
 
+  it('leaves the CLI\'s own flags that name public keys alone', () => {
+    const line = "snapdebug ps: The host key of prod is not known; refusing to connect. Trust it (--accept-new-host-key --sudo). See 'snapdebug ps --help'.";
+    assert.equal(redact(line), line);
+    assert.equal(redact('snapdebug ps --accept-new-host-key prod'), 'snapdebug ps --accept-new-host-key prod');
+  });
+
   it('is idempotent: masking masked text changes nothing', () => {
     for (const [, input] of masked) assert.equal(redact(redact(input)), redact(input));
   });
 
   it('knows secret names from ordinary ones', () => {
     for (const name of ['DB_PASSWORD', 'db-pass', 'AWS_SECRET_ACCESS_KEY', 'MY_TOKEN', 'api.key', 'SIGNING_KEY', 'x_pwd', 'credentials']) assert.ok(isSecretName(name), name);
-    for (const name of ['PWD', 'OLDPWD', 'HOME', 'KEYBOARD', 'monkey', 'bypass', 'compass', 'tokenizer', 'host', 'keys']) assert.ok(!isSecretName(name), name);
+    for (const name of ['PWD', 'OLDPWD', 'HOME', 'KEYBOARD', 'monkey', 'bypass', 'compass', 'tokenizer', 'host', 'keys', 'accept-new-host-key', 'PUBLIC_KEY']) assert.ok(!isSecretName(name), name);
   });
 });

@@ -10,7 +10,7 @@ import { createCore, type Core } from '../../../src/core/core';
 import { pushSnapshot } from '../../../src/core/snapshot/push';
 import { SnapshotStore, type SnapshotMeta } from '../../../src/core/snapshot/store';
 import { isAbortError } from '../../../src/core/util/abort';
-import { SnapdebugError } from '../../../src/core/util/errors';
+import { fixOf, SnapdebugError } from '../../../src/core/util/errors';
 import { makeTempDir } from '../helpers';
 
 const samples = '/work/samples/store';
@@ -148,7 +148,7 @@ describe('store trust', () => {
       const forged = Buffer.from(archiveBytes);
       forged[5] = forged[5]! ^ 0xff;
       writeFileSync(store.archivePath(m), forged);
-      await assert.rejects(store.openVerified(m), (e: unknown) => e instanceof SnapdebugError && /is not the one checkpointed: its sha256 is .* It was replaced or damaged; nothing was sent\./.test(e.message) && /snapdebug rm swapped-1/.test(e.fix ?? ''));
+      await assert.rejects(store.openVerified(m), (e: unknown) => e instanceof SnapdebugError && /is not the one checkpointed: its sha256 is .* It was replaced or damaged; nothing was sent\./.test(e.message) && /Delete swapped-1 from the store/.test(fixOf(e)?.text ?? ''));
       writeFileSync(store.archivePath(m), archiveBytes.subarray(0, 10));
       await assert.rejects(store.openVerified(m), /is not the one checkpointed/);
     });
@@ -160,17 +160,20 @@ describe('store trust', () => {
       await assert.rejects(store.openVerified(m, controller.signal), (e: unknown) => isAbortError(e));
     });
 
-    it('push refuses a replaced archive before any command runs on the target', async () => {
+    it('push refuses a replaced archive before anything is sent: the host never starts receiving', async () => {
       const remote = join(temp.dir, 'remote');
-      mkdirSync(remote);
+      mkdirSync(remote, { mode: 0o700 });
       const commands: string[] = [];
       const core: Core = createCore({ prompts: undefined as never, storeDir: store.dir, settings: { remoteTempDir: remote }, commandLog: (e) => commands.push(e.command) });
       try {
         const m = core.store.get(commit('pushed-1').id);
         writeFileSync(core.store.archivePath(m), Buffer.alloc(archiveBytes.length, 0x41));
-        await assert.rejects(pushSnapshot(core, m, 'local', {}), /pushed-1 in the store is not the one checkpointed/);
-        assert.deepEqual(commands, [], 'nothing ran on the target');
-        assert.deepEqual(readdirSync(remote), []);
+        const work = await core.hosts.get('local').beginWork('push test');
+        const before = commands.length;
+        await assert.rejects(pushSnapshot(core, m, work, {}), /pushed-1 in the store is not the one checkpointed/);
+        assert.deepEqual(commands.slice(before), [], 'nothing ran on the target after the work began');
+        assert.deepEqual(readdirSync(work.dir).filter((name) => name.startsWith('archive')), [], 'no archive file in the work folder');
+        await work.abandon();
       } finally {
         core.dispose();
       }
@@ -181,11 +184,12 @@ describe('store trust', () => {
     it('records checkpoint, push and delete with who, when and what, append-only, 0600', async () => {
       commit('audited-1');
       const remote = join(temp.dir, 'remote');
-      mkdirSync(remote);
+      mkdirSync(remote, { mode: 0o700 });
       const core = createCore({ prompts: undefined as never, storeDir: store.dir, settings: { remoteTempDir: remote } });
       try {
-        const pushed = await pushSnapshot(core, core.store.get('audited-1'), 'local', {});
-        await pushed.remove();
+        const work = await core.hosts.get('local').beginWork('push test');
+        const pushed = await pushSnapshot(core, core.store.get('audited-1'), work, {});
+        await work.finish();
         now = new Date('2026-12-02T00:00:00.000Z');
         const before = readFileSync(store.audit.path, 'utf8');
         store.remove('audited-1');

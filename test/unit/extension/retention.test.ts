@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addSnapshot, fake, makeCore, makeServices, walkTree } from './harness';
-import { makeTempDir } from '../helpers';
+import { makeTempDir, ManualClock } from '../helpers';
 
 const { reviewStore } = await import('../../../src/extension/retention');
 
@@ -22,7 +22,7 @@ describe('store retention at start', () => {
 
   function setUp() {
     const core = makeCore({}, join(temp.dir, 'store'));
-    const services = makeServices(core);
+    const services = makeServices(core, new ManualClock(now.getTime()));
     const at = (days: number) => new Date(now.getTime() - days * dayMs).toISOString();
     addSnapshot(core.store, { id: 'fresh-1', createdAt: at(1) });
     addSnapshot(core.store, { id: 'old-1', createdAt: at(8), source: { host: 'prod', container: 'demo-python' } });
@@ -34,7 +34,7 @@ describe('store retention at start', () => {
   it('offers the snapshots older than the setting in a notification; Delete deletes exactly those', async () => {
     const { core, services } = setUp();
     fake.answerMessage = (m) => (m.kind === 'warning' ? 'Delete' : undefined);
-    await reviewStore(services, now);
+    await reviewStore(services);
     const [offer] = fake.messages.filter((m) => m.kind === 'warning');
     assert.equal(offer!.message, '2 snapshots are older than 7 days: demo-native, demo-python. Snapshots hold process memory, secrets included.');
     assert.deepEqual(offer!.items, ['Delete', 'Keep']);
@@ -48,19 +48,19 @@ describe('store retention at start', () => {
     const { core, services } = setUp();
     fake.settings.set('snapdebug.store.maxAgeDays', 14);
     fake.answerMessage = () => 'Keep';
-    await reviewStore(services, now);
+    await reviewStore(services);
     assert.match(fake.messagesOf('warning')[0]!, /^1 snapshot is older than 14 days: demo-native\./);
     assert.equal(core.store.list().length, 3);
     fake.reset();
     fake.settings.set('snapdebug.store.maxAgeDays', 0);
-    await reviewStore(services, now);
+    await reviewStore(services);
     assert.deepEqual(fake.messagesOf('warning'), [], '0: never asks');
   });
 
   it('logs each broken metadata file in one line and never touches it', async () => {
     const { core, services } = setUp();
     fake.settings.set('snapdebug.store.maxAgeDays', 0);
-    await reviewStore(services, now);
+    await reviewStore(services);
     const lines = services.channel.lines.filter((l) => l.level === 'error').map((l) => l.text);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /^not a snapshot, left alone: .*broken-1\.json: /);
@@ -71,7 +71,6 @@ describe('store retention at start', () => {
     const { services } = setUp();
     const items = (await walkTree(services.views.snapshots)).filter((w) => w.depth === 0).map((w) => w.item);
     const described = Object.fromEntries(items.map((i) => [String(i.label), String(i.description)]));
-    // Ages relative to today's clock: 1 day is fresh, the others are weeks old by any clock after 2026-12.
     assert.doesNotMatch(described['demo-api']!, / · old$/);
     assert.match(described['demo-native']!, / · old$/);
     assert.match(described['not a snapshot: broken-1.json']!, /^kind: /);

@@ -78,6 +78,6 @@ describe('settings and trust', () => {
     fake.workspaceSettings.set('snapdebug.checkpoint.compression', 'gzip');
     const settings = readSettings();
     assert.equal(settings.debug.localRoot, '/repo/src');
-    assert.equal(settings.checkpoint.compression, 'gzip');
+    assert.equal(settings.checkpoint.compress, 'gzip');
   });
 });

@@ -17,7 +17,7 @@ import {
   walkTree,
   type Script,
 } from './harness';
-import { plannedTempDir } from '../helpers';
+import { ManualClock, plannedTempDir } from '../helpers';
 import type * as vscode from 'vscode';
 import type { ThemeIcon, MarkdownString } from './fakeVscode';
 
@@ -323,7 +323,7 @@ describe('CopiesTree', () => {
   it('groups copies (snapdebug.origin label) per host, hides hosts without any, shows failing hosts', async () => {
     fake.settings.set('snapdebug.hosts', ['prod', 'debug', 'empty', 'broken']);
     const core = makeCore({ prod: podmanHost(prodPsEntries()), debug: podmanHost(debugPsEntries()), empty: podmanHost([]), broken: unreachableHost('All configured authentication methods failed') });
-    const tree = makeServices(core).views.copies;
+    const tree = makeServices(core, new ManualClock(Date.parse('2026-12-01T00:00:00.000Z'))).views.copies;
     const hosts = (await tree.getChildren())!;
     const hostItems = hosts.map((h) => tree.getTreeItem(h));
     // "1 copies" or "1 copy": the plural is cosmetic, the count is what matters here.
@@ -337,8 +337,8 @@ describe('CopiesTree', () => {
     const onDebug = (await tree.getChildren(hosts[1]!))!;
     assert.ok(onDebug.every((c) => c instanceof CopyNode));
     const items = onDebug.map((c) => tree.getTreeItem(c));
-    // The fixture's copies were created on 2026-11-26: how long ago depends on today.
-    assert.deepEqual(items.map((i) => [i.label, i.contextValue, String(i.description).replace(/ · restored .+ ago( · stale)?$/, '')]), [
+    // The fixture's copies were created on 2026-11-26; the clock says 2026-12-01.
+    assert.deepEqual(items.map((i) => [i.label, i.contextValue, String(i.description).replace(/ · restored \d+ days ago · stale$/, '')]), [
       ['demo-api', 'copy:running', `running · from ${copySnapshotId}`],
       ['demo-api-copy1', 'copy:stopped', `exited · from ${copySnapshotId}`],
     ]);
@@ -350,12 +350,13 @@ describe('CopiesTree', () => {
   });
 
   it('marks copies restored longer ago than snapdebug.copies.staleAfterHours as stale', async () => {
-    const nowSeconds = Math.floor(Date.now() / 1000);
+    const clock = new ManualClock(Date.parse('2026-12-01T00:00:00.000Z'));
+    const nowSeconds = clock.now() / 1000;
     const [running, stopped] = debugPsEntries();
     // An hour and two days old: far either side of the 24 hours the setting defaults to.
     const entries = [{ ...running!, Created: nowSeconds - 3600 }, { ...stopped!, Created: nowSeconds - 2 * 86400 }];
     fake.settings.set('snapdebug.hosts', ['debug']);
-    const tree = makeServices(makeCore({ debug: podmanHost(entries) })).views.copies;
+    const tree = makeServices(makeCore({ debug: podmanHost(entries) }), clock).views.copies;
     const [host] = (await tree.getChildren())!;
     const items = (await tree.getChildren(host))!.map((c) => tree.getTreeItem(c));
     assert.deepEqual(items.map((i) => [i.description, icon(i)]), [
@@ -364,7 +365,7 @@ describe('CopiesTree', () => {
     ]);
     assert.match(String(items[1]!.tooltip), /stale: it still holds production's data; discard it when done/);
     fake.settings.set('snapdebug.copies.staleAfterHours', 0);
-    const never = makeServices(makeCore({ debug: podmanHost(entries) })).views.copies;
+    const never = makeServices(makeCore({ debug: podmanHost(entries) }), clock).views.copies;
     const neverItems = (await never.getChildren((await never.getChildren())![0]))!.map((c) => never.getTreeItem(c));
     assert.ok(neverItems.every((i) => !String(i.description).includes('stale')));
   });
@@ -372,12 +373,18 @@ describe('CopiesTree', () => {
   it('a slow host does not hold the view back: it shows as loading, and the view redraws when it answers', async () => {
     const slow = gatedHost('slow', [], podmanHost(debugPsEntries()));
     fake.settings.set('snapdebug.hosts', ['prod', 'slow']);
-    const tree = makeServices(makeCore({ prod: podmanHost(prodPsEntries()), slow: slow.script })).views.copies;
+    const services = makeServices(makeCore({ prod: podmanHost(prodPsEntries()), slow: slow.script }));
+    const tree = services.views.copies;
     let redraws = 0;
     tree.onDidChangeTreeData(() => redraws++);
-    const started = Date.now();
-    const first = (await tree.getChildren())!.map((h) => tree.getTreeItem(h));
-    assert.ok(Date.now() - started < 5000, 'answered without waiting for the slow host');
+    let answered = false;
+    const children = Promise.resolve(tree.getChildren()).then((nodes) => ((answered = true), nodes));
+    // prod answers at once (its timer is cancelled); slow's listing waits, and so does the view...
+    await waitFor(() => services.clock.pending === 1, 'prod answered, only the slow host is waited for');
+    assert.equal(answered, false, 'the view waits up to slowHostMs for every host');
+    // ...until the slow-host time has passed (on the test's clock, not the wall's).
+    services.clock.advance(2000);
+    const first = (await children)!.map((h) => tree.getTreeItem(h));
     assert.deepEqual(first.map((i) => [i.label, i.description]), [
       ['prod', '1 copy'],
       ['slow', 'loading…'],
