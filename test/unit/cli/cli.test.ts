@@ -76,6 +76,12 @@ describe('snapdebug CLI', function () {
       [['logs', 'prod/demo-api', '--tail', 'many'], /--tail many is not a number of lines/],
       [['--transport', 'pigeon', 'ps', 'prod'], /--transport pigeon: use stream or file/],
       [['--remote-tmp', 'relative/dir', 'ps', 'prod'], /"relative\/dir" is not a usable path/],
+      [['snapshots', '--max-age-days', 'week'], /--max-age-days week: give a whole number \(0 turns it off\)/],
+      [['snapshots', '--max-age-days', '-1'], /'--max-age-days' argument is ambiguous/],
+      [['snapshots', '--max-age-days=-1'], /--max-age-days -1: give a whole number/],
+      [['--ssh-config', '/nonexistent/ssh_config', 'ps', 'prod'], /--ssh-config \/nonexistent\/ssh_config: no such file/],
+      [['copies', 'debug', '--stale-after-hours', '1.5'], /--stale-after-hours 1\.5: give a whole number/],
+      [['copies', 'bad host!', '--stale-after-hours', '24'], /"bad host!" is not a host/],
     ];
     for (const [argv, message] of cases) {
       it(`snapdebug ${argv.join(' ') || '(nothing)'}`, async () => {

@@ -268,7 +268,12 @@ function freshState() {
   return {
     /** Settings by full key ('snapdebug.hosts'); absent keys read as the caller's default. */
     settings: new Map<string, unknown>(),
-    /** Every full key read through getConfiguration().get, with the default the caller passed. */
+    /**
+     * What a repository's .vscode/settings.json says. get() hands these out whatever the setting's
+     * scope (the fake enforces no scopes), so a test can show what the extension itself ignores.
+     */
+    workspaceSettings: new Map<string, unknown>(),
+    /** Every full key read through getConfiguration().get or inspect, with the default the caller passed. */
     settingReads: new Map<string, unknown>(),
     settingUpdates: [] as { key: string; value: unknown; target: unknown }[],
     messages: [] as RecordedMessage[],
@@ -448,13 +453,15 @@ function configuration(section?: string) {
   return {
     get<T>(key: string, defaultValue?: T): T | undefined {
       fake.settingReads.set(full(key), defaultValue);
+      if (fake.workspaceSettings.has(full(key))) return fake.workspaceSettings.get(full(key)) as T;
       return fake.settings.has(full(key)) ? (fake.settings.get(full(key)) as T) : defaultValue;
     },
     has(key: string): boolean {
-      return fake.settings.has(full(key));
+      return fake.settings.has(full(key)) || fake.workspaceSettings.has(full(key));
     },
     inspect(key: string) {
-      return { key: full(key), globalValue: fake.settings.get(full(key)) };
+      fake.settingReads.set(full(key), undefined);
+      return { key: full(key), globalValue: fake.settings.get(full(key)), workspaceValue: fake.workspaceSettings.get(full(key)) };
     },
     async update(key: string, value: unknown, target?: unknown): Promise<void> {
       fake.settingUpdates.push({ key: full(key), value, target });
