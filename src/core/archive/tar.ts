@@ -1,0 +1,148 @@
+// TEMPORARY ADAPTER (issue 16, until issue 13 lands): the archive engineer is writing the
+// product's one tar reader with exactly this API in src/core/archive/tar.ts; at merge the lead
+// replaces this file with theirs. Until then, a minimal pull reader (ustar, pax path/size, GNU long
+// names) over the same decompression as the rest of the product (decompress.ts), so the inspector
+// can stream a 1 GiB pages image without holding it.
+import { createReadStream } from 'node:fs';
+import { AbortError, onAbort } from '../util/abort';
+import { SnapdebugError } from '../util/errors';
+import { decompressor } from './decompress';
+
+export interface TarEntry {
+  name: string;
+  size: number;
+  type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+  linkName?: string;
+  mode: number;
+  mtime?: number;
+}
+
+const blockBytes = 512;
+const maxMetaEntryBytes = 1024 * 1024;
+const typeFlags: Record<string, TarEntry['type']> = {
+  '0': 'file', '\0': 'file', '7': 'file', '5': 'directory', '2': 'symlink', '1': 'hardlink', '3': 'char', '4': 'block', '6': 'fifo',
+};
+
+/** Pulls exact byte counts out of an async chunk source. */
+class ByteSource {
+  private pending: Buffer = Buffer.alloc(0);
+  constructor(private readonly chunks: AsyncIterator<Buffer>) {}
+
+  /** Up to `max` bytes (at least one), or undefined at the end of the input. */
+  async some(max: number): Promise<Buffer | undefined> {
+    if (this.pending.length === 0) {
+      const next = await this.chunks.next();
+      if (next.done) return undefined;
+      this.pending = next.value;
+    }
+    const out = this.pending.subarray(0, max);
+    this.pending = this.pending.subarray(out.length);
+    return out;
+  }
+
+  async exactly(count: number): Promise<Buffer | undefined> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < count) {
+      const part = await this.some(count - have);
+      if (!part) return have === 0 ? undefined : Buffer.concat(parts);
+      parts.push(part);
+      have += part.length;
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /** Lets the source go (a decompressor stops, its file closes) when the reader stops early. */
+  async close(): Promise<void> {
+    await this.chunks.return?.();
+  }
+
+  async skip(count: number): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      const part = await this.some(left);
+      if (!part) throw new SnapdebugError('The archive ends inside an entry.');
+      left -= part.length;
+    }
+  }
+}
+
+function text(block: Buffer, offset: number, length: number): string {
+  const field = block.subarray(offset, offset + length);
+  const end = field.indexOf(0);
+  return field.subarray(0, end < 0 ? length : end).toString('utf8');
+}
+
+function octal(block: Buffer, offset: number, length: number): number {
+  const value = text(block, offset, length).trim();
+  return value === '' ? 0 : parseInt(value, 8);
+}
+
+function paxRecords(body: Buffer): Map<string, string> {
+  const records = new Map<string, string>();
+  for (const match of body.toString('utf8').matchAll(/\d+ ([^=\n]+)=([^\n]*)\n/g)) records.set(match[1]!, match[2]!);
+  return records;
+}
+
+/** The entries of a tar stream; each body must be consumed or left before asking for the next. */
+export async function* tarEntries(
+  source: AsyncIterable<Buffer>,
+  limits: { maxEntries?: number; maxKeptBytes?: number } = {},
+): AsyncGenerator<{ entry: TarEntry; body: AsyncIterable<Buffer> }> {
+  const input = new ByteSource(source[Symbol.asyncIterator]());
+  let pax = new Map<string, string>();
+  let longName: string | undefined;
+  let count = 0;
+  try {
+    for (;;) {
+      const header = await input.exactly(blockBytes);
+      if (!header || header.length < blockBytes || header.every((b) => b === 0)) return;
+      const flag = String.fromCharCode(header[156] ?? 0);
+      let size = octal(header, 124, 12);
+      if (flag === 'x' || flag === 'g' || flag === 'L') {
+        if (size > (limits.maxKeptBytes ?? maxMetaEntryBytes)) throw new SnapdebugError(`A tar header record claims ${size} bytes.`);
+        const body = (await input.exactly(size)) ?? Buffer.alloc(0);
+        await input.skip((blockBytes - (size % blockBytes)) % blockBytes);
+        if (flag === 'x') pax = paxRecords(body);
+        if (flag === 'L') longName = text(body, 0, body.length);
+        continue;
+      }
+      if (++count > (limits.maxEntries ?? Infinity)) throw new SnapdebugError(`The archive has more than ${limits.maxEntries} entries.`);
+      const prefix = text(header, 345, 155);
+      let name = pax.get('path') ?? longName ?? (prefix ? `${prefix}/${text(header, 0, 100)}` : text(header, 0, 100));
+      if (pax.has('size')) size = Number(pax.get('size'));
+      name = name.replace(/^\.\//, '');
+      const type = typeFlags[flag] ?? 'file';
+      const linkName = pax.get('linkpath') ?? text(header, 157, 100);
+      const entry: TarEntry = { name, size, type, mode: octal(header, 100, 8), mtime: octal(header, 136, 12), ...(linkName && { linkName }) };
+      pax = new Map();
+      longName = undefined;
+      let remaining = size;
+      const body = (async function* () {
+        while (remaining > 0) {
+          const part = await input.some(remaining);
+          if (!part) throw new SnapdebugError(`The archive ends inside ${name}.`);
+          remaining -= part.length;
+          yield part;
+        }
+      })();
+      yield { entry, body };
+      await input.skip(remaining);
+      await input.skip((blockBytes - (size % blockBytes)) % blockBytes);
+    }
+  } finally {
+    await input.close();
+  }
+}
+
+/** The decompressed bytes of an archive file (zstd, gzip or plain, told apart by its first bytes). */
+export function archiveStream(path: string, signal?: AbortSignal): AsyncIterable<Buffer> {
+  const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  const plain = decompressor();
+  file.on('error', (error) => plain.destroy(error));
+  file.pipe(plain);
+  plain.once('close', () => file.destroy());
+  const stop = onAbort(signal, () => plain.destroy(new AbortError()));
+  plain.once('close', stop);
+  return plain;
+}
