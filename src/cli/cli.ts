@@ -9,6 +9,8 @@ import type { CliCommand, OptionSpec } from './context';
 import { copiesCommand, discardCommand } from './commands/copies';
 import { attachCommand, debugCommand } from './commands/debug';
 import { doctorCommand, hostsCommand, psCommand, topCommand } from './commands/hosts';
+import { diffCommand, inspectCommand } from './commands/inspect';
+import { coreCommand, memoryCommand } from './commands/memory';
 import { migrateCommand, restoreCommand } from './commands/restore';
 import { checkpointCommand, pushCommand, rmCommand, snapshotsCommand } from './commands/snapshots';
 import { createOutput } from './output';
@@ -27,6 +29,10 @@ export const commands: CliCommand[] = [
   restoreCommand,
   migrateCommand,
   rmCommand,
+  inspectCommand,
+  memoryCommand,
+  diffCommand,
+  coreCommand,
   debugCommand,
   attachCommand,
   copiesCommand,

@@ -54,9 +54,11 @@ export class CheckpointImages {
 
 /**
  * What a reader of memory answers when pages-N.img streams past: 'done' (it read the body),
- * 'skip' (it does not want it) or 'later' (it cannot tell yet: ask again in a second pass).
+ * 'skip' (it does not want it), 'later' (it cannot tell yet: ask again in a second pass) or 'stop'
+ * (it has what it wanted: the pass ends here, and the rest of the archive is not read).
  */
-export type PagesVisitor = (pagesId: number, body: AsyncIterable<Buffer>, images: CheckpointImages) => Promise<'done' | 'skip' | 'later'>;
+export type PagesAnswer = 'done' | 'skip' | 'later' | 'stop';
+export type PagesVisitor = (pagesId: number, body: AsyncIterable<Buffer>, images: CheckpointImages) => Promise<PagesAnswer>;
 
 export interface ScanOptions {
   pages?: PagesVisitor;
@@ -86,6 +88,7 @@ export async function scanCheckpoint(path: string, options: ScanOptions = {}): P
       images.pagesBytes.set(pagesId, entry.size);
       const answer = options.pages ? await options.pages(pagesId, body, images) : 'skip';
       if (answer === 'later') later.add(pagesId);
+      if (answer === 'stop') return images;
       continue;
     }
     const isImage = entry.name.startsWith('checkpoint/') && entry.name.endsWith('.img') && !entry.name.slice(11).includes('/');
@@ -111,7 +114,7 @@ async function secondPass(path: string, wanted: Set<number>, visit: PagesVisitor
     throwIfAborted(signal);
     const pages = pagesPattern.exec(entry.name);
     if (!pages || !wanted.has(Number(pages[1]))) continue;
-    await visit(Number(pages[1]), body, images);
+    if ((await visit(Number(pages[1]), body, images)) === 'stop') return;
     wanted.delete(Number(pages[1]));
     if (wanted.size === 0) return;
   }

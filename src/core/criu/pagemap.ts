@@ -45,8 +45,11 @@ export function decodePagemap(name: string, pid: number, image: Buffer): Pagemap
   return { pid, pagesId: head.pagesId ?? 0, runs, presentPages: runs.reduce((sum, run) => sum + (run.present ? run.pages : 0), 0) };
 }
 
-/** Bytes of memory from a pages image, as they stream: `address` is where `bytes` begins. */
-export type PageVisitor = (address: number, bytes: Buffer) => void | Promise<void>;
+/**
+ * Bytes of memory from a pages image, as they stream: `address` is where `bytes` begins. Returning
+ * false stops the walk (a search that has found enough).
+ */
+export type PageVisitor = (address: number, bytes: Buffer) => void | boolean | Promise<void | boolean>;
 
 /**
  * Feeds a streamed pages image to `visit` as (address, bytes) pieces, one run at a time; a piece
@@ -64,7 +67,7 @@ export async function walkPages(map: Pagemap, body: AsyncIterable<Buffer>, visit
       if (!run) throw new SnapdebugError(`pages-${map.pagesId}.img holds more than pagemap-${map.pid}.img describes.`);
       const runBytes = run.pages * pageBytes;
       const take = Math.min(runBytes - offsetInRun, chunk.length - at);
-      await visit(run.address + offsetInRun, chunk.subarray(at, at + take));
+      if ((await visit(run.address + offsetInRun, chunk.subarray(at, at + take))) === false) return;
       at += take;
       offsetInRun += take;
       if (offsetInRun === runBytes) {
@@ -93,8 +96,8 @@ export class RangeCollector {
     });
   };
 
-  /** The bytes of range i (zeros where the checkpoint held no page). */
+  /** The bytes of range i (zeros where the checkpoint held no page; empty if there is no range i). */
   bytes(i: number): Buffer {
-    return this.buffers[i]!;
+    return this.buffers[i] ?? Buffer.alloc(0);
   }
 }

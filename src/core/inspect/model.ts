@@ -48,8 +48,8 @@ export interface ProcessInfo {
   sockets: SocketInfo[];
   /** Only when asked for (`--env`, "Show Values"): environment values are secrets. */
   env?: Record<string, string>;
-  /** How many variables the environment holds (shown even when the values are not). */
-  envCount: number;
+  /** The environment's variable names (shown even when the values are not). */
+  envNames: string[];
   /** Bytes of memory the checkpoint holds for this process (its dumped pages). */
   residentBytes: number;
   /** Bytes of address space mapped (the sum of its memory areas). */

@@ -12,6 +12,8 @@ import type { OpenFile, ProcessInfo } from './model';
 export interface PstreeMessage {
   pid?: number;
   ppid?: number;
+  pgid?: number;
+  sid?: number;
   threads?: number[];
 }
 
@@ -139,7 +141,7 @@ export function buildProcesses(images: CheckpointImages, strings: Map<number, Pr
       files: [...openFiles(fdinfo, files), ...extra],
       sockets: sockets(fdinfo, files),
       ...(options.env && { env: parseEnv(envStrings) }),
-      envCount: envStrings.length,
+      envNames: Object.keys(parseEnv(envStrings)),
       residentBytes: (pagemaps.get(pid)?.presentPages ?? 0) * pageBytes,
       mappedBytes: (mm?.vmas ?? []).reduce((sum, vma) => sum + (u64n(vma.end) - u64n(vma.start)), 0),
     };

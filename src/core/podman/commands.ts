@@ -96,6 +96,15 @@ export const podman = {
     return { readOnly: true, argv: ['image', 'exists', validateImageRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
   },
 
+  /** Mounts an image's root file system read-only on the host; prints where. */
+  imageMount(ref: string): PodmanCommand<string> {
+    return { argv: ['image', 'mount', validateImageRef(ref)], parse: (stdout) => stdout.trim() };
+  },
+
+  imageUnmount(ref: string): PodmanCommand<string> {
+    return { argv: ['image', 'unmount', validateImageRef(ref)], parse: text };
+  },
+
   containerExists(ref: string): PodmanCommand<boolean> {
     return { readOnly: true, argv: ['container', 'exists', validateContainerRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
   },

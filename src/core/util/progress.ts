@@ -11,7 +11,9 @@ export type Phase =
   | 'transfer-image'
   | 'attach'
   | 'cleanup'
-  | 'migrate';
+  | 'migrate'
+  | 'read'
+  | 'fetch';
 
 export interface ProgressEvent {
   phase: Phase;
