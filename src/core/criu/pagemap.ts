@@ -37,9 +37,11 @@ export function decodePagemap(name: string, pid: number, image: Buffer): Pagemap
   const head = decodeEntry<{ pagesId?: number }>(name, entries[0]!, 'PagemapHead');
   const runs = entries.slice(1).map((entry): PageRun => {
     const message = decodeEntry<PagemapEntryMessage>(name, entry, 'PagemapEntry');
-    const pages = message.nrPages !== undefined && message.nrPages !== null ? u64n(message.nrPages) : (message.compatNrPages ?? 0);
+    // protobufjs answers absent fields with defaults from the prototype: ask what was written.
+    const has = (field: keyof PagemapEntryMessage) => Object.prototype.hasOwnProperty.call(message, field);
+    const pages = has('nrPages') ? u64n(message.nrPages) : (message.compatNrPages ?? 0);
     // Images older than the flags field say only whether a run is in the parent.
-    const present = message.flags !== undefined && message.flags !== null ? (message.flags & pagemapFlags.present) !== 0 : !message.inParent;
+    const present = has('flags') ? ((message.flags ?? 0) & pagemapFlags.present) !== 0 : !message.inParent;
     return { address: u64n(message.vaddr), pages, present };
   });
   return { pid, pagesId: head.pagesId ?? 0, runs, presentPages: runs.reduce((sum, run) => sum + (run.present ? run.pages : 0), 0) };
