@@ -96,7 +96,7 @@ export const coreCommand: CliCommand = {
     out.result(result, () =>
       [
         `wrote ${result.corePath} (${formatBytes(result.bytes)}, ${result.threads} thread${result.threads === 1 ? '' : 's'}) and ${result.gdbinitPath}`,
-        `fetched ${result.fetched.length} file${result.fetched.length === 1 ? '' : 's'} into ${result.rootDir}`,
+        `fetched ${result.fetched.length} file${result.fetched.length === 1 ? '' : 's'} into ${result.rootDir}${result.fetchedFrom ? ` from ${result.fetchedFrom}` : ''}`,
         ...result.missing.map((m) => `not fetched: ${m.path}: ${m.reason}`),
         `it holds process memory: delete the folder when done`,
         `open it with: ${shellJoin(result.gdbCommand)}`,

@@ -1,8 +1,11 @@
-// The program and shared libraries a core needs, read from the container's image on the
-// snapshot's source host: `podman image mount` (read-only), then one `tar` of exactly the files
-// named, read as root with the host's own tools (never a program of the image's). The image is
-// untrusted: a path is fetched only when `stat` shows every component a real directory and the
-// file a regular file, so no symlink in the image can lead the read out of its root.
+// The program and shared libraries a core needs, read on the snapshot's source host from the
+// container's image (`podman image mount`, read-only) or, where the image cannot be mounted (an
+// image in a read-only additional store), from the container's own root file system (`podman
+// container mount`, by the id the snapshot recorded); then one `tar` of exactly the files named,
+// read as root with the host's own tools (never a program of the image's). Both are untrusted: a
+// path is fetched only when `stat` shows every component a real directory and the file a regular
+// file, so no symlink can lead the read out of that root. (A running container could still swap a
+// directory between that check and the read; the image, when it can be mounted, cannot.)
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -54,17 +57,46 @@ export function safeFiles(paths: string[], mount: string, statOutput: string): F
   return report;
 }
 
-/** Copies `paths` from `image` on `host` to `destRoot` + path. Never throws for a missing file. */
-export async function fetchImageFiles(host: Host, image: string, paths: string[], destRoot: string, signal?: AbortSignal): Promise<FetchReport> {
+export interface FileSources {
+  image?: string;
+  /** The container's id, for when its image cannot be mounted. */
+  container?: string;
+}
+
+/** Mounts the image, else the container; returns where, how to let go, and what was mounted. */
+async function mountRoot(host: Host, sources: FileSources, signal?: AbortSignal): Promise<{ mount: string; from: string; release: () => Promise<unknown> }> {
+  const options = signal ? { signal } : {};
+  const failures: string[] = [];
+  if (sources.image) {
+    try {
+      const mount = await host.podman(podman.imageMount(sources.image), options);
+      return { mount, from: `image ${sources.image}`, release: () => host.podman(podman.imageUnmount(sources.image!)) };
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  if (sources.container) {
+    try {
+      const mount = await host.podman(podman.containerMount(sources.container), options);
+      return { mount, from: `container ${sources.container.slice(0, 12)}`, release: () => host.podman(podman.containerUnmount(sources.container!)) };
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  throw new SnapdebugError(failures.length ? failures.join(' ') : 'The snapshot names neither its image nor its container.');
+}
+
+/** Copies `paths` from the image (or container) on `host` to `destRoot` + path. Never throws for a missing file. */
+export async function fetchHostFiles(host: Host, sources: FileSources, paths: string[], destRoot: string, signal?: AbortSignal): Promise<FetchReport & { from: string }> {
   const wanted = [...new Set(paths)];
   const refused = wanted.filter((p) => !containerPath(p)).map((path) => ({ path, reason: 'not a plain absolute path' }));
   const usable = wanted.filter((p) => containerPath(p));
-  if (usable.length === 0) return { fetched: [], missing: refused };
-  const mount = await host.podman(podman.imageMount(image), signal ? { signal } : {});
-  if (!containerPath(mount)) throw new SnapdebugError(`podman image mount on ${host.name} answered "${mount}", not a folder.`);
+  if (usable.length === 0) return { fetched: [], missing: refused, from: '' };
+  const { mount, from, release } = await mountRoot(host, sources, signal);
   try {
+    if (!containerPath(mount)) throw new SnapdebugError(`podman mount on ${host.name} answered "${mount}", not a folder.`);
     const stat = await host.runIdempotent(host.privileged(['stat', '-c', '%F\t%n', '--', ...componentsOf(usable).map((c) => `${mount}${c}`)]), signal ? { signal } : {});
-    const report = safeFiles(usable, mount, stat.stdout);
+    const report = { ...safeFiles(usable, mount, stat.stdout), from };
     report.missing.unshift(...refused);
     if (report.safe.length === 0) return report;
     const tar = await host.runner.start(host.privileged(['tar', '-C', mount, '-cf', '-', '--', ...report.safe.map((p) => p.slice(1))]), signal ? { signal } : {});
@@ -81,6 +113,6 @@ export async function fetchImageFiles(host: Host, image: string, paths: string[]
     for (const name of expected) report.missing.push({ path: `/${name}`, reason: `tar on ${host.name} did not send it (exit ${code}): ${tar.stderrText().trim()}` });
     return report;
   } finally {
-    await host.podman(podman.imageUnmount(image)).catch(() => undefined);
+    await release().catch(() => undefined);
   }
 }

@@ -8,7 +8,7 @@ import type { Core, WorkControl } from '../core';
 import type { SnapshotMeta } from '../snapshot/store';
 import { SnapdebugError } from '../util/errors';
 import { writeCoreFile } from './coreFile';
-import { fetchImageFiles, type FetchReport } from './hostFiles';
+import { fetchHostFiles, type FetchReport } from './hostFiles';
 
 export interface SnapshotCoreRequest {
   pid: number;
@@ -26,12 +26,14 @@ export interface SnapshotCoreResult {
   threads: number;
   bytes: number;
   fetched: string[];
+  /** Where the files came from: "image …" or "container …" on the source host. */
+  fetchedFrom?: string;
   missing: FetchReport['missing'];
   /** argv that opens the core in gdb. */
   gdbCommand: string[];
 }
 
-/** gdb reads the rest of a `set` line as is; file names go in double quotes, escaped. */
+/** `file` splits its argument like a shell (double quotes, escaped); `set` and `core-file` take the rest of the line as is. */
 function quoted(path: string): string {
   return `"${path.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
@@ -45,7 +47,7 @@ export function gdbinitText(options: { rootDir: string; corePath: string; progra
     `set sysroot ${options.rootDir}`,
     ...(options.libraryDirs.length ? [`set solib-search-path ${options.libraryDirs.join(':')}`] : []),
     ...(options.program ? [`file ${quoted(options.program)}`] : ['# the program was not fetched: symbols are missing']),
-    `core-file ${quoted(options.corePath)}`,
+    `core-file ${options.corePath}`,
     '',
   ].join('\n');
 }
@@ -53,8 +55,9 @@ export function gdbinitText(options: { rootDir: string; corePath: string; progra
 export async function coreFromSnapshot(core: Core, meta: SnapshotMeta, request: SnapshotCoreRequest, control: WorkControl = {}): Promise<SnapshotCoreResult> {
   if (!Number.isInteger(request.pid) || request.pid <= 0) throw new SnapdebugError(`"${request.pid}" is not a process id.`);
   const rootDir = join(request.outDir, 'root');
-  let report: FetchReport = { fetched: [], missing: [] };
+  let report: FetchReport & { from?: string } = { fetched: [], missing: [] };
   const image = meta.source.imageId ?? meta.source.image;
+  const container = meta.source.containerId;
   const result = await writeCoreFile(
     { archivePath: core.store.archivePath(meta), pid: request.pid, outDir: request.outDir, filesRoot: rootDir, ...(control.signal && { signal: control.signal }) },
     async (_images, layout) => {
@@ -63,13 +66,13 @@ export async function coreFromSnapshot(core: Core, meta: SnapshotMeta, request: 
         report = { fetched: [], missing: paths.map((path) => ({ path, reason: 'not fetched (asked not to)' })) };
         return;
       }
-      if (!image) {
-        report = { fetched: [], missing: paths.map((path) => ({ path, reason: 'the snapshot does not name its image' })) };
+      if (!image && !container) {
+        report = { fetched: [], missing: paths.map((path) => ({ path, reason: 'the snapshot names neither its image nor its container' })) };
         return;
       }
-      control.progress?.({ phase: 'fetch', message: `Fetching ${paths.length} mapped files from ${image} on ${meta.source.host}` });
+      control.progress?.({ phase: 'fetch', message: `Fetching ${paths.length} mapped files from ${meta.source.host}` });
       try {
-        report = await fetchImageFiles(core.hosts.get(meta.source.host), image, paths, rootDir, control.signal);
+        report = await fetchHostFiles(core.hosts.get(meta.source.host), { ...(image && { image }), ...(container && { container }) }, paths, rootDir, control.signal);
       } catch (error) {
         if (control.signal?.aborted) throw error;
         const reason = `could not read the image on ${meta.source.host}: ${(error as Error).message}`;
@@ -97,6 +100,7 @@ export async function coreFromSnapshot(core: Core, meta: SnapshotMeta, request: 
     threads: result.threads,
     bytes: result.bytes,
     fetched: report.fetched,
+    ...(report.from && { fetchedFrom: `${report.from} on ${meta.source.host}` }),
     missing: report.missing,
     gdbCommand: ['gdb', '-x', gdbinitPath],
   };
