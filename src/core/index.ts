@@ -3,9 +3,9 @@
 
 // Looking inside a snapshot without restoring it (issue 16).
 export { inspectSnapshot, type InspectOptions } from './inspect/inspect';
-export { searchMemory, memoryMaps, defaultContextBytes, defaultMaxHits, type MemorySearchRequest, type MemorySearchResult } from './inspect/memory';
+export { searchMemory, memoryMaps, hexDump, defaultContextBytes, defaultMaxHits, type MemorySearchRequest, type MemorySearchResult } from './inspect/memory';
 export { regexReachBytes } from './inspect/matcher';
-export { diffSnapshots, type SnapshotDiff, type ProcessChanges, type ProcessSummary } from './inspect/diff';
+export { diffSnapshots, diffText, type SnapshotDiff, type ProcessChanges, type ProcessSummary } from './inspect/diff';
 export { criuPhases, type CriuPhase } from './inspect/phases';
 export type {
   SnapshotContents,

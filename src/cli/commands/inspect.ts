@@ -1,6 +1,6 @@
 // Looking inside a snapshot from the terminal: `inspect` (processes, files, sockets, mounts,
 // statistics, and environment values only with --env) and `diff` (what changed between two).
-import { diffSnapshots, inspectSnapshot, type ProcessInfo, type SnapshotContents, type SnapshotDiff } from '../../core/index';
+import { diffSnapshots, diffText, inspectSnapshot, type ProcessInfo, type SnapshotContents } from '../../core/index';
 import { SnapdebugError } from '../../core/util/errors';
 import { formatBytes, formatDuration } from '../../core/util/format';
 import { flag, stringOption, type CliCommand, type OptionValues } from '../context';
@@ -107,25 +107,6 @@ export const inspectCommand: CliCommand = {
   },
 };
 
-function describeDiff(diff: SnapshotDiff): string {
-  const lines: string[] = [];
-  for (const p of diff.processesAdded) {
-    lines.push(`+ process ${p.pid} (${p.command}) ${p.args.join(' ')}`);
-    for (const f of p.files.filter((f) => /^\d+$/.test(f.fd))) lines.push(`    fd ${f.fd} ${f.type} ${f.path}`);
-  }
-  for (const p of diff.processesGone) lines.push(`- process ${p.pid} (${p.command}) ${p.args.join(' ')}`);
-  for (const c of diff.changed) {
-    lines.push(`~ process ${c.pid} (${c.command})`);
-    if (c.args) lines.push(`    arguments: ${c.args.before.join(' ')}  →  ${c.args.after.join(' ')}`);
-    for (const f of c.filesOpened) lines.push(`    + fd ${f.fd} ${f.type} ${f.path}`);
-    for (const f of c.filesClosed) lines.push(`    - fd ${f.fd} ${f.type} ${f.path}`);
-    for (const s of c.socketsOpened) lines.push(`    + socket fd ${s.fd} ${s.protocol} ${s.state} ${s.source ?? ''}:${s.sourcePort ?? ''}`);
-    for (const s of c.socketsClosed) lines.push(`    - socket fd ${s.fd} ${s.protocol} ${s.state} ${s.source ?? ''}:${s.sourcePort ?? ''}`);
-    if (c.memory) lines.push(`    memory ${formatBytes(c.memory.beforeBytes)} → ${formatBytes(c.memory.afterBytes)} (${c.memory.changeBytes >= 0 ? '+' : '-'}${formatBytes(Math.abs(c.memory.changeBytes))})`);
-  }
-  return lines.length ? lines.join('\n') : 'no differences in processes, files, sockets or memory';
-}
-
 export const diffCommand: CliCommand = {
   name: 'diff',
   usage: 'diff SNAPSHOT-A SNAPSHOT-B',
@@ -136,6 +117,6 @@ export const diffCommand: CliCommand = {
     const [a, b] = positionals.map((id) => core.store.get(id));
     const [before, after] = await Promise.all([inspectSnapshot(core.store.archivePath(a!), { signal }), inspectSnapshot(core.store.archivePath(b!), { signal })]);
     const diff = diffSnapshots(before, after);
-    out.result({ from: a!.id, to: b!.id, ...diff }, () => `${a!.id} → ${b!.id}\n${describeDiff(diff)}`);
+    out.result({ from: a!.id, to: b!.id, ...diff }, () => `${a!.id} → ${b!.id}\n${diffText(diff)}`);
   },
 };

@@ -1,7 +1,7 @@
 // A snapshot's memory from the terminal: `memory --maps` (each process's memory areas) and
 // `memory --search TEXT | --regex RE` (hits with hex and text around them), and `core` (an ELF core
 // file and a gdbinit, to read a process's state in gdb with no debug host).
-import { coreFromSnapshot, defaultContextBytes, defaultMaxHits, memoryMaps, searchMemory, type MemoryHit } from '../../core/index';
+import { coreFromSnapshot, defaultContextBytes, defaultMaxHits, hexDump, memoryMaps, searchMemory } from '../../core/index';
 import { SnapdebugError } from '../../core/util/errors';
 import { formatBytes } from '../../core/util/format';
 import { shellJoin } from '../../core/util/quote';
@@ -14,20 +14,6 @@ function count(values: OptionValues, name: string, fallback: number): number {
   if (text === undefined) return fallback;
   if (!/^\d{1,7}$/.test(text)) throw new SnapdebugError(`--${name} ${text}: give a number.`);
   return Number(text);
-}
-
-/** A hit as a hex dump, 16 bytes a line, addresses on the left, text on the right. */
-export function hexDump(hit: MemoryHit): string[] {
-  const bytes = Buffer.from(hit.contextHex, 'hex');
-  const base = BigInt(hit.contextAddress);
-  const lines: string[] = [];
-  for (let at = 0; at < bytes.length; at += 16) {
-    const row = bytes.subarray(at, at + 16);
-    const hex = [...row].map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(47);
-    const text = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
-    lines.push(`  ${(base + BigInt(at)).toString(16).padStart(16, '0')}  ${hex}  |${text}|`);
-  }
-  return lines;
 }
 
 export const memoryCommand: CliCommand = {

@@ -2,6 +2,7 @@
 // appeared or went away, changed arguments, files and sockets opened and closed, memory per
 // process grown or shrunk. A process is the same one in both when its PID and name match (a PID
 // reused by another program counts as one gone and one new).
+import { formatBytes } from '../util/format';
 import type { OpenFile, ProcessInfo, SnapshotContents, SocketInfo } from './model';
 
 export interface ProcessSummary {
@@ -78,4 +79,24 @@ export function diffSnapshots(before: SnapshotContents, after: SnapshotContents)
     processesGone: [...earlier].filter(([key]) => !later.has(key)).map(([, p]) => summary(p)),
     changed,
   };
+}
+
+/** The diff as lines people read: + new, - gone, ~ changed. */
+export function diffText(diff: SnapshotDiff): string {
+  const lines: string[] = [];
+  for (const p of diff.processesAdded) {
+    lines.push(`+ process ${p.pid} (${p.command}) ${p.args.join(' ')}`);
+    for (const f of p.files.filter((f) => /^\d+$/.test(f.fd))) lines.push(`    fd ${f.fd} ${f.type} ${f.path}`);
+  }
+  for (const p of diff.processesGone) lines.push(`- process ${p.pid} (${p.command}) ${p.args.join(' ')}`);
+  for (const c of diff.changed) {
+    lines.push(`~ process ${c.pid} (${c.command})`);
+    if (c.args) lines.push(`    arguments: ${c.args.before.join(' ')}  →  ${c.args.after.join(' ')}`);
+    for (const f of c.filesOpened) lines.push(`    + fd ${f.fd} ${f.type} ${f.path}`);
+    for (const f of c.filesClosed) lines.push(`    - fd ${f.fd} ${f.type} ${f.path}`);
+    for (const s of c.socketsOpened) lines.push(`    + socket fd ${s.fd} ${s.protocol} ${s.state} ${s.source ?? ''}:${s.sourcePort ?? ''}`);
+    for (const s of c.socketsClosed) lines.push(`    - socket fd ${s.fd} ${s.protocol} ${s.state} ${s.source ?? ''}:${s.sourcePort ?? ''}`);
+    if (c.memory) lines.push(`    memory ${formatBytes(c.memory.beforeBytes)} → ${formatBytes(c.memory.afterBytes)} (${c.memory.changeBytes >= 0 ? '+' : '-'}${formatBytes(Math.abs(c.memory.changeBytes))})`);
+  }
+  return lines.length ? lines.join('\n') : 'no differences in processes, files, sockets or memory';
 }

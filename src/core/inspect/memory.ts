@@ -142,3 +142,17 @@ export async function searchMemory(archivePath: string, request: MemorySearchReq
   if (!truncated) requirePid(images, request.pid);
   return { hits, truncated, searchedBytes, pids: [...searched].sort((a, b) => a - b) };
 }
+
+/** A hit as a hex dump, 16 bytes a line, addresses on the left, text on the right. */
+export function hexDump(hit: Pick<MemoryHit, 'contextHex' | 'contextAddress'>): string[] {
+  const bytes = Buffer.from(hit.contextHex, 'hex');
+  const base = BigInt(hit.contextAddress);
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.length; at += 16) {
+    const row = bytes.subarray(at, at + 16);
+    const hex = [...row].map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(47);
+    const text = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`  ${(base + BigInt(at)).toString(16).padStart(16, '0')}  ${hex}  |${text}|`);
+  }
+  return lines;
+}

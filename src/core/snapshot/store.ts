@@ -71,6 +71,12 @@ export class SnapshotStore {
     return join(this.dir, meta.archive);
   }
 
+  /** Where core files made from a snapshot go (process memory: removed with the snapshot). */
+  coresDir(id: string): string {
+    if (!idPattern.test(id)) throw new SnapdebugError(`"${id}" is not a snapshot id.`);
+    return join(this.dir, 'cores', id);
+  }
+
   partPath(id: string): string {
     return join(this.dir, `${id}.part`);
   }
@@ -116,6 +122,7 @@ export class SnapshotStore {
     rmSync(this.archivePath(meta), { force: true });
     rmSync(join(this.dir, `${meta.id}.json`), { force: true });
     rmSync(this.partPath(meta.id), { force: true });
+    rmSync(this.coresDir(meta.id), { recursive: true, force: true });
   }
 
   /** Leftover `.part` files (from a crash; a cancel removes its own). */

@@ -1,10 +1,12 @@
 // The local store: one item per snapshot (container, source host, age, size, compression); its
-// children show the metadata, CRIU's statistics (the frozen time production saw) included.
+// children are its process tree, read from the archive (snapshotContents.ts), then the metadata,
+// CRIU's statistics (the frozen time production saw) included.
 import * as vscode from 'vscode';
 import type { SnapshotMeta } from '../../core/snapshot/store';
 import { formatAge, formatBytes, formatDuration } from '../../core/util/format';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
+import { ContentsCache, contentsChildren, contentsItem, processRoots, type ContentsNode } from './snapshotContents';
 
 export class SnapshotNode {
   readonly kind = 'snapshot';
@@ -14,7 +16,7 @@ export class DetailNode {
   readonly kind = 'detail';
   constructor(readonly label: string, readonly value: string) {}
 }
-export type SnapshotsTreeNode = SnapshotNode | DetailNode;
+export type SnapshotsTreeNode = SnapshotNode | DetailNode | ContentsNode;
 
 export function snapshotDetails(meta: SnapshotMeta): DetailNode[] {
   const us = (value: number) => formatDuration(value / 1000);
@@ -39,13 +41,19 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   private readonly changed = new vscode.EventEmitter<SnapshotsTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly services: Pick<Services, 'core'>) {}
+  readonly contents: ContentsCache;
+
+  constructor(private readonly services: Pick<Services, 'core'>) {
+    this.contents = new ContentsCache(services);
+  }
 
   refresh(): void {
+    this.contents.clear();
     this.changed.fire(undefined);
   }
 
   getTreeItem(node: SnapshotsTreeNode): vscode.TreeItem {
+    if (node.kind !== 'detail' && node.kind !== 'snapshot') return contentsItem(node);
     if (node.kind === 'detail') {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
       item.description = node.value;
@@ -63,8 +71,12 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
     return item;
   }
 
-  getChildren(node?: SnapshotsTreeNode): SnapshotsTreeNode[] {
+  async getChildren(node?: SnapshotsTreeNode): Promise<SnapshotsTreeNode[]> {
     if (!node) return this.services.core().store.list().map((meta) => new SnapshotNode(meta));
-    return node.kind === 'snapshot' ? snapshotDetails(node.meta) : [];
+    if (node.kind === 'detail') return [];
+    if (node.kind !== 'snapshot') return contentsChildren(this.services, node);
+    // A pre-checkpoint carries memory only: it has no process tree to show.
+    const processes = node.meta.kind === 'checkpoint' ? await processRoots(this.contents, node.meta) : [];
+    return [...processes, ...snapshotDetails(node.meta)];
   }
 }
