@@ -50,6 +50,9 @@ export function memoryBarsSvg(processes: ProcessInfo[]): string {
   return `<svg role="img" aria-label="memory per process" width="${width}" height="${processes.length * rowPx + 8}">${bars.join('')}</svg>`;
 }
 
+/** Durations of CRIU's phases: some take microseconds. */
+const micros = (us: number) => (us < 1000 ? `${us} µs` : formatDuration(us / 1000));
+
 /** CRIU's dump as a timeline; the frozen span (the pause production saw) underlined. */
 export function phasesSvg(contents: SnapshotContents): string {
   const criu = contents.stats.criu;
@@ -62,11 +65,13 @@ export function phasesSvg(contents: SnapshotContents): string {
     const y = 6 + i * rowPx;
     const x = scale(phase.startUs);
     const w = Math.max(2, scale(phase.startUs + phase.durationUs) - x);
-    const label = `${phase.name}: ${formatDuration(phase.durationUs / 1000)}`;
-    return `<rect class="${phase.frozen ? 'frozen' : 'phase'}" x="${x}" y="${y + 3}" width="${w}" height="16" rx="2"/><text x="${Math.min(x + w + 6, width - 200)}" y="${y + 15}">${escapeHtml(label)}</text>`;
+    const label = `${phase.name}: ${micros(phase.durationUs)}`;
+    // The label goes after the bar, or before it when the bar reaches the right edge.
+    const after = x + w + 6 < width - 160;
+    return `<rect class="${phase.frozen ? 'frozen' : 'phase'}" x="${x}" y="${y + 3}" width="${w}" height="16" rx="2"/><text${after ? '' : ' class="before"'} x="${after ? x + w + 6 : x - 6}" y="${y + 15}">${escapeHtml(label)}</text>`;
   });
   const frozenY = 6 + phases.length * rowPx + 4;
-  const frozen = `<path class="axis" d="M${scale(criu.freezingTimeUs)} ${frozenY} H${scale(criu.freezingTimeUs + criu.frozenTimeUs)}"/><text x="${scale(criu.freezingTimeUs)}" y="${frozenY + 16}">${escapeHtml(`frozen for ${formatDuration(criu.frozenTimeUs / 1000)}`)}</text>`;
+  const frozen = `<path class="axis" d="M${scale(criu.freezingTimeUs)} ${frozenY} H${scale(criu.freezingTimeUs + criu.frozenTimeUs)}"/><text x="${scale(criu.freezingTimeUs)}" y="${frozenY + 16}">${escapeHtml(`frozen for ${micros(criu.frozenTimeUs)}`)}</text>`;
   return `<svg role="img" aria-label="CRIU phases" width="${width}" height="${frozenY + 24}">${bars.join('')}${frozen}</svg>`;
 }
 
@@ -89,6 +94,7 @@ svg .muted { fill: var(--vscode-descriptionForeground); }
 .phase { fill: var(--vscode-charts-blue); }
 .frozen { fill: var(--vscode-charts-orange); }
 .axis { stroke: var(--vscode-charts-red); stroke-width: 3; }
+svg text.before { text-anchor: end; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; } dt { color: var(--vscode-descriptionForeground); }
 </style></head>
 <body>
