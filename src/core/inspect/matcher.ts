@@ -1,7 +1,5 @@
-// Finding text or a regular expression in memory as it streams past, with the bytes around each
-// hit. Memory arrives in pieces; a match may straddle two of them, so a small window of what came
-// before is kept (the pattern's length, or a regex's reach, plus the context asked for) and
-// nothing else. Only contiguous pieces are joined: a jump in addresses starts afresh.
+// What to find in memory: text (its UTF-8 bytes) or a regular expression over bytes, and how far a
+// match can reach past where it starts (what streamSearch.ts keeps between pieces).
 import { SnapdebugError } from '../util/errors';
 
 export interface Matcher {
@@ -50,99 +48,4 @@ export function regexMatcher(source: string): Matcher {
       return undefined;
     },
   };
-}
-
-export interface RawHit {
-  address: number;
-  length: number;
-  /** Address of context[0]. */
-  contextAddress: number;
-  context: Buffer;
-}
-
-/**
- * Searches one stream of memory pieces. `onHit` returns false to stop. Call `flush` at the end of
- * the stream (it is also called whenever addresses jump).
- */
-export class StreamSearch {
-  private window: Buffer = Buffer.alloc(0);
-  private windowAddress = 0;
-  private searchFrom = 0;
-  private pending: Array<{ index: number; length: number }> = [];
-  private stopped = false;
-
-  constructor(
-    private readonly matcher: Matcher,
-    private readonly contextBytes: number,
-    private readonly onHit: (hit: RawHit) => boolean,
-  ) {}
-
-  get done(): boolean {
-    return this.stopped;
-  }
-
-  feed(address: number, bytes: Buffer): void {
-    if (this.stopped) return;
-    if (this.window.length > 0 && address !== this.windowAddress + this.window.length) this.flush();
-    if (this.window.length === 0) {
-      this.windowAddress = address;
-      this.searchFrom = 0;
-    }
-    this.window = this.window.length === 0 ? bytes : Buffer.concat([this.window, bytes]);
-    this.search(this.window.length - this.matcher.overlapBytes);
-    this.release(false);
-    this.trim();
-  }
-
-  /** Ends the current run of contiguous memory: every match left is final. */
-  flush(): void {
-    if (!this.stopped && this.window.length > 0) {
-      this.search(this.window.length);
-      this.release(true);
-    }
-    this.window = Buffer.alloc(0);
-    this.pending = [];
-  }
-
-  /** Finds the matches that start before `safeEnd` (later ones may still grow). */
-  private search(safeEnd: number): void {
-    while (this.searchFrom < safeEnd) {
-      const match = this.matcher.find(this.window, this.searchFrom);
-      if (!match || match.index >= safeEnd) {
-        this.searchFrom = Math.max(this.searchFrom, safeEnd);
-        return;
-      }
-      this.pending.push(match);
-      this.searchFrom = match.index + match.length;
-    }
-  }
-
-  /** Reports the hits whose context after is complete (or all of them, at the end of a run). */
-  private release(all: boolean): void {
-    while (this.pending.length > 0 && !this.stopped) {
-      const hit = this.pending[0]!;
-      const contextEnd = hit.index + hit.length + this.contextBytes;
-      if (!all && contextEnd > this.window.length) return;
-      this.pending.shift();
-      const contextStart = Math.max(0, hit.index - this.contextBytes);
-      const keepGoing = this.onHit({
-        address: this.windowAddress + hit.index,
-        length: hit.length,
-        contextAddress: this.windowAddress + contextStart,
-        context: Buffer.from(this.window.subarray(contextStart, Math.min(contextEnd, this.window.length))),
-      });
-      if (!keepGoing) this.stopped = true;
-    }
-  }
-
-  /** Drops what no later match or context can need. */
-  private trim(): void {
-    const firstPending = this.pending[0]?.index ?? this.searchFrom;
-    const keepFrom = Math.max(0, Math.min(firstPending, this.searchFrom) - this.contextBytes);
-    if (keepFrom === 0) return;
-    this.window = this.window.subarray(keepFrom);
-    this.windowAddress += keepFrom;
-    this.searchFrom -= keepFrom;
-    for (const hit of this.pending) hit.index -= keepFrom;
-  }
 }

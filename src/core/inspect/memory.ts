@@ -7,7 +7,8 @@ import { mapFlags, pageBytes, vmaStatus } from '../criu/names';
 import { walkPages, type Pagemap } from '../criu/pagemap';
 import { SnapdebugError } from '../util/errors';
 import { describeFile, fileTable, type FileEntryMessage } from './files';
-import { regexMatcher, StreamSearch, textMatcher, type RawHit } from './matcher';
+import { regexMatcher, textMatcher } from './matcher';
+import { StreamSearch, type RawHit } from './streamSearch';
 import type { MemoryArea, MemoryHit, ProcessMaps } from './model';
 import { coreOf, mmOf, pstree, type VmaMessage } from './processes';
 

@@ -3,7 +3,8 @@
 // on a real archive it finds text at the addresses checkpointctl memparse reports for it.
 import { strict as assert } from 'node:assert';
 import { memoryMaps, searchMemory } from '../../../src/core/inspect/memory';
-import { regexMatcher, StreamSearch, textMatcher, type Matcher, type RawHit } from '../../../src/core/inspect/matcher';
+import { regexMatcher, textMatcher, type Matcher } from '../../../src/core/inspect/matcher';
+import { StreamSearch, type RawHit } from '../../../src/core/inspect/streamSearch';
 import { fixture, randomChunks, seededRandom } from '../helpers';
 
 const sleeper = fixture('demo-sleeper-checkpoint.tar.zst');
@@ -40,10 +41,13 @@ describe('StreamSearch', () => {
 
   for (const [name, matcher] of [['text', textMatcher('token-42')], ['regex', regexMatcher('tok[a-z]n-\\d+')]] as const) {
     it(`${name}: finds in pieces of any size exactly what a search of the whole finds, context included`, () => {
-      const expected = whole(matcher, memory, 0x1000, 24);
-      assert.ok(expected.length > 10);
-      for (const max of [1, 7, 100, 5000]) {
-        assert.deepEqual(streamed(matcher, 0x1000, randomChunks(memory, max, max), 24), expected, `pieces of up to ${max} bytes`);
+      for (const context of [0, 24]) {
+        const expected = whole(matcher, memory, 0x1000, context);
+        assert.ok(expected.length > 10);
+        // Pieces smaller and larger than what is kept between them (the reach plus the context).
+        for (const max of [1, 7, 31, 33, 100, 5000]) {
+          assert.deepEqual(streamed(matcher, 0x1000, randomChunks(memory, max, max), context), expected, `pieces of up to ${max} bytes, context ${context}`);
+        }
       }
     });
   }
