@@ -3,13 +3,15 @@
 // replaces this file with theirs. Until then, a minimal pull reader (ustar, pax path/size, GNU long
 // names) over the same decompression as the rest of the product (decompress.ts), so the inspector
 // can stream a 1 GiB pages image without holding it.
-import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
 import { AbortError, onAbort } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { detectCompression } from './checkpointArchive';
 import { decompressor, zstdProgram } from './decompress';
+import { canUseFifo, zstdFileChunks } from './zstdFile';
+
+let fifo: boolean | undefined;
+const fifoAvailable = () => (fifo ??= canUseFifo());
 
 export interface TarEntry {
   name: string;
@@ -43,16 +45,19 @@ class ByteSource {
     return out;
   }
 
+  /** Exactly `count` bytes (fewer at the end of the input); copied when they span chunks, which may be reused. */
   async exactly(count: number): Promise<Buffer | undefined> {
-    const parts: Buffer[] = [];
-    let have = 0;
+    const first = await this.some(count);
+    if (!first || first.length === count) return first;
+    const parts: Buffer[] = [Buffer.from(first)];
+    let have = first.length;
     while (have < count) {
       const part = await this.some(count - have);
-      if (!part) return have === 0 ? undefined : Buffer.concat(parts);
-      parts.push(part);
+      if (!part) break;
+      parts.push(Buffer.from(part));
       have += part.length;
     }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return Buffer.concat(parts);
   }
 
   /** Lets the source go (a decompressor stops, its file closes) when the reader stops early. */
@@ -87,7 +92,10 @@ function paxRecords(body: Buffer): Map<string, string> {
   return records;
 }
 
-/** The entries of a tar stream; each body must be consumed or left before asking for the next. */
+/**
+ * The entries of a tar stream; each body must be consumed or left before asking for the next. A
+ * body's chunks are valid until the next chunk is asked for (the source may reuse its buffer).
+ */
 export async function* tarEntries(
   source: AsyncIterable<Buffer>,
   limits: { maxEntries?: number; maxKeptBytes?: number } = {},
@@ -138,27 +146,6 @@ export async function* tarEntries(
   }
 }
 
-/**
- * zstd reading the file itself: its bytes never pass through this process, which on a 1 GiB
- * archive saves a gigabyte of Buffers that V8 lets pile up before collecting them.
- */
-function zstdFromFile(program: string, path: string): Readable {
-  const child = spawn(program, ['-d', '-c', '-q', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  child.stdout.pipe(out, { end: false });
-  child.once('error', (error) => out.destroy(error));
-  child.once('close', (code, signal) => {
-    if (code === 0) out.end();
-    else if (!out.destroyed) out.destroy(new SnapdebugError(`zstd -d failed on ${path} (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
-  });
-  out.once('close', () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return out;
-}
-
 function firstBytes(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
@@ -172,12 +159,8 @@ function firstBytes(path: string): Buffer {
 /** The decompressed bytes of an archive file (zstd, gzip or plain, told apart by its first bytes). */
 export function archiveStream(path: string, signal?: AbortSignal): AsyncIterable<Buffer> {
   const program = zstdProgram();
-  if (program && detectCompression(firstBytes(path)) === 'zstd') {
-    const plain = zstdFromFile(program, path);
-    const stop = onAbort(signal, () => plain.destroy(new AbortError()));
-    plain.once('close', stop);
-    return plain;
-  }
+  // zstd reading the file itself, into one reused buffer (zstdFile.ts): no gigabyte of garbage.
+  if (program && detectCompression(firstBytes(path)) === 'zstd' && fifoAvailable()) return zstdFileChunks(program, path, signal);
   const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
   const plain = decompressor();
   file.on('error', (error) => plain.destroy(error));

@@ -73,6 +73,17 @@ describe('inspectSnapshot', () => {
     assert.deepEqual(contents.processes.map((p) => [p.pid, p.command, p.args, p.exe, p.sockets.length]), [[1, 'counter', ['/app/counter'], '/app/counter', 0]]);
   });
 
+  it('fails with zstd\'s words on a damaged archive, and stops its zstd when the reader stops early', async () => {
+    const whole = readFileSync(sleeper);
+    writeFileSync(join(temp.dir, 'cut.tar.zst'), whole.subarray(0, Math.floor(whole.length / 2)));
+    await assert.rejects(inspectSnapshot(join(temp.dir, 'cut.tar.zst')), /zstd -d failed|ends inside/);
+    const zstds = () => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => /zstd -d/.test(l));
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(inspectSnapshot(sleeper, { signal: controller.signal }), /cancelled/);
+    assert.deepEqual(zstds(), [], 'no zstd left running');
+  });
+
   it('refuses a file that is not a checkpoint with a sentence', async () => {
     writeFileSync(join(temp.dir, 'not.tar'), readFileSync(fixture('version.json')));
     await assert.rejects(inspectSnapshot(join(temp.dir, 'not.tar')), /holds no CRIU images/);
