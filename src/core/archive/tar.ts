@@ -4,6 +4,7 @@
 // names) over the same decompression as the rest of the product (decompress.ts), so the inspector
 // can stream a 1 GiB pages image without holding it.
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { AbortError, onAbort } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { detectCompression } from './checkpointArchive';
@@ -146,6 +147,22 @@ export async function* tarEntries(
   }
 }
 
+/** A plain tar read into one reused buffer: each chunk is valid until the next is asked for. */
+async function* plainFileChunks(path: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      if (signal?.aborted) throw new AbortError();
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
 function firstBytes(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
@@ -160,7 +177,9 @@ function firstBytes(path: string): Buffer {
 export function archiveStream(path: string, signal?: AbortSignal): AsyncIterable<Buffer> {
   const program = zstdProgram();
   // zstd reading the file itself, into one reused buffer (zstdFile.ts): no gigabyte of garbage.
-  if (program && detectCompression(firstBytes(path)) === 'zstd' && fifoAvailable()) return zstdFileChunks(program, path, signal);
+  const compression = detectCompression(firstBytes(path));
+  if (program && compression === 'zstd' && fifoAvailable()) return zstdFileChunks(program, path, signal);
+  if (compression === 'none') return plainFileChunks(path, signal);
   const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
   const plain = decompressor();
   file.on('error', (error) => plain.destroy(error));

@@ -12,7 +12,6 @@ export type Phase =
   | 'attach'
   | 'cleanup'
   | 'migrate'
-  | 'read'
   | 'fetch';
 
 export interface ProgressEvent {
