@@ -5,19 +5,20 @@
 // snapshots shows exactly the child process started between them; and gdb on our core of
 // demo-native prints the counter value and backtrace that gdb attached to a restored copy prints.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointctl, compatArchive } from '../../lab/checkpointctl';
+import { labFiles } from '../../lab/paths';
 import { coreFromSnapshot, diffSnapshots, inspectSnapshot, searchMemory, type SnapshotContents } from '../../src/core/index';
 import { checkpoint } from '../../src/core/snapshot/checkpoint';
 import { discardCopy } from '../../src/core/snapshot/copies';
 import { restoreSnapshot } from '../../src/core/snapshot/restore';
 import type { SnapshotMeta } from '../../src/core/snapshot/store';
 import { shellJoin } from '../../src/core/util/quote';
-import { containerIp, labCore, labSsh, removeContainer, uniqueName, waitFor } from './helpers';
+import { containerIp, labCore, labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
 
 interface CtlProcess { pid: number; command: string; cmdline?: string; environment_variables?: Record<string, string>; children?: CtlProcess[] }
 interface CtlDoc {
@@ -71,6 +72,13 @@ function normaliseOurs(contents: SnapshotContents) {
     ).sort(),
     mounts: contents.mounts.map((m) => [m.destination, m.type, m.source].join(' ')),
   };
+}
+
+/** How many times the layer under a container's root is mounted (containers/storage counts them). */
+async function layerMounts(host: string, container: string): Promise<number> {
+  const layer = `d=$(podman inspect -f '{{.GraphDriver.Data.MergedDir}}' ${shellJoin([container])}); l=\${d%/merged}; l=\${l##*/}`;
+  const out = await labSsh(host, `${layer}; grep -o "{[^}]*\\"$l\\"[^}]*}" /run/containers/storage/overlay-layers/mountpoints.json`);
+  return Number(/"count":(\d+)/.exec(out)?.[1] ?? 0);
 }
 
 describe('inspect, memory, diff and core against checkpointctl (lab)', function () {
@@ -188,15 +196,43 @@ describe('inspect, memory, diff and core against checkpointctl (lab)', function 
     }
   });
 
-  it('core: a multi-threaded process (demo-api, Node.js) gets every thread, with libraries from its image', async () => {
+  it('core: a multi-threaded process (demo-api, Node.js) gets every thread, with libraries from its image, and lets go of the mount', async () => {
     const meta = snapshots.get('demo-api')!;
     const contents = await inspectSnapshot(core.store.archivePath(meta));
+    const mountedBefore = await layerMounts('prod', 'demo-api');
     const result = await coreFromSnapshot(core, meta, { pid: 1, outDir: join(work, 'core-api') });
+    assert.equal(await layerMounts('prod', 'demo-api'), mountedBefore, 'mounted as often as before');
+    assert.equal(result.fetchedFrom, `container ${meta.source.containerId!.slice(0, 12)} on prod`, 'its image sits in the read-only store');
     assert.equal(result.threads, contents.processes[0]!.threads.length);
     assert.ok(result.fetched.includes('/usr/bin/node') && result.fetched.some((f) => f.includes('libc.so.6')), result.fetched.join(' '));
     const out = execFileSync('gdb', ['-nx', '-batch', '-x', result.gdbinitPath, '-ex', 'info threads', '-ex', 'bt 3'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.equal(out.match(/^\*?\s+\d+\s+LWP \d+/gm)?.length, result.threads, out);
     // Debian's libc carries no symbols, but gdb loaded it from the files fetched out of the image.
     assert.match(out, /^#0 .* from \S+\/root\/usr\/lib\/x86_64-linux-gnu\/libc\.so\.6$/m, out);
+  });
+
+  it("core: a client killed while reading the image's files leaves no mount and no work: the host undoes them", async () => {
+    const meta = snapshots.get('demo-api')!;
+    const mountedBefore = await layerMounts('prod', 'demo-api');
+    const argv = ['tsx', 'src/cli/main.ts', '--ssh-config', labFiles.sshConfig, '--store', core.store.dir, '--verbose', 'core', meta.id, '--pid', '1', '--out', join(work, 'core-killed')];
+    const child = spawn('npx', argv, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    try {
+      // --verbose logs each remote command as it ends: the container's root is mounted now.
+      await new Promise<void>((resolve, reject) => {
+        child.stderr!.on('data', (chunk: Buffer) => {
+          log += chunk.toString();
+          if (/podman container mount /.test(log)) resolve();
+        });
+        child.once('exit', () => reject(new Error(`the CLI ended before it mounted anything:\n${log}`)));
+      });
+      process.kill(-child.pid!, 'SIGKILL');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+    assert.doesNotMatch(log, /unmount/, 'killed before it could unmount');
+    assert.equal(await layerMounts('prod', 'demo-api'), mountedBefore + 1, 'mounted when the client died');
+    await waitFor(async () => (await layerMounts('prod', 'demo-api')) === mountedBefore, 60_000, "the host's watchdog to unmount it");
+    assert.deepEqual(await tempArchives('prod'), [], 'no work left on prod');
   });
 });

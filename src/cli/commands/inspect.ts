@@ -1,9 +1,20 @@
 // Looking inside a snapshot from the terminal: `inspect` (processes, files, sockets, mounts,
 // statistics, and environment values only with --env) and `diff` (what changed between two).
-import { diffSnapshots, diffText, inspectSnapshot, type ProcessInfo, type SnapshotContents } from '../../core/index';
-import { SnapdebugError } from '../../core/util/errors';
-import { formatBytes, formatDuration } from '../../core/util/format';
-import { flag, stringOption, type CliCommand, type OptionValues } from '../context';
+import {
+  diffSnapshots,
+  diffText,
+  formatBytes,
+  formatDuration,
+  getSnapshot,
+  inspectSnapshot,
+  snapshotArchiveFile,
+  SnapdebugError,
+  validateSnapshotRef,
+  type ProcessInfo,
+  type SnapshotContents,
+  type SnapshotMeta,
+} from '../../core';
+import { defineCommand, flag, stringOption, type OptionValues } from '../context';
 import { table } from '../output';
 
 const sections = ['ps-tree', 'files', 'sockets', 'mounts', 'env', 'stats'] as const;
@@ -81,7 +92,7 @@ function human(contents: SnapshotContents, show: Set<Section>, pid: number | und
   return out.join('\n');
 }
 
-export const inspectCommand: CliCommand = {
+export const inspectCommand = defineCommand({
   name: 'inspect',
   usage: 'inspect SNAPSHOT [--ps-tree] [--files] [--sockets] [--mounts] [--env] [--stats] [--pid N]',
   summary: "Show a snapshot's processes, files, sockets and mounts without restoring it",
@@ -92,31 +103,31 @@ export const inspectCommand: CliCommand = {
     mounts: { type: 'boolean', help: "the container's mounts" },
     env: { type: 'boolean', help: 'environment values (secrets: only shown with this flag)' },
     stats: { type: 'boolean', help: "CRIU's dump statistics" },
-    pid: { type: 'string', help: 'only this process (as the container saw it)' },
+    pid: { type: 'string', value: 'N', help: 'only this process (as the container saw it)' },
   },
   positionals: [1, 1],
-  async run({ core, out, positionals, values, signal }) {
-    const pid = pidOption(values);
-    const show = chosen(values);
-    const meta = core.store.get(positionals[0]!);
-    const contents = await inspectSnapshot(core.store.archivePath(meta), { env: show.has('env'), signal });
+  parse: ({ positionals, values }) => ({ snapshot: validateSnapshotRef(positionals[0]!), pid: pidOption(values), show: chosen(values) }),
+  async run({ core, out, signal }, { snapshot, pid, show }) {
+    const meta = getSnapshot(core, snapshot);
+    const contents = await inspectSnapshot(snapshotArchiveFile(core, meta), { env: show.has('env'), signal });
     if (pid !== undefined && !contents.processes.some((p) => p.pid === pid)) {
       throw new SnapdebugError(`${meta.id} has no process ${pid}; it has ${contents.processes.map((p) => p.pid).join(', ')}.`);
     }
     out.result(jsonContents(contents, show, pid), () => human(contents, show, pid));
   },
-};
+});
 
-export const diffCommand: CliCommand = {
+export const diffCommand = defineCommand({
   name: 'diff',
   usage: 'diff SNAPSHOT-A SNAPSHOT-B',
   summary: 'What changed between two snapshots: processes, arguments, files, sockets, memory',
   options: {},
   positionals: [2, 2],
-  async run({ core, out, positionals, signal }) {
-    const [a, b] = positionals.map((id) => core.store.get(id));
-    const [before, after] = await Promise.all([inspectSnapshot(core.store.archivePath(a!), { signal }), inspectSnapshot(core.store.archivePath(b!), { signal })]);
+  parse: ({ positionals }) => positionals.map(validateSnapshotRef),
+  async run({ core, out, signal }, refs) {
+    const [a, b] = refs.map((ref) => getSnapshot(core, ref)) as [SnapshotMeta, SnapshotMeta];
+    const [before, after] = await Promise.all([inspectSnapshot(snapshotArchiveFile(core, a), { signal }), inspectSnapshot(snapshotArchiveFile(core, b), { signal })]);
     const diff = diffSnapshots(before, after);
-    out.result({ from: a!.id, to: b!.id, ...diff }, () => `${a!.id} → ${b!.id}\n${diffText(diff)}`);
+    out.result({ from: a.id, to: b.id, ...diff }, () => `${a.id} → ${b.id}\n${diffText(diff)}`);
   },
-};
+});

@@ -1,159 +1,109 @@
-// TEMPORARY ADAPTER (issue 16, until issue 13 lands): the archive engineer is writing the
-// product's one tar reader with exactly this API in src/core/archive/tar.ts; at merge the lead
-// replaces this file with theirs. Until then, a minimal pull reader (ustar, pax path/size, GNU long
-// names) over the same decompression as the rest of the product (decompress.ts), so the inspector
-// can stream a 1 GiB pages image without holding it.
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+// Reading checkpoint archives in order, entry by entry: tarEntries() walks an uncompressed tar
+// stream, archiveStream() gives an archive file's decompressed bytes. Both stand on the one tar
+// reader (tarParser.ts), which the relabeller and the archive inspector push bytes into; its
+// refusals (duplicates, `..`, links, bad checksums, truncation…) apply here as well.
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { AbortError, onAbort } from '../util/abort';
+import { pipeline } from 'node:stream/promises';
+import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { detectCompression } from './checkpointArchive';
 import { decompressor, zstdProgram } from './decompress';
+import { defaultMaxKeptBytes, TarParser, type TarEntry, type TarEvent, type TarLimits } from './tarParser';
 import { canUseFifo, zstdFileChunks } from './zstdFile';
 
-let fifo: boolean | undefined;
-const fifoAvailable = () => (fifo ??= canUseFifo());
+export type { TarEntry, TarEntryType, TarLimits } from './tarParser';
 
-export interface TarEntry {
-  name: string;
-  size: number;
-  type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
-  linkName?: string;
-  mode: number;
-  mtime?: number;
-}
-
-const blockBytes = 512;
-const maxMetaEntryBytes = 1024 * 1024;
-const typeFlags: Record<string, TarEntry['type']> = {
-  '0': 'file', '\0': 'file', '7': 'file', '5': 'directory', '2': 'symlink', '1': 'hardlink', '3': 'char', '4': 'block', '6': 'fifo',
-};
-
-/** Pulls exact byte counts out of an async chunk source. */
-class ByteSource {
-  private pending: Buffer = Buffer.alloc(0);
-  constructor(private readonly chunks: AsyncIterator<Buffer>) {}
-
-  /** Up to `max` bytes (at least one), or undefined at the end of the input. */
-  async some(max: number): Promise<Buffer | undefined> {
-    if (this.pending.length === 0) {
-      const next = await this.chunks.next();
-      if (next.done) return undefined;
-      this.pending = next.value;
-    }
-    const out = this.pending.subarray(0, max);
-    this.pending = this.pending.subarray(out.length);
-    return out;
-  }
-
-  /** Exactly `count` bytes (fewer at the end of the input); copied when they span chunks, which may be reused. */
-  async exactly(count: number): Promise<Buffer | undefined> {
-    const first = await this.some(count);
-    if (!first || first.length === count) return first;
-    const parts: Buffer[] = [Buffer.from(first)];
-    let have = first.length;
-    while (have < count) {
-      const part = await this.some(count - have);
-      if (!part) break;
-      parts.push(Buffer.from(part));
-      have += part.length;
-    }
-    return Buffer.concat(parts);
-  }
-
-  /** Lets the source go (a decompressor stops, its file closes) when the reader stops early. */
-  async close(): Promise<void> {
-    await this.chunks.return?.();
-  }
-
-  async skip(count: number): Promise<void> {
-    let left = count;
-    while (left > 0) {
-      const part = await this.some(left);
-      if (!part) throw new SnapdebugError('The archive ends inside an entry.');
-      left -= part.length;
-    }
-  }
-}
-
-function text(block: Buffer, offset: number, length: number): string {
-  const field = block.subarray(offset, offset + length);
-  const end = field.indexOf(0);
-  return field.subarray(0, end < 0 ? length : end).toString('utf8');
-}
-
-function octal(block: Buffer, offset: number, length: number): number {
-  const value = text(block, offset, length).trim();
-  return value === '' ? 0 : parseInt(value, 8);
-}
-
-function paxRecords(body: Buffer): Map<string, string> {
-  const records = new Map<string, string>();
-  for (const match of body.toString('utf8').matchAll(/\d+ ([^=\n]+)=([^\n]*)\n/g)) records.set(match[1]!, match[2]!);
-  return records;
+export interface TarItem {
+  entry: TarEntry;
+  /**
+   * The entry's bytes, in pieces; readable once, and only until the next entry is asked for. A
+   * piece may live in a buffer the source reuses (archiveStream does): it is valid until the
+   * next piece is asked for, so whoever keeps bytes copies them.
+   */
+  body: AsyncIterable<Buffer>;
+  /** The whole body in one buffer of its own, refused above the limits' maxKeptBytes (default 4 MiB). */
+  contents(): Promise<Buffer>;
 }
 
 /**
- * The entries of a tar stream; each body must be consumed or left before asking for the next. A
- * body's chunks are valid until the next chunk is asked for (the source may reuse its buffer).
+ * Entries of an uncompressed tar stream in order; each body must be consumed (or is skipped)
+ * before the next entry is yielded. Throws a SnapdebugError naming the entry on anything
+ * malformed or refused. Reads the source only as fast as entries and bodies are asked for, and
+ * never holds on to a source chunk once the next is asked for (the source may reuse it).
  */
-export async function* tarEntries(
-  source: AsyncIterable<Buffer>,
-  limits: { maxEntries?: number; maxKeptBytes?: number } = {},
-): AsyncGenerator<{ entry: TarEntry; body: AsyncIterable<Buffer> }> {
-  const input = new ByteSource(source[Symbol.asyncIterator]());
-  let pax = new Map<string, string>();
-  let longName: string | undefined;
-  let count = 0;
+export async function* tarEntries(source: AsyncIterable<Buffer>, limits: TarLimits = {}): AsyncGenerator<TarItem> {
+  const parser = new TarParser(() => false, limits);
+  const maxKeptBytes = limits.maxKeptBytes ?? defaultMaxKeptBytes;
+  const input = source[Symbol.asyncIterator]();
+  let queue: TarEvent[] = [];
+  let at = 0;
+  let inputDone = false;
+  // The next chunk is asked for only once every event of this one has been handed on.
+  const nextEvent = async (): Promise<TarEvent | undefined> => {
+    while (at === queue.length) {
+      if (inputDone) return undefined;
+      const { value, done } = await input.next();
+      inputDone = done === true;
+      queue = inputDone ? parser.end() : parser.push(value as Buffer);
+      at = 0;
+    }
+    return queue[at++];
+  };
   try {
     for (;;) {
-      const header = await input.exactly(blockBytes);
-      if (!header || header.length < blockBytes || header.every((b) => b === 0)) return;
-      const flag = String.fromCharCode(header[156] ?? 0);
-      let size = octal(header, 124, 12);
-      if (flag === 'x' || flag === 'g' || flag === 'L') {
-        if (size > (limits.maxKeptBytes ?? maxMetaEntryBytes)) throw new SnapdebugError(`A tar header record claims ${size} bytes.`);
-        const body = (await input.exactly(size)) ?? Buffer.alloc(0);
-        await input.skip((blockBytes - (size % blockBytes)) % blockBytes);
-        if (flag === 'x') pax = paxRecords(body);
-        if (flag === 'L') longName = text(body, 0, body.length);
-        continue;
-      }
-      if (++count > (limits.maxEntries ?? Infinity)) throw new SnapdebugError(`The archive has more than ${limits.maxEntries} entries.`);
-      const prefix = text(header, 345, 155);
-      let name = pax.get('path') ?? longName ?? (prefix ? `${prefix}/${text(header, 0, 100)}` : text(header, 0, 100));
-      if (pax.has('size')) size = Number(pax.get('size'));
-      name = name.replace(/^\.\//, '');
-      const type = typeFlags[flag] ?? 'file';
-      const linkName = pax.get('linkpath') ?? text(header, 157, 100);
-      const entry: TarEntry = { name, size, type, mode: octal(header, 100, 8), mtime: octal(header, 136, 12), ...(linkName && { linkName }) };
-      pax = new Map();
-      longName = undefined;
-      let remaining = size;
-      const body = (async function* () {
-        while (remaining > 0) {
-          const part = await input.some(remaining);
-          if (!part) throw new SnapdebugError(`The archive ends inside ${name}.`);
-          remaining -= part.length;
-          yield part;
+      const event = await nextEvent();
+      if (event === undefined || event.kind === 'archiveEnd') return;
+      if (event.kind !== 'entry') continue;
+      const { entry } = event;
+      // An object, so the body's reads are seen here after the yield.
+      const progress: { reading: 'not yet' | 'started' | 'finished' | 'too late' } = { reading: 'not yet' };
+      const body: AsyncIterable<Buffer> = {
+        async *[Symbol.asyncIterator]() {
+          if (progress.reading === 'too late') throw new Error(`the body of ${entry.name} was read after the next entry was asked for`);
+          if (progress.reading !== 'not yet') throw new Error(`the body of ${entry.name} can be read only once`);
+          progress.reading = 'started';
+          for (;;) {
+            const part = await nextEvent();
+            if (part === undefined || part.kind === 'entryEnd') break;
+            if (part.kind === 'data') yield part.chunk;
+          }
+          progress.reading = 'finished';
+        },
+      };
+      const contents = async (): Promise<Buffer> => {
+        if (entry.size > maxKeptBytes) {
+          throw new SnapdebugError(`Archive entry ${JSON.stringify(entry.name)} is ${entry.size} bytes, more than the ${maxKeptBytes} read into memory.`);
         }
-      })();
-      yield { entry, body };
-      await input.skip(remaining);
-      await input.skip((blockBytes - (size % blockBytes)) % blockBytes);
+        // Each piece copied as it comes: the source may reuse the buffer it lies in.
+        const whole = Buffer.allocUnsafe(entry.size);
+        let filled = 0;
+        for await (const part of body) filled += part.copy(whole, filled);
+        return whole.subarray(0, filled);
+      };
+      yield { entry, body, contents };
+      const skipped = progress.reading !== 'finished';
+      progress.reading = 'too late';
+      if (skipped) {
+        for (let part = await nextEvent(); part !== undefined && part.kind !== 'entryEnd'; part = await nextEvent());
+      }
     }
   } finally {
-    await input.close();
+    await input.return?.();
   }
 }
+
+const fileChunkBytes = 1024 * 1024;
+
+let fifos: boolean | undefined;
 
 /** A plain tar read into one reused buffer: each chunk is valid until the next is asked for. */
 async function* plainFileChunks(path: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const file = await open(path, 'r');
   try {
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    const buffer = Buffer.allocUnsafe(fileChunkBytes);
     for (;;) {
-      if (signal?.aborted) throw new AbortError();
+      throwIfAborted(signal);
       const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) return;
       yield buffer.subarray(0, bytesRead);
@@ -163,29 +113,33 @@ async function* plainFileChunks(path: string, signal?: AbortSignal): AsyncGenera
   }
 }
 
-function firstBytes(path: string): Buffer {
-  const fd = openSync(path, 'r');
+async function firstBytes(path: string): Promise<Buffer> {
+  const file = await open(path, 'r');
   try {
     const head = Buffer.alloc(4);
-    return head.subarray(0, readSync(fd, head, 0, 4, 0));
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 
-/** The decompressed bytes of an archive file (zstd, gzip or plain, told apart by its first bytes). */
-export function archiveStream(path: string, signal?: AbortSignal): AsyncIterable<Buffer> {
+/**
+ * The decompressed bytes of an archive file (zstd, gzip or none, detected from its first bytes),
+ * streamed. Plain archives, and zstd ones where a `zstd` program and FIFOs exist (zstdFile.ts),
+ * come through ONE reused buffer: a chunk is valid until the next is asked for. Node's streams
+ * would allocate a fresh Buffer per read, and V8 lets some 45 MiB of those pile up before
+ * collecting; a 1 GiB snapshot would cost that much. gzip and fzstd (the fallback) still do.
+ */
+export async function* archiveStream(path: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  throwIfAborted(signal);
+  const compression = detectCompression(await firstBytes(path));
   const program = zstdProgram();
-  // zstd reading the file itself, into one reused buffer (zstdFile.ts): no gigabyte of garbage.
-  const compression = detectCompression(firstBytes(path));
-  if (program && compression === 'zstd' && fifoAvailable()) return zstdFileChunks(program, path, signal);
-  if (compression === 'none') return plainFileChunks(path, signal);
-  const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  if (compression === 'none') return yield* plainFileChunks(path, signal);
+  if (compression === 'zstd' && program && (fifos ??= canUseFifo())) return yield* zstdFileChunks(program, path, signal);
+  const file = createReadStream(path, { highWaterMark: fileChunkBytes, ...(signal && { signal }) });
   const plain = decompressor();
-  file.on('error', (error) => plain.destroy(error));
-  file.pipe(plain);
-  plain.once('close', () => file.destroy());
-  const stop = onAbort(signal, () => plain.destroy(new AbortError()));
-  plain.once('close', stop);
-  return plain;
+  // pipeline() destroys the decompressor with the file's error (or the abort), which the reader sees.
+  pipeline(file, plain).catch(() => undefined);
+  yield* plain as AsyncIterable<Buffer>;
 }

@@ -4,6 +4,8 @@
 // collecting. The output comes through a FIFO in a private folder (0700) because Node reads into
 // a caller's buffer (net.Socket's `onread`) only for sockets it opens itself.
 // Each chunk is valid only until the next one is asked for: consumers copy what they keep.
+// zstd is held to the same window as everywhere else (--memory, decompress.ts): a forged frame
+// header cannot make it allocate more.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortError, onAbort } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
+import { maxZstdWindowBytes } from './zstdFrames';
 
 const chunkBytes = 1024 * 1024;
 
@@ -29,7 +32,7 @@ export async function* zstdFileChunks(program: string, path: string, signal?: Ab
     // The reading end first, without blocking; then the writing end, which then opens at once.
     const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const writeFd = openSync(fifo, constants.O_WRONLY);
-    child = spawn(program, ['-d', '-c', '-q', '--', path], { stdio: ['ignore', writeFd, 'pipe'] });
+    child = spawn(program, ['-d', '-c', '-q', `--memory=${maxZstdWindowBytes / 1024 / 1024}MB`, '--', path], { stdio: ['ignore', writeFd, 'pipe'] });
     closeSync(writeFd);
     rmSync(dir, { recursive: true, force: true }); // both ends are open: the name is not needed
     let stderr = '';

@@ -155,7 +155,10 @@ export async function writeCoreFile(request: CoreFileRequest, fetchAfterScan?: (
       },
     });
     const entry = pstree(images).find((p) => p.pid === request.pid);
-    if (!entry) throw new SnapdebugError(`The snapshot has no process ${request.pid}.`, { fix: 'List its processes with: snapdebug inspect SNAPSHOT --ps-tree' });
+    if (!entry) {
+      const pids = pstree(images).map((p) => p.pid);
+      throw new SnapdebugError(`The snapshot has no process ${request.pid}.`, { fix: { text: `Pick one of its processes: ${pids.join(', ') || 'it holds none'}.` } });
+    }
     const mm = mmOf(images, request.pid);
     if (!mm) throw new SnapdebugError(`The snapshot has no memory image for process ${request.pid}.`);
     layout ??= planCore(images, request.pid, mm);

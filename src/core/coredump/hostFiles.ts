@@ -1,8 +1,10 @@
 // The program and shared libraries a core needs, read on the snapshot's source host from the
 // container's image (`podman image mount`, read-only) or, where the image cannot be mounted (an
 // image in a read-only additional store), from the container's own root file system (`podman
-// container mount`, by the id the snapshot recorded); then one `tar` of exactly the files named,
-// read as root with the host's own tools (never a program of the image's). Both are untrusted: a
+// container mount`, by the id the snapshot recorded), as remote work that unmounts it whatever
+// happens; then one `tar` of exactly the files named, read as root with the host's own tools
+// (never a program of the image's), through `nsenter` into the host's mount namespace, so that a
+// sudo rule needs no more than snapdebug's few programs. Both are untrusted: a
 // path is fetched only when `stat` shows every component a real directory and the file a regular
 // file, so no symlink can lead the read out of that root. (A running container could still swap a
 // directory between that check and the read; the image, when it can be mounted, cannot.)
@@ -12,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { tarEntries } from '../archive/tar';
 import type { Host } from '../host';
 import { podman } from '../podman/commands';
+import type { RemoteWork } from '../remote/work';
 import { SnapdebugError } from '../util/errors';
 
 export interface FetchReport {
@@ -63,44 +66,94 @@ export interface FileSources {
   container?: string;
 }
 
-/** Mounts the image, else the container; returns where, how to let go, and what was mounted. */
-async function mountRoot(host: Host, sources: FileSources, signal?: AbortSignal): Promise<{ mount: string; from: string; release: () => Promise<unknown> }> {
+interface MountedRoot {
+  mount: string;
+  from: string;
+  unmount: () => Promise<unknown>;
+}
+
+/**
+ * How to name a container to podman's mount and unmount. podman 5.4.2's `container unmount` given
+ * a full 64-character id exits 0 and releases nothing (the layer's mount count stays up; seen in
+ * the lab), while by its short id it does: both commands get the short id.
+ */
+function containerRef(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
+}
+
+/**
+ * Mounts the image, else the container, as part of `work`: the undo step (unmount) is recorded
+ * before each mount, so a client that dies mid-read leaves no mount behind. (A mount that then
+ * fails leaves a step whose unmount fails harmlessly.)
+ */
+async function mountRoot(host: Host, work: RemoteWork, sources: FileSources, signal?: AbortSignal): Promise<MountedRoot> {
   const options = signal ? { signal } : {};
   const failures: string[] = [];
-  if (sources.image) {
+  const attempts = [
+    ...(sources.image ? [{ what: 'image' as const, ref: sources.image, mount: podman.imageMount, unmount: podman.imageUnmount }] : []),
+    ...(sources.container ? [{ what: 'container' as const, ref: containerRef(sources.container), mount: podman.containerMount, unmount: podman.containerUnmount }] : []),
+  ];
+  for (const attempt of attempts) {
     try {
-      const mount = await host.podman(podman.imageMount(sources.image), options);
-      return { mount, from: `image ${sources.image}`, release: () => host.podman(podman.imageUnmount(sources.image!)) };
+      await work.willUndo({ kind: 'unmount', what: attempt.what, ref: attempt.ref });
+      const mount = await host.podman(attempt.mount(attempt.ref), options);
+      return { mount, from: `${attempt.what} ${attempt.ref}`, unmount: () => host.podman(attempt.unmount(attempt.ref)) };
     } catch (error) {
-      failures.push((error as Error).message);
-    }
-  }
-  if (sources.container) {
-    try {
-      const mount = await host.podman(podman.containerMount(sources.container), options);
-      return { mount, from: `container ${sources.container.slice(0, 12)}`, release: () => host.podman(podman.containerUnmount(sources.container!)) };
-    } catch (error) {
+      if (signal?.aborted) throw error;
       failures.push((error as Error).message);
     }
   }
   throw new SnapdebugError(failures.length ? failures.join(' ') : 'The snapshot names neither its image nor its container.');
 }
 
-/** Copies `paths` from the image (or container) on `host` to `destRoot` + path. Never throws for a missing file. */
-export async function fetchHostFiles(host: Host, sources: FileSources, paths: string[], destRoot: string, signal?: AbortSignal): Promise<FetchReport & { from: string }> {
+/**
+ * argv for a program of the host itself (never one of the image's) run as root in the host's own
+ * mount namespace, where podman mounted the image: through sudo only `nsenter` is asked for.
+ */
+function asRootOnHost(host: Host, argv: readonly string[]): string[] {
+  return host.privileged(['nsenter', '--target', '1', '--mount', '--', ...argv]);
+}
+
+/**
+ * Copies `paths` from the image (or container) on `host` to `destRoot` + path. Never throws for a
+ * missing file. The mount is remote work: unmounted when done, or by the host if this client dies.
+ */
+export async function fetchHostFiles(
+  host: Host,
+  sources: FileSources,
+  paths: string[],
+  destRoot: string,
+  options: { signal?: AbortSignal; log?: (line: string) => void } = {},
+): Promise<FetchReport & { from: string }> {
+  const { signal } = options;
   const wanted = [...new Set(paths)];
   const refused = wanted.filter((p) => !containerPath(p)).map((path) => ({ path, reason: 'not a plain absolute path' }));
   const usable = wanted.filter((p) => containerPath(p));
   if (usable.length === 0) return { fetched: [], missing: refused, from: '' };
-  const { mount, from, release } = await mountRoot(host, sources, signal);
+  const run = signal ? { signal } : {};
+  const work = await host.beginWork('read the files a core maps', signal);
   try {
+    const { mount, from, unmount } = await mountRoot(host, work, sources, signal);
     if (!containerPath(mount)) throw new SnapdebugError(`podman mount on ${host.name} answered "${mount}", not a folder.`);
-    const stat = await host.runIdempotent(host.privileged(['stat', '-c', '%F\t%n', '--', ...componentsOf(usable).map((c) => `${mount}${c}`)]), signal ? { signal } : {});
+    const stat = await host.runIdempotent(asRootOnHost(host, ['stat', '-c', '%F\t%n', '--', ...componentsOf(usable).map((c) => `${mount}${c}`)]), run);
     const report = { ...safeFiles(usable, mount, stat.stdout), from };
     report.missing.unshift(...refused);
-    if (report.safe.length === 0) return report;
-    const tar = await host.runner.start(host.privileged(['tar', '-C', mount, '-cf', '-', '--', ...report.safe.map((p) => p.slice(1))]), signal ? { signal } : {});
-    const expected = new Set(report.safe.map((p) => p.slice(1)));
+    if (report.safe.length > 0) await receiveFiles(host, mount, report, destRoot, signal);
+    await unmount();
+    await work.finish();
+    return report;
+  } catch (error) {
+    await work.abandon(options.log);
+    throw error;
+  }
+}
+
+/** One `tar` of exactly the safe files (hard links sent as files), written under destRoot. */
+async function receiveFiles(host: Host, mount: string, report: FetchReport & { safe: string[] }, destRoot: string, signal?: AbortSignal): Promise<void> {
+  const argv = ['tar', '--hard-dereference', '-C', mount, '-cf', '-', '--', ...report.safe.map((p) => p.slice(1))];
+  const tar = await host.runner.start(asRootOnHost(host, argv), signal ? { signal } : {});
+  const expected = new Set(report.safe.map((p) => p.slice(1)));
+  try {
     for await (const { entry, body } of tarEntries(tar.stdout)) {
       if (entry.type !== 'file' || !expected.has(entry.name)) continue; // only what was asked for
       const target = join(destRoot, entry.name);
@@ -109,10 +162,10 @@ export async function fetchHostFiles(host: Host, sources: FileSources, paths: st
       report.fetched.push(`/${entry.name}`);
       expected.delete(entry.name);
     }
-    const code = await tar.exit;
-    for (const name of expected) report.missing.push({ path: `/${name}`, reason: `tar on ${host.name} did not send it (exit ${code}): ${tar.stderrText().trim()}` });
-    return report;
-  } finally {
-    await release().catch(() => undefined);
+  } catch (error) {
+    tar.close();
+    throw error;
   }
+  const code = await tar.exit;
+  for (const name of expected) report.missing.push({ path: `/${name}`, reason: `tar on ${host.name} did not send it (exit ${code}): ${tar.stderrText().trim()}` });
 }

@@ -52,6 +52,11 @@ export function gdbinitText(options: { rootDir: string; corePath: string; progra
   ].join('\n');
 }
 
+/** Where the extension keeps a snapshot's core files: in the store (0700), removed with the snapshot. */
+export function snapshotCoresFolder(core: Core, meta: Pick<SnapshotMeta, 'id'>): string {
+  return core.store.coresDir(meta.id);
+}
+
 export async function coreFromSnapshot(core: Core, meta: SnapshotMeta, request: SnapshotCoreRequest, control: WorkControl = {}): Promise<SnapshotCoreResult> {
   if (!Number.isInteger(request.pid) || request.pid <= 0) throw new SnapdebugError(`"${request.pid}" is not a process id.`);
   const rootDir = join(request.outDir, 'root');
@@ -72,7 +77,8 @@ export async function coreFromSnapshot(core: Core, meta: SnapshotMeta, request: 
       }
       control.progress?.({ phase: 'fetch', message: `Fetching ${paths.length} mapped files from ${meta.source.host}` });
       try {
-        report = await fetchHostFiles(core.hosts.get(meta.source.host), { ...(image && { image }), ...(container && { container }) }, paths, rootDir, control.signal);
+        const sources = { ...(image && { image }), ...(container && { container }) };
+        report = await fetchHostFiles(core.hosts.get(meta.source.host), sources, paths, rootDir, { ...(control.signal && { signal: control.signal }), log: core.log });
       } catch (error) {
         if (control.signal?.aborted) throw error;
         const reason = `could not read the image on ${meta.source.host}: ${(error as Error).message}`;

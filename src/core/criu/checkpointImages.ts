@@ -11,7 +11,7 @@ import { decodePagemap, type Pagemap } from './pagemap';
 /** Largest single image or metadata file held in memory (mm images of big processes are ~1 MiB). */
 const maxImageBytes = 16 * 1024 * 1024;
 /** Everything held in memory together, so a hostile archive cannot make us hold more. */
-const maxKeptBytes = 48 * 1024 * 1024;
+const maxHeldBytes = 48 * 1024 * 1024;
 const metadataFiles = new Set(['config.dump', 'spec.dump', 'stats-dump', 'network.status']);
 const pagesPattern = /^checkpoint\/pages-(\d+)\.img$/;
 
@@ -65,12 +65,8 @@ export interface ScanOptions {
   signal?: AbortSignal;
 }
 
-async function readBody(name: string, size: number, body: AsyncIterable<Buffer>): Promise<Buffer> {
-  if (size > maxImageBytes) throw new SnapdebugError(`${name} in the archive is ${size} bytes; snapdebug reads images of up to ${maxImageBytes} bytes.`);
-  const parts: Buffer[] = [];
-  for await (const part of body) parts.push(Buffer.from(part));
-  return Buffer.concat(parts);
-}
+/** Entries a checkpoint may hold (one image set per process: big process trees have thousands). */
+const limits = { maxEntries: 100_000, maxKeptBytes: maxImageBytes };
 
 /** Reads an archive's images in one pass (two if its order needs it). */
 export async function scanCheckpoint(path: string, options: ScanOptions = {}): Promise<CheckpointImages> {
@@ -78,7 +74,7 @@ export async function scanCheckpoint(path: string, options: ScanOptions = {}): P
   const later = new Set<number>();
   let kept = 0;
   let sawCheckpoint = false;
-  for await (const { entry, body } of tarEntries(archiveStream(path, options.signal), { maxEntries: 100_000 })) {
+  for await (const { entry, body, contents } of tarEntries(archiveStream(path, options.signal), limits)) {
     throwIfAborted(options.signal);
     if (entry.type !== 'file') continue;
     images.entriesBytes += entry.size;
@@ -95,22 +91,22 @@ export async function scanCheckpoint(path: string, options: ScanOptions = {}): P
     if (!isImage && !metadataFiles.has(entry.name)) continue;
     if (isImage) sawCheckpoint = true;
     kept += entry.size;
-    if (kept > maxKeptBytes) throw new SnapdebugError(`The archive's CRIU images add up to more than ${maxKeptBytes} bytes; snapdebug will not hold that much.`);
-    const contents = await readBody(entry.name, entry.size, body);
+    if (kept > maxHeldBytes) throw new SnapdebugError(`The archive's CRIU images add up to more than ${maxHeldBytes} bytes; snapdebug will not hold that much.`);
+    const bytes = await contents(); // a copy of its own: the archive's chunks are reused
     if (isImage) {
-      images.images.set(entry.name.slice(11), contents);
+      images.images.set(entry.name.slice(11), bytes);
       images.changed();
-    } else images.metadata.set(entry.name, contents);
+    } else images.metadata.set(entry.name, bytes);
   }
   if (!sawCheckpoint) {
-    throw new SnapdebugError(`${path} holds no CRIU images.`, { fix: 'Only a full checkpoint can be inspected (not a rootfs-only export).' });
+    throw new SnapdebugError(`${path} holds no CRIU images.`, { fix: { text: 'Only a full checkpoint can be inspected (not a rootfs-only export).' } });
   }
   if (later.size > 0 && options.pages) await secondPass(path, later, options.pages, images, options.signal);
   return images;
 }
 
 async function secondPass(path: string, wanted: Set<number>, visit: PagesVisitor, images: CheckpointImages, signal?: AbortSignal): Promise<void> {
-  for await (const { entry, body } of tarEntries(archiveStream(path, signal), { maxEntries: 100_000 })) {
+  for await (const { entry, body } of tarEntries(archiveStream(path, signal), limits)) {
     throwIfAborted(signal);
     const pages = pagesPattern.exec(entry.name);
     if (!pages || !wanted.has(Number(pages[1]))) continue;

@@ -1,11 +1,13 @@
 // Snapshot & Debug: from a production container to a debugger attached to a restored copy.
 // checkpoint (leave-running: production keeps serving) → into the store and, in the same pass, to
-// the debug host → restore as NAME-snap-TIME (new IP and MAC; the TCP connections it had come back
+// the debug host → restore as NAME-snap-TIME-RANDOM (new IP and MAC; the TCP connections it had come back
 // closed) → prepare the runtime's debugger → a local port tunnelled to it. A cancel or failure at any
 // phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
 import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
-import { copyRewrite, planRestore, removeUnfinishedRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { phaseTracker, withCleanup } from '../remote/failure';
+import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { copyName } from '../podman/names';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
 import { throwIfAborted } from '../util/abort';
@@ -49,10 +51,6 @@ export interface SnapshotDebugSession extends DebugSession {
  */
 const checkpointOptions: CheckpointOptions = { leaveRunning: true, tcpEstablished: true };
 
-function copyName(container: string, now = new Date()): string {
-  return `${container}-snap-${now.toISOString().slice(11, 19).replace(/:/g, '')}`;
-}
-
 /** Attaches to an existing copy (also what "Restore Another Copy" and launch.json reruns use). */
 export async function attachToCopy(
   core: Core,
@@ -77,11 +75,13 @@ export async function attachToCopy(
 }
 
 export async function snapshotAndDebug(core: Core, request: DebugRequest, control: WorkControl = {}): Promise<SnapshotDebugSession> {
-  const progress = control.progress ?? noProgress;
+  const tracker = phaseTracker(control.progress);
+  control = { ...control, progress: tracker.sink };
+  const progress = tracker.sink;
   const { signal } = control;
   if (request.to === request.host) {
     throw new SnapdebugError('The debug host must not be the production host: a copy there would share its resources.', {
-      fix: 'Choose another host for the copy (setting snapdebug.defaultDebugHost, or --to).',
+      fix: { text: 'Choose another host for the copy.', options: [{ name: 'debugHost' }] },
     });
   }
   // Plan the restore first: a debug host that cannot take the copy fails before production is touched.
@@ -116,13 +116,15 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     control,
   );
 
+  // The restore's work on the debug host holds the copy until the debugger is attached: should
+  // anything fail, or this client vanish before then, the debug host removes the half-made copy.
   let copy: RestoredContainer | undefined;
   try {
     const { meta, pushed } = await checkpointAndSend(
       core,
       { host: request.host, container: request.container, options: checkpointOptions },
       // The labels name the snapshot, whose id is only known once the checkpoint starts.
-      { to: request.to, rewriteFor: (id) => copyRewrite(plan, id)! },
+      { work: plan.work, path: plan.work.file('archive.tar'), rewriteFor: (id) => copyRewrite(plan, id)! },
       control,
     );
     plan.meta = meta;
@@ -136,9 +138,10 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     const close = async () => {
       await Promise.all([attached.close(), ...ports.map((p) => p.tunnel.close())]);
     };
+    await plan.work.finish();
     return { snapshot: meta, copy, ...attached, ports, close };
   } catch (error) {
-    if (copy) await removeUnfinishedRestore(plan);
-    throw error;
+    const undone = await plan.work.abandon(core.log);
+    throw withCleanup(error, tracker.phase(), [{ host: request.to, undone }]);
   }
 }

@@ -6,7 +6,7 @@ import { decodeDumpStats } from '../archive/criuStats';
 import { scanCheckpoint, type CheckpointImages, type PagesVisitor } from '../criu/checkpointImages';
 import { RangeCollector, walkPages } from '../criu/pagemap';
 import { buildProcesses, mmOf, pstree, stringRanges, type ProcessStrings } from './processes';
-import type { ContainerInfo, MountInfo, SnapshotContents } from './model';
+import type { CheckpointedContainer, MountInfo, SnapshotContents } from './model';
 
 export interface InspectOptions {
   /** Read environment values (secrets): only on an explicit request. */
@@ -26,10 +26,10 @@ function json(buffer: Buffer | undefined): Record<string, unknown> | undefined {
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
-export function containerInfo(images: CheckpointImages): ContainerInfo {
+export function containerInfo(images: CheckpointImages): CheckpointedContainer {
   const config = json(images.metadata.get('config.dump')) ?? {};
-  const info: ContainerInfo = {};
-  const set = (key: keyof ContainerInfo, value: unknown) => {
+  const info: CheckpointedContainer = {};
+  const set = (key: keyof CheckpointedContainer, value: unknown) => {
     const v = text(value);
     if (v !== undefined) info[key] = v;
   };

@@ -12,6 +12,17 @@ export interface Matcher {
 /** How far a regular expression match may reach: longer matches across two pieces can be missed. */
 export const regexReachBytes = 4096;
 
+/** The matcher for a search: text, or a regular expression (exactly one); throws a SnapdebugError for a bad one. */
+export function queryMatcher(query: { text?: string; regex?: string }): Matcher {
+  if ((query.text === undefined) === (query.regex === undefined)) throw new SnapdebugError('Search memory for text or for a regular expression (one of them).');
+  return query.text !== undefined ? textMatcher(query.text) : regexMatcher(query.regex!);
+}
+
+/** Checks a search before any archive is read: text to find, or a regular expression that compiles. */
+export function validateMemoryQuery(query: { text?: string; regex?: string }): void {
+  queryMatcher(query);
+}
+
 export function textMatcher(text: string): Matcher {
   const needle = Buffer.from(text, 'utf8');
   if (needle.length === 0) throw new SnapdebugError('Search for at least one character.');

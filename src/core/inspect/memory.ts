@@ -7,7 +7,7 @@ import { mapFlags, pageBytes, vmaStatus } from '../criu/names';
 import { walkPages, type Pagemap } from '../criu/pagemap';
 import { SnapdebugError } from '../util/errors';
 import { describeFile, fileTable, type FileEntryMessage } from './files';
-import { regexMatcher, textMatcher } from './matcher';
+import { queryMatcher } from './matcher';
 import { StreamSearch, type RawHit } from './streamSearch';
 import type { MemoryArea, MemoryHit, ProcessMaps } from './model';
 import { coreOf, mmOf, pstree, type VmaMessage } from './processes';
@@ -108,8 +108,7 @@ function toHit(pid: number, raw: RawHit, areas: MemoryArea[]): MemoryHit {
 }
 
 export async function searchMemory(archivePath: string, request: MemorySearchRequest): Promise<MemorySearchResult> {
-  if ((request.text === undefined) === (request.regex === undefined)) throw new SnapdebugError('Search memory for text or for a regular expression (one of them).');
-  const matcher = request.text !== undefined ? textMatcher(request.text) : regexMatcher(request.regex!);
+  const matcher = queryMatcher(request);
   const contextBytes = Math.min(Math.max(0, request.contextBytes ?? defaultContextBytes), maxContextBytes);
   const maxHits = request.maxHits ?? defaultMaxHits;
   const hits: MemoryHit[] = [];

@@ -63,7 +63,7 @@ export interface MountInfo {
   options: string[];
 }
 
-export interface ContainerInfo {
+export interface CheckpointedContainer {
   name?: string;
   id?: string;
   image?: string;
@@ -81,7 +81,7 @@ export interface CheckpointStats {
 }
 
 export interface SnapshotContents {
-  container: ContainerInfo;
+  container: CheckpointedContainer;
   processes: ProcessInfo[];
   mounts: MountInfo[];
   stats: CheckpointStats;

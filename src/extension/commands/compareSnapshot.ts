@@ -1,9 +1,7 @@
 // Compare with Snapshot…: what changed between this snapshot and another of the same container
 // (processes added and gone, arguments, files and sockets, memory), older first, in a document.
 import * as vscode from 'vscode';
-import { diffSnapshots, diffText, inspectSnapshot } from '../../core/index';
-import { formatAge } from '../../core/util/format';
-import { showReadOnly } from '../documents';
+import { diffSnapshots, diffText, formatAge, inspectSnapshot, listSnapshots, snapshotArchiveFile } from '../../core';
 import { runLong } from '../progress';
 import type { Command } from './command';
 import { snapshotTarget } from './targets';
@@ -13,7 +11,7 @@ export const compareSnapshot: Command = {
   async run(services, node) {
     const meta = await snapshotTarget(services, node, 'Snapshot to compare');
     if (!meta) return;
-    const others = services.core().store.list().filter((m) => m.kind === 'checkpoint' && m.id !== meta.id && m.source.host === meta.source.host && m.source.container === meta.source.container);
+    const others = listSnapshots(services.core(), { kind: ['checkpoint'], host: meta.source.host, container: meta.source.container }).filter((m) => m.id !== meta.id);
     if (others.length === 0) {
       void vscode.window.showInformationMessage(`There is no other snapshot of ${meta.source.host}/${meta.source.container} to compare with.`);
       return;
@@ -24,12 +22,12 @@ export const compareSnapshot: Command = {
     );
     if (!picked) return;
     const [before, after] = [meta, picked.meta].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-    const outcome = await runLong({ log: services.log, core: services.core }, `Compare ${meta.source.container} snapshots`, async (control) => {
+    const outcome = await runLong(services, `Compare ${meta.source.container} snapshots`, async (control) => {
       const options = control.signal ? { signal: control.signal } : {};
-      const store = services.core().store;
-      return diffSnapshots(await inspectSnapshot(store.archivePath(before!), options), await inspectSnapshot(store.archivePath(after!), options));
+      const archive = (m: typeof meta) => snapshotArchiveFile(services.core(), m);
+      return diffSnapshots(await inspectSnapshot(archive(before!), options), await inspectSnapshot(archive(after!), options));
     });
     if (outcome.status !== 'done') return;
-    await showReadOnly(`diff-${before!.id}-${after!.id}.txt`, `# ${before!.id} → ${after!.id}\n\n${diffText(outcome.value)}\n`);
+    await services.documents.show(`diff-${before!.id}-${after!.id}.txt`, `# ${before!.id} → ${after!.id}\n\n${diffText(outcome.value)}\n`);
   },
 };

@@ -4,7 +4,7 @@
 // process memory: it is kept in the store (0700), under cores/, and goes with the snapshot.
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { coreFromSnapshot } from '../../core/index';
+import { coreFromSnapshot, snapshotCoresFolder } from '../../core';
 import { runLong } from '../progress';
 import { ProcessNode } from '../tree/snapshotContents';
 import type { Command } from './command';
@@ -19,9 +19,8 @@ export const openCore: Command = {
       return;
     }
     const { meta, process } = node;
-    const store = services.core().store;
-    const outDir = join(store.coresDir(meta.id), String(process.pid));
-    const outcome = await runLong({ log: services.log, core: services.core }, `Core of process ${process.pid} (${process.command})`, (control) =>
+    const outDir = join(snapshotCoresFolder(services.core(), meta), String(process.pid));
+    const outcome = await runLong(services, `Core of process ${process.pid} (${process.command})`, (control) =>
       coreFromSnapshot(services.core(), meta, { pid: process.pid, outDir }, control),
     );
     if (outcome.status !== 'done') return;

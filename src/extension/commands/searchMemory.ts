@@ -2,9 +2,7 @@
 // one process; the hits, with hex and text around each, open in a read-only document. Memory holds
 // secrets: the hits are shown because the user asked, and never written to the log.
 import * as vscode from 'vscode';
-import { hexDump, searchMemory } from '../../core/index';
-import { formatBytes } from '../../core/util/format';
-import { showReadOnly } from '../documents';
+import { formatBytes, hexDump, searchMemory, snapshotArchiveFile } from '../../core';
 import { runLong } from '../progress';
 import { ProcessNode } from '../tree/snapshotContents';
 import type { Command } from './command';
@@ -30,10 +28,8 @@ export const searchMemoryCommand: Command = {
     });
     if (!input) return;
     const query = parseQuery(input);
-    const outcome = await runLong(
-      { log: services.log, core: services.core },
-      `Search Memory of ${meta.source.container}`,
-      (control) => searchMemory(services.core().store.archivePath(meta), { ...query, ...(pid !== undefined && { pid }), ...(control.signal && { signal: control.signal }) }),
+    const outcome = await runLong(services, `Search Memory of ${meta.source.container}`, (control) =>
+      searchMemory(snapshotArchiveFile(services.core(), meta), { ...query, ...(pid !== undefined && { pid }), ...(control.signal && { signal: control.signal }) }),
     );
     if (outcome.status !== 'done') return;
     const result = outcome.value;
@@ -44,6 +40,6 @@ export const searchMemoryCommand: Command = {
       '',
       ...result.hits.flatMap((hit) => [`process ${hit.pid} at ${hit.address} in ${hit.mapping}`, ...hexDump(hit), '']),
     ];
-    await showReadOnly(`memory-${meta.id}${pid !== undefined ? `-${pid}` : ''}.txt`, lines.join('\n'));
+    await services.documents.show(`memory-${meta.id}${pid !== undefined ? `-${pid}` : ''}.txt`, lines.join('\n'));
   },
 };

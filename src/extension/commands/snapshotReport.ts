@@ -10,7 +10,7 @@ export const snapshotReport: Command = {
   async run(services, node) {
     const meta = await snapshotTarget(services, node, 'Snapshot to report on');
     if (!meta) return;
-    const outcome = await runLong({ log: services.log, core: services.core }, `Snapshot Report of ${meta.source.container}`, () => services.views.snapshots.contents.get(meta));
+    const outcome = await runLong(services, `Snapshot Report of ${meta.source.container}`, () => services.views.snapshots.contents.get(meta));
     if (outcome.status === 'done') openReportPanel(meta, outcome.value);
   },
 };

@@ -3,9 +3,7 @@
 // Security Policy allows only the one nonce'd style block. Colours are the theme's own CSS
 // variables, so it follows light, dark and high-contrast themes. Every word from the archive is
 // escaped: the archive is untrusted.
-import { criuPhases, type ProcessInfo, type SnapshotContents } from '../../core/index';
-import type { SnapshotMeta } from '../../core/snapshot/store';
-import { formatBytes, formatDuration } from '../../core/util/format';
+import { criuPhases, formatBytes, formatDuration, type ProcessInfo, type SnapshotContents, type SnapshotMeta } from '../../core';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -2,8 +2,7 @@
 // nonce; scripts off and no local resources, so the page can load nothing at all.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { SnapshotContents } from '../../core/index';
-import type { SnapshotMeta } from '../../core/snapshot/store';
+import type { SnapshotContents, SnapshotMeta } from '../../core';
 import { reportHtml } from './reportHtml';
 
 export const reportViewType = 'snapdebug.snapshotReport';

@@ -3,9 +3,7 @@
 // Values"), Open files, Sockets and Memory maps. Read from the archive once per snapshot (cached
 // here until a refresh) and never logged.
 import * as vscode from 'vscode';
-import { inspectSnapshot, memoryMaps, type ProcessInfo, type SnapshotContents } from '../../core/index';
-import type { SnapshotMeta } from '../../core/snapshot/store';
-import { formatBytes } from '../../core/util/format';
+import { formatBytes, inspectSnapshot, memoryMaps, snapshotArchiveFile, type ProcessInfo, type SnapshotContents, type SnapshotMeta } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
@@ -50,7 +48,7 @@ export class ContentsCache {
   get(meta: SnapshotMeta): Promise<SnapshotContents> {
     let pending = this.contents.get(meta.id);
     if (!pending) {
-      pending = inspectSnapshot(this.services.core().store.archivePath(meta));
+      pending = inspectSnapshot(snapshotArchiveFile(this.services.core(), meta));
       pending.catch(() => this.contents.delete(meta.id)); // a failure is asked again next time
       this.contents.set(meta.id, pending);
     }
@@ -92,7 +90,7 @@ export async function contentsChildren(services: Pick<Services, 'core'>, node: C
       });
     case 'maps': {
       try {
-        const [maps] = await memoryMaps(services.core().store.archivePath(node.meta), { pid: p.pid });
+        const [maps] = await memoryMaps(snapshotArchiveFile(services.core(), node.meta), { pid: p.pid });
         return (maps?.areas ?? []).map(
           (a) => new EntryNode(`${a.start.toString(16)}-${a.end.toString(16)}`, `${a.permissions} ${a.mapping}`, `${formatBytes(a.end - a.start)} mapped, ${formatBytes(a.residentBytes)} in the snapshot`, 'symbol-array'),
         );

@@ -2,8 +2,7 @@
 // children are its process tree, read from the archive (snapshotContents.ts), then the metadata,
 // CRIU's statistics (the frozen time production saw) included.
 import * as vscode from 'vscode';
-import type { SnapshotMeta } from '../../core/snapshot/store';
-import { formatAge, formatBytes, formatDuration } from '../../core/util/format';
+import { formatAge, formatBytes, formatDuration, listSnapshots, type SnapshotMeta } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 import { ContentsCache, contentsChildren, contentsItem, processRoots, type ContentsNode } from './snapshotContents';
@@ -72,7 +71,7 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   }
 
   async getChildren(node?: SnapshotsTreeNode): Promise<SnapshotsTreeNode[]> {
-    if (!node) return this.services.core().store.list().map((meta) => new SnapshotNode(meta));
+    if (!node) return listSnapshots(this.services.core()).map((meta) => new SnapshotNode(meta));
     if (node.kind === 'detail') return [];
     if (node.kind !== 'snapshot') return contentsChildren(this.services, node);
     // A pre-checkpoint carries memory only: it has no process tree to show.

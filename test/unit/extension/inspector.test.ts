@@ -6,11 +6,9 @@ import { strict as assert } from 'node:assert';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { addFixtureSnapshot, fake, makeCore, makeServices, walkTree } from './harness';
-import * as vscodeFake from './fakeVscode';
 import { pickLabel, type FakeTextDocument } from './fakeVscode';
 import { plannedTempDir } from '../helpers';
 
-const { readOnlyProvider, readOnlyScheme } = await import('../../../src/extension/documents');
 const { SnapshotNode } = await import('../../../src/extension/tree/snapshotsTree');
 const { ProcessNode, GroupNode } = await import('../../../src/extension/tree/snapshotContents');
 const { searchMemoryCommand, parseQuery } = await import('../../../src/extension/commands/searchMemory');
@@ -32,7 +30,6 @@ describe('the inspector in VS Code', function () {
   beforeEach(() => {
     fake.reset();
     temp.create();
-    vscodeFake.workspace.registerTextDocumentContentProvider(readOnlyScheme, readOnlyProvider);
     const core = makeCore({}, join(temp.dir, 'store'));
     addFixtureSnapshot(core.store, sleeperId, 'demo-sleeper-checkpoint.tar.zst', { createdAt: '2026-11-30T08:35:19.000Z', source: { host: 'prod', container: 'demo-sleeper' } });
     addFixtureSnapshot(core.store, nativeId, 'demo-native-checkpoint.tar.zst', { createdAt: '2026-11-30T08:35:17.000Z', source: { host: 'prod', container: 'demo-native' } });

@@ -84,8 +84,11 @@ describe('inspectSnapshot', () => {
     assert.deepEqual(zstds(), [], 'no zstd left running');
   });
 
-  it('refuses a file that is not a checkpoint with a sentence', async () => {
+  it('refuses a file that is not a tar, and a tar without CRIU images, each with a sentence', async () => {
     writeFileSync(join(temp.dir, 'not.tar'), readFileSync(fixture('version.json')));
-    await assert.rejects(inspectSnapshot(join(temp.dir, 'not.tar')), /holds no CRIU images/);
+    await assert.rejects(inspectSnapshot(join(temp.dir, 'not.tar')), /^SnapdebugError: The archive ends without its end-of-archive marker: it is truncated, and refused\.$/);
+    writeFileSync(join(temp.dir, 'config.dump'), '{}');
+    execFileSync('tar', ['-C', temp.dir, '-cf', join(temp.dir, 'rootfs-only.tar'), 'config.dump']);
+    await assert.rejects(inspectSnapshot(join(temp.dir, 'rootfs-only.tar')), /rootfs-only\.tar holds no CRIU images/);
   });
 });
