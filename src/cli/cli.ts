@@ -10,6 +10,8 @@ import type { Arguments, CliCommand, OptionSpec, OptionValues } from './context'
 import { copiesCommand, discardCommand } from './commands/copies';
 import { attachCommand, debugCommand } from './commands/debug';
 import { doctorCommand, hostsCommand, logsCommand, psCommand, topCommand } from './commands/hosts';
+import { diffCommand, inspectCommand } from './commands/inspect';
+import { coreCommand, memoryCommand } from './commands/memory';
 import { migrateCommand, restoreCommand } from './commands/restore';
 import { checkpointCommand, pushCommand, rmCommand, snapshotsCommand } from './commands/snapshots';
 import { cliFixWording, fixFlags, remoteTempDefault } from './options';
@@ -30,6 +32,10 @@ export const commands: CliCommand[] = [
   restoreCommand,
   migrateCommand,
   rmCommand,
+  inspectCommand,
+  memoryCommand,
+  diffCommand,
+  coreCommand,
   debugCommand,
   attachCommand,
   copiesCommand,

@@ -50,6 +50,27 @@ export { pushSnapshot, pushToKeep, type PushedArchive } from './snapshot/push';
 export { ImageMissingError, restoreInPlace, restoreSnapshot, type RestoreRequest, type RestoredContainer } from './snapshot/restore';
 export { migrate, type MigrateRequest, type MigrateResult } from './snapshot/migrate';
 
+// Looking inside a snapshot without restoring it (issue 16): from the archive alone, except core
+// files, whose program and libraries come from the source host.
+export { inspectSnapshot, type InspectOptions } from './inspect/inspect';
+export { defaultContextBytes, defaultMaxHits, hexDump, memoryMaps, searchMemory, type MemorySearchRequest, type MemorySearchResult } from './inspect/memory';
+export { regexReachBytes, validateMemoryQuery } from './inspect/matcher';
+export { diffSnapshots, diffText, type ProcessChanges, type ProcessSummary, type SnapshotDiff } from './inspect/diff';
+export { criuPhases, type CriuPhase } from './inspect/phases';
+export type {
+  CheckpointedContainer,
+  CheckpointStats,
+  MemoryArea,
+  MemoryHit,
+  MountInfo,
+  OpenFile,
+  ProcessInfo,
+  ProcessMaps,
+  SnapshotContents,
+  SocketInfo,
+} from './inspect/model';
+export { coreFromSnapshot, snapshotCoresFolder, type SnapshotCoreRequest, type SnapshotCoreResult } from './coredump/snapshotCore';
+
 // Copies and debuggers.
 export { discardCopy, findCopy, isStale, listCopies, type CopyInfo } from './snapshot/copies';
 export { attachToCopy, snapshotAndDebug, type DebugRequest, type DebugSession, type SnapshotDebugSession } from './debug/session';

@@ -4,7 +4,7 @@
 // writes its undo line *before* it acts, so there is no moment when it could be forgotten.
 import { randomBytes } from 'node:crypto';
 import type { Host } from '../host';
-import { validateContainerRef, validateVolumeName } from '../podman/names';
+import { validateContainerRef, validateImageRef, validateVolumeName } from '../podman/names';
 import { SnapdebugError } from '../util/errors';
 import type { HostSession } from './session';
 import { abandonScript, keepPrefix, marker, prelude, sessionPrefix, workPrefix } from './shellLib';
@@ -67,7 +67,9 @@ export type UndoStep =
   | { kind: 'container'; name: string }
   | { kind: 'volume'; name: string }
   /** A migration's source, stopped by the checkpoint: run again if the migration does not finish. */
-  | { kind: 'unstop'; name: string };
+  | { kind: 'unstop'; name: string }
+  /** An image's or a container's root file system we mounted to read files from (a core's libraries). */
+  | { kind: 'unmount'; what: 'image' | 'container'; ref: string };
 
 export function undoLine(step: UndoStep): string {
   switch (step.kind) {
@@ -80,6 +82,8 @@ export function undoLine(step: UndoStep): string {
       return `${step.kind} ${validateContainerRef(step.name)}`;
     case 'volume':
       return `volume ${validateVolumeName(step.name)}`;
+    case 'unmount':
+      return `unmount ${step.what} ${step.what === 'image' ? validateImageRef(step.ref) : validateContainerRef(step.ref)}`;
   }
 }
 

@@ -112,6 +112,12 @@ export class SnapshotStore {
     return join(this.dir, this.archiveName(meta.id, meta.compression));
   }
 
+  /** Where core files made from a snapshot go (process memory: removed with the snapshot). */
+  coresDir(id: string): string {
+    if (!snapshotIdPattern.test(id)) throw new SnapdebugError(`"${id}" is not a snapshot id.`);
+    return join(this.dir, 'cores', id);
+  }
+
   /** Where a download lands until it is verified; it names this process, so a later start can tell it was abandoned. */
   partPath(id: string): string {
     return join(this.dir, `${id}.${process.pid}.part`);
@@ -185,6 +191,7 @@ export class SnapshotStore {
     rmSync(this.archivePath(meta), { force: true });
     rmSync(join(this.dir, `${meta.id}.json`), { force: true });
     for (const part of this.partFiles().filter((name) => name.startsWith(`${meta.id}.`))) rmSync(join(this.dir, part), { force: true });
+    rmSync(this.coresDir(meta.id), { recursive: true, force: true });
     this.audit.record({ action: 'delete', host: meta.source.host, container: meta.source.container, snapshot: meta.id });
   }
 

@@ -1,10 +1,12 @@
 // The local store: one item per snapshot (container, source host, age, size, compression, "old"
-// past snapdebug.store.maxAgeDays); its children show the metadata, CRIU's statistics (the frozen
-// time production saw) included. Metadata files the store will not act on show as warnings.
+// past snapdebug.store.maxAgeDays); its children are its process tree, read from the archive
+// (snapshotContents.ts), then the metadata, CRIU's statistics (the frozen time production saw)
+// included. Metadata files the store will not act on show as warnings.
 import * as vscode from 'vscode';
 import { formatAge, formatBytes, formatDuration, isOlderThan, scanSnapshots, type InvalidSnapshotFile, type SnapshotMeta } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
+import { ContentsCache, contentsChildren, contentsItem, processRoots, type ContentsNode } from './snapshotContents';
 
 export class SnapshotNode {
   readonly kind = 'snapshot';
@@ -18,7 +20,7 @@ export class InvalidSnapshotNode {
   readonly kind = 'invalid';
   constructor(readonly file: InvalidSnapshotFile) {}
 }
-export type SnapshotsTreeNode = SnapshotNode | DetailNode | InvalidSnapshotNode;
+export type SnapshotsTreeNode = SnapshotNode | DetailNode | ContentsNode | InvalidSnapshotNode;
 
 export function snapshotDetails(meta: SnapshotMeta): DetailNode[] {
   const us = (value: number) => formatDuration(value / 1000);
@@ -43,13 +45,19 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   private readonly changed = new vscode.EventEmitter<SnapshotsTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly services: Pick<Services, 'core' | 'settings' | 'clock'>) {}
+  readonly contents: ContentsCache;
+
+  constructor(private readonly services: Pick<Services, 'core' | 'settings' | 'clock'>) {
+    this.contents = new ContentsCache(services);
+  }
 
   refresh(): void {
+    this.contents.clear();
     this.changed.fire(undefined);
   }
 
   getTreeItem(node: SnapshotsTreeNode): vscode.TreeItem {
+    if (node.kind !== 'detail' && node.kind !== 'snapshot' && node.kind !== 'invalid') return contentsItem(node);
     if (node.kind === 'detail') {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
       item.description = node.value;
@@ -79,11 +87,15 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
     return item;
   }
 
-  getChildren(node?: SnapshotsTreeNode): SnapshotsTreeNode[] {
+  async getChildren(node?: SnapshotsTreeNode): Promise<SnapshotsTreeNode[]> {
     if (!node) {
       const { snapshots, invalid } = scanSnapshots(this.services.core());
       return [...snapshots.map((meta) => new SnapshotNode(meta)), ...invalid.map((file) => new InvalidSnapshotNode(file))];
     }
-    return node.kind === 'snapshot' ? snapshotDetails(node.meta) : [];
+    if (node.kind === 'detail' || node.kind === 'invalid') return [];
+    if (node.kind !== 'snapshot') return contentsChildren(this.services, node);
+    // A pre-checkpoint carries memory only: it has no process tree to show.
+    const processes = node.meta.kind === 'checkpoint' ? await processRoots(this.contents, node.meta) : [];
+    return [...processes, ...snapshotDetails(node.meta)];
   }
 }

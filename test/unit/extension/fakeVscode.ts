@@ -252,7 +252,10 @@ export interface FakeTextDocument {
 export class FakeTerminal {
   readonly sent: string[] = [];
   shown = 0;
-  constructor(readonly name: string | undefined) {}
+  constructor(
+    readonly name: string | undefined,
+    readonly options: { name?: string; shellPath?: string; shellArgs?: string[] } = {},
+  ) {}
   sendText(text: string): void {
     this.sent.push(text);
   }
@@ -261,6 +264,19 @@ export class FakeTerminal {
   }
   dispose(): void {}
 }
+
+/** A webview panel: what it was opened with and the page it was given. */
+export class FakeWebviewPanel {
+  readonly webview = { html: '' };
+  constructor(
+    readonly viewType: string,
+    readonly title: string,
+    readonly options: vscode.WebviewPanelOptions & vscode.WebviewOptions,
+  ) {}
+  dispose(): void {}
+}
+
+export const ViewColumn = { Active: -1, Beside: -2, One: 1, Two: 2 } as const;
 
 type CommandHandler = (...args: unknown[]) => unknown;
 
@@ -294,6 +310,7 @@ function freshState() {
     contentProviders: new Map<string, vscode.TextDocumentContentProvider>(),
     shownDocuments: [] as { document: FakeTextDocument | Uri; options: unknown }[],
     terminals: [] as FakeTerminal[],
+    webviewPanels: [] as FakeWebviewPanel[],
     statusBarMessages: [] as string[],
     debugProviders: new Map<string, vscode.DebugConfigurationProvider>(),
     startedDebugging: [] as { folder: unknown; configuration: vscode.DebugConfiguration }[],
@@ -422,10 +439,16 @@ export const window = {
     return { document };
   },
 
-  createTerminal(options?: { name?: string }): FakeTerminal {
-    const terminal = new FakeTerminal(options?.name);
+  createTerminal(options?: { name?: string; shellPath?: string; shellArgs?: string[] }): FakeTerminal {
+    const terminal = new FakeTerminal(options?.name, options);
     fake.terminals.push(terminal);
     return terminal;
+  },
+
+  createWebviewPanel(viewType: string, title: string, _column: unknown, options: vscode.WebviewPanelOptions & vscode.WebviewOptions = {}): FakeWebviewPanel {
+    const panel = new FakeWebviewPanel(viewType, title, options);
+    fake.webviewPanels.push(panel);
+    return panel;
   },
 
   setStatusBarMessage(text: string): Disposable {

@@ -377,6 +377,14 @@ export function addSnapshot(store: SnapshotStore, overrides: Partial<SnapshotMet
   return store.commit(part, { ...draft, sha256: overrides.sha256 ?? sparseHashes.get(draft.size)! });
 }
 
+/** A snapshot whose archive is a real one of the lab's (test/fixtures), to read its insides. */
+export function addFixtureSnapshot(store: SnapshotStore, id: string, fixtureName: string, overrides: Partial<SnapshotMeta> = {}): SnapshotMeta {
+  store.ensure();
+  const part = store.partPath(id);
+  writeFileSync(part, readFileSync(fixture(fixtureName)), { mode: 0o600 });
+  return store.commit(part, snapshotMeta(store, { id, size: readFileSync(part).length, ...overrides }));
+}
+
 // ---- waiting on conditions ---------------------------------------------------------------------
 
 /** Resolves once `condition` holds, checking after every turn of the event loop; fails after `timeoutMs`. */
