@@ -100,8 +100,8 @@ clean_work() {
   w=$1
   ours "$w" || return 0
   if [ -f "$w/undo" ]; then
-    sed '1!G;h;$!d' "$w/undo" > "$w/undo.rev"
-    while read -r kind a b; do
+    # Newest first, reversed in memory: the temp folder may be full (no file can be written).
+    sed '1!G;h;$!d' "$w/undo" | while read -r kind a b; do
       case $kind in
         stream) valid_pid "$a" && end_stream "$a" "$w"; valid_name "$b" && drop_images "$b" ;;
         images) valid_name "$a" && drop_images "$a" ;;
@@ -115,9 +115,9 @@ clean_work() {
           esac ;;
         keep) case $a in "$sd_tmp"/${keepPrefix}*) ours "$a" && rm -rf "$a" ;; esac ;;
         *) continue ;;
-      esac >/dev/null 2>&1
+      esac </dev/null >/dev/null 2>&1
       echo "${marker.undone} $kind $a"
-    done < "$w/undo.rev"
+    done
   fi
   rm -rf "$w"
 }

@@ -145,6 +145,12 @@ export class RemoteWork {
   async abandon(log: (line: string) => void = () => undefined): Promise<string[] | undefined> {
     if (this.ended) return [];
     this.ended = true;
+    // A session whose keeper is gone lost its link: reconnecting could take longer than the
+    // watchdog needs, and would hold up undoing the work on hosts that are reachable.
+    if (!this.session.kept) {
+      log(`could not undo ${this.dir} on ${this.host.name} now (its link dropped); the host's watchdog will`);
+      return undefined;
+    }
     try {
       const result = await this.host.runIdempotent(this.host.script(abandonScript, [this.session.settings.remoteTempDir, this.dir], 'snapdebug-abandon'));
       if (result.exitCode !== 0) throw new Error(result.stderr.trim() || `exit ${result.exitCode ?? 'none'}`);

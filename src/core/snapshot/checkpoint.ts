@@ -254,10 +254,17 @@ async function streamInto(
   let sendFailure: unknown;
   sending?.catch((error: unknown) => {
     sendFailure ??= error;
+    // The source waits for the slower of its two readers: with the copy's side gone it would wait
+    // for a drain that never comes (a full tee) and never see its channel close. Let it go on.
+    tee?.destroy();
     process.close();
   });
   try {
-    const received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, ...(tee && { tee }), what: `container checkpoint ${before.Name}` });
+    const receiving = receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, ...(tee && { tee }), what: `container checkpoint ${before.Name}` });
+    // Once the copy's side has failed, the source's stream may not end soon (podman can hang on
+    // an export nobody reads): do not wait for it. The work's undo ends podman, once CRIU is done.
+    receiving.catch(() => undefined);
+    const received = sending ? await Promise.race([receiving, sending.then(() => receiving)]) : await receiving;
     return { received, ...(sending && { pushed: await sending }) };
   } catch (caught) {
     // When the copy's side failed first (its archive refused), that is what the user must read.

@@ -120,13 +120,25 @@ export class SshConnection {
   async exec(command: string, signal?: AbortSignal): Promise<ExecHandle> {
     const release = await this.channels.acquire(signal);
     try {
-      const { channel, ended } = await this.openChannel(command, signal);
-      const exit = new Promise<number | null>((resolve) =>
-        channel.once('close', () => {
+      const { client, channel, ended } = await this.openChannel(command, signal);
+      const exit = new Promise<number | null>((resolve) => {
+        // A connection that dies (keepalive timeout, reset) never closes a channel we were writing
+        // to: ssh2 leaves its writable side open. The channel is over when its connection is.
+        const connectionGone = () => {
+          if (ended.code === null) ended.why = 'the connection closed';
+          done();
+        };
+        let over = false;
+        const done = () => {
+          if (over) return;
+          over = true;
+          client.off('close', connectionGone);
           release();
           resolve(ended.code);
-        }),
-      );
+        };
+        channel.once('close', done);
+        client.once('close', connectionGone);
+      });
       return { stdout: channel, stderr: channel.stderr, stdin: channel, exit, whyNoExit: () => ended.why, close: () => channel.close() };
     } catch (error) {
       release();
@@ -139,11 +151,11 @@ export class SshConnection {
    * channel opened at once in its place can be refused ("open failed") while we are at the
    * MaxSessions limit: such a refusal is retried, briefly, before it counts as a failure.
    */
-  private async openChannel(command: string, signal?: AbortSignal): Promise<{ channel: ClientChannel; ended: ChannelEnd }> {
+  private async openChannel(command: string, signal?: AbortSignal): Promise<{ client: ClientType; channel: ClientChannel; ended: ChannelEnd }> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.connect(signal);
       try {
-        return await execChannel(client, command);
+        return { client, ...(await execChannel(client, command)) };
       } catch (error) {
         if (!/Channel open failure/i.test((error as Error).message) || attempt >= channelOpenAttempts) throw error;
         if (signal?.aborted) throw new AbortError();
