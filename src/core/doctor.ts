@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Core } from './core';
 import type { Host } from './host';
+import { debugTools, runtimeName, whichOnHost } from './debug/requirements';
 import { freeBytes } from './snapshot/transfer';
 import { describeError } from './util/errors';
 import { formatBytes } from './util/format';
@@ -127,7 +128,27 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       };
     }),
   );
+  checks.push(...(await debuggerChecks(host)));
   return checks;
+}
+
+/**
+ * The debuggers a debug host runs for copies (debug/requirements.ts). A missing one is a warning,
+ * not a failure: a host that only ever checkpoints needs none.
+ */
+async function debuggerChecks(host: Host): Promise<DoctorCheck[]> {
+  return Promise.all(
+    debugTools.map((tool) =>
+      check(`debugger ${tool.program}`, async () => {
+        const path = await whichOnHost(host, tool.program);
+        const runtimes = tool.runtimes.map(runtimeName).join(' and ');
+        if (path === undefined) {
+          return { level: 'warn', detail: `no ${tool.name}: ${runtimes} copies cannot be attached on ${host.name}`, fix: `Install it on ${host.name}: ${tool.install}.` };
+        }
+        return { level: 'ok', detail: `${path}, for ${runtimes} copies` };
+      }),
+    ),
+  );
 }
 
 /** `criu cpuinfo dump` on the source, `criu cpuinfo check` of that image on the peer. */

@@ -173,6 +173,7 @@ function podmanFix(stderr: string): string | undefined {
   if (/sudo: a password is required/i.test(stderr)) return 'Allow passwordless sudo for podman on that host, or connect as root.';
   if (/established TCP connection|tcp-established|Connected TCP socket/i.test(stderr)) return 'The process holds open TCP connections: checkpoint with --tcp-established (and restore with --tcp-established or --tcp-close).';
   if (/rootless/i.test(stderr)) return 'Checkpoints need rootful podman: connect as root or set useSudo.';
+  if (/multipathtcp=0|Unsupported proto 262/i.test(stderr)) return 'The Go program listens with MPTCP (Go 1.24+ does by default), which CRIU cannot dump: run it with GODEBUG=multipathtcp=0 in its environment.';
   if (/cpuinfo|CPU feature/i.test(stderr)) return 'The CPUs differ: run `snapdebug doctor SOURCE --peer TARGET` to compare them.';
   if (/address already in use|port is already allocated/i.test(stderr)) return 'Another container holds that port: restore with --publish on a free port.';
   return undefined;

@@ -158,10 +158,34 @@ export const podman = {
     return { argv, parse: (stdout) => stdout.trim().split('\n').at(-1) ?? '' };
   },
 
-  /** Runs a program inside a container; `privileged` grants ptrace (debugger injection). */
-  exec(ref: string, argv: string[], options: { privileged?: boolean } = {}): PodmanCommand<string> {
+  /**
+   * Runs a program of a container inside it, as `user` (user[:group] as the container names them).
+   * Never privileged: a binary of a container is the container's to replace, so it gets no more
+   * than the container's own processes have (issue 12).
+   */
+  exec(ref: string, argv: string[], options: { user?: string } = {}): PodmanCommand<string> {
     if (argv.length === 0) throw new SnapdebugError('podman exec needs a program to run.');
-    return { argv: ['exec', ...(options.privileged ? ['--privileged'] : []), validateContainerRef(ref), ...argv], parse: text };
+    if (options.user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(options.user)) {
+      throw new SnapdebugError(`"${options.user}" is not a user (or user:group) podman exec can take.`);
+    }
+    return { argv: ['exec', ...(options.user !== undefined ? ['--user', options.user] : []), validateContainerRef(ref), ...argv], parse: text };
+  },
+
+  /** The effective user and group of each process, as the container names them. */
+  topUsers(ref: string): PodmanCommand<Array<{ pid: number; user: string; group: string }>> {
+    return {
+      readOnly: true,
+      argv: ['top', validateContainerRef(ref), 'pid', 'user', 'group'],
+      parse: (stdout) =>
+        stdout
+          .split('\n')
+          .slice(1)
+          .filter((l) => l.trim() !== '')
+          .map((line) => {
+            const [pid, user, group] = line.trim().split(/\s+/);
+            return { pid: Number(pid), user: user ?? '', group: group ?? '' };
+          }),
+    };
   },
 
   /** `podman top` with host PIDs, to find a process of the container as the host sees it. */
