@@ -6,6 +6,7 @@ import { createCore, type CheckpointTransport } from '../core/core';
 import { isAbortError } from '../core/util/abort';
 import { describeError } from '../core/util/errors';
 import type { CliCommand, OptionSpec } from './context';
+import { heapCommand, profileCommand, threadsCommand } from './commands/captures';
 import { copiesCommand, discardCommand } from './commands/copies';
 import { attachCommand, debugCommand } from './commands/debug';
 import { doctorCommand, hostsCommand, psCommand, topCommand } from './commands/hosts';
@@ -29,6 +30,9 @@ export const commands: CliCommand[] = [
   rmCommand,
   debugCommand,
   attachCommand,
+  heapCommand,
+  profileCommand,
+  threadsCommand,
   copiesCommand,
   discardCommand,
 ];

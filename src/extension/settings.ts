@@ -1,7 +1,7 @@
 // The extension's settings, read once per use and typed. Empty strings mean "the default".
 import * as vscode from 'vscode';
 import type { Compression } from '../core/archive/checkpointArchive';
-import type { Runtime } from '../core/debug/attach';
+import type { Runtime } from '../core';
 
 export interface Settings {
   sshConfigFile: string | undefined;

@@ -5,9 +5,11 @@
 // snapshots / CPU profiles of a demo-api copy. Every value compared was put into production's
 // memory by a request just before the snapshot, so only a copy of that memory can hold it.
 import { strict as assert } from 'node:assert';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { labDir } from '../../lab/paths';
+import { createInterface } from 'node:readline';
+import { labDir, labFiles } from '../../lab/paths';
 import { recordCpuProfile, saveHeapDump, saveHeapSnapshot, saveThreadDump } from '../../src/core/debug/captures';
 import { snapshotAndDebug, type SnapshotDebugSession } from '../../src/core/debug/session';
 import { doctor } from '../../src/core/doctor';
@@ -170,6 +172,35 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
     assert.ok(execs.length >= 3 && execs.every((c) => /exec --user root:root /.test(c) && !/--privileged/.test(c)), execs.join('\n'));
   });
 
+  it('CLI: `debug --json` on demo-go prints "runtime":"go" and the DAP address; Delve answers there; SIGTERM detaches it and the copy stays', async () => {
+    execFileSync('node', ['scripts/build.mjs']);
+    const child = spawn('node', ['dist/cli.js', '--ssh-config', labFiles.sshConfig, '--store', core.store.dir, '--json', 'debug', 'prod/demo-go', '--to', 'debug'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', () => reject(new Error('the CLI exited before printing its line')));
+      });
+      const announced = JSON.parse(line) as { container: string; runtime: string; attach: { address: string; port: number } };
+      assert.equal(announced.runtime, 'go');
+      assert.equal(announced.attach.address, '127.0.0.1');
+      const dap = await connectDap(announced.attach.port);
+      const capabilities = await dap.request<{ supportsConfigurationDoneRequest?: boolean }>('initialize', { adapterID: 'go', clientID: 'snapdebug-test', pathFormat: 'path' });
+      dap.close();
+      assert.equal(capabilities.supportsConfigurationDoneRequest, true, 'Delve\'s DAP server answered');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.equal((await labSsh('debug', 'pgrep -x dlv || echo none')).trim(), 'none');
+      assert.equal((await labSsh('debug', `podman inspect --format '{{.State.Status}}' ${announced.container}`)).trim(), 'running');
+      await discardCopy(core, 'debug', announced.container);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+  });
+
   it('Node.js: a heap snapshot of the copy holds a string only production\'s heap held; a CPU profile has samples of the handler that ran', async () => {
     const marker = uniqueName('heap-marker');
     const ip = await containerIp('prod', 'demo-api');
@@ -197,5 +228,18 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
     const samples = cpu.samples.filter((id) => handler.has(id)).length;
     assert.ok(samples > 10, `${samples} samples in handleWork`);
     assert.equal(profile.artifact.kind, 'cpuprofile');
+
+    // The same through the CLI: one JSON document naming the file in the store.
+    const cli = (...args: string[]) =>
+      JSON.parse(execFileSync('node', ['dist/cli.js', '--ssh-config', labFiles.sshConfig, '--store', core.store.dir, '--json', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as {
+        kind: string; path: string; bytes: number; snapshot: string;
+      };
+    const heapByCli = cli('heap', `debug/${session.copy.name}`);
+    assert.equal(heapByCli.kind, 'heapsnapshot');
+    assert.equal(heapByCli.snapshot, session.snapshot.id);
+    assert.ok(readFileSync(heapByCli.path, 'utf8').includes(marker));
+    const profileByCli = cli('profile', `debug/${session.copy.name}`, '--seconds', '1');
+    assert.equal(profileByCli.kind, 'cpuprofile');
+    assert.ok((JSON.parse(readFileSync(profileByCli.path, 'utf8')) as { samples: number[] }).samples.length > 0);
   });
 });

@@ -1,7 +1,7 @@
 // Snapshot & Debug from a terminal: `debug` prints one JSON line as soon as a debugger can attach
 // (with --json) and keeps the tunnel open until SIGINT/SIGTERM; `attach` does the same for a copy
 // that already exists. The copy stays until `snapdebug discard HOST/COPY`.
-import { runtimes, type Runtime } from '../../core/debug/attach';
+import { runtimes, terminalClient, type Runtime } from '../../core';
 import { attachToCopy, snapshotAndDebug } from '../../core/debug/session';
 import { podman } from '../../core/podman/commands';
 import { parseContainerAddress } from '../../core/podman/names';
@@ -39,11 +39,16 @@ async function holdOpen(
     process.stdout.write(JSON.stringify({ ...rest, ...(gdb && { gdb: shellJoin(gdb) }) }) + '\n');
   } else {
     out.done();
-    process.stdout.write(
-      line.attach
-        ? `${line.runtime} debugger of ${line.host}/${line.container} at ${line.attach.address}:${line.attach.port} (Ctrl-C closes the tunnel; the copy stays)\n`
-        : `run gdb on ${line.host}: ${shellJoin(line.gdb ?? [])}\n`,
-    );
+    if (line.attach) {
+      process.stdout.write(`${line.runtime} debugger of ${line.host}/${line.container} at ${line.attach.address}:${line.attach.port} (Ctrl-C closes the tunnel; the copy stays)\n`);
+      const client = terminalClient(line.runtime, line.attach);
+      if (client) process.stdout.write(`connect from a terminal: ${client}\n`);
+    } else if (line.gdb) {
+      process.stdout.write(`run gdb on ${line.host}: ${shellJoin(line.gdb)}\n`);
+    } else {
+      const copy = `${line.host}/${line.container}`;
+      process.stdout.write(`${copy} runs without a debugger${line.runtime === 'java' ? `; dumps: snapdebug threads ${copy}, snapdebug heap ${copy}` : ''}\n`);
+    }
     for (const forwarded of ports) process.stdout.write(`the copy's ${forwarded.port} at 127.0.0.1:${forwarded.local}\n`);
   }
   context.onStopSay(`closing the tunnel; ${line.container} stays on ${line.host} until \`snapdebug discard ${line.host}/${line.container}\``);
@@ -52,7 +57,7 @@ async function holdOpen(
 }
 
 const attachOptions: CliCommand['options'] = {
-  runtime: { type: 'string', help: 'node, python or native (default: detected from the copy\'s processes)' },
+  runtime: { type: 'string', help: `${runtimes.join(', ')} (default: detected from the copy's processes)` },
   'local-port': { type: 'string', help: 'local port for the debugger tunnel (default: any free port)' },
 };
 
@@ -63,6 +68,7 @@ export const debugCommand: CliCommand = {
   options: {
     to: { type: 'string', help: 'the debug host for the copy' },
     'transfer-image': { type: 'boolean', help: 'copy the image if the debug host lacks it' },
+    'copy-only': { type: 'boolean', help: 'restore the copy without attaching a debugger (a JVM without a JDWP agent)' },
     ...attachOptions,
   },
   positionals: [1, 1],
@@ -75,7 +81,7 @@ export const debugCommand: CliCommand = {
     const localPort = localPortOption(values);
     const session = await snapshotAndDebug(
       core,
-      { host, container, to, ...(runtime && { runtime }), ...(localPort !== undefined && { localPort }), ...(flag(values, 'transfer-image') && { transferImage: true }) },
+      { host, container, to, ...(runtime && { runtime }), ...(localPort !== undefined && { localPort }), ...(flag(values, 'transfer-image') && { transferImage: true }), ...(flag(values, 'copy-only') && { copyOnly: true }) },
       { signal, progress: (e) => out.progress(e) },
     );
     await holdOpen(

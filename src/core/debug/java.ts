@@ -40,9 +40,12 @@ export function jdwpAgentOf(command: string, env: readonly string[] = []): JdwpA
   return { port, address: parts[1] ?? '' };
 }
 
+/** A JVM that cannot take a debugger: faces offer a copy without one, and its dumps, instead. */
+export class NoJdwpAgentError extends SnapdebugError {}
+
 /** The sentence for a JVM without a usable agent, and what can be done instead. */
-export function noAgentError(container: string, host: string, reason: string | undefined, copyOnlyHint: string): SnapdebugError {
-  return new SnapdebugError(
+export function noAgentError(container: string, host: string, reason: string | undefined, copyOnlyHint: string): NoJdwpAgentError {
+  return new NoJdwpAgentError(
     `The JVM in ${container} on ${host} cannot take a debugger: ${reason ?? 'it was started without a JDWP agent'}, and JDWP cannot be added to a running JVM.`,
     {
       fix: `${copyOnlyHint} Thread and heap dumps need no agent. To debug, start the service with -agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:5005.`,

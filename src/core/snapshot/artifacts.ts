@@ -71,12 +71,12 @@ export interface ArtifactWriter {
   discard(): void;
 }
 
-export function createArtifact(store: SnapshotStore, snapshotId: string, copy: string, kind: ArtifactKind, now = new Date()): ArtifactWriter {
+export function createArtifact(store: SnapshotStore, snapshotId: string, copy: string, kind: ArtifactKind, now = new Date(), suffix = randomBytes(2).toString('hex')): ArtifactWriter {
   if (!copyNamePattern.test(copy)) throw new SnapdebugError(`"${copy}" is not a container name.`);
   store.ensure();
   const dir = artifactDir(store, snapshotId);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const name = `${copy}-${stamp(now)}-${randomBytes(2).toString('hex')}${artifactExtensions[kind]}`;
+  const name = `${copy}-${stamp(now)}-${suffix}${artifactExtensions[kind]}`;
   const part = join(dir, `${name}.part`);
   // 'wx': created here, never an existing file (or a link someone put there) reused.
   const stream = createWriteStream(part, { flags: 'wx', mode: 0o600 });

@@ -116,6 +116,8 @@ export class SnapshotStore {
     rmSync(this.archivePath(meta), { force: true });
     rmSync(join(this.dir, `${meta.id}.json`), { force: true });
     rmSync(this.partPath(meta.id), { force: true });
+    // What was taken from its copies (artifacts.ts): heap snapshots and dumps hold memory too.
+    rmSync(join(this.dir, `${meta.id}.d`), { recursive: true, force: true });
   }
 
   /** Leftover `.part` files (from a crash; a cancel removes its own). */

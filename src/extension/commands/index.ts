@@ -6,12 +6,15 @@ import { attachToCopy } from './attachToCopy';
 import { checkpoint, checkpointAndStop } from './checkpoint';
 import type { Command } from './command';
 import { copyCliCommand } from './copyCliCommand';
+import { deleteArtifact } from './deleteArtifact';
 import { deleteSnapshot } from './deleteSnapshot';
 import { discardCopy } from './discardCopy';
 import { inspect } from './inspect';
 import { migrateContainer } from './migrateContainer';
+import { openArtifact } from './openArtifact';
 import { openSshConfig } from './openSshConfig';
 import { pushSnapshot } from './pushSnapshot';
+import { recordCpuProfile } from './recordCpuProfile';
 import { refresh } from './refresh';
 import { restoreAnotherCopy } from './restoreAnotherCopy';
 import { restoreInPlace } from './restoreInPlace';
@@ -19,6 +22,9 @@ import { restoreSnapshot } from './restoreSnapshot';
 import { retryHost } from './retryHost';
 import { revealInStore } from './revealInStore';
 import { runDoctor } from './runDoctor';
+import { saveHeapDump } from './saveHeapDump';
+import { saveHeapSnapshot } from './saveHeapSnapshot';
+import { saveThreadDump } from './saveThreadDump';
 import { showLog } from './showLog';
 import { showLogs } from './showLogs';
 import { showProcesses } from './showProcesses';
@@ -45,6 +51,12 @@ export const allCommands: readonly Command[] = [
   attachToCopy,
   restoreAnotherCopy,
   discardCopy,
+  saveHeapSnapshot,
+  recordCpuProfile,
+  saveThreadDump,
+  saveHeapDump,
+  openArtifact,
+  deleteArtifact,
   copyCliCommand,
   showLog,
 ];

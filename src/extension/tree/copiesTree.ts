@@ -1,11 +1,21 @@
 // Copies restored by us (snapdebug.origin label), per host, each with the snapshot it came from.
 import * as vscode from 'vscode';
+import { runtimeOf } from '../../core';
 import { listCopies, type CopyInfo } from '../../core/snapshot/copies';
 import { describeError } from '../../core/util/errors';
 import type { Services } from '../services';
-import { contextValues } from './contextValues';
+import { contextValues, type ContextValue } from './contextValues';
 
 const slowHostMs = 2000;
+
+/** Running Node.js and Java copies get their own values: their menus offer heap snapshots, profiles, dumps. */
+export function copyContextValue(copy: Pick<CopyInfo, 'state' | 'command'>): ContextValue {
+  if (copy.state !== 'running') return contextValues.copyStopped;
+  const runtime = copy.command === undefined ? 'native' : runtimeOf(copy.command);
+  if (runtime === 'node') return contextValues.copyRunningNode;
+  if (runtime === 'java') return contextValues.copyRunningJava;
+  return contextValues.copyRunning;
+}
 
 export class CopyHostNode {
   readonly kind = 'copy-host';
@@ -55,7 +65,7 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
     const copy = node.copy;
     const item = new vscode.TreeItem(copy.name, vscode.TreeItemCollapsibleState.None);
     item.id = `copy:${copy.host}/${copy.id}`;
-    item.contextValue = copy.state === 'running' ? contextValues.copyRunning : contextValues.copyStopped;
+    item.contextValue = copyContextValue(copy);
     item.description = `${copy.state} · from ${copy.snapshot}`;
     item.tooltip = `${copy.host}/${copy.name}\nrestored from snapshot ${copy.snapshot}${copy.source ? `\noriginal: ${copy.source}` : ''}`;
     item.iconPath = new vscode.ThemeIcon('debug-alt', copy.state === 'running' ? new vscode.ThemeColor('testing.iconPassed') : undefined);

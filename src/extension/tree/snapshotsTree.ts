@@ -1,10 +1,12 @@
 // The local store: one item per snapshot (container, source host, age, size, compression); its
-// children show the metadata, CRIU's statistics (the frozen time production saw) included.
+// children show the metadata, CRIU's statistics (the frozen time production saw) included, then
+// what was taken from its copies (heap snapshots, CPU profiles, dumps), each opened by a click.
 import * as vscode from 'vscode';
+import { artifactTitles, listArtifacts, type Artifact, type ArtifactKind } from '../../core';
 import type { SnapshotMeta } from '../../core/snapshot/store';
 import { formatAge, formatBytes, formatDuration } from '../../core/util/format';
 import type { Services } from '../services';
-import { contextValues } from './contextValues';
+import { contextValues, type ContextValue } from './contextValues';
 
 export class SnapshotNode {
   readonly kind = 'snapshot';
@@ -14,7 +16,32 @@ export class DetailNode {
   readonly kind = 'detail';
   constructor(readonly label: string, readonly value: string) {}
 }
-export type SnapshotsTreeNode = SnapshotNode | DetailNode;
+/** A file taken from a copy of the snapshot (heap snapshot, CPU profile, thread or heap dump). */
+export class ArtifactNode {
+  readonly kind = 'artifact';
+  constructor(readonly artifact: Artifact) {}
+}
+export type SnapshotsTreeNode = SnapshotNode | DetailNode | ArtifactNode;
+
+const artifactContextValues: Record<ArtifactKind, ContextValue> = {
+  heapsnapshot: contextValues.artifactHeapSnapshot,
+  cpuprofile: contextValues.artifactCpuProfile,
+  hprof: contextValues.artifactHeapDump,
+  threads: contextValues.artifactThreadDump,
+};
+
+function artifactItem(artifact: Artifact): vscode.TreeItem {
+  const item = new vscode.TreeItem(artifactTitles[artifact.kind], vscode.TreeItemCollapsibleState.None);
+  item.id = `artifact:${artifact.path}`;
+  item.contextValue = artifactContextValues[artifact.kind];
+  item.description = `${artifact.name.replace(/-\d{8}-\d{6}-[0-9a-f]{4}\..*$/, '')} · ${formatAge(new Date(artifact.createdAt))} · ${formatBytes(artifact.size)}`;
+  item.tooltip = artifact.path;
+  item.resourceUri = vscode.Uri.file(artifact.path);
+  item.iconPath = new vscode.ThemeIcon(artifact.kind === 'cpuprofile' ? 'pulse' : artifact.kind === 'threads' ? 'list-flat' : 'database');
+  // A click opens it: heap snapshots and CPU profiles in VS Code's own viewers, thread dumps as text.
+  item.command = { command: 'snapdebug.openArtifact', title: 'Open', arguments: [new ArtifactNode(artifact)] };
+  return item;
+}
 
 export function snapshotDetails(meta: SnapshotMeta): DetailNode[] {
   const us = (value: number) => formatDuration(value / 1000);
@@ -46,6 +73,7 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   }
 
   getTreeItem(node: SnapshotsTreeNode): vscode.TreeItem {
+    if (node.kind === 'artifact') return artifactItem(node.artifact);
     if (node.kind === 'detail') {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
       item.description = node.value;
@@ -65,6 +93,8 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
 
   getChildren(node?: SnapshotsTreeNode): SnapshotsTreeNode[] {
     if (!node) return this.services.core().store.list().map((meta) => new SnapshotNode(meta));
-    return node.kind === 'snapshot' ? snapshotDetails(node.meta) : [];
+    if (node.kind !== 'snapshot') return [];
+    const artifacts = listArtifacts(this.services.core().store, node.meta.id).map((artifact) => new ArtifactNode(artifact));
+    return [...snapshotDetails(node.meta), ...artifacts];
   }
 }

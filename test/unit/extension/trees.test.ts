@@ -337,7 +337,7 @@ describe('CopiesTree', () => {
     assert.ok(onDebug.every((c) => c instanceof CopyNode));
     const items = onDebug.map((c) => tree.getTreeItem(c));
     assert.deepEqual(items.map((i) => [i.label, i.contextValue, i.description]), [
-      ['demo-api', 'copy:running', `running · from ${copySnapshotId}`],
+      ['demo-api', 'copy:running:node', `running · from ${copySnapshotId}`], // node: its command in ps
       ['demo-api-copy1', 'copy:stopped', `exited · from ${copySnapshotId}`],
     ]);
     assert.match(String(items[0]!.tooltip), /restored from snapshot demo-api-20261126-084800-ab12\noriginal: prod\/demo-api/);
