@@ -57,6 +57,15 @@ function parseJson<S extends z.ZodType>(schema: S, what: string): (stdout: strin
 
 const text = (stdout: string) => stdout;
 
+/** The rows of `podman top` under its header line, split into fields (the last, args, may hold spaces). */
+function topFields(stdout: string): string[][] {
+  return stdout
+    .split('\n')
+    .slice(1)
+    .filter((line) => line.trim() !== '')
+    .map((line) => line.trim().split(/\s+/));
+}
+
 export const podman = {
   version(): PodmanCommand<PodmanVersion> {
     return { readOnly: true, argv: ['version', '--format', 'json'], parse: parseJson(versionSchema, 'version') };
@@ -176,15 +185,7 @@ export const podman = {
     return {
       readOnly: true,
       argv: ['top', validateContainerRef(ref), 'pid', 'user', 'group'],
-      parse: (stdout) =>
-        stdout
-          .split('\n')
-          .slice(1)
-          .filter((l) => l.trim() !== '')
-          .map((line) => {
-            const [pid, user, group] = line.trim().split(/\s+/);
-            return { pid: Number(pid), user: user ?? '', group: group ?? '' };
-          }),
+      parse: (stdout) => topFields(stdout).map(([pid, user, group]) => ({ pid: Number(pid), user: user ?? '', group: group ?? '' })),
     };
   },
 
@@ -193,15 +194,7 @@ export const podman = {
     return {
       readOnly: true,
       argv: ['top', validateContainerRef(ref), 'hpid', 'pid', 'args'],
-      parse: (stdout) =>
-        stdout
-          .split('\n')
-          .slice(1)
-          .filter((l) => l.trim() !== '')
-          .map((line) => {
-            const [hostPid, pid, ...rest] = line.trim().split(/\s+/);
-            return { hostPid: Number(hostPid), pid: Number(pid), command: rest.join(' ') };
-          }),
+      parse: (stdout) => topFields(stdout).map(([hostPid, pid, ...rest]) => ({ hostPid: Number(hostPid), pid: Number(pid), command: rest.join(' ') })),
     };
   },
 
