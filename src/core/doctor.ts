@@ -1,11 +1,14 @@
 // doctor: can this host take and restore checkpoints, and can a peer restore what it takes?
 // Every check says what it found, and every failure says how to fix it.
-import { randomBytes } from 'node:crypto';
 import type { Core } from './core';
 import type { Host } from './host';
 import { debugTools, runtimeName, whichOnHost } from './debug/requirements';
+import { hostInventory } from './remote/inventory';
+import { describeUndone } from './remote/failure';
+import type { RemoteWork } from './remote/work';
+import { prelude } from './remote/shellLib';
 import { freeBytes } from './snapshot/transfer';
-import { describeError } from './util/errors';
+import { describeError, type Fix } from './util/errors';
 import { formatBytes } from './util/format';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -14,7 +17,7 @@ export interface DoctorCheck {
   name: string;
   level: CheckLevel;
   detail: string;
-  fix?: string;
+  fix?: Fix;
 }
 
 export interface DoctorReport {
@@ -56,7 +59,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
 
   const caps = await host.capabilities().catch((error: unknown) => error as Error);
   if (caps instanceof Error) {
-    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or enable sudo for it'}.` });
+    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: { text: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or run it through sudo'}.`, ...(!host.options.sudo && { options: [{ name: 'sudo' }] }) } });
     return checks;
   }
   const major = Number(caps.podmanVersion.split('.')[0]);
@@ -64,14 +67,14 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     name: 'podman',
     level: major >= minimumPodmanMajor ? 'ok' : 'fail',
     detail: `podman ${caps.podmanVersion}`,
-    ...(major < minimumPodmanMajor && { fix: `Upgrade podman to ${minimumPodmanMajor} or newer.` }),
+    ...(major < minimumPodmanMajor && { fix: { text: `Upgrade podman to ${minimumPodmanMajor} or newer.` } }),
   });
   const rootless = caps.info.host.security.rootless;
   checks.push({
     name: 'rootful',
     level: rootless ? 'fail' : 'ok',
     detail: rootless ? 'podman runs rootless' : `rootful${host.options.sudo ? ' (through sudo -n)' : ''}`,
-    ...(rootless && { fix: 'CRIU checkpoints need rootful podman: connect as root, or enable sudo with a NOPASSWD rule for podman.' }),
+    ...(rootless && { fix: { text: 'CRIU checkpoints need rootful podman: connect as root, or run podman through sudo (a NOPASSWD rule for podman).', options: [{ name: 'sudo' }] } }),
   });
   const runtime = caps.info.host.ociRuntime;
   checks.push(
@@ -82,7 +85,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: `${runtime.name}${ok ? ' built with CRIU' : ' without CRIU support'}`,
-        ...(!ok && { fix: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' }),
+        ...(!ok && { fix: { text: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' } }),
       };
     }),
   );
@@ -90,7 +93,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     name: 'criu version',
     level: caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu) ? 'ok' : 'fail',
     detail: caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'CRIU is not installed',
-    ...(!(caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu)) && { fix: `Install CRIU ${minimumCriu.join('.')} or newer (package criu); on kernels 6.16+ CRIU 4.2 is needed for TCP sockets.` }),
+    ...(!(caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu)) && { fix: { text: `Install CRIU ${minimumCriu.join('.')} or newer (package criu); on kernels 6.16+ CRIU 4.2 is needed for TCP sockets.` } }),
   });
   checks.push(
     await check('criu check', async () => {
@@ -100,7 +103,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: ok ? 'Looks good.' : text.split('\n').slice(-3).join(' '),
-        ...(!ok && { fix: 'Run `criu check` on the host as root and fix what it reports (kernel features, CRIU version).' }),
+        ...(!ok && { fix: { text: 'Run `criu check` on the host as root and fix what it reports (kernel features, CRIU version).' } }),
       };
     }),
   );
@@ -112,19 +115,20 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: ok ? result.stdout.trim().split('\n')[0]! : 'neither iptables-restore nor "network-lock nftables" in /etc/criu/runc.conf',
-        ...(!ok && { fix: 'Install iptables, or add the line "network-lock nftables" to /etc/criu/runc.conf.' }),
+        ...(!ok && { fix: { text: 'Install iptables, or add the line "network-lock nftables" to /etc/criu/runc.conf.' } }),
       };
     }),
   );
+  checks.push(...(await leftoverChecks(core, host)));
   checks.push(
     await check('temp space', async () => {
       const free = await freeBytes(host, core.settings.remoteTempDir);
-      if (free === undefined) return { level: 'fail', detail: `cannot read free space of ${core.settings.remoteTempDir}`, fix: 'Create that folder, or set another (snapdebug.remoteTempDir).' };
+      if (free === undefined) return { level: 'fail', detail: `cannot read free space of ${core.settings.remoteTempDir}`, fix: { text: 'Create that folder, or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] } };
       const low = free < lowSpaceBytes;
       return {
         level: low ? 'warn' : 'ok',
         detail: `${formatBytes(free)} free in ${core.settings.remoteTempDir}`,
-        ...(low && { fix: 'Archives are as large as the container\'s memory: free space there or choose another folder.' }),
+        ...(low && { fix: { text: 'Archives are as large as the container\'s memory: free space there or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] } }),
       };
     }),
   );
@@ -143,7 +147,7 @@ async function debuggerChecks(host: Host): Promise<DoctorCheck[]> {
         const path = await whichOnHost(host, tool.program);
         const runtimes = tool.runtimes.map(runtimeName).join(' and ');
         if (path === undefined) {
-          return { level: 'warn', detail: `no ${tool.name}: ${runtimes} copies cannot be attached on ${host.name}`, fix: `Install it on ${host.name}: ${tool.install}.` };
+          return { level: 'warn', detail: `no ${tool.name}: ${runtimes} copies cannot be attached on ${host.name}`, fix: { text: `Install it on ${host.name}: ${tool.install}.` } };
         }
         return { level: 'ok', detail: `${path}, for ${runtimes} copies` };
       }),
@@ -151,26 +155,79 @@ async function debuggerChecks(host: Host): Promise<DoctorCheck[]> {
   );
 }
 
+/**
+ * What earlier runs left (the sweep removed it as this session opened), what other clients are
+ * doing, and processes still running for a session that is gone.
+ */
+async function leftoverChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
+  const leftovers = await check('leftovers', async () => {
+    await host.session!.dir();
+    const swept = host.session!.swept;
+    if (swept.length === 0) return { level: 'ok', detail: 'nothing left by earlier runs' };
+    return { level: 'warn', detail: `removed what earlier runs left: ${swept.map((line) => describeUndone(line.replace(/^\S+ /, ''))).join('; ')}`, fix: { text: 'Nothing to do: snapdebug sweeps every time it connects.' } };
+  });
+  const inventory = await check('snapdebug on host', async () => {
+    const found = await hostInventory(host, core.settings.remoteTempDir, host.session!.settings.leaseTtlSeconds);
+    const others = found.liveSessions.length - 1;
+    const parts = [
+      others > 0 ? `${others} other snapdebug session${others === 1 ? '' : 's'} at work` : 'no other snapdebug session',
+      found.keptForCopies.length > 0 && `CRIU options of ${found.keptForCopies.length} cop${found.keptForCopies.length === 1 ? 'y' : 'ies'}`,
+      found.keptArchives.length > 0 && `${found.keptArchives.length} pushed archive(s) (${found.keptArchives.map((k) => `${k.folder} until ${k.expiresAt ?? '?'}`).join(', ')})`,
+    ].filter(Boolean);
+    if (found.stuck.length > 0) {
+      return {
+        level: 'fail',
+        detail: `processes of a session that is gone still run: ${found.stuck.map((p) => `${p.pid} ${p.command.slice(0, 120)}`).join('; ')}`,
+        fix: { text: `They may hold a container's lock (podman ps hangs). End them by PID on ${host.name}: ${host.options.sudo ? 'sudo ' : ''}kill ${found.stuck.map((p) => p.pid).join(' ')}` },
+      };
+    }
+    if (found.legacyFiles.length > 0) {
+      return {
+        level: 'warn',
+        detail: `files an older snapdebug left (process memory): ${found.legacyFiles.join(', ')}`,
+        fix: { text: `Remove them unless a copy from that version still needs its .conf: ${host.options.sudo ? 'sudo ' : ''}rm ${found.legacyFiles.join(' ')}` },
+      };
+    }
+    return { level: 'ok', detail: parts.join('; ') };
+  });
+  return [leftovers, inventory];
+}
+
+/** Runs `body` in a work on each host; both works are finished (or abandoned) whatever happens. */
+async function inWorks<T>(hosts: Host[], purpose: string, body: (works: RemoteWork[]) => Promise<T>): Promise<T> {
+  const works: RemoteWork[] = [];
+  try {
+    for (const host of hosts) works.push(await host.beginWork(purpose));
+    return await body(works);
+  } finally {
+    await Promise.all(works.map((work) => work.finish().catch(() => work.abandon())));
+  }
+}
+
+/** Arguments: sudo|root, folder. CRIU's CPU description of this host, base64 on stdout. */
+const cpuinfoDumpScript = `${prelude}
+r criu cpuinfo dump -D "$1" >&2 && r cat "$1/cpuinfo.img" | base64 -w0
+`;
+/** Arguments: sudo|root, folder. Reads a CPU description (base64) on stdin and checks this host can run it. */
+const cpuinfoCheckScript = `${prelude}
+base64 -d > "$1/cpuinfo.img" && r criu cpuinfo check -D "$1"
+`;
+
 /** `criu cpuinfo dump` on the source, `criu cpuinfo check` of that image on the peer. */
 async function cpuCompatibility(source: Host, peer: Host): Promise<DoctorCheck> {
-  return check(`cpu ${source.name} → ${peer.name}`, async () => {
-    const dir = `/tmp/snapdebug-cpuinfo-${randomBytes(4).toString('hex')}`;
-    try {
-      const dump = await source.runner.run(source.privileged(['sh', '-c', 'mkdir -m 0700 "$1" && criu cpuinfo dump -D "$1" && base64 -w0 "$1/cpuinfo.img"', 'sh', dir]));
-      if (dump.exitCode !== 0) return { level: 'fail', detail: `criu cpuinfo dump failed on ${source.name}: ${dump.stderr.trim()}` };
-      const check = await peer.runner.run(peer.privileged(['sh', '-c', 'mkdir -m 0700 "$1" && base64 -d > "$1/cpuinfo.img" && criu cpuinfo check -D "$1"', 'sh', dir]), {
-        stdin: dump.stdout.trim(),
-      });
+  return check(`cpu ${source.name} → ${peer.name}`, () =>
+    inWorks([source, peer], 'doctor: CPU compatibility', async ([sourceWork, peerWork]) => {
+      const dump = await source.runner.run(source.script(cpuinfoDumpScript, [sourceWork!.dir]));
+      if (dump.exitCode !== 0) return { level: 'fail' as const, detail: `criu cpuinfo dump failed on ${source.name}: ${dump.stderr.trim()}` };
+      const check = await peer.runner.run(peer.script(cpuinfoCheckScript, [peerWork!.dir]), { stdin: dump.stdout.trim() });
       const ok = check.exitCode === 0;
       return {
-        level: ok ? 'ok' : 'fail',
+        level: ok ? ('ok' as const) : ('fail' as const),
         detail: ok ? `${peer.name} can run what ${source.name} checkpoints` : `CPU features differ: ${`${check.stdout}${check.stderr}`.trim().split('\n').slice(-2).join(' ')}`,
-        ...(!ok && { fix: `Restore on a host with the same CPU features as ${source.name}, or checkpoint on a host with fewer.` }),
+        ...(!ok && { fix: { text: `Restore on a host with the same CPU features as ${source.name}, or checkpoint on a host with fewer.` } }),
       };
-    } finally {
-      await Promise.all([source, peer].map((h) => h.runner.run(h.privileged(['rm', '-rf', dir])).catch(() => undefined)));
-    }
-  });
+    }),
+  );
 }
 
 export async function doctor(core: Core, hostName: string, peerName?: string): Promise<DoctorReport> {
@@ -184,7 +241,7 @@ export async function doctor(core: Core, hostName: string, peerName?: string): P
       checks.push(await cpuCompatibility(host, peer));
       const [a, b] = await Promise.all([host.capabilities(), peer.capabilities()]);
       if (a.podmanVersion.split('.')[0] !== b.podmanVersion.split('.')[0]) {
-        checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: 'Restores across podman major versions may fail: align them.' });
+        checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: { text: 'Restores across podman major versions may fail: align them.' } });
       }
     }
   }

@@ -5,8 +5,10 @@ import type { PodmanCommand } from './podman/commands';
 import { podman } from './podman/commands';
 import type { OptionInfo } from './podman/options';
 import type { PodmanInfo } from './podman/schemas';
+import type { HostSession } from './remote/session';
+import type { RemoteWork } from './remote/work';
 import type { RunOptions, RunResult, Runner, StreamProcess } from './ssh/runner';
-import { SnapdebugError } from './util/errors';
+import { SnapdebugError, type Fix } from './util/errors';
 
 export interface HostOptions {
   /** Prefix privileged commands with `sudo -n` (never prompts: a missing rule fails clearly). */
@@ -42,6 +44,8 @@ export function flagsFromHelp(help: string): Set<string> {
 
 export class Host {
   private capabilitiesPromise: Promise<HostCapabilities> | undefined;
+  /** This client's session on the host (shared by every connection to it), set by the registry. */
+  session: HostSession | undefined;
 
   constructor(
     readonly name: string,
@@ -49,9 +53,27 @@ export class Host {
     readonly options: HostOptions = { sudo: false },
   ) {}
 
-  /** argv for a privileged tool on this host. */
+  /**
+   * argv for a privileged program on this host. Through sudo it is `sudo -n PROGRAM ...` and
+   * nothing else (no `env`, no shell), so a sudo rule naming our few programs is enough.
+   */
   privileged(argv: readonly string[]): string[] {
-    return [...(this.options.sudo ? ['sudo', '-n'] : []), 'env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1', ...argv];
+    return this.options.sudo ? ['sudo', '-n', ...argv] : ['env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1', ...argv];
+  }
+
+  /**
+   * argv for one of our POSIX sh scripts (remote/shellLib.ts): it runs as the account we log in
+   * as, and its first argument tells it whether to reach privileged programs through `sudo -n`.
+   */
+  script(body: string, args: readonly string[], name = 'snapdebug'): string[] {
+    // The name is $0: what `ps` on the host shows for it.
+    return ['sh', '-c', body, name, this.options.sudo ? 'sudo' : 'root', ...args];
+  }
+
+  /** Starts a piece of work the host undoes by itself should this client never finish it. */
+  beginWork(purpose: string, signal?: AbortSignal): Promise<RemoteWork> {
+    if (!this.session) throw new SnapdebugError(`${this.name} has no session to do remote work in.`);
+    return this.session.begin(purpose, signal);
   }
 
   /**
@@ -132,17 +154,24 @@ export class Host {
     const offered = verb === 'checkpoint' ? caps.checkpointFlags : caps.restoreFlags;
     const missing = options.filter((o) => !offered.has(o.flag));
     if (missing.length > 0) {
-      const list = missing.map((o) => `${o.flag} (podman ${o.since}+)`).join(', ');
-      throw new SnapdebugError(`podman ${caps.podmanVersion} on ${this.name} has no ${verb} ${list}.`, {
-        fix: `Update podman on ${this.name}, or leave ${missing.length === 1 ? 'that option' : 'those options'} out.`,
+      const list = missing.map((o) => `“${o.label}” (podman ${o.since}+)`).join(', ');
+      throw new SnapdebugError(`podman ${caps.podmanVersion} on ${this.name} has no ${verb} option ${list}.`, {
+        fix: {
+          text: `Update podman on ${this.name}, or leave ${missing.length === 1 ? 'that option' : 'those options'} out.`,
+          options: missing.flatMap((o) => (o.name ? [{ name: o.name, value: 'false' }] : [])),
+        },
       });
     }
   }
 
   /** The last lines of a text file on the host (CRIU logs), or undefined if unreadable. */
   async tail(path: string, lines = 20): Promise<string | undefined> {
-    const result = await this.runner.run(this.privileged(['tail', '-n', String(lines), path]));
-    return result.exitCode === 0 ? result.stdout : undefined;
+    // `cat`, not `tail`: cat is among the few programs a sudo rule for snapdebug names.
+    const result = await this.runner.run(this.privileged(['cat', path]));
+    if (result.exitCode !== 0) return undefined;
+    const all = result.stdout.split('\n');
+    if (all.at(-1) === '') all.pop();
+    return all.slice(-lines).join('\n') + '\n';
   }
 }
 
@@ -169,12 +198,18 @@ function explainPodmanFailure(host: string, what: string, exitCode: number | nul
   return `${what} failed on ${host}${exitCode === null ? '' : ` (exit ${exitCode})`}${firstError ? `: ${firstError}` : '.'}`;
 }
 
-function podmanFix(stderr: string): string | undefined {
-  if (/sudo: a password is required/i.test(stderr)) return 'Allow passwordless sudo for podman on that host, or connect as root.';
-  if (/established TCP connection|tcp-established|Connected TCP socket/i.test(stderr)) return 'The process holds open TCP connections: checkpoint with --tcp-established (and restore with --tcp-established or --tcp-close).';
-  if (/rootless/i.test(stderr)) return 'Checkpoints need rootful podman: connect as root or set useSudo.';
-  if (/multipathtcp=0|Unsupported proto 262/i.test(stderr)) return 'The Go program listens with MPTCP (Go 1.24+ does by default), which CRIU cannot dump: run it with GODEBUG=multipathtcp=0 in its environment.';
-  if (/cpuinfo|CPU feature/i.test(stderr)) return 'The CPUs differ: run `snapdebug doctor SOURCE --peer TARGET` to compare them.';
-  if (/address already in use|port is already allocated/i.test(stderr)) return 'Another container holds that port: restore with --publish on a free port.';
+function podmanFix(stderr: string): Fix | undefined {
+  if (/sudo: a password is required/i.test(stderr)) return { text: 'Allow passwordless sudo for podman on that host, or connect as root.' };
+  if (/established TCP connection|tcp-established|Connected TCP socket/i.test(stderr)) {
+    return { text: 'The process holds open TCP connections: checkpoint it with them (copies get them back closed).', options: [{ name: 'checkpoint.tcpEstablished' }] };
+  }
+  if (/rootless/i.test(stderr)) return { text: 'Checkpoints need rootful podman: connect as root, or run podman through sudo.', options: [{ name: 'sudo' }] };
+  if (/multipathtcp=0|Unsupported proto 262/i.test(stderr)) {
+    return { text: 'The Go program listens with MPTCP (Go 1.24+ does by default), which CRIU cannot dump: run it with GODEBUG=multipathtcp=0 in its environment.' };
+  }
+  if (/cpuinfo|CPU feature/i.test(stderr)) return { text: 'The CPUs differ: run the doctor on the source host with the target as its peer to compare them.' };
+  if (/address already in use|port is already allocated/i.test(stderr)) {
+    return { text: 'Another container holds that port there: publish on a free port.', options: [{ name: 'restore.publish' }] };
+  }
   return undefined;
 }

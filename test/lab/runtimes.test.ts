@@ -16,7 +16,10 @@ import { doctor } from '../../src/core/doctor';
 import { discardCopy } from '../../src/core/snapshot/copies';
 import { connectDap } from './dap';
 import { connectJdwp } from './jdwp';
-import { containerIp, containerPid, labCore, labSsh, removeContainer, tempArchives, uniqueName } from './helpers';
+import { heapDumpScript } from '../../src/core/debug/jcmd';
+import type { SnapdebugError } from '../../src/core/util/errors';
+import { cliFixWording } from '../../src/cli/options';
+import { containerIp, containerPid, labCore, labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
 
 const goSource = readFileSync(join(labDir, 'demo-go', 'main.go'), 'utf8').split('\n');
 /** 1-based line of the statement a debugger stops at in handleState. */
@@ -107,7 +110,7 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
       const report = await doctor(core, 'debug');
       const check = report.checks.find((c) => c.name === 'debugger dlv');
       assert.equal(check?.level, 'warn');
-      assert.match(check.fix ?? '', /apt install delve/);
+      assert.match(check.fix?.text ?? '', /apt install delve/);
       const before = core.store.list().length;
       const checkpoints = checkpointsRun().length;
       await assert.rejects(snapshotAndDebug(core, { host: 'prod', container: 'demo-go', to: 'debug' }), /There is no Delve \(dlv\) on debug/);
@@ -143,9 +146,10 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
     const ip = await containerIp('prod', 'demo-java-noagent');
     await labSsh('prod', `curl -sf --max-time 5 'http://${ip}:8091/state?note=${note}' >/dev/null`);
     const checkpoints = checkpointsRun().length;
-    await assert.rejects(snapshotAndDebug(core, { host: 'prod', container: 'demo-java-noagent', to: 'debug' }), (error: Error & { fix?: string }) => {
+    await assert.rejects(snapshotAndDebug(core, { host: 'prod', container: 'demo-java-noagent', to: 'debug' }), (error: SnapdebugError) => {
       assert.match(error.message, /started without a JDWP agent/);
-      assert.match(error.fix ?? '', /--copy-only/);
+      assert.deepEqual(error.fix?.options, [{ name: 'copyOnly' }]);
+      assert.match(cliFixWording(error.fix!), /\(--copy-only\)$/, 'the CLI names its flag');
       return true;
     });
     assert.equal(checkpointsRun().length, checkpoints, 'refused before production was touched');
@@ -168,8 +172,30 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
     // Nothing of it stays in the copy or on the host; jcmd ran as the JVM's user, never privileged.
     assert.equal((await labSsh('debug', `podman exec ${session.copy.name} sh -c 'ls /tmp | grep -c snapdebug-heap || true'`)).trim(), '0');
     assert.deepEqual(await tempArchives('debug'), []);
-    const execs = core.commands.filter((c) => c.startsWith('debug:') && / exec /.test(c));
-    assert.ok(execs.length >= 3 && execs.every((c) => /exec --user root:root /.test(c) && !/--privileged/.test(c)), execs.join('\n'));
+    const dumps = core.commands.filter((c) => c.startsWith('debug:') && /snapdebug-heap-dump/.test(c));
+    assert.equal(dumps.length, 1, 'the heap dump ran as one host script');
+    assert.match(dumps[0]!, / snapdebug-heap-dump root \S+ \S+ root:root jcmd 1 \/tmp\/snapdebug-heap-[0-9a-f]{16}\.hprof$/);
+    const execs = core.commands.filter((c) => /^debug: (env \S+ |sudo -n )?podman exec /.test(c));
+    assert.ok(execs.length >= 1 && execs.every((c) => /podman exec --user root:root /.test(c)), execs.join('\n'));
+    assert.ok([...execs, ...dumps].every((c) => !/--privileged/.test(c)));
+
+    // A reader that vanishes mid-stream (our channel closed after the first bytes, as when this
+    // client dies): the host script goes on to remove the dump from the copy all the same.
+    const debug = core.hosts.get('debug');
+    const work = await debug.beginWork('lab: heap dump reader vanishes');
+    const inCopy = `/tmp/snapdebug-heap-${'ab'.repeat(8)}.hprof`;
+    const script = await debug.runner.start(debug.script(heapDumpScript, [work.dir, session.copy.name, 'root:root', 'jcmd', '1', inCopy], 'snapdebug-heap-dump'));
+    await new Promise<void>((resolve) => script.stdout.once('data', () => resolve()));
+    script.close();
+    const inTmp = () => labSsh('debug', `podman exec ${session.copy.name} ls /tmp`);
+    await waitFor(async () => !(await inTmp()).includes('snapdebug-heap'), 30_000, 'the script to remove the dump from the copy');
+    // And should the script itself be gone, the work's undo list removes it (here: abandoned).
+    await labSsh('debug', `podman exec ${session.copy.name} sh -c 'echo memory > ${inCopy}'`);
+    await work.willUndo({ kind: 'copyFile', container: session.copy.name, user: 'root:root', path: inCopy });
+    assert.match(await inTmp(), /snapdebug-heap/);
+    assert.deepEqual(await work.abandon(), [`copyfile ${session.copy.name}`]);
+    assert.doesNotMatch(await inTmp(), /snapdebug-heap/);
+    assert.deepEqual(await tempArchives('debug'), []);
   });
 
   it('CLI: `debug --json` on demo-go prints "runtime":"go" and the DAP address; Delve answers there; SIGTERM detaches it and the copy stays', async () => {
@@ -201,6 +227,35 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
     }
   });
 
+  it('CLI killed (SIGKILL) while Delve is attached: Delve detaches on the debug host without it, the session\'s work goes, the copy runs on', async () => {
+    execFileSync('node', ['scripts/build.mjs']);
+    const child = spawn('node', ['dist/cli.js', '--ssh-config', labFiles.sshConfig, '--store', core.store.dir, '--json', 'debug', 'prod/demo-go', '--to', 'debug'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', () => reject(new Error('the CLI exited before printing its line')));
+      });
+      const announced = JSON.parse(line) as { container: string; runtime: string };
+      assert.equal(announced.runtime, 'go');
+      const copyPid = Number((await labSsh('debug', `podman inspect --format '{{.State.Pid}}' ${announced.container}`)).trim());
+      assert.match(await labSsh('debug', `grep TracerPid /proc/${copyPid}/status`), /TracerPid:\s+[1-9]/, 'Delve traces the copy');
+      assert.ok((await tempArchives('debug')).some((w) => /\/w\./.test(w)), "Delve's work is open on debug");
+      process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+      await waitFor(async () => (await labSsh('debug', 'pgrep -x dlv || echo none')).trim() === 'none', 30_000, 'Delve to detach');
+      assert.doesNotMatch(await labSsh('debug', `grep TracerPid /proc/${copyPid}/status`), /TracerPid:\s+[1-9]/, 'nothing traces the copy');
+      await waitFor(async () => (await tempArchives('debug')).length === 0, 30_000, 'the session\'s watchdog to remove its work');
+      assert.equal((await labSsh('debug', `podman inspect --format '{{.State.Status}}' ${announced.container}`)).trim(), 'running');
+      await discardCopy(core, 'debug', announced.container);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+  });
+
   it('Node.js: a heap snapshot of the copy holds a string only production\'s heap held; a CPU profile has samples of the handler that ran', async () => {
     const marker = uniqueName('heap-marker');
     const ip = await containerIp('prod', 'demo-api');
@@ -216,9 +271,14 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
     assert.equal(statSync(heap.artifact.path).mode & 0o777, 0o600);
 
     const copyIp = await containerIp('debug', session.copy.name);
-    // Requests to the copy's /work handler while the profile records (from inside the debug host).
-    const load = labSsh('debug', `for i in $(seq 40); do curl -s --max-time 5 'http://${copyIp}:8080/work?ms=40' >/dev/null; done`);
-    const profile = await recordCpuProfile(core, { ...copy, seconds: 3 });
+    // Requests to the copy's /work handler once the profile records (from inside the debug host).
+    let load: Promise<string> | undefined;
+    const profile = await recordCpuProfile(core, { ...copy, seconds: 3 }, {
+      progress: (event) => {
+        if (/^Recording a CPU profile/.test(event.message)) load ??= labSsh('debug', `for i in $(seq 30); do curl -s --max-time 5 'http://${copyIp}:8080/work?ms=40' >/dev/null; done`);
+      },
+    });
+    assert.ok(load, 'the profile said when it started recording');
     await load;
     const cpu = JSON.parse(readFileSync(profile.artifact.path, 'utf8')) as {
       nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;

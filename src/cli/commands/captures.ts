@@ -1,11 +1,8 @@
 // What the CLI takes from a running copy, saved in the store beside its snapshot: `heap` (a
 // .heapsnapshot of a Node.js copy, an .hprof of a Java one), `profile` (a .cpuprofile of a
 // Node.js copy) and `threads` (a Java thread dump). Each prints the file it wrote.
-import { maxProfileSeconds, recordCpuProfile, saveHeap, saveThreadDump, type Capture } from '../../core';
-import { parseContainerAddress } from '../../core/podman/names';
-import { formatBytes } from '../../core/util/format';
-import { SnapdebugError } from '../../core/util/errors';
-import { stringOption, type CliCommand, type CliContext } from '../context';
+import { SnapdebugError, formatBytes, maxProfileSeconds, recordCpuProfile, saveHeap, saveThreadDump, type Capture } from '../../core';
+import { containerArgument, defineCommand, stringOption, type CliContext } from '../context';
 
 function report(context: CliContext, capture: Capture): void {
   const { artifact } = capture;
@@ -15,44 +12,50 @@ function report(context: CliContext, capture: Capture): void {
   );
 }
 
-function copyOf(context: CliContext): { host: string; container: string } {
-  return parseContainerAddress(context.positionals[0]!);
+const defaultProfileSeconds = 10;
+
+/** --seconds: a plain number of seconds, more than zero and at most maxProfileSeconds. */
+function secondsOption(text: string | undefined): number {
+  if (text === undefined) return defaultProfileSeconds;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > maxProfileSeconds) {
+    throw new SnapdebugError(`--seconds ${text}: give a number of seconds from 0.1 to ${maxProfileSeconds}.`);
+  }
+  return seconds;
 }
 
-export const heapCommand: CliCommand = {
+export const heapCommand = defineCommand({
   name: 'heap',
   usage: 'heap HOST/COPY',
   summary: 'Save the heap of a copy into the store: a heap snapshot (Node.js) or heap dump (Java)',
   options: {},
   positionals: [1, 1],
-  async run(context) {
-    report(context, await saveHeap(context.core, copyOf(context), { signal: context.signal, progress: (e) => context.out.progress(e) }));
+  parse: ({ positionals }) => containerArgument(positionals[0]!),
+  async run(context, request) {
+    report(context, await saveHeap(context.core, request, { signal: context.signal, progress: (e) => context.out.progress(e) }));
   },
-};
+});
 
-export const profileCommand: CliCommand = {
+export const profileCommand = defineCommand({
   name: 'profile',
-  usage: 'profile HOST/COPY --seconds N',
+  usage: 'profile HOST/COPY [--seconds N]',
   summary: 'Record a CPU profile of a Node.js copy for N seconds into the store',
-  options: { seconds: { type: 'string', help: `how long to record (default 10, at most ${maxProfileSeconds})` } },
+  options: { seconds: { type: 'string', value: 'N', help: `how long to record (default ${defaultProfileSeconds}, at most ${maxProfileSeconds})` } },
   positionals: [1, 1],
-  async run(context) {
-    const text = stringOption(context.values, 'seconds') ?? '10';
-    const seconds = Number(text);
-    if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > maxProfileSeconds) {
-      throw new SnapdebugError(`--seconds ${text}: give a number of seconds from 0.1 to ${maxProfileSeconds}.`);
-    }
-    report(context, await recordCpuProfile(context.core, { ...copyOf(context), seconds }, { signal: context.signal, progress: (e) => context.out.progress(e) }));
+  parse: ({ positionals, values }) => ({ ...containerArgument(positionals[0]!), seconds: secondsOption(stringOption(values, 'seconds')) }),
+  async run(context, request) {
+    report(context, await recordCpuProfile(context.core, request, { signal: context.signal, progress: (e) => context.out.progress(e) }));
   },
-};
+});
 
-export const threadsCommand: CliCommand = {
+export const threadsCommand = defineCommand({
   name: 'threads',
   usage: 'threads HOST/COPY',
   summary: 'Save a thread dump of a Java copy (jcmd Thread.print) into the store',
   options: {},
   positionals: [1, 1],
-  async run(context) {
-    report(context, await saveThreadDump(context.core, copyOf(context), { signal: context.signal, progress: (e) => context.out.progress(e) }));
+  parse: ({ positionals }) => containerArgument(positionals[0]!),
+  async run(context, request) {
+    report(context, await saveThreadDump(context.core, request, { signal: context.signal, progress: (e) => context.out.progress(e) }));
   },
-};
+});

@@ -36,7 +36,7 @@ async function copyOrigin(host: Host, container: string, signal?: AbortSignal): 
   const snapshot = entry.Config.Labels[originLabel];
   if (!snapshot) {
     throw new SnapdebugError(`${container} on ${host.name} is not a copy restored by snapdebug (no ${originLabel} label).`, {
-      fix: 'Memory is taken from copies only, never from production: restore a copy first (Snapshot & Debug, or snapdebug restore).',
+      fix: { text: 'Memory is taken from copies only, never from production: restore a copy of a snapshot first (Snapshot & Debug does).' },
     });
   }
   if (!entry.State.Running) throw new SnapdebugError(`${container} on ${host.name} is ${entry.State.Status}: start it first.`);

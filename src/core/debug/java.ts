@@ -4,7 +4,7 @@
 // tunnelled like any other. Without one, what needs no agent is offered instead: thread and heap
 // dumps taken by jcmd (captures.ts).
 import type { Host } from '../host';
-import { SnapdebugError } from '../util/errors';
+import { SnapdebugError, type Fix } from '../util/errors';
 import { listensInside, type DebugTarget } from './attach';
 
 export interface JdwpAgent {
@@ -44,11 +44,14 @@ export function jdwpAgentOf(command: string, env: readonly string[] = []): JdwpA
 export class NoJdwpAgentError extends SnapdebugError {}
 
 /** The sentence for a JVM without a usable agent, and what can be done instead. */
-export function noAgentError(container: string, host: string, reason: string | undefined, copyOnlyHint: string): NoJdwpAgentError {
+export function noAgentError(container: string, host: string, reason: string | undefined, instead: Fix): NoJdwpAgentError {
   return new NoJdwpAgentError(
     `The JVM in ${container} on ${host} cannot take a debugger: ${reason ?? 'it was started without a JDWP agent'}, and JDWP cannot be added to a running JVM.`,
     {
-      fix: `${copyOnlyHint} Thread and heap dumps need no agent. To debug, start the service with -agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:5005.`,
+      fix: {
+        ...instead,
+        text: `${instead.text} Thread and heap dumps need no agent. To debug, start the service with -agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:5005.`,
+      },
     },
   );
 }
@@ -57,11 +60,11 @@ export function noAgentError(container: string, host: string, reason: string | u
 export async function prepareJava(host: Host, container: string, target: DebugTarget, env: readonly string[]): Promise<number> {
   const agent = jdwpAgentOf(target.command, env);
   if (agent === undefined || 'reason' in agent) {
-    throw noAgentError(container, host.name, agent?.reason, 'Save a Thread Dump or Heap Dump of the copy instead (snapdebug threads / snapdebug heap).');
+    throw noAgentError(container, host.name, agent?.reason, { text: 'Save a thread dump or heap dump of the copy instead.' });
   }
   if (!(await listensInside(host, target.hostPid, agent.port))) {
     throw new SnapdebugError(`The JDWP agent of ${container} on ${host.name} does not listen on ${agent.port}.`, {
-      fix: 'Its address may name an interface the copy lacks: use address=127.0.0.1:PORT.',
+      fix: { text: 'Its address may name an interface the copy lacks: use address=127.0.0.1:PORT.' },
     });
   }
   return agent.port;

@@ -61,13 +61,13 @@ export async function preparePython(host: Host, container: string, target: Debug
     if (status === undefined) {
       throw new SnapdebugError(`gdb on ${host.name} could not run code in the Python process of ${container}.`, {
         detail: `${result.stdout}\n${result.stderr}`.trim(),
-        fix: 'The interpreter must export the Python C API (CPython does); check that gdb on the debug host can attach (ptrace) to the copy.',
+        fix: { text: 'The interpreter must export the Python C API (CPython does); check that gdb on the debug host can attach (ptrace) to the copy.' },
       });
     }
     if (status !== 0) {
       throw new SnapdebugError(`debugpy is not importable in ${container}, so its Python process cannot be attached.`, {
         detail: 'The traceback went to the copy\'s own output: podman logs COPY.',
-        fix: "Add debugpy to the image (pip install debugpy, or Debian's python3-debugpy). gdb is needed on the debug host only.",
+        fix: { text: "Add debugpy to the image (pip install debugpy, or Debian's python3-debugpy). gdb is needed on the debug host only." },
       });
     }
   }

@@ -22,15 +22,20 @@ export const debugTools: readonly DebugTool[] = [
   },
 ];
 
+const whichScript = 'command -v "$1" || { [ -x "/usr/bin/$1" ] && echo "/usr/bin/$1"; }';
+
 const runtimeNames: Record<Runtime, string> = { node: 'Node.js', python: 'Python', go: 'Go', java: 'Java', native: 'native' };
 
 export function runtimeName(runtime: Runtime): string {
   return runtimeNames[runtime];
 }
 
-/** The path of a program on the host's PATH, or undefined. Nothing runs privileged to find out. */
+/**
+ * The path of a program on the host's PATH (or in /usr/bin, which sudo's secure_path has even when
+ * the login's PATH does not), or undefined. Nothing runs privileged to find out.
+ */
 export async function whichOnHost(host: Host, program: string): Promise<string | undefined> {
-  const result = await host.runIdempotent(['sh', '-c', 'command -v "$1"', 'sh', program]);
+  const result = await host.runIdempotent(['sh', '-c', whichScript, 'sh', program]);
   const path = result.stdout.trim();
   return result.exitCode === 0 && path !== '' ? path : undefined;
 }
@@ -40,7 +45,7 @@ export async function requireDebugTools(host: Host, runtime: Runtime): Promise<v
   for (const tool of debugTools.filter((t) => t.runtimes.includes(runtime))) {
     if ((await whichOnHost(host, tool.program)) === undefined) {
       throw new SnapdebugError(`There is no ${tool.name} on ${host.name}, which attaching to a ${runtimeName(runtime)} copy needs.`, {
-        fix: `Install it on ${host.name}: ${tool.install}.`,
+        fix: { text: `Install it on ${host.name}: ${tool.install}.` },
       });
     }
   }

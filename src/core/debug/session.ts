@@ -1,12 +1,14 @@
 // Snapshot & Debug: from a production container to a debugger attached to a restored copy.
 // checkpoint (leave-running: production keeps serving) → into the store and, in the same pass, to
-// the debug host → restore as NAME-snap-TIME (new IP and MAC; the TCP connections it had come back
+// the debug host → restore as NAME-snap-TIME-RANDOM (new IP and MAC; the TCP connections it had come back
 // closed) → prepare the runtime's debugger → a local port tunnelled to it. A cancel or failure at any
 // phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
 import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
-import { copyRewrite, planRestore, removeUnfinishedRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { phaseTracker, withCleanup } from '../remote/failure';
+import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import { podman } from '../podman/commands';
+import { copyName } from '../podman/names';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
 import { throwIfAborted } from '../util/abort';
@@ -55,10 +57,6 @@ export interface SnapshotDebugSession extends DebugSession {
  * connection open — which a service in production nearly always has. The copy gets them closed.
  */
 const checkpointOptions: CheckpointOptions = { leaveRunning: true, tcpEstablished: true };
-
-function copyName(container: string, now = new Date()): string {
-  return `${container}-snap-${now.toISOString().slice(11, 19).replace(/:/g, '')}`;
-}
 
 /** Attaches to an existing copy (also what "Restore Another Copy" and launch.json reruns use). */
 export async function attachToCopy(
@@ -128,22 +126,19 @@ async function checkAttachable(core: Core, request: DebugRequest, env: readonly 
   if (target.runtime === 'java') {
     const agent = jdwpAgentOf(target.command, env);
     if (agent === undefined || 'reason' in agent) {
-      throw noAgentError(
-        request.container,
-        request.host,
-        agent?.reason,
-        `A copy can still be restored without a debugger (CLI: snapdebug debug ${request.host}/${request.container} --to ${request.to} --copy-only).`,
-      );
+      throw noAgentError(request.container, request.host, agent?.reason, { text: 'A copy can still be restored without a debugger.', options: [{ name: 'copyOnly' }] });
     }
   }
 }
 
 export async function snapshotAndDebug(core: Core, request: DebugRequest, control: WorkControl = {}): Promise<SnapshotDebugSession> {
-  const progress = control.progress ?? noProgress;
+  const tracker = phaseTracker(control.progress);
+  control = { ...control, progress: tracker.sink };
+  const progress = tracker.sink;
   const { signal } = control;
   if (request.to === request.host) {
     throw new SnapdebugError('The debug host must not be the production host: a copy there would share its resources.', {
-      fix: 'Choose another host for the copy (setting snapdebug.defaultDebugHost, or --to).',
+      fix: { text: 'Choose another host for the copy.', options: [{ name: 'debugHost' }] },
     });
   }
   // Plan the restore first: a debug host that cannot take the copy fails before production is touched.
@@ -179,31 +174,38 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     control,
   );
 
+  // The restore's work on the debug host holds the copy until the debugger is attached: should
+  // anything fail, or this client vanish before then, the debug host removes the half-made copy.
   let copy: RestoredContainer | undefined;
+  let attached: Pick<DebugSession, 'target' | 'attach' | 'gdb' | 'tunnel' | 'close'> | undefined;
   try {
     const { meta, pushed } = await checkpointAndSend(
       core,
       { host: request.host, container: request.container, options: checkpointOptions },
       // The labels name the snapshot, whose id is only known once the checkpoint starts.
-      { to: request.to, rewriteFor: (id) => copyRewrite(plan, id)! },
+      { work: plan.work, path: plan.work.file('archive.tar'), rewriteFor: (id) => copyRewrite(plan, id)! },
       control,
     );
     plan.meta = meta;
     copy = await restorePushed(core, plan, pushed ? [pushed] : [], control);
     throwIfAborted(signal);
     progress({ phase: 'attach', message: `Copy ${copy.name} runs on ${request.to}; ${request.copyOnly ? 'no debugger asked for' : 'attaching'}` });
-    const attached = request.copyOnly
+    attached = request.copyOnly
       ? { target: await findDebugTarget(target, copy.name, request.runtime), close: async () => undefined }
       : await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
     const [, lane] = core.hosts.lanes(request.to, 2);
     const ports = await forwardServicePorts(lane ?? target, copy.pid, meta.source.ports ?? [], core.log);
     for (const forwarded of ports) core.log(`${copy.name}'s ${forwarded.port} is at 127.0.0.1:${forwarded.local} here`);
+    const debuggerClose = attached.close;
     const close = async () => {
-      await Promise.all([attached.close(), ...ports.map((p) => p.tunnel.close())]);
+      await Promise.all([debuggerClose(), ...ports.map((p) => p.tunnel.close())]);
     };
+    await plan.work.finish();
     return { snapshot: meta, copy, ...attached, ports, close };
   } catch (error) {
-    if (copy) await removeUnfinishedRestore(plan);
-    throw error;
+    // A debugger already attached (Delve, a tunnel) lets go before the copy goes.
+    await attached?.close().catch(() => undefined);
+    const undone = await plan.work.abandon(core.log);
+    throw withCleanup(error, tracker.phase(), [{ host: request.to, undone }]);
   }
 }

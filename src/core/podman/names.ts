@@ -1,5 +1,6 @@
 // Names and ids that reach a podman command line are checked first: quoting makes any string safe
 // for the shell, but podman itself must also read it as one container and nothing else.
+import { randomBytes } from 'node:crypto';
 import { SnapdebugError } from '../util/errors';
 
 // podman's own rule for container names.
@@ -23,6 +24,14 @@ export function validateVolumeName(name: string): string {
 }
 
 /** Image references: registry/path:tag or @digest; no spaces, no leading dash. */
+/** A user, or user:group, as `podman exec --user` takes it (names or numbers, as the container knows them). */
+export function validateExecUser(user: string): string {
+  if (user.length > maxNameLength || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(user)) {
+    throw new SnapdebugError(`"${user}" is not a user (or user:group) podman exec can take.`);
+  }
+  return user;
+}
+
 export function validateImageRef(ref: string): string {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/.test(ref) || ref.length > 512) {
     throw new SnapdebugError(`"${ref}" is not an image reference.`);
@@ -45,6 +54,23 @@ export function validatePublish(spec: string): string {
     throw new SnapdebugError(`"${spec}" is not a port publication: use [[ip:][hostPort]:]containerPort[/tcp|udp].`);
   }
   return spec;
+}
+
+/** Snapshot ids (and the prefixes that name one): the store's file names, so plain words only. */
+export function validateSnapshotRef(ref: string): string {
+  if (ref.length === 0 || ref.length > maxNameLength || !containerNamePattern.test(ref)) {
+    throw new SnapdebugError(`"${ref}" is not a snapshot id: ids start with a letter or digit and use only letters, digits, _ . -`);
+  }
+  return ref;
+}
+
+/**
+ * The name of a copy Snapshot & Debug restores: NAME-snap-HHMMSS-xxxxxx (UTC time, then 24 random
+ * bits), so two runs started in the same second never collide and the time still reads at a glance.
+ */
+export function copyName(container: string, now: Date = new Date(), random: () => string = () => randomBytes(3).toString('hex')): string {
+  const suffix = `-snap-${now.toISOString().slice(11, 19).replace(/:/g, '')}-${random()}`;
+  return validateContainerRef(`${container.slice(0, maxNameLength - suffix.length)}${suffix}`);
 }
 
 /** Splits HOST/CONTAINER (the CLI's way of naming a container on a host). */

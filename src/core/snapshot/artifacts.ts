@@ -47,7 +47,7 @@ function kindOf(name: string): ArtifactKind | undefined {
   return (Object.keys(artifactExtensions) as ArtifactKind[]).find((kind) => name.endsWith(artifactExtensions[kind]));
 }
 
-export function listArtifacts(store: SnapshotStore, snapshotId: string): Artifact[] {
+export function artifactsIn(store: SnapshotStore, snapshotId: string): Artifact[] {
   const dir = artifactDir(store, snapshotId);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -102,15 +102,10 @@ export function createArtifact(store: SnapshotStore, snapshotId: string, copy: s
 }
 
 /** Removes one artifact; only a file of an artifact folder of this store is ever removed. */
-export function removeArtifact(store: SnapshotStore, path: string): void {
+export function removeArtifactFile(store: SnapshotStore, path: string): void {
   const dir = dirname(path);
   if (dirname(dir) !== store.dir || !/\.d$/.test(dir) || kindOf(basename(path)) === undefined) {
     throw new SnapdebugError(`${path} is not a file snapdebug saved in ${store.dir}.`);
   }
   rmSync(path, { force: true });
-}
-
-/** Removes every artifact of a snapshot (when the snapshot is deleted). */
-export function removeArtifacts(store: SnapshotStore, snapshotId: string): void {
-  rmSync(artifactDir(store, snapshotId), { recursive: true, force: true });
 }

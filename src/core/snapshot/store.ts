@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Compression } from '../archive/checkpointArchive';
+import type { RecordedMount } from '../archive/copyPolicy';
 import type { CriuDumpStats } from '../archive/criuStats';
 import type { CheckpointOptions } from '../podman/options';
 import { SnapdebugError } from '../util/errors';
@@ -25,6 +26,8 @@ export interface SnapshotMeta {
     ports?: string[];
     /** Named volumes it mounted: each copy gets its own, renamed (restore.ts). */
     volumes?: string[];
+    /** Its bind mounts and volumes: a copy's archive may ask for no others (archive/copyPolicy.ts). */
+    mounts?: RecordedMount[];
   };
   podmanVersion: string;
   criuVersion?: string;
@@ -107,7 +110,7 @@ export class SnapshotStore {
     if (exact) return exact;
     const matches = all.filter((m) => m.id.startsWith(idOrPrefix));
     if (matches.length === 1) return matches[0]!;
-    if (matches.length === 0) throw new SnapdebugError(`There is no snapshot "${idOrPrefix}" in ${this.dir}.`, { fix: 'List them with: snapdebug snapshots' });
+    if (matches.length === 0) throw new SnapdebugError(`There is no snapshot "${idOrPrefix}" in ${this.dir}.`, { fix: 'Use the id of a snapshot the store lists.' });
     throw new SnapdebugError(`"${idOrPrefix}" names ${matches.length} snapshots: ${matches.map((m) => m.id).join(', ')}.`);
   }
 

@@ -2,9 +2,7 @@
 // runtime picked), the cancellable progress, and afterwards the Snapshots view refreshed and the
 // file opened — heap snapshots and CPU profiles in VS Code's own viewers.
 import * as vscode from 'vscode';
-import { runtimeOf, type Artifact, type Capture, type Runtime } from '../../core';
-import type { WorkControl } from '../../core/core';
-import type { CopyInfo } from '../../core/snapshot/copies';
+import { runtimeOf, type Artifact, type Capture, type CopyInfo, type Runtime, type WorkControl } from '../../core';
 import { runLong } from '../progress';
 import type { Services } from '../services';
 import { copyTarget } from './targets';

@@ -11,8 +11,7 @@ export const deleteArtifact: Command = {
     const { artifact } = node;
     const detail = `${artifact.name} holds memory of a copy of ${artifact.snapshot}, secrets included.`;
     if ((await vscode.window.showWarningMessage(`Delete this ${artifactTitles[artifact.kind]}?`, { modal: true, detail }, 'Delete')) !== 'Delete') return;
-    removeArtifact(services.core().store, artifact.path);
-    services.log.info(`deleted ${artifact.path}`);
+    removeArtifact(services.core(), artifact.path);
     services.views.snapshots.refresh();
   },
 };

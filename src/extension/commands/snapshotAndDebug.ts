@@ -2,10 +2,9 @@
 // (snapdebug.defaultDebugHost, else asked) and a debugger attaches to it, all behind one
 // cancellable progress notification.
 import * as vscode from 'vscode';
-import { NoJdwpAgentError, type Runtime } from '../../core';
-import { snapshotAndDebug as snapshotAndDebugWorkflow, type SnapshotDebugSession } from '../../core/debug/session';
-import { formatDuration } from '../../core/util/format';
+import { formatDuration, NoJdwpAgentError, snapshotAndDebug as snapshotAndDebugWorkflow, type Runtime, type SnapshotDebugSession } from '../../core';
 import { startDebugger } from '../debug/startDebugger';
+import { wordFix } from '../fixes';
 import { runLong } from '../progress';
 import type { Services } from '../services';
 import { CopyNode } from '../tree/copiesTree';
@@ -42,7 +41,7 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
   let outcome = await run(false);
   if (outcome.status === 'failed' && outcome.error instanceof NoJdwpAgentError) {
     const restore = 'Restore a Copy Without Debugger';
-    const choice = await vscode.window.showWarningMessage(`${title}: ${outcome.error.message}`, { modal: true, detail: outcome.error.fix ?? '' }, restore);
+    const choice = await vscode.window.showWarningMessage(`${title}: ${outcome.error.message}`, { modal: true, detail: outcome.error.fix ? wordFix(outcome.error.fix).text : '' }, restore);
     if (choice !== restore) return false;
     outcome = await run(true);
     services.refreshAll();

@@ -2,9 +2,7 @@
 // children show the metadata, CRIU's statistics (the frozen time production saw) included, then
 // what was taken from its copies (heap snapshots, CPU profiles, dumps), each opened by a click.
 import * as vscode from 'vscode';
-import { artifactTitles, listArtifacts, type Artifact, type ArtifactKind } from '../../core';
-import type { SnapshotMeta } from '../../core/snapshot/store';
-import { formatAge, formatBytes, formatDuration } from '../../core/util/format';
+import { artifactTitles, formatAge, formatBytes, formatDuration, listArtifacts, listSnapshots, type Artifact, type ArtifactKind, type SnapshotMeta } from '../../core';
 import type { Services } from '../services';
 import { contextValues, type ContextValue } from './contextValues';
 
@@ -92,9 +90,9 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   }
 
   getChildren(node?: SnapshotsTreeNode): SnapshotsTreeNode[] {
-    if (!node) return this.services.core().store.list().map((meta) => new SnapshotNode(meta));
+    if (!node) return listSnapshots(this.services.core()).map((meta) => new SnapshotNode(meta));
     if (node.kind !== 'snapshot') return [];
-    const artifacts = listArtifacts(this.services.core().store, node.meta.id).map((artifact) => new ArtifactNode(artifact));
+    const artifacts = listArtifacts(this.services.core(), node.meta.id).map((artifact) => new ArtifactNode(artifact));
     return [...snapshotDetails(node.meta), ...artifacts];
   }
 }

@@ -83,6 +83,10 @@ type Answer = Partial<RunResult> | ((argv: readonly string[]) => Partial<RunResu
 
 /** A Runner that answers from a table keyed by the command line after the privileged prefix. */
 class FakeRunner implements Runner {
+  drops(): number {
+    return 0;
+  }
+
   readonly label = 'fake';
   readonly calls: string[][] = [];
 
@@ -90,10 +94,10 @@ class FakeRunner implements Runner {
 
   async run(argv: readonly string[], _options?: RunOptions): Promise<RunResult> {
     this.calls.push([...argv]);
-    const prefix = ['env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1'];
-    const start = argv[0] === 'sudo' ? 2 : 0;
-    assert.deepEqual(argv.slice(start, start + 2), prefix, 'every privileged command carries the cgroup-warning switch');
-    const key = argv.slice(start + 2).join(' ');
+    // As root the cgroup-warning switch comes first; through sudo, nothing but `sudo -n` (no env).
+    const prefix = argv[0] === 'sudo' ? ['sudo', '-n'] : ['env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1'];
+    assert.deepEqual(argv.slice(0, 2), prefix, 'every privileged command carries its prefix, and through sudo only sudo -n');
+    const key = argv.slice(2).join(' ');
     const answer = this.answers.get(key);
     if (answer === undefined) return { stdout: '', stderr: `fake: no answer for ${key}`, exitCode: 127 };
     const result = typeof answer === 'function' ? answer(argv) : answer;
@@ -158,17 +162,10 @@ describe('Host', () => {
   });
 
   describe('privileged', () => {
-    it('silences the cgroup warning, and prefixes sudo -n only when asked', () => {
+    it('silences the cgroup warning as root, and through sudo runs the program itself (no env: a sudo rule can name it)', () => {
       const runner = new FakeRunner(new Map());
       assert.deepEqual(new Host('prod', runner).privileged(['podman', 'ps']), ['env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1', 'podman', 'ps']);
-      assert.deepEqual(new Host('prod', runner, { sudo: true }).privileged(['podman', 'ps']), [
-        'sudo',
-        '-n',
-        'env',
-        'PODMAN_IGNORE_CGROUPSV1_WARNING=1',
-        'podman',
-        'ps',
-      ]);
+      assert.deepEqual(new Host('prod', runner, { sudo: true }).privileged(['podman', 'ps']), ['sudo', '-n', 'podman', 'ps']);
     });
   });
 
@@ -224,11 +221,11 @@ describe('Host', () => {
       const host = new Host('prod', new FakeRunner(labAnswers()));
       await assert.rejects(host.requireFlags('restore', restoreFlags({ tcpClose: true })), (e: unknown) => {
         assert.ok(e instanceof SnapdebugError);
-        assert.equal(e.message, 'podman 5.4.2 on prod has no restore --tcp-close (podman 5.7+).');
+        assert.equal(e.message, 'podman 5.4.2 on prod has no restore option “TCP close” (podman 5.7+).');
         assert.match(e.message, /\bprod\b/);
         assert.match(e.message, /5\.4\.2/);
         assert.match(e.message, /5\.7/);
-        assert.equal(e.fix, 'Update podman on prod, or leave that option out.');
+        assert.deepEqual(e.fix, { text: 'Update podman on prod, or leave that option out.', options: [{ name: 'restore.tcpClose', value: 'false' }] });
         return true;
       });
     });
@@ -238,8 +235,9 @@ describe('Host', () => {
       const host = new Host('old', new FakeRunner(labAnswers([['podman container checkpoint --help', { stdout: oldHelp }]])));
       await assert.rejects(host.requireFlags('checkpoint', checkpointFlags({ leaveRunning: true, fileLocks: true, printStats: true })), (e: unknown) => {
         assert.ok(e instanceof SnapdebugError);
-        assert.equal(e.message, 'podman 5.4.2 on old has no checkpoint --file-locks (podman 3.1+), --print-stats (podman 3.3+).');
-        assert.match(e.fix ?? '', /those options/);
+        assert.equal(e.message, 'podman 5.4.2 on old has no checkpoint option “File locks” (podman 3.1+), “Print stats” (podman 3.3+).');
+        assert.match(e.fix?.text ?? '', /those options/);
+        assert.deepEqual(e.fix?.options?.map((o) => o.name), ['checkpoint.fileLocks', 'checkpoint.printStats']);
         return true;
       });
       // The same flags are there for restore: only the checkpoint help was cut down.
@@ -269,7 +267,7 @@ describe('Host', () => {
       const runner = new FakeRunner(labAnswers([['podman ps --all --format json', { stdout: readFileSync(fixture('ps.json'), 'utf8'), stderr: cgroupWarning }]]));
       const list = await new Host('prod', runner, { sudo: true }).podman(podman.ps());
       assert.equal(list.length, 4);
-      assert.deepEqual(runner.calls[0], ['sudo', '-n', 'env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1', 'podman', 'ps', '--all', '--format', 'json']);
+      assert.deepEqual(runner.calls[0], ['sudo', '-n', 'podman', 'ps', '--all', '--format', 'json']);
     });
 
     it('answers false for an accepted non-zero exit (exists commands)', async () => {
@@ -311,7 +309,7 @@ describe('Host', () => {
       const stderr = 'Error: criu failed: type NOTIFY errno 0\nConnected TCP socket, consider using --tcp-established option.\nlog file: /run/x/dump.log';
       const runner = new FakeRunner(labAnswers([['podman container checkpoint demo-api', { stderr, exitCode: 125 }]]));
       const error = await podmanErrorOf(() => new Host('prod', runner).podman(podman.checkpoint('demo-api', { leaveRunning: false }, undefined)));
-      assert.match(error.fix ?? '', /--tcp-established/);
+      assert.deepEqual(error.fix?.options, [{ name: 'checkpoint.tcpEstablished' }], 'the fix names the option, not a flag');
       assert.equal(error.criuLog?.path, '/run/x/dump.log');
     });
 
@@ -319,7 +317,7 @@ describe('Host', () => {
       const runner = new FakeRunner(labAnswers([['podman ps --all --format json', { stderr: 'sudo: a password is required', exitCode: 1 }]]));
       const error = await podmanErrorOf(() => new Host('prod', runner, { sudo: true }).podman(podman.ps()));
       assert.equal(error.message, 'sudo on prod needs a password or does not allow podman.');
-      assert.match(error.fix ?? '', /passwordless sudo/);
+      assert.match(error.fix?.text ?? '', /passwordless sudo/);
     });
 
     it('explains a missing image', async () => {
@@ -347,15 +345,15 @@ describe('Host', () => {
   });
 
   describe('tail', () => {
-    it('returns the last lines of a host file, or undefined when unreadable', async () => {
+    it('returns the last lines of a host file (read with cat, which a sudo rule names), or undefined when unreadable', async () => {
       const runner = new FakeRunner(
         new Map<string, Answer>([
-          ['tail -n 5 /var/log/dump.log', { stdout: 'line 4\nline 5\n' }],
-          ['tail -n 20 /missing.log', { stderr: 'tail: cannot open', exitCode: 1 }],
+          ['cat /var/log/dump.log', { stdout: 'line 1\nline 2\nline 3\nline 4\nline 5\n' }],
+          ['cat /missing.log', { stderr: 'cat: cannot open', exitCode: 1 }],
         ]),
       );
       const host = new Host('prod', runner);
-      assert.equal(await host.tail('/var/log/dump.log', 5), 'line 4\nline 5\n');
+      assert.equal(await host.tail('/var/log/dump.log', 2), 'line 4\nline 5\n');
       assert.equal(await host.tail('/missing.log'), undefined);
     });
   });

@@ -17,7 +17,8 @@ import { injectedPython, injectionResult, pythonInjectionArgv } from '../../../s
 import { requireDebugTools } from '../../../src/core/debug/requirements';
 import { Host } from '../../../src/core/host';
 import { podman } from '../../../src/core/podman/commands';
-import { createArtifact, listArtifacts, removeArtifact } from '../../../src/core/snapshot/artifacts';
+import { SnapdebugError } from '../../../src/core/util/errors';
+import { artifactsIn as listArtifacts, createArtifact, removeArtifactFile as removeArtifact } from '../../../src/core/snapshot/artifacts';
 import { SnapshotStore } from '../../../src/core/snapshot/store';
 import type { RunResult, Runner } from '../../../src/core/ssh/runner';
 import { makeTempDir } from '../helpers';
@@ -33,6 +34,7 @@ function scriptedHost(answer: (argv: readonly string[]) => Partial<RunResult>): 
       return { stdout: '', stderr: '', exitCode: 0, ...answer(argv) };
     },
     start: () => Promise.reject(new Error('no streams here')),
+    drops: () => 0,
   };
   return Object.assign(new Host('debug', runner, { sudo: false }), { ran });
 }
@@ -96,7 +98,7 @@ describe('runtimes (issue 17)', () => {
   });
 
   describe('attach helpers: the debug host\'s programs, nothing of the copy, nothing privileged in it', () => {
-    const host = new Host('debug', { label: 'debug', run: () => Promise.reject(new Error('unused')), start: () => Promise.reject(new Error('unused')) }, { sudo: true });
+    const host = new Host('debug', { label: 'debug', run: () => Promise.reject(new Error('unused')), start: () => Promise.reject(new Error('unused')), drops: () => 0 }, { sudo: true });
 
     it('Python: the host\'s gdb by host PID, scripts off, no symbol server; the code has nothing gdb would unquote', () => {
       const argv = pythonInjectionArgv(4242, 5678);
@@ -118,15 +120,13 @@ describe('runtimes (issue 17)', () => {
       assert.equal(injectionResult('ptrace: Operation not permitted.\n'), undefined);
     });
 
-    it('Go: the host\'s dlv, in the copy\'s network namespace only (host mount and PID namespaces), detached when our side closes', () => {
-      const argv = delveArgv(4242, 2345);
+    it('Go: the host\'s dlv, in the copy\'s network namespace only (host mount and PID namespaces), held by a host shell', () => {
+      const argv = delveArgv(4242, 2345, '/var/tmp/snapdebug-s.abcdefghij/w.abcdefgh');
       assert.deepEqual(argv.slice(0, 7), ['nsenter', '--target', '4242', '--net', '--', 'sh', '-c']);
       assert.ok(!argv.some((a) => /^--(mount|pid|all)$/.test(a)));
-      assert.deepEqual(argv.slice(-3), ['sh', '4242', '2345']);
-      const script = argv[7]!;
-      assert.match(script, /dlv attach "\$1" "\/proc\/\$1\/exe" --headless --accept-multiclient --continue --api-version=2 --listen="127\.0\.0\.1:\$2"/);
-      assert.match(script, /cat >\/dev\/null\nkill -INT "\$dlv"/);
-      assert.deepEqual(host.privileged(argv).slice(0, 2), ['sudo', '-n']);
+      assert.deepEqual(argv.slice(-4), ['snapdebug-delve', '4242', '2345', '/var/tmp/snapdebug-s.abcdefghij/w.abcdefgh']);
+      assert.match(argv[7]!, /dlv attach "\$1" "\/proc\/\$1\/exe" --headless --accept-multiclient --continue --api-version=2 --listen="127\.0\.0\.1:\$2"/);
+      assert.deepEqual(host.privileged(argv).slice(0, 3), ['sudo', '-n', 'nsenter']);
     });
 
     it('native: gdb with the same safety options, the program read through /proc', () => {
@@ -162,13 +162,13 @@ describe('runtimes (issue 17)', () => {
     it('refuses with the install line when the debug host lacks Delve (for Go) or gdb (for Python and native)', async () => {
       const without = (missing: string) => scriptedHost((argv) => (argv.at(-1) === missing ? { exitCode: 1 } : { stdout: `/usr/bin/${argv.at(-1)}\n` }));
       const noDlv = without('dlv');
-      await assert.rejects(requireDebugTools(noDlv, 'go'), (error: Error & { fix?: string }) => {
+      await assert.rejects(requireDebugTools(noDlv, 'go'), (error: SnapdebugError) => {
         assert.equal(error.message, 'There is no Delve (dlv) on debug, which attaching to a Go copy needs.');
-        assert.match(error.fix!, /^Install it on debug: apt install delve/);
+        assert.match(error.fix!.text, /^Install it on debug: apt install delve/);
         return true;
       });
       // Looked up without privileges: nothing runs as root to find a program.
-      assert.deepEqual(noDlv.ran, [['sh', '-c', 'command -v "$1"', 'sh', 'dlv']]);
+      assert.deepEqual(noDlv.ran.map((argv) => [argv[0], argv[1], argv.at(-1)]), [['sh', '-c', 'dlv']]);
       await requireDebugTools(noDlv, 'python');
       await requireDebugTools(noDlv, 'node');
       await assert.rejects(requireDebugTools(without('gdb'), 'python'), /no gdb on debug, which attaching to a Python copy/);

@@ -19,7 +19,7 @@ import {
   withCapabilities,
 } from './harness';
 import { ConfigurationTarget, acceptPicked, pickLabel } from './fakeVscode';
-import { plannedTempDir } from '../helpers';
+import { plannedTempDir, shellWords } from '../helpers';
 
 const { cliCommandFor, copyCliCommand } = await import('../../../src/extension/commands/copyCliCommand');
 const { addHost } = await import('../../../src/extension/commands/addHost');
@@ -34,20 +34,7 @@ const { commands: cliCommands, main: cliMain } = await import('../../../src/cli/
 type ContainerInfo = import('../../../src/extension/tree/hostsTree').ContainerInfo;
 
 function container(overrides: Partial<ContainerInfo> = {}): InstanceType<typeof ContainerNode> {
-  return new ContainerNode({ host: 'prod', name: 'demo-api', id: '5c80f3f0f8cd', image: 'localhost/snapdebug/demo-api:latest', state: 'running', startedAt: 1795682859, checkpointed: false, copyOf: undefined, ...overrides });
-}
-
-/** Splits a POSIX shell line into words (plain words and '…' quoting, as shellQuote writes them). */
-function shellWords(line: string): string[] {
-  const words: string[] = [];
-  const pattern = /\s*((?:'[^']*'|\\.|[^\s'\\])+)/y;
-  let end = 0;
-  for (let match = pattern.exec(line); match; match = pattern.exec(line)) {
-    end = pattern.lastIndex;
-    words.push(match[1]!.replace(/'([^']*)'|\\(.)|([^'\\]+)/g, (_m, quoted?: string, escaped?: string, plain?: string) => quoted ?? escaped ?? plain ?? ''));
-  }
-  assert.equal(line.slice(end).trim(), '', `the whole line splits into words: ${line}`);
-  return words;
+  return new ContainerNode({ host: 'prod', name: 'demo-api', id: '5c80f3f0f8cd', image: 'localhost/snapdebug/demo-api:latest', state: 'running', startedAt: 1795682859, createdAt: 1795682800, checkpointed: false, copyOf: undefined, ...overrides });
 }
 
 /** Fails unless the real CLI parses the line: known command, known options, right number of positionals. */
@@ -226,7 +213,7 @@ describe('Delete Snapshot', () => {
     assert.deepEqual(files.filter((f) => existsSync(f)), []);
     assert.deepEqual(core.store.list().map((m) => m.id), [copySnapshotId], 'the other snapshot stays');
     assert.equal(refreshed(), 1);
-    assert.match(services.channel.text(), new RegExp(`deleted snapshot ${pre.id}`));
+    assert.ok(core.logged.includes(`deleted snapshot ${pre.id}`), core.logged.join('\n'));
   });
 
   it('from the palette: picks among checkpoints and pre-checkpoints first', async () => {
@@ -363,13 +350,16 @@ describe('Snapshot & Debug of a JVM without a JDWP agent', () => {
     assert.equal(fake.progress.length, 1);
   });
 
-  it('accepting restores a copy without a debugger (Snapshot & Restore), which checkpoints', async () => {
+  it('accepting restores a copy without a debugger (Snapshot & Restore): past the agent check, on to the copy', async () => {
     const { core, services } = setUp();
     fake.answerMessage = (m) => m.items.find((i) => i === 'Restore a Copy Without Debugger');
     await snapshotAndDebug.run(services, container());
     assert.deepEqual(fake.progress.map((p) => p.options.title), ['Snapshot & Debug prod/demo-api', 'Snapshot & Restore prod/demo-api']);
-    // The scripted hosts cannot stream an archive: the second run gets as far as the checkpoint.
-    assert.equal(checkpoints(core).length, 1);
+    // The second run plans the copy on the debug host (its name checked free there), which the
+    // first never reached; the scripted hosts have no session for remote work, so it stops there.
+    assert.equal(core.fakeHosts.ranOn('debug').filter((c) => /^podman container exists demo-api-snap-/.test(c)).length, 1);
+    assert.deepEqual(fake.messagesOf('error'), ['Snapshot & Restore prod/demo-api: debug has no session to do remote work in.']);
+    assert.deepEqual(checkpoints(core), []);
     assert.equal(fake.startedDebugging.length, 0);
   });
 });
