@@ -206,14 +206,17 @@ async function run(command: CliCommand, request: unknown, globals: Globals): Pro
   const controller = new AbortController();
   let interrupted = false;
   let stopLine = 'cancelling: cleaning up on every host (Ctrl-C again to quit at once)';
+  // A second Ctrl-C stops waiting for cleanup here: the hosts then undo the work by themselves
+  // (their watchdogs see our sessions end). A closed terminal (SIGHUP) cancels like Ctrl-C.
   const onSignal = () => {
-    if (interrupted) process.exit(130); // a second Ctrl-C: stop waiting for cleanup
+    if (interrupted) process.exit(130);
     interrupted = true;
     out.info(stopLine);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
 
   const core = createCore({
     prompts: terminalPrompts,
@@ -254,6 +257,7 @@ async function run(command: CliCommand, request: unknown, globals: Globals): Pro
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     core.dispose();
   }
 }

@@ -45,11 +45,14 @@ export function createCore(options: CoreOptions): Core {
   validateRemotePath(settings.remoteTempDir);
   const hosts = new HostRegistry({ ...options, session: { ...options.session, remoteTempDir: settings.remoteTempDir } });
   const store = new SnapshotStore(options.storeDir);
+  const log = options.log ?? (() => undefined);
+  // Downloads and files taken from copies a dead process left half done hold process memory nobody will finish.
+  for (const part of store.sweepParts()) log(`removed ${part} from the store: it was never finished`);
   return {
     hosts,
     store,
     settings,
-    log: options.log ?? (() => undefined),
+    log,
     locks: new KeyedLocks(),
     dispose: () => hosts.dispose(),
   };

@@ -73,13 +73,14 @@ end_stream() {
   done
 }
 
-# podman keeps a leave-running checkpoint's images (process memory) in the container's folder.
-# A checkpointed (stopped) container keeps them: they are what restores it in place.
+# podman keeps a leave-running checkpoint's images (process memory) in the container's folder,
+# and the export's copy of the files the container changed. A checkpointed (stopped) container
+# keeps them: they are what restores it in place.
 drop_images() {
   info=$(r podman container inspect --format '{{.StaticDir}} {{.State.Checkpointed}}' "$1" 2>/dev/null) || return 0
   dir=\${info% *}
   [ "\${info##* }" = true ] && return 0
-  case $dir in /*/userdata) r rm -rf "$dir/checkpoint" "$dir/devshm-checkpoint.tar" ;; esac
+  case $dir in /*/userdata) r rm -rf "$dir/checkpoint" "$dir/devshm-checkpoint.tar" "$dir/rootfs-diff.tar" ;; esac
 }
 
 # A migration's source that was stopped for the checkpoint runs again: in place from its

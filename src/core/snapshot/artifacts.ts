@@ -77,7 +77,8 @@ export function createArtifact(store: SnapshotStore, snapshotId: string, copy: s
   const dir = artifactDir(store, snapshotId);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const name = `${copy}-${stamp(now)}-${suffix}${artifactExtensions[kind]}`;
-  const part = join(dir, `${name}.part`);
+  // The part names this process, so the store's sweep can tell one a dead process left (store.ts).
+  const part = join(dir, `${name}.${process.pid}.part`);
   // 'wx': created here, never an existing file (or a link someone put there) reused.
   const stream = createWriteStream(part, { flags: 'wx', mode: 0o600 });
   const closed = new Promise<void>((resolve, reject) => {

@@ -14,6 +14,7 @@ import type { RemoteWork } from '../remote/work';
 import { SnapdebugError } from '../util/errors';
 import { formatBytes } from '../util/format';
 import { noProgress } from '../util/progress';
+import { phaseTracker, withCleanup } from '../remote/failure';
 import { sendToHost } from './send';
 import type { SnapshotMeta } from './store';
 
@@ -98,6 +99,8 @@ export async function pushSnapshot(
  * in the work's folder, so an interrupted push leaves nothing behind.
  */
 export async function pushToKeep(core: Core, meta: SnapshotMeta, to: string, keepForMs: number, control: WorkControl = {}): Promise<PushedArchive & { expiresAt: string }> {
+  const tracker = phaseTracker(control.progress);
+  control = { ...control, progress: tracker.sink };
   const host = core.hosts.get(to);
   const work = await host.beginWork(`push ${meta.id}`, control.signal);
   try {
@@ -110,7 +113,6 @@ export async function pushToKeep(core: Core, meta: SnapshotMeta, to: string, kee
     await work.finish();
     return { ...pushed, path, expiresAt: new Date(expiresAtMs).toISOString() };
   } catch (error) {
-    await work.abandon(core.log);
-    throw error;
+    throw withCleanup(error, tracker.phase(), [{ host: to, undone: await work.abandon(core.log) }]);
   }
 }

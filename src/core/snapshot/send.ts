@@ -118,10 +118,17 @@ async function sendOnce(host: Host, path: string, source: Readable, offset: numb
     const output: Buffer[] = [];
     process.stdout.on('data', (chunk: Buffer) => output.push(chunk));
     // A host that refuses (the file exists, no space) stops reading: its reason beats our EPIPE.
-    const sent = await pipeline(source, counter, skipFirst(offset), process.stdin).then(
+    // A channel that closes under us (the link died) may never fail the write on its own: its
+    // closing ends the send, so a dead link is noticed, and maybe resumed, instead of waited on.
+    let piped = false;
+    const piping = pipeline(source, counter, skipFirst(offset), process.stdin).then(
       () => undefined,
       (error: Error) => error,
     );
+    void piping.finally(() => (piped = true));
+    const closedFirst = await Promise.race([piping.then(() => false), process.exit.then(() => !piped)]);
+    if (closedFirst) counter.destroy(new Error('the channel closed'));
+    const sent = await piping;
     const code = await process.exit;
     if (options.signal?.aborted) throw new AbortError();
     const stderr = process.stderrText();

@@ -44,6 +44,15 @@ export interface SnapshotMeta {
   timings: { checkpointMs: number; totalMs: number };
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export const defaultStoreDir = join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'snapdebug', 'snapshots');
 
 const extensionFor: Record<Compression, string> = { zstd: '.tar.zst', gzip: '.tar.gz', none: '.tar' };
@@ -74,8 +83,9 @@ export class SnapshotStore {
     return join(this.dir, meta.archive);
   }
 
+  /** Where a download lands until it is verified; it names this process, so a later start can tell it was abandoned. */
   partPath(id: string): string {
-    return join(this.dir, `${id}.part`);
+    return join(this.dir, `${id}.${process.pid}.part`);
   }
 
   /** Moves a finished download into place and writes its metadata: the snapshot now exists. */
@@ -118,15 +128,39 @@ export class SnapshotStore {
     const meta = this.get(id);
     rmSync(this.archivePath(meta), { force: true });
     rmSync(join(this.dir, `${meta.id}.json`), { force: true });
-    rmSync(this.partPath(meta.id), { force: true });
+    for (const part of this.partFiles().filter((name) => name.startsWith(`${meta.id}.`))) rmSync(join(this.dir, part), { force: true });
     // What was taken from its copies (artifacts.ts): heap snapshots and dumps hold memory too.
     rmSync(join(this.dir, `${meta.id}.d`), { recursive: true, force: true });
   }
 
-  /** Leftover `.part` files (from a crash; a cancel removes its own). */
+  /**
+   * Leftover `.part` files (from a crash; a cancel removes its own), by path under the store:
+   * downloads, and files being taken from copies (`SNAPSHOT.d/NAME.PID.part`, artifacts.ts).
+   */
   partFiles(): string[] {
     if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir).filter((n) => n.endsWith('.part'));
+    return readdirSync(this.dir, { withFileTypes: true }).flatMap((entry) => {
+      if (entry.isFile() && entry.name.endsWith('.part')) return [entry.name];
+      if (!entry.isDirectory() || !entry.name.endsWith('.d')) return [];
+      return readdirSync(join(this.dir, entry.name)).filter((n) => n.endsWith('.part')).map((n) => `${entry.name}/${n}`);
+    });
+  }
+
+  /**
+   * Removes the `.part` files (downloads, and files taken from copies) whose process is gone
+   * (killed, crashed, a window closed): process memory nobody will finish. Returns their names. A
+   * streamed checkpoint cannot resume, a pull's source on the host was undone when its session
+   * ended, and a heap snapshot or dump is taken again from the copy, so none can resume.
+   */
+  sweepParts(): string[] {
+    const removed: string[] = [];
+    for (const name of this.partFiles()) {
+      const pid = Number(/\.(\d+)\.part$/.exec(name)?.[1]);
+      if (pid === process.pid || (pid > 0 && processAlive(pid))) continue;
+      rmSync(join(this.dir, name), { force: true });
+      removed.push(name);
+    }
+    return removed;
   }
 
 }

@@ -213,6 +213,25 @@ describe('runtimes (issue 17)', () => {
       }
     });
 
+    it('a file left half-written by a process that died is swept from the store; one being written is not', async () => {
+      const temp = makeTempDir('artifacts-sweep');
+      try {
+        const store = new SnapshotStore(join(temp.dir, 'store'));
+        const writing = createArtifact(store, 'snap', 'copy', 'hprof');
+        writing.stream.write('memory of the copy');
+        await new Promise<void>((resolve) => writing.stream.once('ready', () => resolve()));
+        // A CLI killed mid heap dump left this one (no process has PID 2**22 + 1: above pid_max).
+        const dead = join(store.dir, 'snap.d', `copy-20261201-101733-beef.hprof.${2 ** 22 + 1}.part`);
+        writeFileSync(dead, 'memory of the copy');
+        assert.deepEqual(store.sweepParts(), [`snap.d/copy-20261201-101733-beef.hprof.${2 ** 22 + 1}.part`]);
+        assert.equal(existsSync(dead), false);
+        assert.equal(existsSync(writing.stream.path as string), true, 'this process is alive: its file stays');
+        writing.discard();
+      } finally {
+        temp.cleanup();
+      }
+    });
+
     it('never write through a file or link that is already there', async () => {
       const temp = makeTempDir('artifacts-exclusive');
       try {

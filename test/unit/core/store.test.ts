@@ -83,7 +83,7 @@ describe('SnapshotStore', () => {
       assert.equal(store.archiveName('s1', 'gzip'), 's1.tar.gz');
       assert.equal(store.archiveName('s1', 'none'), 's1.tar');
       assert.equal(store.archivePath({ archive: 's1.tar.zst' }), join(store.dir, 's1.tar.zst'));
-      assert.equal(store.partPath('s1'), join(store.dir, 's1.part'));
+      assert.equal(store.partPath('s1'), join(store.dir, `s1.${process.pid}.part`), 'a part names the process writing it');
     });
   });
 
@@ -201,7 +201,7 @@ describe('SnapshotStore', () => {
       addSnapshot(store, 'done', '2026-01-01T00:00:00.000Z');
       writeFileSync(store.partPath('crashed-1'), 'x');
       writeFileSync(store.partPath('crashed-2'), 'y');
-      assert.deepEqual(store.partFiles().sort(), ['crashed-1.part', 'crashed-2.part']);
+      assert.deepEqual(store.partFiles().sort(), [`crashed-1.${process.pid}.part`, `crashed-2.${process.pid}.part`]);
     });
   });
 });
