@@ -1,7 +1,9 @@
 // demo-api: the lab's production service. It keeps state in memory only, so the only way to see
 // it on another host is a CRIU snapshot: a request counter, the most recent requests, and an
-// object that grows every second. GET /state returns it; GET /work?ms=N burns CPU. BALLAST_MB fills that much heap with
-// data (for benchmarks of large snapshots).
+// object that grows every second. GET /state returns it; GET /work?ms=N burns CPU (for CPU
+// profiles of a copy). BALLAST_MB fills that much heap with data (for benchmarks of large
+// snapshots). POST /note keeps the request's body in memory (the inspector's tests place a token
+// in the heap this way and search the snapshot for it).
 'use strict';
 const http = require('http');
 
@@ -10,6 +12,7 @@ const state = {
   requestCount: 0,
   recentRequests: new Map(), // request id -> { path, at }
   ticks: { count: 0, samples: [] },
+  notes: [],
 };
 
 const ballast = [];
@@ -57,12 +60,26 @@ function handleWork(ms) {
   return spins;
 }
 
+function keepNote(req, res) {
+  const parts = [];
+  req.on('data', (part) => parts.push(part));
+  req.on('end', () => {
+    state.notes.push(Buffer.concat(parts).toString('utf8'));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ notes: state.notes.length }));
+  });
+}
+
 const server = http.createServer((req, res) => {
   rememberRequest(req);
   const work = /^\/work\?ms=(\d+)$/.exec(req.url);
   if (work) {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ spins: handleWork(Number(work[1])) }));
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/note') {
+    keepNote(req, res);
     return;
   }
   if (req.url === '/state') {

@@ -10,6 +10,7 @@ const undoneWords: Record<string, (arg: string) => string> = {
   container: (name) => `removed the half-made container ${name}`,
   volume: (name) => `removed the volume ${name}`,
   unstop: (name) => `started ${name} again`,
+  unmount: (what) => `unmounted the ${what} it read files from`,
   keep: () => 'removed the files kept for it',
   copyfile: (name) => `removed the file it was writing in ${name}`,
 };

@@ -37,6 +37,7 @@ sd_sudo=$1; shift
 r() { if [ "$sd_sudo" = sudo ]; then sudo -n "$@"; else "$@"; fi; }
 valid_name() { case $1 in ''|-*|*[!A-Za-z0-9_.-]*) return 1 ;; esac; }
 valid_pid() { case $1 in ''|*[!0-9]*|0|1) return 1 ;; esac; }
+valid_image() { case $1 in ''|-*|*[!A-Za-z0-9_.:/@-]*) return 1 ;; esac; }
 # ours: a real folder (not a link) that belongs to the account we log in as
 ours() { [ -d "$1" ] && [ ! -L "$1" ] && [ -O "$1" ]; }
 `;
@@ -118,6 +119,11 @@ clean_work() {
         volume) valid_name "$a" && r podman volume rm --force "$a" ;;
         unstop) valid_name "$a" && unstop "$a" ;;
         copyfile) valid_name "$a" && drop_copy_file "$a" "$b" ;;
+        unmount)
+          case $a in
+            image) valid_image "$b" && r podman image unmount "$b" ;;
+            container) valid_name "$b" && r podman container unmount "$b" ;;
+          esac ;;
         keep) case $a in "$sd_tmp"/${keepPrefix}*) ours "$a" && rm -rf "$a" ;; esac ;;
         *) continue ;;
       esac >/dev/null 2>&1

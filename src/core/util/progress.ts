@@ -12,7 +12,8 @@ export type Phase =
   | 'attach'
   | 'capture'
   | 'cleanup'
-  | 'migrate';
+  | 'migrate'
+  | 'fetch';
 
 export interface ProgressEvent {
   phase: Phase;

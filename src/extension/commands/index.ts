@@ -4,6 +4,7 @@ import type { Services } from '../services';
 import { addHost } from './addHost';
 import { attachToCopy } from './attachToCopy';
 import { checkpoint, checkpointAndStop } from './checkpoint';
+import { compareSnapshot } from './compareSnapshot';
 import type { Command } from './command';
 import { copyCliCommand } from './copyCliCommand';
 import { deleteArtifact } from './deleteArtifact';
@@ -12,6 +13,7 @@ import { discardCopy } from './discardCopy';
 import { inspect } from './inspect';
 import { migrateContainer } from './migrateContainer';
 import { openArtifact } from './openArtifact';
+import { openCore } from './openCore';
 import { openSshConfig } from './openSshConfig';
 import { pushSnapshot } from './pushSnapshot';
 import { recordCpuProfile } from './recordCpuProfile';
@@ -25,10 +27,13 @@ import { runDoctor } from './runDoctor';
 import { saveHeapDump } from './saveHeapDump';
 import { saveHeapSnapshot } from './saveHeapSnapshot';
 import { saveThreadDump } from './saveThreadDump';
+import { searchMemoryCommand } from './searchMemory';
 import { showLog } from './showLog';
+import { showEnvironment } from './showEnvironment';
 import { showLogs } from './showLogs';
 import { showProcesses } from './showProcesses';
 import { snapshotAndDebug } from './snapshotAndDebug';
+import { snapshotReport } from './snapshotReport';
 
 export const allCommands: readonly Command[] = [
   addHost,
@@ -46,6 +51,11 @@ export const allCommands: readonly Command[] = [
   showProcesses,
   showLogs,
   inspect,
+  searchMemoryCommand,
+  compareSnapshot,
+  openCore,
+  showEnvironment,
+  snapshotReport,
   revealInStore,
   deleteSnapshot,
   attachToCopy,

@@ -13,6 +13,12 @@ export const contextValues = {
   snapshot: 'snapshot:checkpoint',
   preCheckpoint: 'snapshot:pre-checkpoint',
   snapshotDetail: 'snapshot-detail',
+  snapshotProcess: 'snapshot-process',
+  snapshotEnvironment: 'snapshot-group:environment',
+  snapshotFiles: 'snapshot-group:files',
+  snapshotSockets: 'snapshot-group:sockets',
+  snapshotMaps: 'snapshot-group:maps',
+  snapshotEntry: 'snapshot-entry',
   copyHost: 'copy-host',
   copyRunning: 'copy:running',
   /** Running copies whose runtime has its own commands (heap snapshots, profiles, dumps). */

@@ -4,6 +4,7 @@
 // own program, never a binary of the copy, never privileged), the debug host's required tools,
 // and the store's files beside a snapshot (0600, exclusive, removed with it).
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -203,10 +204,26 @@ describe('runtimes (issue 17)', () => {
         assert.throws(() => removeArtifact(store, join(temp.dir, 'victim.heapsnapshot')), /not a file snapdebug saved/);
         assert.equal(existsSync(join(temp.dir, 'victim.heapsnapshot')), true);
 
-        // Deleting the snapshot deletes what was taken from its copies.
-        writeFileSync(join(store.dir, 'demo-api-20261201-101500-ab12.tar.zst'), '');
-        writeFileSync(join(store.dir, 'demo-api-20261201-101500-ab12.json'), JSON.stringify({ id: 'demo-api-20261201-101500-ab12', archive: 'demo-api-20261201-101500-ab12.tar.zst', createdAt: '2026-12-01T10:15:00Z' }));
-        store.remove('demo-api-20261201-101500-ab12');
+        // Deleting the snapshot deletes what was taken from its copies. The store acts only on
+        // metadata its schema accepts, with the archive's real size and sha256.
+        const id = 'demo-api-20261201-101500-ab12';
+        const part = store.partPath(id);
+        writeFileSync(part, 'archive data');
+        store.commit(part, {
+          id,
+          kind: 'checkpoint',
+          createdAt: '2026-12-01T10:15:00.000Z',
+          source: { host: 'prod', container: 'demo-api' },
+          podmanVersion: '5.4.2',
+          options: { leaveRunning: true, compress: 'zstd' },
+          compression: 'zstd',
+          archive: store.archiveName(id, 'zstd'),
+          size: 'archive data'.length,
+          sha256: createHash('sha256').update('archive data').digest('hex'),
+          sourceLeftRunning: true,
+          timings: { checkpointMs: 500, totalMs: 900 },
+        });
+        store.remove(id);
         assert.equal(existsSync(artifact.path), false);
       } finally {
         temp.cleanup();
