@@ -169,6 +169,15 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
       assert.equal(statSync(artifact.path).mode & 0o777, 0o600);
       assert.equal(artifact.path.startsWith(join(core.store.dir, `${session.snapshot.id}.d`)), true, 'beside the snapshot');
     }
+    // The audit log says which memory of production's twin now rests in the store.
+    const captures = core.store.audit.read().filter((e) => e.action === 'capture' && e.snapshot === session.snapshot.id);
+    assert.deepEqual(
+      captures.map((e) => [e.host, e.container, e.detail]),
+      [
+        ['debug', session.copy.name, `threads ${threads.artifact.name}`],
+        ['debug', session.copy.name, `hprof ${heap.artifact.name}`],
+      ],
+    );
     // Nothing of it stays in the copy or on the host; jcmd ran as the JVM's user, never privileged.
     assert.equal((await labSsh('debug', `podman exec ${session.copy.name} sh -c 'ls /tmp | grep -c snapdebug-heap || true'`)).trim(), '0');
     assert.deepEqual(await tempArchives('debug'), []);
@@ -301,5 +310,8 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
     const profileByCli = cli('profile', `debug/${session.copy.name}`, '--seconds', '1');
     assert.equal(profileByCli.kind, 'cpuprofile');
     assert.ok((JSON.parse(readFileSync(profileByCli.path, 'utf8')) as { samples: number[] }).samples.length > 0);
+    // Each file taken, by the core or the CLI, left its audit line.
+    const captured = core.store.audit.read().filter((e) => e.action === 'capture' && e.snapshot === session.snapshot.id);
+    assert.deepEqual(captured.map((e) => e.detail?.split(' ')[0]), ['heapsnapshot', 'cpuprofile', 'heapsnapshot', 'cpuprofile']);
   });
 });

@@ -43,11 +43,14 @@ async function copyOrigin(host: Host, container: string, signal?: AbortSignal): 
   return { snapshot, env: entry.Config.Env ?? [] };
 }
 
-async function withArtifact(core: Core, snapshot: string, copy: string, kind: ArtifactKind, write: (writer: ArtifactWriter) => Promise<void>): Promise<Artifact> {
-  const writer = createArtifact(core.store, snapshot, copy, kind);
+async function withArtifact(core: Core, snapshot: string, request: CaptureRequest, kind: ArtifactKind, write: (writer: ArtifactWriter) => Promise<void>): Promise<Artifact> {
+  const writer = createArtifact(core.store, snapshot, request.container, kind);
   try {
     await write(writer);
-    return await writer.commit();
+    const artifact = await writer.commit();
+    // Process memory (or what a thread held) now rests in the store, as an archive does: the audit log says so.
+    core.store.audit.record({ action: 'capture', host: request.host, container: request.container, snapshot, detail: `${kind} ${artifact.name}` });
+    return artifact;
   } catch (error) {
     writer.discard();
     throw error;
@@ -85,7 +88,7 @@ export async function saveHeapSnapshot(core: Core, request: CaptureRequest, cont
   const { snapshot, target } = await nodeTarget(core, request, control);
   progress({ phase: 'capture', message: `Heap snapshot of ${request.container} on ${request.host}` });
   const artifact = await withInspector(core, request, target, control, (cdp) =>
-    withArtifact(core, snapshot, request.container, 'heapsnapshot', async (writer) => {
+    withArtifact(core, snapshot, request, 'heapsnapshot', async (writer) => {
       let bytes = 0;
       const chunks = cdp.on('HeapProfiler.addHeapSnapshotChunk', (params) => {
         const chunk = (params as { chunk: string }).chunk;
@@ -127,7 +130,7 @@ export async function recordCpuProfile(core: Core, request: CaptureRequest & { s
     }
     throwIfAborted(control.signal);
     if (!profile) throw new SnapdebugError(`The inspector of ${request.container} returned no profile.`);
-    return withArtifact(core, snapshot, request.container, 'cpuprofile', async (writer) => {
+    return withArtifact(core, snapshot, request, 'cpuprofile', async (writer) => {
       writer.stream.end(JSON.stringify(profile));
     });
   });
@@ -158,7 +161,7 @@ export async function saveThreadDump(core: Core, request: CaptureRequest, contro
   const { snapshot, target } = await javaTarget(core, request, control);
   (control.progress ?? noProgress)({ phase: 'capture', message: `Thread dump of ${request.container} on ${request.host}` });
   const text = await jcmdIn(core.hosts.get(request.host), request.container, target, ['Thread.print', '-l'], control.signal);
-  const artifact = await withArtifact(core, snapshot, request.container, 'threads', async (writer) => {
+  const artifact = await withArtifact(core, snapshot, request, 'threads', async (writer) => {
     writer.stream.end(text);
   });
   core.log(`thread dump of ${request.host}/${request.container}: ${artifact.path}`);
@@ -180,7 +183,7 @@ export async function saveHeapDump(core: Core, request: CaptureRequest, control:
   const progress = control.progress ?? noProgress;
   progress({ phase: 'capture', message: `Heap dump of ${request.container} on ${request.host}` });
   const inCopy = `/tmp/snapdebug-heap-${randomBytes(8).toString('hex')}.hprof`;
-  const artifact = await withArtifact(core, snapshot, request.container, 'hprof', (writer) =>
+  const artifact = await withArtifact(core, snapshot, request, 'hprof', (writer) =>
     heapDumpToStore(host, request.container, target, inCopy, writer.stream, { ...control, progress }),
   );
   core.log(`heap dump of ${request.host}/${request.container}: ${artifact.path}`);
