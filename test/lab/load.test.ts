@@ -1,8 +1,8 @@
 // Load (issue 11 point 5): two client processes, each with its own core, run 10 checkpoints and
 // Snapshot & Debug runs against one production container at once. None deadlocks; each completes
-// or ends with a sentence (never an SSH channel refusal: sshd's MaxSessions is never hit as an
-// error); `podman ps` on prod answers in under 2 s all along; production keeps its PID; nothing is
-// left on either host afterwards.
+// (a failure is still checked to be a sentence, for the message the test prints; never an SSH channel
+// refusal: sshd's MaxSessions is never hit as an error); `podman ps` on prod answers in under 2 s all along;
+// production keeps its PID; nothing is left on either host afterwards.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ interface RunResult {
   ok: boolean;
   result?: string;
   error?: string;
+  detail?: string;
   seconds: number;
 }
 
@@ -66,14 +67,16 @@ describe('load (lab): 10 checkpoints and Snapshot & Debug runs from two clients 
       await watch;
     }
     const all = results.flat();
-    console.log(`      ${all.map((r) => `${r.kind} ${r.ok ? 'ok' : `failed: ${r.error}`} ${r.seconds.toFixed(1)} s`).join('\n      ')}`);
+    console.log(`      ${all.map((r) => `${r.kind} ${r.ok ? 'ok' : `failed: ${r.detail ?? r.error}`} ${r.seconds.toFixed(1)} s`).join('\n      ')}`);
     console.log(`      podman ps on prod: ${psSeconds.length} calls, slowest ${Math.max(...psSeconds).toFixed(2)} s`);
     assert.equal(all.length, 10);
     for (const failed of all.filter((r) => !r.ok)) {
       assert.doesNotMatch(failed.error!, /channel|MaxSessions|administratively prohibited|open failure|ECONNRESET/i, 'no SSH channel refusal reaches the user');
       assert.match(failed.error!, /^[A-Z].*[.!?]$/, `a failure is a sentence: ${failed.error}`);
     }
-    assert.ok(all.filter((r) => r.ok).length >= 8, `most runs complete under load: ${JSON.stringify(all)}`);
+    // Nothing here is a reason to fail: a failure under load is a bug (it found the sweep removing
+    // another client's copy-in-progress), so every run must complete.
+    assert.deepEqual(all.filter((r) => !r.ok).map((r) => r.detail), [], 'every run completes under load');
     assert.ok(Math.max(...psSeconds) < 2, `podman ps on prod answered in under 2 s every time (slowest ${Math.max(...psSeconds).toFixed(2)} s)`);
     assert.equal(await containerPidOn('prod', container), pid, 'production keeps its PID');
     assert.ok(await answers('prod', container), 'production answers');

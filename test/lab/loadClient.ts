@@ -3,7 +3,7 @@
 // once. Prints one JSON line per run: ok, or the error sentence it ended with.
 // Usage: node --import tsx test/lab/loadClient.ts STORE CONTAINER CHECKPOINTS DEBUGS
 import { labFiles } from '../../lab/paths';
-import { checkpoint, createCore, discardCopy, errorSentence, snapshotAndDebug } from '../../src/core/index';
+import { checkpoint, createCore, describeError, discardCopy, errorSentence, snapshotAndDebug } from '../../src/core/index';
 import { refusePrompts } from './helpers';
 
 const [storeDir = '', container = '', checkpoints = '0', debugs = '0'] = process.argv.slice(2);
@@ -28,7 +28,7 @@ const results = await Promise.all(
     try {
       return { kind, ok: true, result: await run(), seconds: (Date.now() - started) / 1000 };
     } catch (error) {
-      return { kind, ok: false, error: errorSentence(error), seconds: (Date.now() - started) / 1000 };
+      return { kind, ok: false, error: errorSentence(error), detail: describeError(error), seconds: (Date.now() - started) / 1000 };
     }
   }),
 );

@@ -163,8 +163,8 @@ done
 
 /**
  * Leftovers of earlier runs that no live session owns: sessions whose lease is stale and whose
- * watchdog is gone, a copy's kept files whose copy no longer exists, pushed archives past their
- * expiry. Prints one line per thing removed. Needs sd_tmp and ttl set.
+ * watchdog is gone, a copy's kept files whose copy no longer exists (unless a live work, another
+ * client's restore under way, still lists it in its undo), pushed archives past their expiry. Prints one line per thing removed. Needs sd_tmp and ttl set.
  */
 export const sweepLib = `
 sweep() {
@@ -181,6 +181,8 @@ sweep() {
   done
   for k in "$sd_tmp"/${keepPrefix}*; do
     ours "$k" || continue
+    # A work still under way owns it (a copy being restored does not exist yet): its undo says so.
+    cat "$sd_tmp"/${sessionPrefix}*/${workPrefix}*/undo 2>/dev/null | grep -qxF "keep $k" && continue
     if [ -f "$k/copy" ]; then
       c=$(cat "$k/copy")
       valid_name "$c" && r podman container exists "$c" 2>/dev/null && continue

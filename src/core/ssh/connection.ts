@@ -8,6 +8,7 @@ import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type Client as Cl
 import { AbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { Semaphore } from '../util/semaphore';
+import { execChannel, type ChannelEnd } from './execChannel';
 import {
   appendKnownHost,
   checkHostKey,
@@ -68,6 +69,8 @@ export interface ExecHandle {
   stdin: Writable;
   /** Exit code, or null when the remote process died of a signal or the channel was closed. */
   exit: Promise<number | null>;
+  /** Why there was no exit code: the signal that ended the remote process, or that the channel closed first. */
+  whyNoExit(): string;
   close(): void;
 }
 
@@ -117,16 +120,14 @@ export class SshConnection {
   async exec(command: string, signal?: AbortSignal): Promise<ExecHandle> {
     const release = await this.channels.acquire(signal);
     try {
-      const channel = await this.openChannel(command, signal);
-      const exit = new Promise<number | null>((resolve) => {
-        let code: number | null = null;
-        channel.once('exit', (c: number | null) => (code = c));
+      const { channel, ended } = await this.openChannel(command, signal);
+      const exit = new Promise<number | null>((resolve) =>
         channel.once('close', () => {
           release();
-          resolve(code);
-        });
-      });
-      return { stdout: channel, stderr: channel.stderr, stdin: channel, exit, close: () => channel.close() };
+          resolve(ended.code);
+        }),
+      );
+      return { stdout: channel, stderr: channel.stderr, stdin: channel, exit, whyNoExit: () => ended.why, close: () => channel.close() };
     } catch (error) {
       release();
       throw error;
@@ -138,11 +139,11 @@ export class SshConnection {
    * channel opened at once in its place can be refused ("open failed") while we are at the
    * MaxSessions limit: such a refusal is retried, briefly, before it counts as a failure.
    */
-  private async openChannel(command: string, signal?: AbortSignal): Promise<ClientChannel> {
+  private async openChannel(command: string, signal?: AbortSignal): Promise<{ channel: ClientChannel; ended: ChannelEnd }> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.connect(signal);
       try {
-        return await new Promise<ClientChannel>((resolve, reject) => client.exec(command, (error, ch) => (error ? reject(error) : resolve(ch))));
+        return await execChannel(client, command);
       } catch (error) {
         if (!/Channel open failure/i.test((error as Error).message) || attempt >= channelOpenAttempts) throw error;
         if (signal?.aborted) throw new AbortError();

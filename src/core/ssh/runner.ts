@@ -96,7 +96,8 @@ export class SshRunner implements Runner {
       handle.stdin.end(options.stdin);
       const [stdout, exitCode] = await Promise.all([readAll(handle.stdout), handle.exit]);
       if (options.signal?.aborted) throw new AbortError();
-      const stderr = killable ? stripPidLine(stderrText()) : stderrText();
+      const text = killable ? stripPidLine(stderrText()) : stderrText();
+      const stderr = exitCode === null ? `${text}${text && !text.endsWith('\n') ? '\n' : ''}${handle.whyNoExit()}\n` : text;
       this.log({ host: this.label, command: shellJoin(argv), durationMs: Date.now() - started, exitCode });
       return { stdout, stderr, exitCode };
     } finally {

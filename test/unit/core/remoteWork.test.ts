@@ -108,16 +108,21 @@ describe('remote work (host-side sh, run here)', function () {
     utimesSync(join(dead, 'lease'), hourAgo, hourAgo);
     writeFileSync(join(dead, 'w.ABCDEFGH', 'undo'), 'container leftover-copy\n');
     writeFileSync(join(alive, 'lease'), '');
-    writeFileSync(join(alive, 'w.IJKLMNOP', 'undo'), 'container someone-elses\n');
+    const restoring = join(s.tmp, 'snapdebug-k.BEINGMADE0');
+    writeFileSync(join(alive, 'w.IJKLMNOP', 'undo'), `container someone-elses\nkeep ${restoring}\n`);
     const kept = join(s.tmp, 'snapdebug-k.GONEGONE00');
     mkdirSync(kept, { mode: 0o700 });
     writeFileSync(join(kept, 'copy'), 'discarded-copy\n');
+    // Another client's restore under way: its copy does not exist yet, and its work lists the folder.
+    mkdirSync(restoring, { mode: 0o700 });
+    writeFileSync(join(restoring, 'copy'), 'copy-being-restored\n');
 
     const host = s.host();
     await host.session!.dir();
     assert.equal(existsSync(dead), false, 'the dead session is gone');
     assert.equal(existsSync(kept), false, 'the kept folder of a copy that no longer exists is gone');
     assert.ok(existsSync(join(alive, 'w.IJKLMNOP')), "the other client's work is untouched");
+    assert.ok(existsSync(join(restoring, 'copy')), "the kept folder of another client's restore under way is untouched");
     assert.ok(s.lines().includes('podman rm --force --time 0 leftover-copy'));
     assert.ok(!s.lines().some((l) => l.includes('someone-elses')));
     assert.ok(host.session!.swept.some((l) => l.includes('DEADDEAD00')), `swept: ${host.session!.swept.join(' | ')}`);
