@@ -7,6 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSy
 import { basename, dirname, join } from 'node:path';
 import { SnapdebugError } from '../util/errors';
 import type { SnapshotStore } from './store';
+import { snapshotIdPattern } from './storeSchema';
 
 export type ArtifactKind = 'heapsnapshot' | 'cpuprofile' | 'hprof' | 'threads';
 
@@ -35,7 +36,6 @@ export interface Artifact {
   createdAt: string;
 }
 
-const snapshotIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const copyNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export function artifactDir(store: SnapshotStore, snapshotId: string): string {
