@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { cacheRoot, labDir } from './paths';
 
 /** Inputs of the cached build: the recipe and the demo services baked into images. */
-const recipeInputs = ['recipe', 'demo-api', 'demo-python', 'demo-native'];
+const recipeInputs = ['recipe', 'demo-api', 'demo-python', 'demo-native', 'demo-go', 'demo-java'];
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })

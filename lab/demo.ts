@@ -9,6 +9,9 @@ export interface DemoContainer {
 
 export const demoHost = 'prod';
 
+/** A small heap and one GC thread: quick checkpoints. */
+const javaOptions = '-Xmx64m -XX:+UseSerialGC';
+
 export const demoContainers: readonly DemoContainer[] = [
   // Node.js service with in-memory state (lab/demo-api/server.js), port 8080 inside.
   { name: 'demo-api', run: 'localhost/snapdebug/demo-api:latest' },
@@ -21,6 +24,16 @@ export const demoContainers: readonly DemoContainer[] = [
   // Python and native services for the other attach paths.
   { name: 'demo-python', run: 'localhost/snapdebug/demo-python:latest' },
   { name: 'demo-native', run: 'localhost/snapdebug/native:latest' },
+  // Go (Delve) and Java (JDWP, jcmd): lab/demo-go, lab/demo-java. demo-go publishes its port on
+  // prod's loopback, so Snapshot & Debug forwards the copy's to the developer. Go 1.24+ listens
+  // with MPTCP by default, which CRIU cannot dump: GODEBUG turns that off (README, troubleshooting).
+  { name: 'demo-go', run: '-p 127.0.0.1:18090:8090 -e GODEBUG=multipathtcp=0 localhost/snapdebug/demo-go:latest' },
+  // A JVM started with a JDWP agent on its own loopback, and one without (JDWP cannot be added later).
+  {
+    name: 'demo-java',
+    run: `localhost/snapdebug/demo-java:latest java ${javaOptions} -agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:5005 -cp /app Demo`,
+  },
+  { name: 'demo-java-noagent', run: `localhost/snapdebug/demo-java:latest java ${javaOptions} -cp /app Demo` },
 ];
 
 async function runningNames(): Promise<Map<string, string>> {

@@ -1,8 +1,9 @@
 // demo-api: the lab's production service. It keeps state in memory only, so the only way to see
 // it on another host is a CRIU snapshot: a request counter, the most recent requests, and an
-// object that grows every second. GET /state returns it. BALLAST_MB fills that much heap with
-// data (for benchmarks of large snapshots). POST /note keeps the request's body in memory (the
-// inspector's tests place a token in the heap this way and search the snapshot for it).
+// object that grows every second. GET /state returns it; GET /work?ms=N burns CPU (for CPU
+// profiles of a copy). BALLAST_MB fills that much heap with data (for benchmarks of large
+// snapshots). POST /note keeps the request's body in memory (the inspector's tests place a token
+// in the heap this way and search the snapshot for it).
 'use strict';
 const http = require('http');
 
@@ -51,6 +52,14 @@ function snapshotOfState() {
   };
 }
 
+/** GET /work?ms=N: keeps the CPU busy for N ms (at most 1000), for CPU profiles of a copy. */
+function handleWork(ms) {
+  const until = Date.now() + Math.min(Math.max(ms, 0), 1000);
+  let spins = 0;
+  while (Date.now() < until) spins += 1;
+  return spins;
+}
+
 function keepNote(req, res) {
   const parts = [];
   req.on('data', (part) => parts.push(part));
@@ -63,6 +72,12 @@ function keepNote(req, res) {
 
 const server = http.createServer((req, res) => {
   rememberRequest(req);
+  const work = /^\/work\?ms=(\d+)$/.exec(req.url);
+  if (work) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ spins: handleWork(Number(work[1])) }));
+    return;
+  }
   if (req.method === 'POST' && req.url === '/note') {
     keepNote(req, res);
     return;

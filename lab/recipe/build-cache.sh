@@ -60,12 +60,18 @@ rm -f "$out/host-rootfs"/etc/ssh/ssh_host_*  # each host gets its own keys at st
 mkdir -p "$out/host-rootfs/var/lib/snapdebug-images" "$out/host-rootfs/root/.ssh"
 chmod 0700 "$out/host-rootfs/root/.ssh"
 
+# Runtimes (issue 17): lab/recipe/runtimes.sh holds the Go and Java parts.
+. "$lab/recipe/runtimes.sh"
+step "debugger tools on the hosts: Delve"
+runtimes_host_tools "$out/host-rootfs"
+
 step "image root file systems: node, python"
 derive node-rootfs
 apt_install "$out/node-rootfs" nodejs
 slim "$out/node-rootfs"
 derive python-rootfs
-apt_install "$out/python-rootfs" python3 python3-debugpy gdb
+# No gdb in the image: debugpy is injected by the debug host's gdb, never by a binary of the copy.
+apt_install "$out/python-rootfs" python3 python3-debugpy
 slim "$out/python-rootfs"
 
 step "image root file systems: busybox, native"
@@ -78,6 +84,9 @@ mkdir -p "$out/native-rootfs/app"
 gcc -static -g -O0 -fdebug-prefix-map="$lab/demo-native"=/app -o "$out/native-rootfs/app/counter" "$lab/demo-native/counter.c"
 cp "$lab/demo-native/counter.c" "$out/native-rootfs/app/counter.c"
 
+step "image root file systems: go, java"
+runtimes_images
+
 step "podman image store"
 # podman from the host root file system, in a private mount + PID namespace, writes the store.
 mkdir -p "$out/images" "$out/ctx"
@@ -87,6 +96,7 @@ done
 cp -a "$lab/demo-api" "$out/ctx/demo-api"
 cp -a "$lab/demo-python" "$out/ctx/demo-python"
 cp "$lab/recipe/build-images.sh" "$out/ctx/"
+runtimes_context "$out/ctx"
 # The store being written must not list itself as an additional store: its own config here.
 printf '[storage]\ndriver = "overlay"\ngraphroot = "/var/lib/snapdebug-images"\nrunroot = "/run/image-build"\n' >"$out/ctx/storage.conf"
 mkdir -p "$out/build-root" "$out/build-upper" "$out/build-work"

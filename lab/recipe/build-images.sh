@@ -9,4 +9,5 @@ podman import --change 'CMD ["/bin/sh"]' /ctx/busybox.tar localhost/snapdebug/bu
 podman import --change 'CMD ["/app/counter"]' /ctx/native.tar localhost/snapdebug/native:latest >/dev/null
 podman build --network none -q -t localhost/snapdebug/demo-api:latest /ctx/demo-api >/dev/null
 podman build --network none -q -t localhost/snapdebug/demo-python:latest /ctx/demo-python >/dev/null
+/ctx/build-runtime-images.sh
 podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}'

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createCore, describeError, isAbortError, redact, SnapdebugError, validateRemotePath, type CheckpointTransport, type Fix } from '../core';
 import type { Arguments, CliCommand, OptionSpec, OptionValues } from './context';
+import { heapCommand, profileCommand, threadsCommand } from './commands/captures';
 import { copiesCommand, discardCommand } from './commands/copies';
 import { attachCommand, debugCommand } from './commands/debug';
 import { doctorCommand, hostsCommand, logsCommand, psCommand, topCommand } from './commands/hosts';
@@ -38,6 +39,9 @@ export const commands: CliCommand[] = [
   coreCommand,
   debugCommand,
   attachCommand,
+  heapCommand,
+  profileCommand,
+  threadsCommand,
   copiesCommand,
   discardCommand,
 ];

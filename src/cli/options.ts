@@ -75,6 +75,7 @@ const workflowFlags: Record<WorkflowOption, string> = {
   transferImage: '--transfer-image',
   localPort: '--local-port PORT',
   runtime: '--runtime RUNTIME',
+  copyOnly: '--copy-only',
   sshConfigFile: '--ssh-config FILE',
   knownHostsFile: '--known-hosts FILE',
   snapshotDirectory: '--store DIR',

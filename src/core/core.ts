@@ -56,8 +56,8 @@ export function createCore(options: CoreOptions): Core {
     session: { ...options.session, remoteTempDir: settings.remoteTempDir },
   });
   const store = new SnapshotStore(options.storeDir, { onError: log });
-  // Downloads a dead process left half done hold process memory nobody will finish.
-  for (const part of store.sweepParts()) log(`removed ${part} from the store: its download was never finished`);
+  // Downloads and files taken from copies a dead process left half done hold process memory nobody will finish.
+  for (const part of store.sweepParts()) log(`removed ${part} from the store: it was never finished`);
   return {
     hosts,
     store,

@@ -2,6 +2,7 @@
 // Every check says what it found, and every failure says how to fix it.
 import type { Core } from './core';
 import type { Host } from './host';
+import { debugTools, runtimeName, whichOnHost } from './debug/requirements';
 import { hostInventory } from './remote/inventory';
 import { describeUndone } from './remote/failure';
 import type { RemoteWork } from './remote/work';
@@ -131,7 +132,27 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       };
     }),
   );
+  checks.push(...(await debuggerChecks(host)));
   return checks;
+}
+
+/**
+ * The debuggers a debug host runs for copies (debug/requirements.ts). A missing one is a warning,
+ * not a failure: a host that only ever checkpoints needs none.
+ */
+async function debuggerChecks(host: Host): Promise<DoctorCheck[]> {
+  return Promise.all(
+    debugTools.map((tool) =>
+      check(`debugger ${tool.program}`, async () => {
+        const path = await whichOnHost(host, tool.program);
+        const runtimes = tool.runtimes.map(runtimeName).join(' and ');
+        if (path === undefined) {
+          return { level: 'warn', detail: `no ${tool.name}: ${runtimes} copies cannot be attached on ${host.name}`, fix: { text: `Install it on ${host.name}: ${tool.install}.` } };
+        }
+        return { level: 'ok', detail: `${path}, for ${runtimes} copies` };
+      }),
+    ),
+  );
 }
 
 /**

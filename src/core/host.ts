@@ -204,6 +204,9 @@ function podmanFix(stderr: string): Fix | undefined {
     return { text: 'The process holds open TCP connections: checkpoint it with them (copies get them back closed).', options: [{ name: 'checkpoint.tcpEstablished' }] };
   }
   if (/rootless/i.test(stderr)) return { text: 'Checkpoints need rootful podman: connect as root, or run podman through sudo.', options: [{ name: 'sudo' }] };
+  if (/multipathtcp=0|Unsupported proto 262/i.test(stderr)) {
+    return { text: 'The Go program listens with MPTCP (Go 1.24+ does by default), which CRIU cannot dump: run it with GODEBUG=multipathtcp=0 in its environment.' };
+  }
   if (/cpuinfo|CPU feature/i.test(stderr)) return { text: 'The CPUs differ: run the doctor on the source host with the target as its peer to compare them.' };
   if (/address already in use|port is already allocated/i.test(stderr)) {
     return { text: 'Another container holds that port there: publish on a free port.', options: [{ name: 'restore.publish' }] };

@@ -33,8 +33,10 @@ export type { CommandLogEntry } from './ssh/runner';
 export {
   deleteSnapshots,
   getSnapshot,
+  listArtifacts,
   listSnapshots,
   oldSnapshots,
+  removeArtifact,
   restoreArchiveCommand,
   retentionDefaults,
   scanSnapshots,
@@ -74,7 +76,15 @@ export { coreFromSnapshot, snapshotCoresFolder, type SnapshotCoreRequest, type S
 // Copies and debuggers.
 export { discardCopy, findCopy, isStale, listCopies, type CopyInfo } from './snapshot/copies';
 export { attachToCopy, snapshotAndDebug, type DebugRequest, type DebugSession, type SnapshotDebugSession } from './debug/session';
-export { runtimes, type Runtime } from './debug/attach';
+export { runtimeOf, runtimes, type Runtime } from './debug/attach';
+export { terminalClient } from './debug/clients';
+export { NoJdwpAgentError } from './debug/java';
+export { debugTools, runtimeName } from './debug/requirements';
+
+// What is taken from a running copy (heap snapshots and dumps, CPU profiles, thread dumps), kept
+// in the store beside the snapshot it came from.
+export { maxProfileSeconds, recordCpuProfile, saveHeap, saveHeapDump, saveHeapSnapshot, saveThreadDump, type Capture, type CaptureRequest } from './debug/captures';
+export { artifactTitles, type Artifact, type ArtifactKind } from './snapshot/artifacts';
 
 // Options, written once: the faces generate their flags, pickers and settings from these.
 export {

@@ -21,8 +21,10 @@ export const workflowOptionNames = [
   'transferImage',
   /** The local end of a debugger tunnel. */
   'localPort',
-  /** The debugger a copy gets (node, python, native). */
+  /** The debugger a copy gets (node, python, go, java, native). */
   'runtime',
+  /** Snapshot & Debug restores the copy and attaches no debugger (a JVM without a JDWP agent). */
+  'copyOnly',
   /** The OpenSSH config naming the hosts. */
   'sshConfigFile',
   /** The known_hosts file host keys are verified against. */

@@ -3,6 +3,7 @@
 // of them (with previous) can no longer be restored.
 import type { Core } from './core';
 import { podman } from './podman/commands';
+import { artifactsIn, removeArtifactFile, type Artifact } from './snapshot/artifacts';
 import type { InvalidSnapshotFile, SnapshotMeta } from './snapshot/store';
 
 /**
@@ -74,4 +75,15 @@ export function restoreArchiveCommand(path: string): string[] {
 /** The store's folder. */
 export function storeFolder(core: Core): string {
   return core.store.dir;
+}
+
+/** What was taken from a snapshot's copies (heap snapshots, CPU profiles, dumps), newest first. */
+export function listArtifacts(core: Core, snapshotId: string): Artifact[] {
+  return artifactsIn(core.store, snapshotId);
+}
+
+/** Deletes one of those files; nothing but a file snapdebug saved in the store is ever removed. */
+export function removeArtifact(core: Core, path: string): void {
+  removeArtifactFile(core.store, path);
+  core.log(`deleted ${path}`);
 }

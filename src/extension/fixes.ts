@@ -14,6 +14,7 @@ const workflowWords: Record<WorkflowOption, string | undefined> = {
   transferImage: '“Copy Image” when offered',
   localPort: undefined,
   runtime: undefined,
+  copyOnly: '“Restore a Copy Without Debugger” when offered',
   sshConfigFile: undefined,
   knownHostsFile: undefined,
   snapshotDirectory: undefined,

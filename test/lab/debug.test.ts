@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { portIsFree } from '../../lab/hosts';
 import { labFiles } from '../../lab/paths';
-import { snapshotAndDebug, type SnapshotDebugSession } from '../../src/core/debug/session';
+import { attachToCopy, snapshotAndDebug, type SnapshotDebugSession } from '../../src/core/debug/session';
 import { discardCopy } from '../../src/core/snapshot/copies';
 import { isAbortError } from '../../src/core/util/abort';
 import type { Phase } from '../../src/core/util/progress';
@@ -67,11 +67,16 @@ describe('Snapshot & Debug (lab)', function () {
     assert.deepEqual([...(await tempArchives('prod')), ...(await tempArchives('debug'))], []);
   });
 
-  it('Python: debugpy is injected into the copy; over DAP its in-memory ticks are at least prod\'s before the snapshot', async () => {
+  it('Python: the debug host\'s gdb loads debugpy into the copy, running nothing of the copy; over DAP its in-memory ticks are at least prod\'s before the snapshot', async () => {
     const before = JSON.parse(await labSsh('prod', `curl -sf http://$(podman inspect --format '{{.NetworkSettings.IPAddress}}' demo-python):8080/state`)) as { ticks: number };
+    const ran = core.commands.length;
     const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-python', to: 'debug' });
     sessions.push(session);
     assert.equal(session.target.runtime, 'python');
+    // No binary of the copy ran (issue 12): no podman exec at all, and the image has no gdb to run.
+    const attachCommands = core.commands.slice(ran).filter((c) => c.startsWith('debug:'));
+    assert.deepEqual(attachCommands.filter((c) => / exec /.test(c)), []);
+    assert.ok(attachCommands.some((c) => / gdb -nx .*PyRun_SimpleString/.test(c)), 'the host\'s gdb did it');
     const dap = await connectDap(session.attach!.port);
     try {
       await dap.request('initialize', { adapterID: 'debugpy', clientID: 'snapdebug-test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
@@ -90,6 +95,24 @@ describe('Snapshot & Debug (lab)', function () {
     } finally {
       dap.close();
     }
+  });
+
+  it('Python: a copy whose own gdb was replaced (as a hostile image could) is attached without running it', async () => {
+    const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-python', to: 'debug', copyOnly: true });
+    sessions.push(session);
+    const copy = session.copy.name;
+    await labSsh('debug', `podman exec ${copy} sh -c 'printf "#!/bin/sh\\ntouch /tmp/copy-gdb-ran\\n" > /usr/bin/gdb; chmod 755 /usr/bin/gdb'`);
+    assert.match(await labSsh('debug', `podman exec ${copy} cat /usr/bin/gdb`), /copy-gdb-ran/, 'the trap is in place');
+    const attached = await attachToCopy(core, { host: 'debug', container: copy });
+    try {
+      assert.equal(attached.target.runtime, 'python');
+      const dap = await connectDap(attached.attach!.port);
+      await dap.request('initialize', { adapterID: 'debugpy', clientID: 'snapdebug-test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+      dap.close();
+    } finally {
+      await attached.close();
+    }
+    assert.equal((await labSsh('debug', `podman exec ${copy} sh -c 'ls /tmp/copy-gdb-ran 2>/dev/null || echo absent'`)).trim(), 'absent');
   });
 
   it('native: gdb on the debug host reads the copy\'s counter, consistent with how long prod had run', async () => {

@@ -4,7 +4,8 @@
 // Report opens a webview drawing the process tree. The store holds a real lab archive
 // (test/fixtures), so this suite needs no host; it needs snapdebug.vsix (npm run package).
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { fixture } from '../unit/helpers';
@@ -22,7 +23,8 @@ function storeFixture(storeDir: string): void {
   const meta = {
     id: snapshotId, kind: 'checkpoint', createdAt: '2026-11-30T08:35:19.000Z', source: { host: 'prod', container: 'demo-sleeper', image: 'localhost/snapdebug/node:20' },
     podmanVersion: '5.4.2', criuVersion: '4.2.1', options: { leaveRunning: true }, compression: 'zstd', archive, size: statSync(join(storeDir, archive)).size,
-    sha256: '', criu: { freezingTimeUs: 100940, frozenTimeUs: 78544, memdumpTimeUs: 1840, memwriteTimeUs: 277, pagesScanned: 126, pagesSkippedParent: 0, pagesWritten: 94 },
+    // The store acts only on metadata its schema accepts: the archive's real sha256.
+    sha256: createHash('sha256').update(readFileSync(join(storeDir, archive))).digest('hex'), criu: { freezingTimeUs: 100940, frozenTimeUs: 78544, memdumpTimeUs: 1840, memwriteTimeUs: 277, pagesScanned: 126, pagesSkippedParent: 0, pagesWritten: 94 },
     sourceLeftRunning: true, timings: { checkpointMs: 259, totalMs: 1015 },
   };
   writeFileSync(join(storeDir, `${snapshotId}.json`), JSON.stringify(meta, null, 2), { mode: 0o600 });

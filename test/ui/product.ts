@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ensureCodeServer, freePort, installExtension, startCodeServer, type CodeServer } from '../../scripts/codeServer';
 import { demoFolder, labSettings, vsixPath } from '../../scripts/startProduct';
-import { labSsh } from '../lab/helpers';
+import { discardCopy, listCopies } from '../../src/core';
+import { labCore } from '../lab/helpers';
 import { launchBrowser, newPage, openViewContainer, openWorkbench, screenshot } from './harness';
 
 export const installTimeoutMs = 5 * 60_000;
@@ -227,18 +228,24 @@ export function storedSnapshotIds(storeDir: string): string[] {
 /**
  * Removes the copies restored from this test's snapshots: containers on the lab hosts whose
  * snapdebug.origin label names a snapshot of the test's private store, so never another test's
- * copy nor production. Returns the names removed.
+ * copy nor production. They go the way the product discards a copy (discardCopy: the container,
+ * its own volumes, the folder kept for its CRIU options), so nothing of them stays on a host.
+ * Returns the names removed.
  */
 export async function removeCopiesOf(storeDir: string, hosts: string[] = ['debug', 'prod']): Promise<string[]> {
+  const ids = new Set(storedSnapshotIds(storeDir));
   const removed: string[] = [];
-  for (const id of storedSnapshotIds(storeDir)) {
+  const core = labCore();
+  try {
     for (const host of hosts) {
-      const names = (await labSsh(host, `podman ps -a --filter label=snapdebug.origin=${id} --format '{{.Names}}'`)).split('\n').map((n) => n.trim()).filter(Boolean);
-      for (const name of names) {
-        await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null`);
-        removed.push(`${host}/${name}`);
+      for (const copy of await listCopies(core, host)) {
+        if (!ids.has(copy.snapshot)) continue;
+        await discardCopy(core, host, copy.name);
+        removed.push(`${host}/${copy.name}`);
       }
     }
+  } finally {
+    core.cleanup();
   }
   return removed;
 }

@@ -1,7 +1,7 @@
 // Snapshot & Debug from a terminal: `debug` prints one JSON line as soon as a debugger can attach
 // (with --json) and keeps the tunnel open until SIGINT/SIGTERM; `attach` does the same for a copy
 // that already exists. The copy stays until `snapdebug discard HOST/COPY`.
-import { SnapdebugError, attachToCopy, findCopy, runtimes, shellJoin, snapshotAndDebug, type Runtime } from '../../core';
+import { SnapdebugError, attachToCopy, findCopy, runtimes, shellJoin, snapshotAndDebug, terminalClient, type Runtime } from '../../core';
 import { containerArgument, defineCommand, flag, hostArgument, required, stringOption, type CliContext, type OptionSpec, type OptionValues } from '../context';
 
 function runtimeOption(values: OptionValues): Runtime | undefined {
@@ -40,11 +40,16 @@ async function holdOpen(
     process.stdout.write(JSON.stringify({ ...rest, ...(gdb && { gdb: shellJoin(gdb) }) }) + '\n');
   } else {
     out.done();
-    process.stdout.write(
-      line.attach
-        ? `${line.runtime} debugger of ${line.host}/${line.container} at ${line.attach.address}:${line.attach.port} (Ctrl-C closes the tunnel; the copy stays)\n`
-        : `run gdb on ${line.host}: ${shellJoin(line.gdb ?? [])}\n`,
-    );
+    if (line.attach) {
+      process.stdout.write(`${line.runtime} debugger of ${line.host}/${line.container} at ${line.attach.address}:${line.attach.port} (Ctrl-C closes the tunnel; the copy stays)\n`);
+      const client = terminalClient(line.runtime, line.attach);
+      if (client) process.stdout.write(`connect from a terminal: ${client}\n`);
+    } else if (line.gdb) {
+      process.stdout.write(`run gdb on ${line.host}: ${shellJoin(line.gdb)}\n`);
+    } else {
+      const copy = `${line.host}/${line.container}`;
+      process.stdout.write(`${copy} runs without a debugger${line.runtime === 'java' ? `; dumps: snapdebug threads ${copy}, snapdebug heap ${copy}` : ''}\n`);
+    }
     for (const forwarded of ports) process.stdout.write(`the copy's ${forwarded.port} at 127.0.0.1:${forwarded.local}\n`);
   }
   context.onStopSay(`closing the tunnel; ${line.container} stays on ${line.host} until \`snapdebug discard ${line.host}/${line.container}\``);
@@ -64,6 +69,7 @@ export const debugCommand = defineCommand({
   options: {
     to: { type: 'string', value: 'HOST', help: 'the debug host for the copy' },
     'transfer-image': { type: 'boolean', help: 'copy the image if the debug host lacks it' },
+    'copy-only': { type: 'boolean', help: 'restore the copy without attaching a debugger (a JVM without a JDWP agent)' },
     ...attachOptions,
   },
   positionals: [1, 1],
@@ -71,7 +77,14 @@ export const debugCommand = defineCommand({
     const { host, container } = containerArgument(positionals[0]!);
     const to = hostArgument(required(values, 'to', 'the debug host for the copy'));
     if (to === host) throw new SnapdebugError(`--to ${to} is the production host: the copy needs a host of its own.`);
-    return { host, container, to, ...attachChoices(values), ...(flag(values, 'transfer-image') && { transferImage: true }) };
+    return {
+      host,
+      container,
+      to,
+      ...attachChoices(values),
+      ...(flag(values, 'transfer-image') && { transferImage: true }),
+      ...(flag(values, 'copy-only') && { copyOnly: true }),
+    };
   },
   async run(context, request) {
     const { core, out, signal } = context;

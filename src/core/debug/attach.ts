@@ -1,44 +1,63 @@
-// Getting a debugger into a restored copy, per runtime, using only what the debug host has:
-// Node.js opens its inspector on SIGUSR1; Python gets debugpy injected (gdb inside the copy does
-// the injection); native code gets gdb on the host, attached to the copy's process by host PID.
-// Every PID is read from the copy's own `podman top`, so nothing outside the copy is ever touched.
+// Finding the process to debug in a container and getting a debugger into it, per runtime, with
+// tools of the debug host only: Node.js opens its inspector on SIGUSR1; Python gets debugpy loaded
+// by the host's gdb (python.ts); Go gets the host's Delve (delve.ts); Java is reached through the
+// JDWP agent it was started with (java.ts); native code gets the host's gdb by host PID. Every PID
+// is read from the container's own `podman top`, so nothing outside it is ever touched, and no
+// binary of the container ever runs with more privilege than the container has.
 import type { Host } from '../host';
 import { podman } from '../podman/commands';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
+import { isGoExecutable, readExecutableHead } from './goBinary';
 import { assertTargetPid } from './tunnel';
 
-export type Runtime = 'node' | 'python' | 'native';
-export const runtimes: readonly Runtime[] = ['node', 'python', 'native'];
+export type Runtime = 'node' | 'python' | 'go' | 'java' | 'native';
+export const runtimes: readonly Runtime[] = ['node', 'python', 'go', 'java', 'native'];
 
 export const inspectorPort = 9229;
-export const debugpyPort = 5678;
 
 export interface DebugTarget {
   runtime: Runtime;
   /** The process as the debug host sees it. */
   hostPid: number;
-  /** The same process inside the copy's PID namespace. */
+  /** The same process inside the container's PID namespace. */
   containerPid: number;
   command: string;
 }
 
-const runtimePatterns: Record<Exclude<Runtime, 'native'>, RegExp> = {
+const runtimePatterns: Record<'node' | 'python' | 'java', RegExp> = {
   node: /(^|\/)(node|nodejs)(\s|$)/,
   python: /(^|\/)python[0-9.]*(\s|$)/,
+  java: /(^|\/)java(\s|$)/,
 };
 
-export function runtimeOf(command: string): Runtime {
-  if (runtimePatterns.node.test(command)) return 'node';
-  if (runtimePatterns.python.test(command)) return 'python';
+/**
+ * The runtime a command line shows. Go programs carry no interpreter in their command: they read
+ * as native here, and findDebugTarget tells them apart by their executable.
+ */
+export function runtimeOf(command: string): Exclude<Runtime, 'go'> {
+  const program = command.trim().split(/\s+/)[0] ?? '';
+  for (const runtime of ['node', 'python', 'java'] as const) if (runtimePatterns[runtime].test(`${program} `)) return runtime;
   return 'native';
 }
+
+/** How many native processes of a container are read to find a Go program (each read is bounded). */
+const goProbeLimit = 4;
 
 /** The process to debug in a container: the first one of the wanted (or detected) runtime. */
 export async function findDebugTarget(host: Host, container: string, wanted?: Runtime): Promise<DebugTarget> {
   const processes = await host.podman(podman.topHostPids(container));
   if (processes.length === 0) throw new SnapdebugError(`${container} on ${host.name} has no processes to debug.`);
-  const classified = processes.map((p) => ({ ...p, runtime: runtimeOf(p.command) }));
+  const classified: Array<(typeof processes)[number] & { runtime: Runtime }> = processes.map((p) => ({ ...p, runtime: runtimeOf(p.command) }));
+  const interpreted = classified.some((p) => p.runtime !== 'native');
+  if (wanted === 'go' || (wanted === undefined && !interpreted)) {
+    // PID 1 first: the service itself, usually.
+    const natives = classified.filter((p) => p.runtime === 'native').sort((a, b) => Number(b.pid === 1) - Number(a.pid === 1));
+    for (const candidate of natives.slice(0, goProbeLimit)) {
+      assertTargetPid(candidate.hostPid);
+      if (isGoExecutable(await readExecutableHead(host, candidate.hostPid))) candidate.runtime = 'go';
+    }
+  }
   const match =
     wanted === undefined
       ? (classified.find((p) => p.runtime !== 'native') ?? classified.find((p) => p.pid === 1) ?? classified[0]!)
@@ -62,7 +81,7 @@ export async function listensInside(host: Host, hostPid: number, port: number): 
   });
 }
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
+export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     throwIfAborted(signal);
@@ -84,32 +103,18 @@ export async function prepareNode(host: Host, target: DebugTarget, signal?: Abor
   return inspectorPort;
 }
 
-/** Injects debugpy into the copy's Python process (gdb inside the copy does it) and waits for it. */
-export async function preparePython(host: Host, container: string, target: DebugTarget, signal?: AbortSignal): Promise<number> {
-  const probe = await host.runner.run(host.privileged(['podman', ...podman.exec(container, ['python3', '-c', 'import debugpy']).argv]));
-  if (probe.exitCode !== 0) {
-    throw new SnapdebugError(`debugpy is not importable in ${container}, so the Python process cannot be attached.`, {
-      fix: 'Add debugpy to the image (pip install debugpy, or Debian\'s python3-debugpy) and gdb, which debugpy uses to inject itself.',
-    });
-  }
-  if (!(await listensInside(host, target.hostPid, debugpyPort))) {
-    const inject = podman.exec(container, ['python3', '-m', 'debugpy', '--listen', `127.0.0.1:${debugpyPort}`, '--pid', String(target.containerPid)], { privileged: true });
-    const result = await host.runner.run(host.privileged(['podman', ...inject.argv]));
-    if (result.exitCode !== 0) throw new SnapdebugError(`Injecting debugpy into ${container} failed.`, { detail: result.stderr });
-  }
-  await waitFor(() => listensInside(host, target.hostPid, debugpyPort), 30_000, `debugpy in the copy on ${host.name}`, signal);
-  return debugpyPort;
-}
+/**
+ * gdb's options whenever it looks at a copy: nothing from the copy is ever run in gdb (no
+ * auto-loaded scripts: the copy's files are untrusted), and no symbol server is asked.
+ */
+export const gdbSafetyOptions: readonly string[] = ['-nx', '-iex', 'set auto-load off', '-iex', 'set debuginfod enabled off'];
 
 /** gdb on the debug host, attached by host PID: the argv to run there (e.g. over SSH, in batch). */
-export async function nativeDebuggerArgv(host: Host, target: DebugTarget): Promise<string[]> {
+export function nativeDebuggerArgv(host: Host, target: DebugTarget): string[] {
   assertTargetPid(target.hostPid);
-  const gdb = await host.runner.run(['sh', '-c', 'command -v gdb || test -x /usr/bin/gdb']);
-  if (gdb.exitCode !== 0) {
-    throw new SnapdebugError(`There is no gdb on ${host.name}, which native debugging of the copy needs.`, { fix: `Install gdb on ${host.name}.` });
-  }
   // The copy lives in other mount and PID namespaces: gdb gets the program through /proc (its
-  // own path would resolve on the host) and looks for shared libraries inside the copy's root.
+  // own path would resolve on the host); shared libraries it reads in the copy's mount namespace
+  // (gdb's default sysroot "target:" does that for a process in another namespace).
   const pid = String(target.hostPid);
-  return host.privileged(['gdb', '-iex', `set sysroot /proc/${pid}/root`, `/proc/${pid}/exe`, '--pid', pid]);
+  return host.privileged(['gdb', ...gdbSafetyOptions, `/proc/${pid}/exe`, '--pid', pid]);
 }

@@ -7,13 +7,18 @@ import type { Core, WorkControl } from '../core';
 import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
 import { phaseTracker, withCleanup } from '../remote/failure';
 import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { podman } from '../podman/commands';
 import { copyName } from '../podman/names';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { noProgress } from '../util/progress';
-import { findDebugTarget, nativeDebuggerArgv, prepareNode, preparePython, type DebugTarget, type Runtime } from './attach';
+import { findDebugTarget, nativeDebuggerArgv, prepareNode, type DebugTarget, type Runtime } from './attach';
+import { startDelve } from './delve';
+import { jdwpAgentOf, noAgentError, prepareJava } from './java';
+import { preparePython } from './python';
+import { requireDebugTools } from './requirements';
 import { forwardServicePorts, openTunnel, type ForwardedPort, type Tunnel } from './tunnel';
 
 export interface DebugRequest {
@@ -24,13 +29,15 @@ export interface DebugRequest {
   runtime?: Runtime;
   localPort?: number;
   transferImage?: boolean;
+  /** Restore the copy without attaching a debugger (a JVM without a JDWP agent, say). */
+  copyOnly?: boolean;
 }
 
 export interface DebugSession {
   snapshot: SnapshotMeta;
   copy: RestoredContainer;
   target: DebugTarget;
-  /** Where a debugger connects (node, python); undefined for native, which runs gdb on the host. */
+  /** Where a debugger connects (CDP, DAP or JDWP); undefined for native, which runs gdb on the host. */
   attach?: { address: '127.0.0.1'; port: number };
   /** For native: the gdb command to run on the debug host. */
   gdb?: string[];
@@ -62,16 +69,66 @@ export async function attachToCopy(
   const target = await findDebugTarget(host, request.container, request.runtime);
   progress({ phase: 'attach', message: `Attaching a ${target.runtime} debugger to ${request.container} on ${request.host}` });
   if (target.runtime === 'native') {
-    const gdb = await nativeDebuggerArgv(host, target);
-    return { target, gdb, close: async () => undefined };
+    await requireDebugTools(host, 'native');
+    return { target, gdb: nativeDebuggerArgv(host, target), close: async () => undefined };
   }
-  const port = target.runtime === 'node' ? await prepareNode(host, target, control.signal) : await preparePython(host, request.container, target, control.signal);
-  throwIfAborted(control.signal);
-  // Tunnels get a connection of their own, so a long debug session never holds channels that
-  // the tree's refreshes need.
+  // Tunnels (and Delve) get a connection of their own, so a long debug session never holds
+  // channels that the tree's refreshes need.
   const [, lane] = core.hosts.lanes(request.host, 2);
-  const tunnel = await openTunnel(lane ?? host, target.hostPid, port, { ...(request.localPort !== undefined && { localPort: request.localPort }), log: core.log });
-  return { target, attach: { address: '127.0.0.1', port: tunnel.port }, tunnel, close: () => tunnel.close() };
+  let stopServer = async () => undefined as void;
+  let port: number;
+  switch (target.runtime) {
+    case 'node':
+      port = await prepareNode(host, target, control.signal);
+      break;
+    case 'python':
+      port = await preparePython(host, request.container, target, control.signal);
+      break;
+    case 'java': {
+      const [copy] = await host.podman(podman.inspect([request.container]));
+      port = await prepareJava(host, request.container, target, copy?.Config.Env ?? []);
+      break;
+    }
+    case 'go': {
+      const delve = await startDelve(lane ?? host, target, control.signal);
+      ({ port } = delve);
+      stopServer = delve.stop;
+      break;
+    }
+  }
+  try {
+    throwIfAborted(control.signal);
+    const tunnel = await openTunnel(lane ?? host, target.hostPid, port, { ...(request.localPort !== undefined && { localPort: request.localPort }), log: core.log });
+    return {
+      target,
+      attach: { address: '127.0.0.1', port: tunnel.port },
+      tunnel,
+      close: async () => {
+        await tunnel.close();
+        await stopServer();
+      },
+    };
+  } catch (error) {
+    await stopServer();
+    throw error;
+  }
+}
+
+/**
+ * What attaching will need, checked before production is touched: the runtime of production's
+ * process (read with `podman top`, and for Go the head of its executable), the debug host's
+ * tools for it, and for Java a JDWP agent — which cannot be added to a running JVM.
+ */
+async function checkAttachable(core: Core, request: DebugRequest, env: readonly string[]): Promise<void> {
+  const source = core.hosts.get(request.host);
+  const target = await findDebugTarget(source, request.container, request.runtime);
+  await requireDebugTools(core.hosts.get(request.to), target.runtime);
+  if (target.runtime === 'java') {
+    const agent = jdwpAgentOf(target.command, env);
+    if (agent === undefined || 'reason' in agent) {
+      throw noAgentError(request.container, request.host, agent?.reason, { text: 'A copy can still be restored without a debugger.', options: [{ name: 'copyOnly' }] });
+    }
+  }
 }
 
 export async function snapshotAndDebug(core: Core, request: DebugRequest, control: WorkControl = {}): Promise<SnapshotDebugSession> {
@@ -90,6 +147,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   // Both hosts are connected and probed at once (the checkpoint reuses the source's probe).
   const [live] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
   if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
+  if (!request.copyOnly) await checkAttachable(core, request, live.Config.Env ?? []);
   const draft: SnapshotMeta = {
     id: 'planned',
     kind: 'checkpoint',
@@ -119,6 +177,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   // The restore's work on the debug host holds the copy until the debugger is attached: should
   // anything fail, or this client vanish before then, the debug host removes the half-made copy.
   let copy: RestoredContainer | undefined;
+  let attached: Pick<DebugSession, 'target' | 'attach' | 'gdb' | 'tunnel' | 'close'> | undefined;
   try {
     const { meta, pushed } = await checkpointAndSend(
       core,
@@ -130,17 +189,22 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     plan.meta = meta;
     copy = await restorePushed(core, plan, pushed ? [pushed] : [], control);
     throwIfAborted(signal);
-    progress({ phase: 'attach', message: `Copy ${copy.name} runs on ${request.to}; attaching` });
-    const attached = await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
+    progress({ phase: 'attach', message: `Copy ${copy.name} runs on ${request.to}; ${request.copyOnly ? 'no debugger asked for' : 'attaching'}` });
+    attached = request.copyOnly
+      ? { target: await findDebugTarget(target, copy.name, request.runtime), close: async () => undefined }
+      : await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
     const [, lane] = core.hosts.lanes(request.to, 2);
     const ports = await forwardServicePorts(lane ?? target, copy.pid, meta.source.ports ?? [], core.log);
     for (const forwarded of ports) core.log(`${copy.name}'s ${forwarded.port} is at 127.0.0.1:${forwarded.local} here`);
+    const debuggerClose = attached.close;
     const close = async () => {
-      await Promise.all([attached.close(), ...ports.map((p) => p.tunnel.close())]);
+      await Promise.all([debuggerClose(), ...ports.map((p) => p.tunnel.close())]);
     };
     await plan.work.finish();
     return { snapshot: meta, copy, ...attached, ports, close };
   } catch (error) {
+    // A debugger already attached (Delve, a tunnel) lets go before the copy goes.
+    await attached?.close().catch(() => undefined);
     const undone = await plan.work.abandon(core.log);
     throw withCleanup(error, tracker.phase(), [{ host: request.to, undone }]);
   }

@@ -2,7 +2,7 @@
 // output. Running it (over SSH or locally, with sudo or not) is Host's business.
 import type * as z from 'zod/mini';
 import { SnapdebugError } from '../util/errors';
-import { validateContainerRef, validateImageRef, validateRemotePath, validateVolumeName } from './names';
+import { validateContainerRef, validateExecUser, validateImageRef, validateRemotePath, validateVolumeName } from './names';
 import {
   checkpointOptionInfo,
   optionWords,
@@ -59,6 +59,15 @@ function parseJson<S extends z.ZodMiniType>(schema: S, what: string): (stdout: s
 }
 
 const text = (stdout: string) => stdout;
+
+/** The rows of `podman top` under its header line, split into fields (the last, args, may hold spaces). */
+function topFields(stdout: string): string[][] {
+  return stdout
+    .split('\n')
+    .slice(1)
+    .filter((line) => line.trim() !== '')
+    .map((line) => line.trim().split(/\s+/));
+}
 
 export const podman = {
   version(): PodmanCommand<PodmanVersion> {
@@ -159,10 +168,23 @@ export const podman = {
     return { argv, parse: (stdout) => stdout.trim().split('\n').at(-1) ?? '' };
   },
 
-  /** Runs a program inside a container; `privileged` grants ptrace (debugger injection). */
-  exec(ref: string, argv: string[], options: { privileged?: boolean } = {}): PodmanCommand<string> {
+  /**
+   * Runs a program of a container inside it, as `user` (user[:group] as the container names them).
+   * Never privileged: a binary of a container is the container's to replace, so it gets no more
+   * than the container's own processes have (issue 12).
+   */
+  exec(ref: string, argv: string[], options: { user?: string } = {}): PodmanCommand<string> {
     if (argv.length === 0) throw new SnapdebugError('podman exec needs a program to run.');
-    return { argv: ['exec', ...(options.privileged ? ['--privileged'] : []), validateContainerRef(ref), ...argv], parse: text };
+    return { argv: ['exec', ...(options.user !== undefined ? ['--user', validateExecUser(options.user)] : []), validateContainerRef(ref), ...argv], parse: text };
+  },
+
+  /** The effective user and group of each process, as the container names them. */
+  topUsers(ref: string): PodmanCommand<Array<{ pid: number; user: string; group: string }>> {
+    return {
+      readOnly: true,
+      argv: ['top', validateContainerRef(ref), 'pid', 'user', 'group'],
+      parse: (stdout) => topFields(stdout).map(([pid, user, group]) => ({ pid: Number(pid), user: user ?? '', group: group ?? '' })),
+    };
   },
 
   /** `podman top` with host PIDs, to find a process of the container as the host sees it. */
@@ -170,15 +192,7 @@ export const podman = {
     return {
       readOnly: true,
       argv: ['top', validateContainerRef(ref), 'hpid', 'pid', 'args'],
-      parse: (stdout) =>
-        stdout
-          .split('\n')
-          .slice(1)
-          .filter((l) => l.trim() !== '')
-          .map((line) => {
-            const [hostPid, pid, ...rest] = line.trim().split(/\s+/);
-            return { hostPid: Number(hostPid), pid: Number(pid), command: rest.join(' ') };
-          }),
+      parse: (stdout) => topFields(stdout).map(([hostPid, pid, ...rest]) => ({ hostPid: Number(hostPid), pid: Number(pid), command: rest.join(' ') })),
     };
   },
 

@@ -24,6 +24,14 @@ export function validateVolumeName(name: string): string {
 }
 
 /** Image references: registry/path:tag or @digest; no spaces, no leading dash. */
+/** A user, or user:group, as `podman exec --user` takes it (names or numbers, as the container knows them). */
+export function validateExecUser(user: string): string {
+  if (user.length > maxNameLength || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(user)) {
+    throw new SnapdebugError(`"${user}" is not a user (or user:group) podman exec can take.`);
+  }
+  return user;
+}
+
 export function validateImageRef(ref: string): string {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/.test(ref) || ref.length > 512) {
     throw new SnapdebugError(`"${ref}" is not an image reference.`);

@@ -12,6 +12,7 @@ const undoneWords: Record<string, (arg: string) => string> = {
   unstop: (name) => `started ${name} again`,
   unmount: (what) => `unmounted the ${what} it read files from`,
   keep: () => 'removed the files kept for it',
+  copyfile: (name) => `removed the file it was writing in ${name}`,
 };
 
 /** "stream 123 abc" (from RemoteWork.abandon) in words. */

@@ -95,6 +95,16 @@ unstop() {
   esac
 }
 
+# A file a copy's process wrote inside the copy (a heap dump in its /tmp): removed there, by the
+# user that wrote it ($1 copy, $2 "user path"). Only names of the form snapdebug writes.
+drop_copy_file() {
+  u=\${2%% *}; f=\${2#* }
+  case $u in ''|-*|*[!A-Za-z0-9_.:-]*) return 0 ;; esac
+  case $f in /tmp/snapdebug-*) ;; *) return 0 ;; esac
+  case $f in *[!A-Za-z0-9/._-]*|*/../*|*/./*) return 0 ;; esac
+  r podman exec --user "$u" "$1" rm -f "$f"
+}
+
 # Undoes a work that never finished, newest step first, then removes its folder.
 clean_work() {
   w=$1
@@ -108,6 +118,7 @@ clean_work() {
         container) valid_name "$a" && r podman rm --force --time 0 "$a" ;;
         volume) valid_name "$a" && r podman volume rm --force "$a" ;;
         unstop) valid_name "$a" && unstop "$a" ;;
+        copyfile) valid_name "$a" && drop_copy_file "$a" "$b" ;;
         unmount)
           case $a in
             image) valid_image "$b" && r podman image unmount "$b" ;;

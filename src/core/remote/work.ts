@@ -4,7 +4,7 @@
 // writes its undo line *before* it acts, so there is no moment when it could be forgotten.
 import { randomBytes } from 'node:crypto';
 import type { Host } from '../host';
-import { validateContainerRef, validateImageRef, validateVolumeName } from '../podman/names';
+import { validateContainerRef, validateExecUser, validateImageRef, validateVolumeName } from '../podman/names';
 import { SnapdebugError } from '../util/errors';
 import type { HostSession } from './session';
 import { abandonScript, keepPrefix, marker, prelude, sessionPrefix, workPrefix } from './shellLib';
@@ -69,7 +69,12 @@ export type UndoStep =
   /** A migration's source, stopped by the checkpoint: run again if the migration does not finish. */
   | { kind: 'unstop'; name: string }
   /** An image's or a container's root file system we mounted to read files from (a core's libraries). */
-  | { kind: 'unmount'; what: 'image' | 'container'; ref: string };
+  | { kind: 'unmount'; what: 'image' | 'container'; ref: string }
+  /** A file a copy's process writes inside the copy (a JVM's heap dump), removed there as `user`. */
+  | { kind: 'copyFile'; container: string; user: string; path: string };
+
+/** The only files inside a copy an undo list may name: ours, in its /tmp. */
+export const copyFilePattern = /^\/tmp\/snapdebug-[a-z]+-[0-9a-f]{16}\.[a-z]+$/;
 
 export function undoLine(step: UndoStep): string {
   switch (step.kind) {
@@ -84,6 +89,9 @@ export function undoLine(step: UndoStep): string {
       return `volume ${validateVolumeName(step.name)}`;
     case 'unmount':
       return `unmount ${step.what} ${step.what === 'image' ? validateImageRef(step.ref) : validateContainerRef(step.ref)}`;
+    case 'copyFile':
+      if (!copyFilePattern.test(step.path)) throw new SnapdebugError(`${step.path} is not a file snapdebug removes in copies.`);
+      return `copyfile ${validateContainerRef(step.container)} ${validateExecUser(step.user)} ${step.path}`;
   }
 }
 

@@ -1,13 +1,13 @@
-// The store's audit log: one JSON line for every checkpoint, push, restore, discard, delete and
-// migration's removal of its source — who (the local user), when, which host, container and
-// snapshot, what was done. Snapshots and copies hold production's secrets; this says where they
-// went. The file is only ever appended to (O_APPEND, never rewritten), 0600 in the 0700 store, and
-// never followed through a link.
+// The store's audit log: one JSON line for every checkpoint, push, restore, discard, delete,
+// migration's removal of its source and file taken from a copy (heap snapshot, profile, dump) —
+// who (the local user), when, which host, container and snapshot, what was done. Snapshots and
+// copies hold production's secrets; this says where they went. The file is only ever appended to
+// (O_APPEND, never rewritten), 0600 in the 0700 store, and never followed through a link.
 import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 
-export type AuditAction = 'checkpoint' | 'push' | 'restore' | 'restore-in-place' | 'discard' | 'delete' | 'remove-source';
+export type AuditAction = 'checkpoint' | 'push' | 'restore' | 'restore-in-place' | 'discard' | 'delete' | 'remove-source' | 'capture';
 
 export interface AuditEntry {
   /** ISO time. */

@@ -19,6 +19,8 @@ export interface CopyInfo {
   criuConfig?: string;
   /** Its own named volumes (restore.ts copyVolumes), removed with it. */
   volumes?: string[];
+  /** Its command line as podman lists it (the runtime it runs shows there). */
+  command?: string;
   /** When it was restored (ISO): podman creates a copy's container at restore time. */
   restoredAt?: string;
 }
@@ -43,6 +45,7 @@ export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
     source: entry.Labels[sourceLabel],
     ...(criuConfig && { criuConfig }),
     ...(volumes?.length && { volumes }),
+    ...(entry.Command?.length && { command: entry.Command.join(' ') }),
     ...(entry.Created !== undefined && { restoredAt: new Date(entry.Created * 1000).toISOString() }),
   };
 }

@@ -191,6 +191,8 @@ export class SnapshotStore {
     rmSync(this.archivePath(meta), { force: true });
     rmSync(join(this.dir, `${meta.id}.json`), { force: true });
     for (const part of this.partFiles().filter((name) => name.startsWith(`${meta.id}.`))) rmSync(join(this.dir, part), { force: true });
+    // What was taken from its copies (artifacts.ts): heap snapshots and dumps hold memory too.
+    rmSync(join(this.dir, `${meta.id}.d`), { recursive: true, force: true });
     rmSync(this.coresDir(meta.id), { recursive: true, force: true });
     this.audit.record({ action: 'delete', host: meta.source.host, container: meta.source.container, snapshot: meta.id });
   }
@@ -239,16 +241,24 @@ export class SnapshotStore {
     return file.createReadStream({ start: 0, autoClose: true, highWaterMark: hashChunkBytes });
   }
 
-  /** Leftover `.part` files (from a crash; a cancel removes its own). */
+  /**
+   * Leftover `.part` files (from a crash; a cancel removes its own), by path under the store:
+   * downloads, and files being taken from copies (`SNAPSHOT.d/NAME.PID.part`, artifacts.ts).
+   */
   partFiles(): string[] {
     if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir).filter((n) => n.endsWith('.part'));
+    return readdirSync(this.dir, { withFileTypes: true }).flatMap((entry) => {
+      if (entry.isFile() && entry.name.endsWith('.part')) return [entry.name];
+      if (!entry.isDirectory() || !entry.name.endsWith('.d')) return [];
+      return readdirSync(join(this.dir, entry.name)).filter((n) => n.endsWith('.part')).map((n) => `${entry.name}/${n}`);
+    });
   }
 
   /**
-   * Removes the `.part` files of downloads whose process is gone (killed, crashed, a window
-   * closed): process memory nobody will finish. Returns their names. A streamed checkpoint cannot
-   * resume, and a pull's source on the host was undone when its session ended, so none can resume.
+   * Removes the `.part` files (downloads, and files taken from copies) whose process is gone
+   * (killed, crashed, a window closed): process memory nobody will finish. Returns their names. A
+   * streamed checkpoint cannot resume, a pull's source on the host was undone when its session
+   * ended, and a heap snapshot or dump is taken again from the copy, so none can resume.
    */
   sweepParts(): string[] {
     const removed: string[] = [];

@@ -10,6 +10,7 @@ export type Phase =
   | 'restore'
   | 'transfer-image'
   | 'attach'
+  | 'capture'
   | 'cleanup'
   | 'migrate'
   | 'fetch';

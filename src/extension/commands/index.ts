@@ -7,13 +7,16 @@ import { checkpoint, checkpointAndStop } from './checkpoint';
 import { compareSnapshot } from './compareSnapshot';
 import type { Command } from './command';
 import { copyCliCommand } from './copyCliCommand';
+import { deleteArtifact } from './deleteArtifact';
 import { deleteSnapshot } from './deleteSnapshot';
 import { discardCopy } from './discardCopy';
 import { inspect } from './inspect';
 import { migrateContainer } from './migrateContainer';
+import { openArtifact } from './openArtifact';
 import { openCore } from './openCore';
 import { openSshConfig } from './openSshConfig';
 import { pushSnapshot } from './pushSnapshot';
+import { recordCpuProfile } from './recordCpuProfile';
 import { refresh } from './refresh';
 import { restoreAnotherCopy } from './restoreAnotherCopy';
 import { restoreInPlace } from './restoreInPlace';
@@ -21,6 +24,9 @@ import { restoreSnapshot } from './restoreSnapshot';
 import { retryHost } from './retryHost';
 import { revealInStore } from './revealInStore';
 import { runDoctor } from './runDoctor';
+import { saveHeapDump } from './saveHeapDump';
+import { saveHeapSnapshot } from './saveHeapSnapshot';
+import { saveThreadDump } from './saveThreadDump';
 import { searchMemoryCommand } from './searchMemory';
 import { showLog } from './showLog';
 import { showEnvironment } from './showEnvironment';
@@ -55,6 +61,12 @@ export const allCommands: readonly Command[] = [
   attachToCopy,
   restoreAnotherCopy,
   discardCopy,
+  saveHeapSnapshot,
+  recordCpuProfile,
+  saveThreadDump,
+  saveHeapDump,
+  openArtifact,
+  deleteArtifact,
   copyCliCommand,
   showLog,
 ];

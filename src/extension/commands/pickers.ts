@@ -59,11 +59,11 @@ export async function pickSnapshot(services: Services, placeHolder: string, kind
   return picked?.meta;
 }
 
-export async function pickCopy(services: Services): Promise<CopyInfo | undefined> {
+export async function pickCopy(services: Services, want: (copy: CopyInfo) => boolean = () => true, what = 'copies'): Promise<CopyInfo | undefined> {
   const core = services.core();
-  const copies = (await Promise.all(services.hostNames().map((h) => listCopies(core, h).catch(() => [])))).flat();
+  const copies = (await Promise.all(services.hostNames().map((h) => listCopies(core, h).catch(() => [])))).flat().filter(want);
   if (copies.length === 0) {
-    void vscode.window.showWarningMessage('There are no copies: restore a snapshot first.');
+    void vscode.window.showWarningMessage(`There are no ${what}: restore a snapshot first.`);
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(

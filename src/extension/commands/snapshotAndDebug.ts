@@ -2,10 +2,12 @@
 // (snapdebug.defaultDebugHost, else asked) and a debugger attaches to it, all behind one
 // cancellable progress notification.
 import * as vscode from 'vscode';
-import { formatDuration, snapshotAndDebug as snapshotAndDebugWorkflow, type Runtime } from '../../core';
+import { formatDuration, NoJdwpAgentError, snapshotAndDebug as snapshotAndDebugWorkflow, type Runtime, type SnapshotDebugSession } from '../../core';
 import { startDebugger } from '../debug/startDebugger';
+import { wordFix } from '../fixes';
 import { runLong } from '../progress';
 import type { Services } from '../services';
+import { CopyNode } from '../tree/copiesTree';
 import type { Command } from './command';
 import { pickHost } from './pickers';
 import { containerTarget, isRunning } from './targets';
@@ -27,9 +29,28 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
     (await pickHost(services, `Debug host for the copy of ${request.container}`, [request.host]));
   if (!debugHost) return false;
   const runtime = request.runtime ?? settings.debug.runtime;
-  const outcome = await runLong(services, `Snapshot & Debug ${request.host}/${request.container}`, (control) =>
-    snapshotAndDebugWorkflow(services.core(), { host: request.host, container: request.container, to: debugHost, ...(runtime && { runtime }) }, control),
-  );
+  const title = `Snapshot & Debug ${request.host}/${request.container}`;
+  const run = (copyOnly: boolean) =>
+    runLong(
+      services,
+      copyOnly ? `Snapshot & Restore ${request.host}/${request.container}` : title,
+      (control) => snapshotAndDebugWorkflow(services.core(), { host: request.host, container: request.container, to: debugHost, ...(runtime && { runtime }), ...(copyOnly && { copyOnly }) }, control),
+      // A JVM without a JDWP agent is answered below, with what can be done instead.
+      (error) => error instanceof NoJdwpAgentError,
+    );
+  let outcome = await run(false);
+  if (outcome.status === 'failed' && outcome.error instanceof NoJdwpAgentError) {
+    const restore = 'Restore a Copy Without Debugger';
+    const choice = await vscode.window.showWarningMessage(`${title}: ${outcome.error.message}`, { modal: true, detail: outcome.error.fix ? wordFix(outcome.error.fix).text : '' }, restore);
+    if (choice !== restore) return false;
+    outcome = await run(true);
+    services.refreshAll();
+    if (outcome.status === 'done') {
+      await outcome.value.close(); // no debugger, so no session to hold its forwarded ports open
+      void offerDumps(debugHost, outcome.value);
+    }
+    return false;
+  }
   services.refreshAll();
   if (outcome.status !== 'done') return false;
   const session = outcome.value;
@@ -60,6 +81,20 @@ export async function offerServicePorts(copy: string, ports: ReadonlyArray<{ por
   const open = 'Open in Browser';
   const choice = await vscode.window.showInformationMessage(`${copy}: its ${where}, while the debug session lasts.`, open);
   if (choice === open) await vscode.env.openExternal(vscode.Uri.parse(`http://127.0.0.1:${first.local}/`));
+}
+
+/** A copy restored without a debugger (a JVM without an agent): its dumps, one click away. */
+async function offerDumps(host: string, session: SnapshotDebugSession): Promise<void> {
+  const threads = 'Save Thread Dump';
+  const heap = 'Save Heap Dump';
+  const java = session.target.runtime === 'java';
+  const choice = await vscode.window.showInformationMessage(
+    `${session.copy.name} runs on ${host}, without a debugger.${java ? ' Thread and heap dumps need no agent.' : ''}`,
+    ...(java ? [threads, heap] : []),
+  );
+  const copy = new CopyNode({ host, name: session.copy.name, id: session.copy.name, state: 'running', snapshot: session.snapshot.id, source: `${session.snapshot.source.host}/${session.snapshot.source.container}`, command: session.target.command });
+  if (choice === threads) await vscode.commands.executeCommand('snapdebug.saveThreadDump', copy);
+  if (choice === heap) await vscode.commands.executeCommand('snapdebug.saveHeapDump', copy);
 }
 
 export const snapshotAndDebug: Command = {

@@ -23,14 +23,14 @@ export async function snapshotTarget(services: Services, node: unknown, placeHol
   return pickSnapshot(services, placeHolder, kinds);
 }
 
-/** A copy from the Copies view, or a copy container from the Hosts view, or picked. */
-export async function copyTarget(services: Services, node: unknown): Promise<CopyInfo | undefined> {
+/** A copy from the Copies view, or a copy container from the Hosts view, or picked (among those `want` takes). */
+export async function copyTarget(services: Services, node: unknown, want?: (copy: CopyInfo) => boolean, what?: string): Promise<CopyInfo | undefined> {
   if (node instanceof CopyNode) return node.copy;
   if (node instanceof ContainerNode && node.info.copyOf) {
     const info = node.info;
     return { host: info.host, name: info.name, id: info.id, state: info.state, snapshot: info.copyOf!, source: undefined };
   }
-  return pickCopy(services);
+  return pickCopy(services, want, what);
 }
 
 export const isRunning = (c: ContainerInfo) => c.state === 'running';

@@ -21,7 +21,15 @@ export const contextValues = {
   snapshotEntry: 'snapshot-entry',
   copyHost: 'copy-host',
   copyRunning: 'copy:running',
+  /** Running copies whose runtime has its own commands (heap snapshots, profiles, dumps). */
+  copyRunningNode: 'copy:running:node',
+  copyRunningJava: 'copy:running:java',
   copyStopped: 'copy:stopped',
+  /** What was taken from copies, under their snapshot (core snapshot/artifacts.ts). */
+  artifactHeapSnapshot: 'artifact:heapsnapshot',
+  artifactCpuProfile: 'artifact:cpuprofile',
+  artifactHeapDump: 'artifact:hprof',
+  artifactThreadDump: 'artifact:threads',
   message: 'message',
 } as const;
 

@@ -1,11 +1,20 @@
 // Copies restored by us (snapdebug.origin label), per host, each with the snapshot it came from;
 // those restored longer ago than snapdebug.copies.staleAfterHours are marked stale.
 import * as vscode from 'vscode';
-import { errorSentence, formatAge, isStale, listCopies, type CopyInfo } from '../../core';
+import { errorSentence, formatAge, isStale, listCopies, runtimeOf, type CopyInfo } from '../../core';
 import type { Services } from '../services';
-import { contextValues } from './contextValues';
+import { contextValues, type ContextValue } from './contextValues';
 
 const slowHostMs = 2000;
+
+/** Running Node.js and Java copies get their own values: their menus offer heap snapshots, profiles, dumps. */
+export function copyContextValue(copy: Pick<CopyInfo, 'state' | 'command'>): ContextValue {
+  if (copy.state !== 'running') return contextValues.copyStopped;
+  const runtime = copy.command === undefined ? 'native' : runtimeOf(copy.command);
+  if (runtime === 'node') return contextValues.copyRunningNode;
+  if (runtime === 'java') return contextValues.copyRunningJava;
+  return contextValues.copyRunning;
+}
 
 export class CopyHostNode {
   readonly kind = 'copy-host';
@@ -55,7 +64,7 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
     const copy = node.copy;
     const item = new vscode.TreeItem(copy.name, vscode.TreeItemCollapsibleState.None);
     item.id = `copy:${copy.host}/${copy.id}`;
-    item.contextValue = copy.state === 'running' ? contextValues.copyRunning : contextValues.copyStopped;
+    item.contextValue = copyContextValue(copy);
     const now = new Date(this.services.clock.now());
     const stale = isStale(copy, this.services.settings().copiesStaleAfterHours, now);
     const restored = copy.restoredAt ? formatAge(new Date(copy.restoredAt), now) : undefined;

@@ -1,11 +1,24 @@
 // The local store: one item per snapshot (container, source host, age, size, compression, "old"
 // past snapdebug.store.maxAgeDays); its children are its process tree, read from the archive
 // (snapshotContents.ts), then the metadata, CRIU's statistics (the frozen time production saw)
-// included. Metadata files the store will not act on show as warnings.
+// included, then what was taken from its copies (heap snapshots, CPU profiles, dumps), each opened
+// by a click. Metadata files the store will not act on show as warnings.
 import * as vscode from 'vscode';
-import { formatAge, formatBytes, formatDuration, isOlderThan, scanSnapshots, type InvalidSnapshotFile, type SnapshotMeta } from '../../core';
+import {
+  artifactTitles,
+  formatAge,
+  formatBytes,
+  formatDuration,
+  isOlderThan,
+  listArtifacts,
+  scanSnapshots,
+  type Artifact,
+  type ArtifactKind,
+  type InvalidSnapshotFile,
+  type SnapshotMeta,
+} from '../../core';
 import type { Services } from '../services';
-import { contextValues } from './contextValues';
+import { contextValues, type ContextValue } from './contextValues';
 import { ContentsCache, contentsChildren, contentsItem, processRoots, type ContentsNode } from './snapshotContents';
 
 export class SnapshotNode {
@@ -20,7 +33,32 @@ export class InvalidSnapshotNode {
   readonly kind = 'invalid';
   constructor(readonly file: InvalidSnapshotFile) {}
 }
-export type SnapshotsTreeNode = SnapshotNode | DetailNode | ContentsNode | InvalidSnapshotNode;
+/** A file taken from a copy of the snapshot (heap snapshot, CPU profile, thread or heap dump). */
+export class ArtifactNode {
+  readonly kind = 'artifact';
+  constructor(readonly artifact: Artifact) {}
+}
+export type SnapshotsTreeNode = SnapshotNode | DetailNode | ContentsNode | InvalidSnapshotNode | ArtifactNode;
+
+const artifactContextValues: Record<ArtifactKind, ContextValue> = {
+  heapsnapshot: contextValues.artifactHeapSnapshot,
+  cpuprofile: contextValues.artifactCpuProfile,
+  hprof: contextValues.artifactHeapDump,
+  threads: contextValues.artifactThreadDump,
+};
+
+function artifactItem(artifact: Artifact, now: Date): vscode.TreeItem {
+  const item = new vscode.TreeItem(artifactTitles[artifact.kind], vscode.TreeItemCollapsibleState.None);
+  item.id = `artifact:${artifact.path}`;
+  item.contextValue = artifactContextValues[artifact.kind];
+  item.description = `${artifact.name.replace(/-\d{8}-\d{6}-[0-9a-f]{4}\..*$/, '')} · ${formatAge(new Date(artifact.createdAt), now)} · ${formatBytes(artifact.size)}`;
+  item.tooltip = artifact.path;
+  item.resourceUri = vscode.Uri.file(artifact.path);
+  item.iconPath = new vscode.ThemeIcon(artifact.kind === 'cpuprofile' ? 'pulse' : artifact.kind === 'threads' ? 'list-flat' : 'database');
+  // A click opens it: heap snapshots and CPU profiles in VS Code's own viewers, thread dumps as text.
+  item.command = { command: 'snapdebug.openArtifact', title: 'Open', arguments: [new ArtifactNode(artifact)] };
+  return item;
+}
 
 export function snapshotDetails(meta: SnapshotMeta): DetailNode[] {
   const us = (value: number) => formatDuration(value / 1000);
@@ -57,6 +95,7 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   }
 
   getTreeItem(node: SnapshotsTreeNode): vscode.TreeItem {
+    if (node.kind === 'artifact') return artifactItem(node.artifact, new Date(this.services.clock.now()));
     if (node.kind !== 'detail' && node.kind !== 'snapshot' && node.kind !== 'invalid') return contentsItem(node);
     if (node.kind === 'detail') {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
@@ -92,10 +131,11 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
       const { snapshots, invalid } = scanSnapshots(this.services.core());
       return [...snapshots.map((meta) => new SnapshotNode(meta)), ...invalid.map((file) => new InvalidSnapshotNode(file))];
     }
-    if (node.kind === 'detail' || node.kind === 'invalid') return [];
+    if (node.kind === 'detail' || node.kind === 'invalid' || node.kind === 'artifact') return [];
     if (node.kind !== 'snapshot') return contentsChildren(this.services, node);
     // A pre-checkpoint carries memory only: it has no process tree to show.
     const processes = node.meta.kind === 'checkpoint' ? await processRoots(this.contents, node.meta) : [];
-    return [...processes, ...snapshotDetails(node.meta)];
+    const artifacts = listArtifacts(this.services.core(), node.meta.id).map((artifact) => new ArtifactNode(artifact));
+    return [...processes, ...snapshotDetails(node.meta), ...artifacts];
   }
 }

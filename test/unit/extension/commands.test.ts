@@ -1,6 +1,7 @@
 // Command handlers against the fake API and a scripted core: Copy CLI Command (a line the CLI
 // really accepts), Add Host (validation, the setting), Delete Snapshot (modal, files), Discard Copy
-// (the core refuses what is not ours) and Restore on Host (the missing image offer and its retry).
+// (the core refuses what is not ours), Restore on Host (the missing image offer and its retry) and
+// Snapshot & Debug of a JVM without a JDWP agent (refused before production, a copy offered).
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ const { addHost } = await import('../../../src/extension/commands/addHost');
 const { deleteSnapshot } = await import('../../../src/extension/commands/deleteSnapshot');
 const { discardCopy } = await import('../../../src/extension/commands/discardCopy');
 const { restoreSnapshot } = await import('../../../src/extension/commands/restoreSnapshot');
-const { offerServicePorts } = await import('../../../src/extension/commands/snapshotAndDebug');
+const { offerServicePorts, snapshotAndDebug } = await import('../../../src/extension/commands/snapshotAndDebug');
 const { ContainerNode } = await import('../../../src/extension/tree/hostsTree');
 const { SnapshotNode } = await import('../../../src/extension/tree/snapshotsTree');
 const { CopyNode } = await import('../../../src/extension/tree/copiesTree');
@@ -322,5 +323,43 @@ describe('Snapshot & Debug: the copy\'s forwarded ports', () => {
     await offerServicePorts('api-snap-120000', []);
     assert.deepEqual(fake.messagesOf('information'), []);
     assert.deepEqual(fake.openedExternal, []);
+  });
+});
+
+describe('Snapshot & Debug of a JVM without a JDWP agent', () => {
+  beforeEach(() => fake.reset());
+
+  /** prod's demo-api runs a JVM without an agent here; debug takes copies. */
+  function setUp() {
+    const jvm = 'java -Xmx64m -cp /app Demo';
+    const prod = withCapabilities((words, options) => (words[1] === 'top' ? { stdout: `HPID PID COMMAND\n4242 1 ${jvm}\n` } : podmanHost(prodPsEntries())(words, options)));
+    const core = makeCore({ prod, debug: withCapabilities(podmanHost(debugPsEntries())) });
+    fake.settings.set('snapdebug.defaultDebugHost', 'debug');
+    return { core, services: makeServices(core) };
+  }
+  const checkpoints = (core: ReturnType<typeof setUp>['core']) => [...core.fakeHosts.ranOn('prod'), ...core.fakeHosts.startedOn('prod')].filter((c) => /checkpoint(?! --help)/.test(c));
+
+  it('says so before production is touched, and declining leaves it at that', async () => {
+    const { core, services } = setUp();
+    await snapshotAndDebug.run(services, container());
+    const [asked] = fake.messages.filter((m) => m.kind === 'warning');
+    assert.match(asked!.message, /^Snapshot & Debug prod\/demo-api: The JVM in demo-api on prod cannot take a debugger: it was started without a JDWP agent, and JDWP cannot be added to a running JVM\.$/);
+    assert.deepEqual(asked!.items, ['Restore a Copy Without Debugger']);
+    assert.deepEqual(fake.messagesOf('error'), [], 'answered with the offer, not an error');
+    assert.deepEqual(checkpoints(core), [], 'no checkpoint was taken');
+    assert.equal(fake.progress.length, 1);
+  });
+
+  it('accepting restores a copy without a debugger (Snapshot & Restore): past the agent check, on to the copy', async () => {
+    const { core, services } = setUp();
+    fake.answerMessage = (m) => m.items.find((i) => i === 'Restore a Copy Without Debugger');
+    await snapshotAndDebug.run(services, container());
+    assert.deepEqual(fake.progress.map((p) => p.options.title), ['Snapshot & Debug prod/demo-api', 'Snapshot & Restore prod/demo-api']);
+    // The second run plans the copy on the debug host (its name checked free there), which the
+    // first never reached; the scripted hosts have no session for remote work, so it stops there.
+    assert.equal(core.fakeHosts.ranOn('debug').filter((c) => /^podman container exists demo-api-snap-/.test(c)).length, 1);
+    assert.deepEqual(fake.messagesOf('error'), ['Snapshot & Restore prod/demo-api: debug has no session to do remote work in.']);
+    assert.deepEqual(checkpoints(core), []);
+    assert.equal(fake.startedDebugging.length, 0);
   });
 });

@@ -149,6 +149,43 @@ describe('startDebugger', () => {
     });
   });
 
+  it('attaches the Go extension to Delve in remote (DAP) mode when it is installed, else gives the port and the dlv command', async () => {
+    const services = makeServices(makeCore({}));
+    fake.workspaceFolders = [{ uri: Uri.file('/home/me/go-svc'), name: 'go-svc', index: 0 }];
+    const go = () => point({ runtime: 'go', attach: { address: '127.0.0.1', port: 41000 } });
+    const withoutExtension = go();
+    assert.equal(await startDebugger(services, withoutExtension), false);
+    assert.deepEqual(fake.messagesOf('warning'), [
+      'Delve listens in demo-api-snap-084800 on debug, tunnelled to 127.0.0.1:41000. Connect with `dlv connect 127.0.0.1:41000`, or install the Go extension (golang.go) to attach from VS Code.',
+    ]);
+    assert.equal(withoutExtension.closed, 0, 'the tunnel stays for the terminal client');
+
+    fake.installedExtensions.add('golang.go');
+    assert.equal(await startDebugger(services, go()), true);
+    const { __snapdebugTunnel: _key, ...configuration } = fake.startedDebugging[0]!.configuration;
+    assert.deepEqual(configuration, {
+      type: 'go',
+      request: 'attach',
+      name: 'demo-api-snap-084800 on debug',
+      mode: 'remote',
+      host: '127.0.0.1',
+      port: 41000,
+      substitutePath: [{ from: '/home/me/go-svc', to: '/app' }],
+    });
+  });
+
+  it('attaches the Java debugger to the tunnelled JDWP port when it is installed, else gives the port and the jdb command', async () => {
+    const services = makeServices(makeCore({}));
+    fake.workspaceFolders = [{ uri: Uri.file('/home/me/java-svc'), name: 'java-svc', index: 0 }];
+    const java = () => point({ runtime: 'java', attach: { address: '127.0.0.1', port: 41001 } });
+    assert.equal(await startDebugger(services, java()), false);
+    assert.match(fake.messagesOf('warning')[0]!, /JDWP agent listens in .*127\.0\.0\.1:41001\. Connect with `jdb -attach 127\.0\.0\.1:41001`, or install the Debugger for Java extension \(vscjava\.vscode-java-debug\)/);
+    fake.installedExtensions.add('vscjava.vscode-java-debug');
+    assert.equal(await startDebugger(services, java()), true);
+    const { __snapdebugTunnel: _key, ...configuration } = fake.startedDebugging[0]!.configuration;
+    assert.deepEqual(configuration, { type: 'java', request: 'attach', name: 'demo-api-snap-084800 on debug', hostName: '127.0.0.1', port: 41001, sourcePaths: ['/home/me/java-svc'] });
+  });
+
   it('runs gdb for native code in a terminal over ssh, quoted once per shell', async () => {
     fake.settings.set('snapdebug.sshConfigFile', '/home/me/lab ssh/config');
     const started = await startDebugger(services, point({ runtime: 'native', attach: undefined, gdb: ['sudo', 'nsenter', '-t', '4242', '-a', 'gdb', '-p', '1'] }));

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { addFixtureSnapshot, addSnapshot, debugPsEntries, fake, makeContext, makeCore, makeServices, podmanHost, prodPsEntries, unreachableHost, walkTree } from './harness';
 import { makeTempDir, plannedTempDir } from '../helpers';
 import * as vscodeFake from './fakeVscode';
+import { createArtifact } from '../../../src/core/snapshot/artifacts';
 
 const { registerCommands, allCommands } = await import('../../../src/extension/commands/index');
 const { allContextValues } = await import('../../../src/extension/tree/contextValues');
@@ -109,11 +110,19 @@ describe('package.json contributes ↔ src/extension', () => {
       const temp = makeTempDir('manifest-trees');
       try {
         fake.settings.set('snapdebug.hosts', ['prod', 'debug', 'empty', 'broken']);
+        // A Java copy beside the Node.js one, and one file of each kind taken from a copy.
+        const [api] = debugPsEntries();
+        const javaCopy = { ...api!, Id: `e${api!.Id.slice(1)}`, Names: ['demo-java-copy'], Command: ['java', '-cp', '/app', 'Demo'] };
         const core = makeCore(
-          { prod: podmanHost(prodPsEntries()), debug: podmanHost(debugPsEntries()), empty: podmanHost([]), broken: unreachableHost('connect ECONNREFUSED 192.0.2.7:22') },
+          { prod: podmanHost(prodPsEntries()), debug: podmanHost([...debugPsEntries(), javaCopy]), empty: podmanHost([]), broken: unreachableHost('connect ECONNREFUSED 192.0.2.7:22') },
           temp.dir,
         );
         addSnapshot(core.store, { id: 'demo-api-20261126-084800-ab12' });
+        for (const kind of ['heapsnapshot', 'cpuprofile', 'hprof', 'threads'] as const) {
+          const writer = createArtifact(core.store, 'demo-api-20261126-084800-ab12', 'demo-api', kind);
+          writer.stream.end('{}');
+          await writer.commit();
+        }
         addSnapshot(core.store, { id: 'demo-api-20261126-084500-cd34', kind: 'pre-checkpoint', createdAt: '2026-11-26T08:45:00.000Z' });
         // A real archive, so the snapshot's processes, environment, files, sockets and maps show.
         addFixtureSnapshot(core.store, 'demo-sleeper-20261130-083519-8ed8', 'demo-sleeper-checkpoint.tar.zst', { source: { host: 'prod', container: 'demo-sleeper' } });

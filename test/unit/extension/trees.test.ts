@@ -342,7 +342,7 @@ describe('CopiesTree', () => {
     const items = onDebug.map((c) => tree.getTreeItem(c));
     // The fixture's copies were created on 2026-11-26; the clock says 2026-12-01.
     assert.deepEqual(items.map((i) => [i.label, i.contextValue, String(i.description).replace(/ · restored \d+ days ago · stale$/, '')]), [
-      ['demo-api', 'copy:running', `running · from ${copySnapshotId}`],
+      ['demo-api', 'copy:running:node', `running · from ${copySnapshotId}`], // node: its command in ps
       ['demo-api-copy1', 'copy:stopped', `exited · from ${copySnapshotId}`],
     ]);
     assert.match(String(items[0]!.tooltip), /restored from snapshot demo-api-20261126-084800-ab12 .* ago\noriginal: prod\/demo-api/);
