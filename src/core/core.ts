@@ -17,14 +17,17 @@ export interface CoreSettings {
   remoteTempDir: string;
   /** How a checkpoint leaves the source host: `podman --export /dev/stdout` streamed, or a temp file pulled. */
   transport: CheckpointTransport;
-  /** Connections per host for pulling a file in parallel byte ranges. */
+  /** Connections per host for pulling a file in parallel byte ranges over ssh2. */
   transferLanes: number;
+  /** OpenSSH ssh processes (one connection each) for pulling a file, when ssh is used (hosts.ts bulkLanes). */
+  opensshStreams: number;
 }
 
 export const defaultCoreSettings: CoreSettings = {
   remoteTempDir: workflowDefaults.remoteTempDir,
   transport: 'stream',
   transferLanes: 2,
+  opensshStreams: 2,
 };
 
 export interface Core {
