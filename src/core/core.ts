@@ -19,7 +19,11 @@ export interface CoreSettings {
   transport: CheckpointTransport;
   /** Connections per host for pulling a file in parallel byte ranges over ssh2. */
   transferLanes: number;
-  /** OpenSSH ssh processes (one connection each) for pulling a file, when ssh is used (hosts.ts bulkLanes). */
+  /**
+   * OpenSSH ssh processes (one connection each) for pulling a file, when ssh is used (hosts.ts
+   * bulkLanes). One is the fastest measured (bench/pull.ts): it writes the file itself, so no byte
+   * crosses our thread; with more, the bytes come through Node and the streams share its thread.
+   */
   opensshStreams: number;
 }
 
@@ -27,7 +31,7 @@ export const defaultCoreSettings: CoreSettings = {
   remoteTempDir: workflowDefaults.remoteTempDir,
   transport: 'stream',
   transferLanes: 2,
-  opensshStreams: 2,
+  opensshStreams: 1,
 };
 
 export interface Core {
