@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createCore } from '../../src/core/core';
 import { pullFile } from '../../src/core/snapshot/pull';
+import { pullLayout } from '../../src/core/snapshot/pullLanes';
 import { connectRaw, execStream, sftpOf } from './rawSsh';
 import { sampleRss, type RssReport } from './memory';
 
@@ -34,6 +35,11 @@ export interface PullTask {
   rangesPerLane?: number;
   windowBytes?: number;
   sampleRss?: boolean;
+  /**
+   * product: the layout checkpoint.ts uses (pullLayout, its defaults; lanes ignored); openssh:
+   * `lanes` OpenSSH ssh processes; ssh2 (the default): `lanes` ssh2 connections × rangesPerLane.
+   */
+  via?: 'product' | 'openssh' | 'ssh2';
 }
 
 export interface ExecTask {
@@ -69,10 +75,19 @@ export async function sha256File(path: string): Promise<string> {
 export async function pullOurs(task: PullTask): Promise<PullResult> {
   const rss = task.sampleRss ? sampleRss() : undefined;
   const started = performance.now();
-  const core = createCore({ sshConfigFile: task.sshConfig, storeDir: dirname(task.dest), prompts: refusePrompts });
+  const via = task.via ?? 'ssh2';
+  const core = createCore({
+    sshConfigFile: task.sshConfig,
+    storeDir: dirname(task.dest),
+    prompts: refusePrompts,
+    ...(via === 'ssh2' && { sshProgram: null }),
+    ...(via === 'openssh' && { settings: { opensshStreams: task.lanes } }),
+  });
   try {
-    const received = await pullFile(core.hosts.lanes(task.host, task.lanes), task.path, task.dest, {
-      ...(task.rangesPerLane !== undefined && { rangesPerLane: task.rangesPerLane }),
+    const layout = via === 'ssh2' ? { lanes: core.hosts.lanes(task.host, task.lanes), rangesPerLane: task.rangesPerLane, via } : await pullLayout(core, task.host);
+    if (via === 'openssh' && layout.via !== 'openssh') throw new Error('OpenSSH ssh was asked for, but the pull fell back to ssh2');
+    const received = await pullFile(layout.lanes, task.path, task.dest, {
+      ...(layout.rangesPerLane !== undefined && { rangesPerLane: layout.rangesPerLane }),
       ...(task.windowBytes !== undefined && { windowBytes: task.windowBytes }),
     });
     const ms = performance.now() - started;

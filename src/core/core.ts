@@ -17,14 +17,21 @@ export interface CoreSettings {
   remoteTempDir: string;
   /** How a checkpoint leaves the source host: `podman --export /dev/stdout` streamed, or a temp file pulled. */
   transport: CheckpointTransport;
-  /** Connections per host for pulling a file in parallel byte ranges. */
+  /** Connections per host for pulling a file in parallel byte ranges over ssh2. */
   transferLanes: number;
+  /**
+   * OpenSSH ssh processes (one connection each) for pulling a file, when ssh is used (hosts.ts
+   * bulkLanes). One is the fastest measured (bench/pull.ts): it writes the file itself, so no byte
+   * crosses our thread; with more, the bytes come through Node and the streams share its thread.
+   */
+  opensshStreams: number;
 }
 
 export const defaultCoreSettings: CoreSettings = {
   remoteTempDir: workflowDefaults.remoteTempDir,
   transport: 'stream',
   transferLanes: 2,
+  opensshStreams: 1,
 };
 
 export interface Core {

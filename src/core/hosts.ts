@@ -1,9 +1,12 @@
 // The hosts the product knows: ssh_config aliases (or user@host:port), plus `local`. Each name
 // maps to one Host over one pooled connection; bulk transfers may ask for extra "lanes" (more
-// connections to the same host), which spreads encryption over more sshd processes and cores.
+// connections to the same host), which spreads encryption over more sshd processes and cores, and
+// bulk reads may go through OpenSSH's ssh program with the host key ssh2 verified pinned.
 import { Host, type HostOptions } from './host';
 import { defaultSessionSettings, HostSession, type SessionSettings } from './remote/session';
 import type { SshPrompts } from './ssh/connection';
+import { findSshProgram } from './ssh/openssh';
+import { OpenSshRunner, pinVerifiedKey, probeOpenSsh, type OpenSshAccess } from './ssh/opensshRunner';
 import { SshPool } from './ssh/pool';
 import { LocalRunner, SshRunner, type CommandLogger } from './ssh/runner';
 import { listConfiguredHosts } from './ssh/sshConfig';
@@ -22,6 +25,8 @@ export interface HostRegistryOptions {
   commandLog?: CommandLogger;
   /** How this client's sessions on hosts behave (remote/session.ts). */
   session?: Partial<SessionSettings>;
+  /** OpenSSH's ssh for bulk reads: a path, or null for never; undefined finds `ssh` on PATH. */
+  sshProgram?: string | null;
 }
 
 export class HostRegistry {
@@ -29,6 +34,8 @@ export class HostRegistry {
   private readonly hosts = new Map<string, Host>();
   private readonly sessions = new Map<string, HostSession>();
   private readonly lanePools: SshPool[] = [];
+  /** Per host: how OpenSSH's ssh reaches it, or why it cannot (learnt once). */
+  private readonly openssh = new Map<string, Promise<OpenSshAccess | string>>();
 
   constructor(private readonly options: HostRegistryOptions) {
     this.pool = this.newPool();
@@ -72,6 +79,64 @@ export class HostRegistry {
     return result;
   }
 
+  /**
+   * `count` lanes for reading a large file, each stream its own OpenSSH `ssh` process when this
+   * machine has ssh and it logs in to the host without a prompt (decryption then runs in C, one
+   * process per stream, off our thread); otherwise ssh2 lanes, with one log line saying why.
+   */
+  async bulkLanes(name: string, count: number, signal?: AbortSignal): Promise<{ lanes: Host[]; via: 'openssh' | 'ssh2' }> {
+    if (name === localHostName) return { lanes: this.lanes(name, count), via: 'ssh2' };
+    let access = this.openssh.get(name);
+    if (!access) {
+      access = this.openSshAccess(name, signal);
+      this.openssh.set(name, access);
+      // A cancel or a refused key is not an answer about this host: ask again next time.
+      access.catch(() => this.openssh.delete(name));
+    }
+    const found = await access;
+    if (typeof found === 'string') return { lanes: this.lanes(name, count), via: 'ssh2' };
+    const main = this.get(name);
+    const lanes = Array.from({ length: count }, () => {
+      const host = new Host(name, new OpenSshRunner(name, main.runner, found, this.options.commandLog), main.options);
+      host.session = this.sessionOf(name, main);
+      return host;
+    });
+    return { lanes, via: 'openssh' };
+  }
+
+  private async openSshAccess(name: string, signal?: AbortSignal): Promise<OpenSshAccess | string> {
+    const say = (why: string) => {
+      this.options.log?.(`${name}: bulk transfers use ssh2, not OpenSSH's ssh: ${why}`);
+      return why;
+    };
+    const program = this.options.sshProgram === undefined ? findSshProgram() : this.options.sshProgram;
+    if (program === null || program === undefined) return say(program === null ? 'turned off' : 'this machine has no ssh program');
+    const connection = this.pool.connection(name);
+    await connection.connect(signal); // verifies the host key (or refuses) before anything else
+    const pinned = pinVerifiedKey(connection);
+    if (typeof pinned === 'string') return say(pinned);
+    const access: OpenSshAccess = { program, connection, pinned };
+    try {
+      const refused = await probeOpenSsh(access, signal);
+      if (refused !== undefined) {
+        pinned.remove();
+        return say(`it cannot log in without a prompt (${refused})`);
+      }
+    } catch (error) {
+      pinned.remove();
+      throw error;
+    }
+    return access;
+  }
+
+  private dropOpenSsh(name?: string): void {
+    for (const [host, access] of this.openssh) {
+      if (name !== undefined && host !== name) continue;
+      void access.then((found) => (typeof found === 'string' ? undefined : found.pinned.remove())).catch(() => undefined);
+      this.openssh.delete(host);
+    }
+  }
+
   reload(): void {
     this.pool.reload();
     for (const pool of this.lanePools) pool.reload();
@@ -79,6 +144,7 @@ export class HostRegistry {
 
   /** Drops a host's connections (after a failure the user wants to retry fresh). */
   forget(name: string): void {
+    this.dropOpenSsh(name);
     this.sessions.get(name)?.dispose();
     this.sessions.delete(name);
     this.hosts.delete(name);
@@ -87,6 +153,7 @@ export class HostRegistry {
   }
 
   dispose(): void {
+    this.dropOpenSsh();
     for (const session of this.sessions.values()) session.dispose();
     this.sessions.clear();
     this.pool.dispose();

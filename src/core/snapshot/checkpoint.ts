@@ -21,6 +21,7 @@ import { SnapdebugError } from '../util/errors';
 import { formatBytes } from '../util/format';
 import { removeCheckpointImages } from './checkpointImages';
 import { pullFile } from './pull';
+import { pullLayout } from './pullLanes';
 import { pushArchive, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
 import { startStreamingCheckpoint, streamFifoName } from './streamCheckpoint';
@@ -178,9 +179,11 @@ async function checkpointNow(
       // Not cancellable while podman writes the file: a cancel waits for it, then it is undone.
       await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath));
       throwIfAborted(signal);
-      received = await pullFile(core.hosts.lanes(request.host, core.settings.transferLanes), remotePath, part, {
+      const layout = await pullLayout(core, request.host, signal);
+      received = await pullFile(layout.lanes, remotePath, part, {
         ...(signal && { signal }),
-        onChunk: (_chunk, total) => report(total),
+        rangesPerLane: layout.rangesPerLane,
+        onProgress: report,
         onResume: (held) => progress({ phase: 'pull', message: `Receiving ${phase} of ${request.container} (resumed at ${formatBytes(held)} after the link dropped)`, bytes: held }),
         work,
       });

@@ -5,18 +5,18 @@
 // here as it lands; the host hashes it too (sha256sum) while the blocks travel, and both must agree.
 // When the link drops and the host still holds the work the file belongs to, each channel asks
 // again for exactly the bytes it is missing.
-import { createHash } from 'node:crypto';
-import { close, open, read, rmSync, writev } from 'node:fs';
-import { Writable } from 'node:stream';
+import { close, fstat, ftruncate, open, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { Host } from '../host';
 import { SessionLostError } from '../remote/session';
 import type { RemoteWork } from '../remote/work';
+import type { FileStream } from '../ssh/opensshRunner';
 import type { StreamProcess } from '../ssh/runner';
 import { AbortError, isAbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { widenReceiveWindow } from '../ssh/receiveWindow';
+import { BlockWriter, ChannelBlocks, FollowingHasher } from './pullBlocks';
 import type { Received } from './transfer';
 
 const rangeAlignBytes = 1024 * 1024;
@@ -38,12 +38,11 @@ export const defaultRangesPerLane = 4;
  * about 7% faster than 8 MiB, and 2 MiB no better).
  */
 export const stripeBlockBytes = 32 * 1024 * 1024;
-const hashReadBytes = 4 * 1024 * 1024;
 
 const openFile = promisify(open);
 const closeFile = promisify(close);
-const readAt = promisify(read);
-const writeAt = promisify(writev);
+const statFd = promisify(fstat);
+const truncateFd = promisify(ftruncate);
 
 export async function remoteSize(host: Host, path: string): Promise<number> {
   const result = await host.runner.run(['stat', '--format', '%s', path]);
@@ -72,148 +71,14 @@ const rangesScript = 'f=$1; shift; for r in "$@"; do dd if="$f" iflag=skip_bytes
 
 const maxResumes = 5;
 
-/**
- * Hashes the file in order while blocks are still being written anywhere in it: it reads back
- * (from the page cache) whatever is written contiguously past what it has hashed, so the digest
- * is ready moments after the last byte lands instead of after a second pass over the whole file.
- */
-class FollowingHasher {
-  private readonly hash = createHash('sha256');
-  private hashed = 0;
-  /** Bytes written so far from the start of each block. */
-  private readonly written = new Map<number, number>();
-  private wake: (() => void) | undefined;
-  private stopped: Error | undefined;
-
-  constructor(
-    private readonly fd: number,
-    private readonly size: number,
-    private readonly blockBytes: number,
-  ) {}
-
-  wrote(blockStart: number, bytes: number): void {
-    this.written.set(blockStart, (this.written.get(blockStart) ?? 0) + bytes);
-    this.wake?.();
-  }
-
-  stop(error: Error): void {
-    this.stopped = error;
-    this.wake?.();
-  }
-
-  async digest(): Promise<string> {
-    const buffer = Buffer.allocUnsafe(hashReadBytes);
-    while (this.hashed < this.size) {
-      if (this.stopped) throw this.stopped;
-      const blockStart = Math.floor(this.hashed / this.blockBytes) * this.blockBytes;
-      const ready = blockStart + (this.written.get(blockStart) ?? 0) - this.hashed;
-      if (ready <= 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = undefined;
-        continue;
-      }
-      const { bytesRead } = await readAt(this.fd, buffer, 0, Math.min(ready, hashReadBytes), this.hashed);
-      if (bytesRead <= 0) throw new SnapdebugError('The file being pulled could not be read back for hashing.');
-      this.hash.update(buffer.subarray(0, bytesRead));
-      this.hashed += bytesRead;
-    }
-    return this.hash.digest('hex');
-  }
-}
-
-/** writev until every byte is written (a regular file takes them all at once, but be sure). */
-async function writeAll(fd: number, buffers: Buffer[], position: number): Promise<void> {
-  let rest = [...buffers];
-  while (rest.length > 0) {
-    const { bytesWritten } = await writeAt(fd, rest, position);
-    position += bytesWritten;
-    let skip = bytesWritten;
-    while (rest.length > 0 && skip >= rest[0]!.length) skip -= rest.shift()!.length;
-    if (rest.length > 0 && skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
-  }
-}
-
-/** Where one channel stands in its blocks: kept across a resume, so it asks only for what it misses. */
-class ChannelBlocks {
-  block = 0;
-  offset = 0;
-
-  constructor(readonly blocks: Array<{ start: number; length: number }>) {}
-
-  get complete(): boolean {
-    return this.block === this.blocks.length;
-  }
-
-  /** What this channel still has to receive, as "start:length" ranges. */
-  remaining(): string[] {
-    return this.blocks.slice(this.block).map((block, index) => {
-      const skip = index === 0 ? this.offset : 0;
-      return `${block.start + skip}:${block.length - skip}`;
-    });
-  }
-}
-
-/** Writes one channel's stream into its blocks of the file (positional writes, batched). */
-class BlockWriter extends Writable {
-  constructor(
-    private readonly fd: number,
-    private readonly state: ChannelBlocks,
-    private readonly landed: (blockStart: number, chunk: Buffer) => void,
-  ) {
-    super({ highWaterMark: 1024 * 1024 });
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer }>, done: (error?: Error | null) => void): void {
-    this.put(chunks.map((c) => c.chunk)).then(() => done(), done);
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    this.put([chunk]).then(() => done(), done);
-  }
-
-  private async put(chunks: Buffer[]): Promise<void> {
-    // Split at block boundaries, then one writev per block touched.
-    let pending: Buffer[] = [];
-    let pendingStart = -1;
-    let pendingBlock = -1;
-    const flush = async () => {
-      if (pending.length === 0) return;
-      const buffers = pending;
-      pending = [];
-      await writeAll(this.fd, buffers, pendingStart);
-      for (const buffer of buffers) this.landed(this.state.blocks[pendingBlock]!.start, buffer);
-    };
-    for (let chunk of chunks) {
-      while (chunk.length > 0) {
-        const state = this.state;
-        const block = state.blocks[state.block];
-        if (!block) throw new SnapdebugError('A channel sent more bytes than its blocks hold.');
-        const take = Math.min(chunk.length, block.length - state.offset);
-        if (pendingBlock !== state.block) {
-          await flush();
-          pendingBlock = state.block;
-          pendingStart = block.start + state.offset;
-        }
-        pending.push(chunk.subarray(0, take));
-        chunk = chunk.subarray(take);
-        state.offset += take;
-        if (state.offset === block.length) {
-          state.block++;
-          state.offset = 0;
-        }
-      }
-    }
-    await flush();
-  }
-}
-
 export async function pullFile(
   lanes: Host[],
   remotePath: string,
   dest: string,
   options: {
     signal?: AbortSignal;
-    onChunk?: (chunk: Buffer, total: number) => void;
+    /** Bytes landed in the file so far, as they land. */
+    onProgress?: (total: number) => void;
     /** Called when a pull resumes after a dropped link, with the bytes it already had. */
     onResume?: (bytesHeld: number) => void;
     rangesPerLane?: number;
@@ -239,10 +104,10 @@ export async function pullFile(
   hashing.catch(() => undefined); // awaited below, once every channel is done
   let total = 0;
   const channels = plan.map((blocks) => new ChannelBlocks(blocks));
-  const landed = (blockStart: number, chunk: Buffer) => {
-    total += chunk.length;
-    hasher.wrote(blockStart, chunk.length);
-    options.onChunk?.(chunk, total);
+  const landed = (blockStart: number, bytes: number) => {
+    total += bytes;
+    hasher.wrote(blockStart, bytes);
+    options.onProgress?.(total);
   };
   const hashRemote = () => {
     const hashed = host.runner.run(['sha256sum', remotePath], options.signal ? { signal: options.signal } : {});
@@ -254,7 +119,7 @@ export async function pullFile(
     for (let attempt = 0; ; attempt++) {
       const dropsBefore = lanes.map((lane) => lane.runner.drops());
       try {
-        await pullRanges(lanes, remotePath, fd, channels, landed, options);
+        await pullRanges(lanes, remotePath, dest, fd, channels, landed, options);
         break;
       } catch (error) {
         if (options.signal?.aborted || isAbortError(error)) throw new AbortError();
@@ -290,11 +155,14 @@ export async function pullFile(
 async function pullRanges(
   lanes: Host[],
   remotePath: string,
+  dest: string,
   fd: number,
   channels: ChannelBlocks[],
-  landed: (blockStart: number, chunk: Buffer) => void,
+  landed: (blockStart: number, bytes: number) => void,
   options: { signal?: AbortSignal; windowBytes?: number },
 ): Promise<void> {
+  const direct = channels.length === 1 ? writesToFiles(lanes[0]!.runner) : undefined;
+  if (direct) return fillDirect(direct, lanes[0]!.name, remotePath, dest, fd, channels[0]!, landed, options);
   const processes: StreamProcess[] = [];
   const stopAll = () => {
     for (const p of processes) p.close();
@@ -309,9 +177,9 @@ async function pullRanges(
       processes.push(process);
       if (options.signal?.aborted) process.close();
       const consumed = widenReceiveWindow(process.stdout, options.windowBytes ?? 0);
-      const writer = new BlockWriter(fd, state, (blockStart, chunk) => {
-        consumed(chunk.length);
-        landed(blockStart, chunk);
+      const writer = new BlockWriter(fd, state, (blockStart, bytes) => {
+        consumed(bytes);
+        landed(blockStart, bytes);
       });
       await pipeline(process.stdout, writer);
       const code = await process.exit;
@@ -322,5 +190,61 @@ async function pullRanges(
     if (failed) throw failed.reason;
   } finally {
     options.signal?.removeEventListener('abort', stopAll);
+  }
+}
+
+/** A runner that can have the host's output written straight into a file (opensshRunner.ts). */
+interface WritesToFiles {
+  startToFile(argv: readonly string[], fd: number, options: { signal?: AbortSignal }): FileStream;
+}
+
+function writesToFiles(runner: unknown): WritesToFiles | undefined {
+  return typeof (runner as Partial<WritesToFiles>).startToFile === 'function' ? (runner as WritesToFiles) : undefined;
+}
+
+/** How often the file's size is read while ssh writes it: progress and hashing follow at this pace. */
+const growthPollMs = 20;
+
+/**
+ * One channel whose bytes ssh writes into the file itself, appending (so the file is exactly what
+ * arrived, in order, from the start): we only watch it grow, and report the growth as landed.
+ * After a dropped link the file holds exactly the bytes received, so the next pass asks for the rest.
+ */
+async function fillDirect(
+  runner: WritesToFiles,
+  hostName: string,
+  remotePath: string,
+  dest: string,
+  fd: number,
+  state: ChannelBlocks,
+  landed: (blockStart: number, bytes: number) => void,
+  options: { signal?: AbortSignal },
+): Promise<void> {
+  const ranges = state.remaining();
+  if (ranges.length === 0) return;
+  await truncateFd(fd, state.received);
+  // The file was created by pullFile (exclusively, 0600); this is a second handle, for appending.
+  const appendFd = await openFile(dest, 'a');
+  try {
+    const stream = runner.startToFile(['sh', '-c', rangesScript, 'sh', remotePath, ...ranges], appendFd, options.signal ? { signal: options.signal } : {});
+    let seen = state.received;
+    const follow = async () => {
+      const { size } = await statFd(fd);
+      if (size > seen) {
+        state.advance(size - seen, landed);
+        seen = size;
+      }
+    };
+    let done = false;
+    const exited = stream.exit.finally(() => (done = true));
+    while (!done) {
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, growthPollMs))]);
+      await follow();
+    }
+    const code = await exited;
+    await follow();
+    if (code !== 0 || !state.complete) throw new SnapdebugError(`Reading ${remotePath} on ${hostName} failed.`, { detail: stream.stderrText() });
+  } finally {
+    await closeFile(appendFd).catch(() => undefined);
   }
 }

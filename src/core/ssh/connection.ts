@@ -10,6 +10,7 @@ import { SnapdebugError } from '../util/errors';
 import { Semaphore } from '../util/semaphore';
 import { execChannel, type ChannelEnd } from './execChannel';
 import {
+  algorithmsForKeyType,
   appendKnownHost,
   checkHostKey,
   fingerprintOf,
@@ -74,14 +75,6 @@ export interface ExecHandle {
   close(): void;
 }
 
-// Known key types map to the host key algorithms that produce them.
-const algorithmsForKeyType: Record<string, string[]> = {
-  'ssh-ed25519': ['ssh-ed25519'],
-  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
-  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
-  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
-};
 const defaultHostKeyAlgorithms = Object.values(algorithmsForKeyType).flat();
 
 export class SshConnection {
@@ -92,6 +85,11 @@ export class SshConnection {
   private readonly jumps: SshConnection[] = [];
   /** Connections that closed without being asked to (the link dropped, the host went away). */
   drops = 0;
+  /**
+   * The host key this connection verified (known_hosts, or a person's yes) before it offered any
+   * credential: OpenSSH's ssh may be pointed at this host with exactly this key pinned (openssh.ts).
+   */
+  verifiedHostKey: Buffer | undefined;
 
   constructor(
     readonly target: HostTarget,
@@ -217,7 +215,10 @@ export class SshConnection {
       },
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
         this.verifyHostKey(key, host, port)
-          .then(() => verify(true))
+          .then(() => {
+            this.verifiedHostKey = Buffer.from(key);
+            verify(true);
+          })
           .catch((error: Error) => {
             refusal = error;
             verify(false);

@@ -22,6 +22,15 @@ export type HostKeyVerdict =
   | { status: 'changed'; file: string; line: number; knownType: string }
   | { status: 'revoked'; file: string; line: number };
 
+/** Known key types and the host key algorithms that produce them. */
+export const algorithmsForKeyType: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+};
+
 export function parseKnownHosts(text: string, file: string): KnownHostsEntry[] {
   const entries: KnownHostsEntry[] = [];
   text.split('\n').forEach((raw, index) => {

@@ -173,7 +173,7 @@ describe('pullFile (through a local runner)', () => {
     writeFileSync(source, data);
     const dest = join(temp.dir, 'local.part');
     let last = 0;
-    const received = await pullFile([local('lane-1'), local('lane-2'), local('lane-3')], source, dest, { onChunk: (_c, total) => (last = total) });
+    const received = await pullFile([local('lane-1'), local('lane-2'), local('lane-3')], source, dest, { onProgress: (total) => (last = total) });
     assert.deepEqual(received, { bytes: data.length, sha256: sha256(data) });
     assert.ok(readFileSync(dest).equals(data));
     assert.equal(statSync(dest).mode & 0o777, 0o600);
@@ -219,7 +219,7 @@ describe('pullFile (through a local runner)', () => {
     const dest = join(temp.dir, 'big.part');
     const controller = new AbortController();
     await assert.rejects(
-      pullFile([local('a'), local('b')], source, dest, { signal: controller.signal, onChunk: () => controller.abort() }),
+      pullFile([local('a'), local('b')], source, dest, { signal: controller.signal, onProgress: () => controller.abort() }),
       (e: unknown) => isAbortError(e),
     );
     assert.equal(existsSync(dest), false);
