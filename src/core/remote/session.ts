@@ -91,7 +91,8 @@ export class HostSession {
   private async open(signal?: AbortSignal, attempt = 1): Promise<string> {
     const adopt = this.folder ?? '';
     const argv = this.host.script(keeperScript, [this.settings.remoteTempDir, String(this.settings.leaseTtlSeconds), adopt, watchdogScript], 'snapdebug-keeper');
-    const keeper = await this.host.runner.start(argv, signal ? { signal } : {});
+    // Not tied to the signal of whichever operation opened the session: the keeper serves them all.
+    const keeper = await this.host.runner.start(argv, {});
     const reply = await firstLines(keeper, (line) => line.startsWith(marker.session) || line.startsWith(marker.sessionGone) || line.startsWith(marker.error));
     keeper.stdout.resume(); // nothing more comes; never let it hold the channel's window
     for (const line of reply.before) {
