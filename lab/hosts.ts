@@ -1,13 +1,14 @@
-// Starting and stopping one lab host: a trixie root in its own mount, PID, network, UTS and IPC
-// namespaces (lab/host-init.sh is its PID 1), and a socat listener on 127.0.0.1:PORT that hands
-// each accepted connection straight to `sshd -i` inside the host. socat's `nofork` gives sshd the
+// Starting and stopping one lab host: a Debian root (trixie, sid or bookworm) in its own mount,
+// PID, network, UTS and IPC namespaces (lab/host-init.sh is its PID 1), plus a cgroup namespace and
+// a cgroup2 folder of its own for a cgroup2 host, and a socat listener on 127.0.0.1:PORT that
+// hands each accepted connection straight to `sshd -i` inside the host (lab/enter-host.sh). socat's `nofork` gives sshd the
 // TCP socket itself, so no process copies the bytes in between (scp measured 1.5x faster than a
 // socat-to-socat relay).
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { LabCache } from './cache';
+import { cgroup2Mount, removeCgroupTree } from './leftovers';
 import { labDir, labFiles, type LabHostSpec } from './paths';
 import { childrenOf, isAlive, signalTracked, track, waitUntil, type TrackedPid } from './proc';
 import type { HostRunState } from './state';
@@ -57,25 +58,52 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-export async function startHost(spec: LabHostSpec, cache: LabCache): Promise<HostRunState> {
+/** What a host is made of: its kind's root file system and the shared image store. */
+export interface HostParts {
+  rootfs: string;
+  images: string;
+}
+
+/** The cgroup2 folder a cgroup2 host lives in (its cgroup namespace's root), one per lab port. */
+export function hostCgroupDir(spec: LabHostSpec): string | undefined {
+  if (spec.cgroups !== 'cgroup2') return undefined;
+  const mount = cgroup2Mount();
+  if (!mount) throw new Error(`lab host ${spec.name} needs a cgroup2 hierarchy, and this machine mounts none`);
+  return join(mount, `snapdebug-lab-${spec.sshPort}-${spec.name}`);
+}
+
+// socat splits its EXEC address at spaces, commas and colons: the script's path must have none.
+const socatSafePath = /^[A-Za-z0-9_./-]+$/;
+
+export async function startHost(spec: LabHostSpec, parts: HostParts): Promise<HostRunState> {
   const state = labFiles.hostState(spec.name);
   rmSync(state, { recursive: true, force: true });
   mkdirSync(state, { recursive: true, mode: 0o700 });
   const log = join(state, 'host.log');
+  const enterHost = join(labDir, 'enter-host.sh');
+  if (!socatSafePath.test(enterHost)) throw new Error(`the lab cannot run from ${labDir}: move the checkout to a path without spaces, commas or colons`);
 
+  const cgroupDir = hostCgroupDir(spec);
+  const unshareArgs = ['--mount', '--pid', '--net', '--uts', '--ipc', ...(cgroupDir ? ['--cgroup'] : []), '--fork', '--propagation', 'private', '--kill-child',
+    'bash', join(labDir, 'host-init.sh')];
+  if (cgroupDir) {
+    removeCgroupTree(cgroupDir); // an earlier run's, empty
+    mkdirSync(cgroupDir);
+  }
+  // A cgroup2 host's namespace is rooted at its own folder: unshare moves itself there first.
   const unsharePid = startDetached(
-    'unshare',
-    ['--mount', '--pid', '--net', '--uts', '--ipc', '--fork', '--propagation', 'private', '--kill-child',
-      'bash', join(labDir, 'host-init.sh')],
+    cgroupDir ? 'sh' : 'unshare',
+    cgroupDir ? ['-c', 'echo $$ >"$1/cgroup.procs" && shift && exec unshare "$@"', 'sh', cgroupDir, ...unshareArgs] : unshareArgs,
     log,
     {
       PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
       HOST_NAME: spec.name,
-      LOWER: cache.hostRootfs,
+      LOWER: parts.rootfs,
       STATE: state,
-      IMAGES: cache.images,
+      IMAGES: parts.images,
       AUTHORIZED_KEY: labFiles.publicKey,
       HOST_KEYS: labFiles.hostKeys(spec.name),
+      CGROUPS: spec.cgroups,
     },
   );
   const unshare = track(unsharePid);
@@ -89,13 +117,13 @@ export async function startHost(spec: LabHostSpec, cache: LabCache): Promise<Hos
 
   const forwarderPid = startDetached(
     'socat',
-    [`TCP-LISTEN:${spec.sshPort},bind=127.0.0.1,fork,reuseaddr`, `EXEC:nsenter --target ${initPid} --all /usr/sbin/sshd -i,nofork`],
+    [`TCP-LISTEN:${spec.sshPort},bind=127.0.0.1,fork,reuseaddr`, `EXEC:${enterHost} ${initPid}${cgroupDir ? ` ${cgroupDir}` : ''},nofork`],
     join(state, 'forwarder.log'),
     { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
   );
   const forwarder = track(forwarderPid);
   await waitUntil(() => sshBannerAt(spec.sshPort), 10_000, `${spec.name}'s sshd on 127.0.0.1:${spec.sshPort}`, 200);
-  return { name: spec.name, sshPort: spec.sshPort, unshare, init, forwarder };
+  return { name: spec.name, sshPort: spec.sshPort, kind: spec.kind, unshare, init, forwarder, ...(cgroupDir && { cgroupDir }) };
 }
 
 /** Ends a host: its PID 1 (the kernel then ends every process inside), then its forwarder. */
@@ -105,6 +133,11 @@ export async function stopHost(host: HostRunState): Promise<void> {
   signalTracked(host.unshare, 'SIGKILL');
   const ours: TrackedPid[] = [host.forwarder, host.init, host.unshare];
   await waitUntil(() => ours.every((p) => !isAlive(p)), 10_000, `${host.name}'s processes to end`);
+  // The kernel empties a cgroup a moment after its last process is reaped.
+  if (host.cgroupDir) {
+    const dir = host.cgroupDir;
+    await waitUntil(() => (removeCgroupTree(dir), !existsSync(dir)), 10_000, `${host.name}'s cgroup ${dir} to empty`);
+  }
 }
 
 export function hostIsRunning(host: HostRunState): boolean {
