@@ -78,6 +78,8 @@ export const inspectEntrySchema = z.object({
     })
     .optional(),
   StaticDir: z.string().optional(),
+  /** The OCI runtime running it (runc, crun); podman restores its checkpoints with the same one. */
+  OCIRuntime: z.string().optional(),
 });
 export const inspectSchema = z.array(inspectEntrySchema);
 

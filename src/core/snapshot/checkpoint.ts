@@ -51,7 +51,7 @@ export interface SendAlongside {
 }
 
 /** What a snapshot records of its source container (the archive's own image facts win). */
-export function snapshotSource(host: string, entry: InspectEntry, archive: { imageName?: string; imageId?: string } = {}): SnapshotMeta['source'] {
+export function snapshotSource(host: string, entry: InspectEntry, archive: { imageName?: string; imageId?: string; runtime?: string } = {}): SnapshotMeta['source'] {
   const ports = Object.entries(entry.HostConfig?.PortBindings ?? {})
     .filter(([, bindings]) => bindings && bindings.length > 0)
     .map(([port]) => port);
@@ -64,6 +64,7 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
     imageId: archive.imageId ?? entry.Image,
     ...(ports.length > 0 && { ports }),
     ...(volumes.length > 0 && { volumes }),
+    ...((archive.runtime ?? entry.OCIRuntime) && { runtime: archive.runtime ?? entry.OCIRuntime }),
   };
 }
 

@@ -15,6 +15,7 @@ import { inspectOne } from './checkpoint';
 import { hasImage, transferImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
+import { restoringRuntime, snapshotRuntime } from './runtime';
 import { closeCopyConnections, criuConfigAnnotation, criuConfigLabel, removeCriuConfig, writeCriuConfig } from './tcpClose';
 
 /** The target lacks the container's image: the caller may retry with transferImage. */
@@ -77,8 +78,10 @@ export interface RestorePlan {
   options: RestoreOptions;
   /** A copy carries our labels; a migration is not a copy. */
   asCopy: boolean;
-  /** Where the copy's CRIU options file goes, when podman lacks --tcp-close (see tcpClose.ts). */
+  /** Where the copy's CRIU options file goes, when podman or the runtime lacks --tcp-close (see tcpClose.ts). */
   criuConfig: string | undefined;
+  /** The OCI runtime that restores it on the target: the one that took the snapshot (runtime.ts). */
+  runtime: string;
   /** The copy's own named volumes: the original's name → the copy's. */
   volumes: Record<string, string> | undefined;
 }
@@ -150,7 +153,8 @@ export async function planRestore(
       fix: 'Choose another name (--name), or remove that container first.',
     });
   }
-  const criuConfig = asCopy && meta.options.tcpEstablished ? await closeCopyConnections(core, target, name, options) : undefined;
+  const runtime = await restoringRuntime(target, await snapshotRuntime(core, meta), signal);
+  const criuConfig = asCopy && meta.options.tcpEstablished ? await closeCopyConnections(core, target, name, options, runtime) : undefined;
   await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);
   throwIfAborted(signal);
   const volumes = asCopy ? copyVolumes(meta, name) : undefined;
@@ -161,7 +165,7 @@ export async function planRestore(
       });
     }
   }
-  return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, volumes };
+  return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes };
 }
 
 /**
@@ -190,7 +194,7 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
     progress({ phase: 'restore', message: `Restoring ${name} on ${target.name}` });
     const archive = pushed.at(-1)!;
     const options: RestoreOptions = { ...plan.options, ...(plan.parent && { importPrevious: pushed[0]!.path }) };
-    if (plan.criuConfig) await writeCriuConfig(target, plan.criuConfig, name);
+    if (plan.criuConfig) await writeCriuConfig(target, plan.criuConfig, name, plan.runtime);
     // Restores are short and must not be left half done: no kill on cancel, only afterwards.
     await target.podman(podman.restore({ archive: archive.path }, options));
   } catch (error) {

@@ -25,6 +25,8 @@ export interface SnapshotMeta {
     ports?: string[];
     /** Named volumes it mounted: each copy gets its own, renamed (restore.ts). */
     volumes?: string[];
+    /** The OCI runtime that took the checkpoint, which podman restores it with (runtime.ts). */
+    runtime?: string;
   };
   podmanVersion: string;
   criuVersion?: string;

@@ -2,12 +2,14 @@
 // checkpoints with --tcp-established (production's connections survive a leave-running
 // checkpoint; without it CRIU refuses any container with a connection open). podman refuses
 // --tcp-established together with --name, and a copy always has a new name, so the copy must be
-// restored with CRIU's tcp-close: podman's --tcp-close where it has one (5.7+); otherwise through
-// runc, which reads CRIU options from the file named by the container's `org.criu.config`
-// annotation instead of /etc/criu/runc.conf. We write that file on the target (the host's own
-// runc.conf, then tcp-close) and the annotation into the copy's spec.dump. The file stays while
-// the copy exists, for the copy's own checkpoints, and goes when it is discarded (its path is in
-// the copy's snapdebug.criu-config label).
+// restored with CRIU's tcp-close: podman's --tcp-close where it has one (5.7+) and the restoring
+// runtime is crun (podman hands the flag to the runtime, and runc has none: "flag provided but not
+// defined: -tcp-close"); otherwise through the runtime, which reads CRIU options from the file
+// named by the container's `org.criu.config` annotation instead of its default file (runc: always;
+// crun 1.28 with CRIU 4.2's libcriu: seen in the lab). We write that file on the target (the
+// runtime's own CRIU options, then tcp-close) and the annotation into the copy's spec.dump. The
+// file stays while the copy exists, for the copy's own checkpoints, and goes when it is discarded
+// (its path is in the copy's snapdebug.criu-config label).
 import type { Core } from '../core';
 import type { Host } from '../host';
 import { validateRemotePath } from '../podman/names';
@@ -18,22 +20,31 @@ import { removeRemote } from './transfer';
 export const criuConfigAnnotation = 'org.criu.config';
 export const criuConfigLabel = 'snapdebug.criu-config';
 const runcConf = '/etc/criu/runc.conf';
+/** crun reads this instead of runc.conf when it exists. */
+const crunConf = '/etc/criu/crun.conf';
+
+/** Whether podman's --tcp-close works for a restore by `runtime` on a podman with these flags. */
+export function podmanClosesConnections(restoreFlags: ReadonlySet<string>, runtime: string): boolean {
+  return restoreFlags.has('--tcp-close') && runtime === 'crun';
+}
 
 /**
  * How a copy of a snapshot taken with its TCP connections gets them closed: podman's --tcp-close
- * where the target has it (set in `options`), else a CRIU options file, whose path it returns.
+ * where the target's podman has it and `runtime` (the one restoring, runtime.ts) takes it (set in
+ * `options`), else a CRIU options file, whose path it returns.
  */
-export async function closeCopyConnections(core: Pick<Core, 'settings'>, target: Host, name: string, options: RestoreOptions): Promise<string | undefined> {
+export async function closeCopyConnections(core: Pick<Core, 'settings'>, target: Host, name: string, options: RestoreOptions, runtime: string): Promise<string | undefined> {
   if (options.tcpEstablished) {
     throw new SnapdebugError('podman restores established TCP connections only under the original name, and a copy gets a new one.', {
       fix: 'Restore the copy without --tcp-established: its connections come back closed.',
     });
   }
-  if (options.tcpClose) return undefined;
-  if ((await target.capabilities()).restoreFlags.has('--tcp-close')) {
+  if (podmanClosesConnections((await target.capabilities()).restoreFlags, runtime)) {
     options.tcpClose = true;
     return undefined;
   }
+  // Asked for --tcp-close where podman or the runtime lacks it: the options file does the same.
+  delete options.tcpClose;
   return criuConfigPath(core, name);
 }
 
@@ -53,7 +64,7 @@ export function isCriuConfigPath(path: string): boolean {
 
 export function criuConfigText(copyName: string, hostConfig: string): string {
   return [
-    `# Written by snapdebug for the copy ${copyName}: runc reads this file instead of ${runcConf}`,
+    `# Written by snapdebug for the copy ${copyName}: its runtime reads this file instead of ${runcConf}`,
     `# (the copy's ${criuConfigAnnotation} annotation). The host's own options, then tcp-close: the`,
     '# TCP connections checkpointed with the original come back closed in the copy.',
     hostConfig.trimEnd(),
@@ -62,8 +73,17 @@ export function criuConfigText(copyName: string, hostConfig: string): string {
   ].join('\n');
 }
 
-export async function writeCriuConfig(host: Host, path: string, copyName: string): Promise<void> {
-  const own = await host.runIdempotent(host.privileged(['cat', runcConf]));
+/** The CRIU options file the runtime reads by default: crun's own when it has one, else runc's. */
+export function defaultCriuConfigs(runtime: string): string[] {
+  return runtime === 'crun' ? [crunConf, runcConf] : [runcConf];
+}
+
+export async function writeCriuConfig(host: Host, path: string, copyName: string, runtime = 'runc'): Promise<void> {
+  let own = { exitCode: 1 as number | null, stdout: '' };
+  for (const file of defaultCriuConfigs(runtime)) {
+    own = await host.runIdempotent(host.privileged(['cat', file]));
+    if (own.exitCode === 0) break;
+  }
   const text = criuConfigText(copyName, own.exitCode === 0 ? own.stdout : '');
   const written = await host.runIdempotent(host.privileged(['sh', '-c', 'umask 077 && printf %s "$1" > "$2"', 'sh', text, path]));
   if (written.exitCode !== 0) {
