@@ -75,6 +75,7 @@ export async function labUp(say: Say, options: UpOptions = {}): Promise<{ change
   const wanted = labHosts.filter((h) => options.all || !h.extra);
   const existing = readState();
   if (existing && (await isFullyUp(existing))) {
+    await ensureSshMaterial(); // keys are kept; the client files are written anew from this checkout
     const missing = wanted.filter((spec) => !existing.hosts.some((h) => h.name === spec.name));
     const changes: string[] = [];
     if (missing.length > 0) {

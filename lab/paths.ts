@@ -54,8 +54,14 @@ export const labHosts: readonly LabHostSpec[] = [
   { name: 'legacy', sshPort: labPortBase + 3, kind: 'bookworm', cgroups: 'hybrid', extra: true },
 ];
 
-/** The ssh_config alias reaching prod as the normal user `dev`, who has only the snapdebug sudo rule. */
-export const sudoAlias = { name: 'prod-sudo', host: 'prod', user: 'dev' } as const;
+/**
+ * ssh_config aliases reaching a host as the normal user `dev`, whose only root rights are the
+ * snapdebug sudo rule: prod-sudo (a source), debug-sudo (where copies run and debuggers attach).
+ */
+export const sudoAliases = [
+  { name: 'prod-sudo', host: 'prod', user: 'dev' },
+  { name: 'debug-sudo', host: 'debug', user: 'dev' },
+] as const;
 
 export function labHostSpec(name: string): LabHostSpec {
   const spec = labHosts.find((h) => h.name === name);

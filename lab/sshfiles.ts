@@ -1,11 +1,11 @@
 // The SSH material a user of the lab needs, written under .lab/: a client key, each host's own
 // host key (kept across restarts so known_hosts stays valid), known_hosts with those keys, and
-// an OpenSSH client config naming every lab host (prod, debug, edge, legacy) and `prod-sudo`: prod
-// as the normal user dev, whose only root rights are the snapdebug sudo rule.
+// an OpenSSH client config naming every lab host (prod, debug, edge, legacy), and prod-sudo and
+// debug-sudo: those hosts as the normal user dev, whose only root rights are the snapdebug sudo rule.
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { labFiles, labHostSpec, labHosts, stateDir, sudoAlias } from './paths';
+import { labFiles, labHostSpec, labHosts, stateDir, sudoAliases } from './paths';
 
 async function keygen(file: string, comment: string): Promise<void> {
   if (existsSync(file)) return;
@@ -34,7 +34,7 @@ function writeKnownHosts(): void {
 }
 
 function writeSshConfig(): void {
-  const aliases = [...labHosts.map((h) => ({ name: h.name, port: h.sshPort, user: 'root' })), { name: sudoAlias.name, port: labHostSpec(sudoAlias.host).sshPort, user: sudoAlias.user }];
+  const aliases = [...labHosts.map((h) => ({ name: h.name, port: h.sshPort, user: 'root' })), ...sudoAliases.map((a) => ({ name: a.name, port: labHostSpec(a.host).sshPort, user: a.user }))];
   const blocks = aliases.map((host) =>
     [
       `Host ${host.name}`,

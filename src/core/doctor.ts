@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Core } from './core';
 import type { Host } from './host';
+import { restoringRuntime } from './snapshot/runtime';
+import { podmanClosesConnections } from './snapshot/tcpClose';
 import { freeBytes } from './snapshot/transfer';
 import { describeError } from './util/errors';
 import { formatBytes } from './util/format';
@@ -55,7 +57,8 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
 
   const caps = await host.capabilities().catch((error: unknown) => error as Error);
   if (caps instanceof Error) {
-    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or enable sudo for it'}.` });
+    const fix = (caps as { fix?: string }).fix ?? `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or enable sudo for it'}.`;
+    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix });
     return checks;
   }
   const major = Number(caps.podmanVersion.split('.')[0]);
@@ -73,18 +76,27 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     ...(rootless && { fix: 'CRIU checkpoints need rootful podman: connect as root, or enable sudo with a NOPASSWD rule for podman.' }),
   });
   const runtime = caps.info.host.ociRuntime;
+  const runtimeName = runtimeVersion(runtime);
   checks.push(
     await check('runtime', async () => {
-      if (runtime.name === 'runc') return { level: 'ok', detail: `runc supports checkpoints (${runtime.version?.split('\n')[0] ?? runtime.path ?? ''})` };
+      if (runtime.name === 'runc') return { level: 'ok', detail: `${runtimeName} supports checkpoints` };
       const crun = runtime.version ?? '';
       const ok = /\+CRIU/.test(crun);
       return {
         level: ok ? 'ok' : 'fail',
-        detail: `${runtime.name}${ok ? ' built with CRIU' : ' without CRIU support'}`,
+        detail: `${runtimeName}${ok ? ' built with CRIU' : ' without CRIU support'}`,
         ...(!ok && { fix: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' }),
       };
     }),
   );
+  checks.push({ name: 'cgroups', level: 'ok', detail: `cgroup ${caps.info.host.cgroupVersion}, ${caps.info.host.cgroupManager} manager` });
+  checks.push({
+    name: 'copies\' TCP connections',
+    level: 'ok',
+    detail: podmanClosesConnections(caps.restoreFlags, runtime.name)
+      ? 'closed by podman --tcp-close'
+      : `closed through a CRIU options file (org.criu.config): ${caps.restoreFlags.has('--tcp-close') ? `podman would hand --tcp-close to ${runtime.name}, which lacks it` : `podman ${caps.podmanVersion} has no --tcp-close (5.7+)`}`,
+  });
   checks.push({
     name: 'criu version',
     level: caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu) ? 'ok' : 'fail',
@@ -130,6 +142,25 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
   return checks;
 }
 
+/** "runc version 1.3.6+ds1\ncommit: …" → "runc 1.3.6"; the bare name when the version is unknown. */
+export function runtimeVersion(runtime: { name: string; version?: string | undefined }): string {
+  const version = /version (\d+(?:\.\d+)+)/.exec(runtime.version ?? '')?.[1];
+  return version ? `${runtime.name} ${version}` : runtime.name;
+}
+
+/** podman restores a checkpoint only with the runtime that took it (snapshot/runtime.ts). */
+async function runtimeOnPeer(source: Host, peer: Host): Promise<DoctorCheck> {
+  const name = `runtime ${source.name} → ${peer.name}`;
+  const runtime = (await source.capabilities()).info.host.ociRuntime.name;
+  try {
+    await restoringRuntime(peer, runtime);
+    return { name, level: 'ok', detail: `${peer.name} has ${runtime}, which restores what ${source.name} checkpoints` };
+  } catch (error) {
+    const fix = (error as { fix?: string }).fix;
+    return { name, level: 'fail', detail: describeError(error).split('\n')[0]!, ...(fix && { fix }) };
+  }
+}
+
 /** `criu cpuinfo dump` on the source, `criu cpuinfo check` of that image on the peer. */
 async function cpuCompatibility(source: Host, peer: Host): Promise<DoctorCheck> {
   return check(`cpu ${source.name} → ${peer.name}`, async () => {
@@ -162,6 +193,7 @@ export async function doctor(core: Core, hostName: string, peerName?: string): P
     if (checks.every((c) => c.level !== 'fail')) {
       checks.push(await cpuCompatibility(host, peer));
       const [a, b] = await Promise.all([host.capabilities(), peer.capabilities()]);
+      checks.push(await runtimeOnPeer(host, peer));
       if (a.podmanVersion.split('.')[0] !== b.podmanVersion.split('.')[0]) {
         checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: 'Restores across podman major versions may fail: align them.' });
       }

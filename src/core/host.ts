@@ -6,6 +6,7 @@ import { podman } from './podman/commands';
 import type { OptionInfo } from './podman/options';
 import type { PodmanInfo } from './podman/schemas';
 import type { RunOptions, RunResult, Runner, StreamProcess } from './ssh/runner';
+import { sudoRefusal, sudoRefused } from './sudo';
 import { SnapdebugError } from './util/errors';
 
 export interface HostOptions {
@@ -76,7 +77,8 @@ export class Host {
    * The error for a failed podman command. When CRIU failed, its log on the host says why far
    * better than podman does: the tail of that log joins the detail, and the fix is read from it.
    */
-  async failure(argv: readonly string[], exitCode: number | null, stderr: string): Promise<PodmanError> {
+  async failure(argv: readonly string[], exitCode: number | null, stderr: string): Promise<PodmanError | SnapdebugError> {
+    if (this.options.sudo && sudoRefused.test(stderr)) return sudoRefusal(this, 'podman');
     const error = this.podmanError(argv, exitCode, stderr);
     if (!error.criuLog) return error;
     const tail = await this.tail(error.criuLog.path, 25).catch(() => undefined);
@@ -112,6 +114,7 @@ export class Host {
         this.podman(podman.restoreHelp()),
         this.runIdempotent(this.privileged(['criu', '--version'])),
       ]);
+      if (this.options.sudo && sudoRefused.test(criu.stderr)) throw await sudoRefusal(this, 'criu');
       return {
         podmanVersion: info.version.Version,
         criuVersion: /Version: (\S+)/.exec(criu.stdout)?.[1],

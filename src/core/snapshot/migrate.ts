@@ -9,6 +9,7 @@ import { exportOption, restoreFlags, type RestoreOptions } from '../podman/optio
 import { SnapdebugError, describeError } from '../util/errors';
 import { noProgress } from '../util/progress';
 import { checkpoint, inspectOne } from './checkpoint';
+import { restoringRuntime } from './runtime';
 import { hasImage } from './images';
 import { restoreSnapshot } from './restore';
 import type { SnapshotMeta } from './store';
@@ -47,6 +48,8 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   const before = await inspectOne(source, request.container, control.signal);
   const restoreOptions: RestoreOptions = { name: before.Name, ...(request.tcpEstablished && { tcpEstablished: true }) };
   await target.requireFlags('restore', [...restoreFlags(restoreOptions), { ...exportOption, flag: '--import' }]);
+  // podman restores with the runtime that took the checkpoint: the target must have it.
+  await restoringRuntime(target, before.OCIRuntime, control.signal);
   if (await target.podman(podman.containerExists(before.Name))) {
     throw new SnapdebugError(`${request.to} already has a container named ${before.Name}; the migration would collide with it.`);
   }

@@ -27,7 +27,7 @@ export async function restoringRuntime(target: Host, snapshotRuntimeName: string
   if (snapshotRuntimeName === undefined || snapshotRuntimeName === own) return own;
   if (await target.podman(podman.runtimeAvailable(snapshotRuntimeName), signal ? { signal } : {})) return snapshotRuntimeName;
   throw new SnapdebugError(
-    `The snapshot was taken with ${snapshotRuntimeName}, and podman on ${target.name} has no ${snapshotRuntimeName} (its runtime is ${own}): podman restores a checkpoint only with the runtime that took it.`,
+    `A checkpoint taken with ${snapshotRuntimeName} cannot be restored on ${target.name}: podman there has no ${snapshotRuntimeName} (its runtime is ${own}), and podman restores a checkpoint only with the runtime that took it.`,
     { fix: `Install ${snapshotRuntimeName} on ${target.name}, or restore on a host that has it.` },
   );
 }

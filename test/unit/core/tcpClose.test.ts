@@ -91,7 +91,7 @@ describe('closing a copy\'s TCP connections', () => {
 
     it('refuses a target without it, in one sentence naming both runtimes', async () => {
       await assert.rejects(restoringRuntime(hostWithRuntimes('runc', []), 'crun'), (error: Error & { fix?: string }) => {
-        assert.match(error.message, /^The snapshot was taken with crun, and podman on edge has no crun \(its runtime is runc\)/);
+        assert.match(error.message, /^A checkpoint taken with crun cannot be restored on edge: podman there has no crun \(its runtime is runc\)/);
         assert.match(error.fix ?? '', /Install crun on edge/);
         return true;
       });

@@ -1,0 +1,59 @@
+// Snapshot & Debug of demo-api between hosts of different podman versions: the copy is restored
+// by the runtime that took the snapshot and attached over CDP, its memory is production's, and
+// production keeps running with the same PID. A pair that cannot work (a crun source, a debug
+// host without crun) is refused before production is touched.
+import { strict as assert } from 'node:assert';
+import { snapshotAndDebug, type SnapshotDebugSession } from '../../src/core/debug/session';
+import { connectCdp, evaluateInTick } from './cdp';
+import { containerPid, criuConfigs, demoState, labCore, labSsh, removeContainer, requireHosts, tempArchives } from './helpers';
+
+describe('Snapshot & Debug across podman versions (lab)', function () {
+  this.timeout(180_000);
+  const core = labCore();
+  const sessions: SnapshotDebugSession[] = [];
+  before(() => requireHosts('prod', 'debug', 'edge', 'legacy'));
+  after(async () => {
+    for (const session of sessions) {
+      await session.close();
+      await removeContainer(session.copy.host, session.copy.name);
+    }
+    core.cleanup();
+  });
+
+  // Every copy here is restored by runc (the sources run runc), which has no --tcp-close: its
+  // connections are closed through the CRIU options file, on podman 5.8 (edge) as on 4.3 and 5.4.
+  for (const [from, to] of [
+    ['prod', 'edge'],
+    ['prod', 'legacy'],
+    ['legacy', 'debug'],
+  ] as const) {
+    it(`${from} → ${to}: the copy's counter, read over CDP, is at least production's; production keeps its PID`, async () => {
+      const pid = await containerPid(from, 'demo-api');
+      const before = await demoState(from, 'demo-api');
+      const session = await snapshotAndDebug(core, { host: from, container: 'demo-api', to });
+      sessions.push(session);
+      assert.equal(session.target.runtime, 'node');
+      assert.equal(session.snapshot.source.runtime, 'runc');
+      const cdp = await connectCdp(session.attach!.port);
+      try {
+        const [requestCount, startedAt] = await evaluateInTick(cdp, ['state.requestCount', 'state.startedAt']);
+        assert.ok((requestCount as number) >= before.requestCount, `copy ${String(requestCount)} >= ${before.requestCount}`);
+        assert.equal(startedAt, before.startedAt, 'the same process state, not a fresh start');
+      } finally {
+        cdp.close();
+      }
+      assert.equal(await containerPid(from, 'demo-api'), pid);
+      assert.deepEqual(await criuConfigs(to), [`snapdebug-criu-${session.copy.name}.conf`], 'connections closed through the CRIU options file');
+      assert.deepEqual([...(await tempArchives(from)), ...(await tempArchives(to))], []);
+    });
+  }
+
+  it('edge → legacy: refused before edge\'s demo-api is touched, in one sentence (legacy has no crun)', async () => {
+    const pid = await containerPid('edge', 'demo-api');
+    core.commands.length = 0;
+    await assert.rejects(snapshotAndDebug(core, { host: 'edge', container: 'demo-api', to: 'legacy' }), /A checkpoint taken with crun cannot be restored on legacy/);
+    assert.deepEqual(core.commands.filter((c) => c.startsWith('edge:') && /checkpoint/.test(c)), [], 'no checkpoint was taken');
+    assert.equal(await containerPid('edge', 'demo-api'), pid);
+    assert.equal((await labSsh('edge', "podman inspect -f '{{.State.Checkpointed}}' demo-api")).trim(), 'false');
+  });
+});
