@@ -77,8 +77,11 @@ export class Host {
    * The error for a failed podman command. When CRIU failed, its log on the host says why far
    * better than podman does: the tail of that log joins the detail, and the fix is read from it.
    */
-  async failure(argv: readonly string[], exitCode: number | null, stderr: string): Promise<PodmanError | SnapdebugError> {
-    if (this.options.sudo && sudoRefused.test(stderr)) return sudoRefusal(this, 'podman');
+  async failure(argv: readonly string[], exitCode: number | null, stderr: string): Promise<PodmanError> {
+    if (this.options.sudo && sudoRefused.test(stderr)) {
+      const refusal = await sudoRefusal(this, 'podman');
+      return new PodmanError(refusal.message, { detail: stderr, ...(refusal.fix && { fix: refusal.fix }) });
+    }
     const error = this.podmanError(argv, exitCode, stderr);
     if (!error.criuLog) return error;
     const tail = await this.tail(error.criuLog.path, 25).catch(() => undefined);

@@ -315,11 +315,11 @@ describe('Host', () => {
       assert.equal(error.criuLog?.path, '/run/x/dump.log');
     });
 
-    it('explains sudo asking for a password', async () => {
+    it('explains sudo asking for a password: the program and the sudoers line to add', async () => {
       const runner = new FakeRunner(labAnswers([['podman ps --all --format json', { stderr: 'sudo: a password is required', exitCode: 1 }]]));
       const error = await podmanErrorOf(() => new Host('prod', runner, { sudo: true }).podman(podman.ps()));
-      assert.equal(error.message, 'sudo on prod needs a password or does not allow podman.');
-      assert.match(error.fix ?? '', /passwordless sudo/);
+      assert.match(error.message, /^sudo on prod does not let .+ run podman without a password, which snapdebug needs\.$/);
+      assert.match(error.fix ?? '', /^Add the line ".+ ALL=\(root\) NOPASSWD: \S+podman" to \/etc\/sudoers\.d\/snapdebug on prod/);
     });
 
     it('explains a missing image', async () => {
