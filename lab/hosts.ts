@@ -4,11 +4,11 @@
 // hands each accepted connection straight to `sshd -i` inside the host (lab/enter-host.sh). socat's `nofork` gives sshd the
 // TCP socket itself, so no process copies the bytes in between (scp measured 1.5x faster than a
 // socat-to-socat relay).
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { cgroup2Mount, removeCgroupTree } from './leftovers';
+import { dirname, join } from 'node:path';
+import { cgroup2Mount, cgroupMounts, removeCgroupTree } from './leftovers';
 import { labDir, labFiles, type LabHostSpec } from './paths';
 import { childrenOf, isAlive, signalTracked, track, waitUntil, type TrackedPid } from './proc';
 import type { HostRunState } from './state';
@@ -64,12 +64,30 @@ export interface HostParts {
   images: string;
 }
 
-/** The cgroup2 folder a cgroup2 host lives in (its cgroup namespace's root), one per lab port. */
-export function hostCgroupDir(spec: LabHostSpec): string | undefined {
-  if (spec.cgroups !== 'cgroup2') return undefined;
-  const mount = cgroup2Mount();
-  if (!mount) throw new Error(`lab host ${spec.name} needs a cgroup2 hierarchy, and this machine mounts none`);
-  return join(mount, `snapdebug-lab-${spec.sshPort}-${spec.name}`);
+/**
+ * The cgroup folders a cgroup2 host lives in, one in each of this machine's hierarchies (the roots
+ * of its cgroup namespace). Not only cgroup2's: the kernel lists the v1 hierarchies in
+ * /proc/PID/cgroup too, CRIU dumps and restores them, and restoring the values of the machine's
+ * root cgroups into new folders fails (cpuset.cpu_exclusive=1); a folder of its own has plain ones.
+ */
+export function hostCgroupDirs(spec: LabHostSpec): string[] {
+  if (spec.cgroups !== 'cgroup2') return [];
+  if (!cgroup2Mount()) throw new Error(`lab host ${spec.name} needs a cgroup2 hierarchy, and this machine mounts none`);
+  return cgroupMounts().map((mount) => join(mount, `snapdebug-lab-${spec.sshPort}-${spec.name}`));
+}
+
+/**
+ * Makes the folders. A v1 cpuset folder takes no process before it has CPUs and memory nodes, and
+ * its children (which CRIU makes when restoring) start with none unless clone_children is set.
+ */
+function makeCgroupDirs(dirs: string[]): void {
+  for (const dir of dirs) {
+    removeCgroupTree(dir); // an earlier run's, empty
+    mkdirSync(dir);
+    if (!existsSync(join(dir, 'cpuset.cpus'))) continue;
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(dir, file), readFileSync(join(dirname(dir), file)));
+    writeFileSync(join(dir, 'cgroup.clone_children'), '1');
+  }
 }
 
 // socat splits its EXEC address at spaces, commas and colons: the script's path must have none.
@@ -83,17 +101,20 @@ export async function startHost(spec: LabHostSpec, parts: HostParts): Promise<Ho
   const enterHost = join(labDir, 'enter-host.sh');
   if (!socatSafePath.test(enterHost)) throw new Error(`the lab cannot run from ${labDir}: move the checkout to a path without spaces, commas or colons`);
 
-  const cgroupDir = hostCgroupDir(spec);
-  const unshareArgs = ['--mount', '--pid', '--net', '--uts', '--ipc', ...(cgroupDir ? ['--cgroup'] : []), '--fork', '--propagation', 'private', '--kill-child',
+  const cgroupDirs = hostCgroupDirs(spec);
+  const cgroupList = join(state, 'cgroups');
+  const unshareArgs = ['--mount', '--pid', '--net', '--uts', '--ipc', ...(cgroupDirs.length > 0 ? ['--cgroup'] : []), '--fork', '--propagation', 'private', '--kill-child',
     'bash', join(labDir, 'host-init.sh')];
-  if (cgroupDir) {
-    removeCgroupTree(cgroupDir); // an earlier run's, empty
-    mkdirSync(cgroupDir);
+  if (cgroupDirs.length > 0) {
+    if (!socatSafePath.test(cgroupList)) throw new Error(`the lab cannot keep its state in ${cgroupList}: move the checkout to a path without spaces, commas or colons`);
+    makeCgroupDirs(cgroupDirs);
+    writeFileSync(cgroupList, cgroupDirs.join('\n') + '\n', { mode: 0o600 });
   }
-  // A cgroup2 host's namespace is rooted at its own folder: unshare moves itself there first.
+  // A cgroup2 host's namespace is rooted at its own folders: unshare moves itself there first.
+  const joinCgroups = 'while read -r dir; do echo $$ >"$dir/cgroup.procs" || exit 1; done <"$1" && shift && exec unshare "$@"';
   const unsharePid = startDetached(
-    cgroupDir ? 'sh' : 'unshare',
-    cgroupDir ? ['-c', 'echo $$ >"$1/cgroup.procs" && shift && exec unshare "$@"', 'sh', cgroupDir, ...unshareArgs] : unshareArgs,
+    cgroupDirs.length > 0 ? 'sh' : 'unshare',
+    cgroupDirs.length > 0 ? ['-c', joinCgroups, 'sh', cgroupList, ...unshareArgs] : unshareArgs,
     log,
     {
       PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -117,13 +138,13 @@ export async function startHost(spec: LabHostSpec, parts: HostParts): Promise<Ho
 
   const forwarderPid = startDetached(
     'socat',
-    [`TCP-LISTEN:${spec.sshPort},bind=127.0.0.1,fork,reuseaddr`, `EXEC:${enterHost} ${initPid}${cgroupDir ? ` ${cgroupDir}` : ''},nofork`],
+    [`TCP-LISTEN:${spec.sshPort},bind=127.0.0.1,fork,reuseaddr`, `EXEC:${enterHost} ${initPid}${cgroupDirs.length > 0 ? ` ${cgroupList}` : ''},nofork`],
     join(state, 'forwarder.log'),
     { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
   );
   const forwarder = track(forwarderPid);
   await waitUntil(() => sshBannerAt(spec.sshPort), 10_000, `${spec.name}'s sshd on 127.0.0.1:${spec.sshPort}`, 200);
-  return { name: spec.name, sshPort: spec.sshPort, kind: spec.kind, unshare, init, forwarder, ...(cgroupDir && { cgroupDir }) };
+  return { name: spec.name, sshPort: spec.sshPort, kind: spec.kind, unshare, init, forwarder, ...(cgroupDirs.length > 0 && { cgroupDirs }) };
 }
 
 /** Ends a host: its PID 1 (the kernel then ends every process inside), then its forwarder. */
@@ -134,8 +155,7 @@ export async function stopHost(host: HostRunState): Promise<void> {
   const ours: TrackedPid[] = [host.forwarder, host.init, host.unshare];
   await waitUntil(() => ours.every((p) => !isAlive(p)), 10_000, `${host.name}'s processes to end`);
   // The kernel empties a cgroup a moment after its last process is reaped.
-  if (host.cgroupDir) {
-    const dir = host.cgroupDir;
+  for (const dir of host.cgroupDirs ?? []) {
     await waitUntil(() => (removeCgroupTree(dir), !existsSync(dir)), 10_000, `${host.name}'s cgroup ${dir} to empty`);
   }
 }

@@ -156,7 +156,7 @@ export async function findLeftovers(state: LabRunState | undefined): Promise<Lef
   const processes = (state?.hosts ?? []).flatMap((h) =>
     (['unshare', 'init', 'forwarder'] as const).filter((role) => isAlive(h[role])).map((role) => `${h.name} ${role} pid ${h[role].pid}`),
   );
-  const cgroups = (state?.hosts ?? []).flatMap((h) => (h.cgroupDir && existsSync(h.cgroupDir) ? [`${h.name} cgroup ${h.cgroupDir}`] : []));
+  const cgroups = (state?.hosts ?? []).flatMap((h) => (h.cgroupDirs ?? []).filter((dir) => existsSync(dir)).map((dir) => `${h.name} cgroup ${dir}`));
   return { processes, mounts: labMounts(), links: await labLinks(), nftRules: await labNftRules(), cgroups };
 }
 

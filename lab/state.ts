@@ -14,8 +14,8 @@ export interface HostRunState {
   init: TrackedPid;
   /** The socat listener on 127.0.0.1:sshPort (a process group of its own). */
   forwarder: TrackedPid;
-  /** A cgroup2 host's own cgroup folder in this machine's tree, removed when the host ends. */
-  cgroupDir?: string;
+  /** A cgroup2 host's own cgroup folders in this machine's hierarchies, removed when the host ends. */
+  cgroupDirs?: string[];
 }
 
 export interface LabRunState {

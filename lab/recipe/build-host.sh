@@ -56,7 +56,7 @@ own() { # own NAME DEFAULT: the host kind's own file if it has one (lab/recipe/h
 install -m 0644 "$(own containers.conf "$conf/containers.conf")" "$root/etc/containers/containers.conf"
 install -m 0644 "$conf/storage.conf" "$root/etc/containers/storage.conf"
 install -m 0644 "$conf/sshd_config" "$root/etc/ssh/sshd_config"
-install -D -m 0644 "$(own criu.conf "$conf/criu-runc.conf")" "$root/etc/criu/runc.conf"
+install -D -m 0644 "$conf/criu-runc.conf" "$root/etc/criu/runc.conf"
 rm -f "$root"/etc/ssh/ssh_host_* # each host gets its own keys at start
 mkdir -p "$root/var/lib/snapdebug-images" "$root/root/.ssh"
 chmod 0700 "$root/root/.ssh"

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Core } from './core';
 import type { Host } from './host';
-import { restoringRuntime } from './snapshot/runtime';
+import { requireCgroupVersion, restoringRuntime } from './snapshot/runtime';
 import { podmanClosesConnections } from './snapshot/tcpClose';
 import { freeBytes } from './snapshot/transfer';
 import { describeError } from './util/errors';
@@ -148,17 +148,25 @@ export function runtimeVersion(runtime: { name: string; version?: string | undef
   return version ? `${runtime.name} ${version}` : runtime.name;
 }
 
-/** podman restores a checkpoint only with the runtime that took it (snapshot/runtime.ts). */
-async function runtimeOnPeer(source: Host, peer: Host): Promise<DoctorCheck> {
-  const name = `runtime ${source.name} → ${peer.name}`;
-  const runtime = (await source.capabilities()).info.host.ociRuntime.name;
+/** A check that passes when `body` does not throw, and otherwise shows its sentence and fix. */
+async function refusalCheck(name: string, okDetail: string, body: () => Promise<unknown>): Promise<DoctorCheck> {
   try {
-    await restoringRuntime(peer, runtime);
-    return { name, level: 'ok', detail: `${peer.name} has ${runtime}, which restores what ${source.name} checkpoints` };
+    await body();
+    return { name, level: 'ok', detail: okDetail };
   } catch (error) {
     const fix = (error as { fix?: string }).fix;
     return { name, level: 'fail', detail: describeError(error).split('\n')[0]!, ...(fix && { fix }) };
   }
+}
+
+/** podman restores a checkpoint only with the runtime that took it, and on the same cgroup version (snapshot/runtime.ts). */
+async function restorableOnPeer(source: Host, peer: Host): Promise<DoctorCheck[]> {
+  const { info } = await source.capabilities();
+  const runtime = info.host.ociRuntime.name;
+  return [
+    await refusalCheck(`runtime ${source.name} → ${peer.name}`, `${peer.name} has ${runtime}, which restores what ${source.name} checkpoints`, () => restoringRuntime(peer, runtime)),
+    await refusalCheck(`cgroups ${source.name} → ${peer.name}`, `both cgroup ${info.host.cgroupVersion}`, () => requireCgroupVersion(peer, source.name, info.host.cgroupVersion)),
+  ];
 }
 
 /** `criu cpuinfo dump` on the source, `criu cpuinfo check` of that image on the peer. */
@@ -193,7 +201,7 @@ export async function doctor(core: Core, hostName: string, peerName?: string): P
     if (checks.every((c) => c.level !== 'fail')) {
       checks.push(await cpuCompatibility(host, peer));
       const [a, b] = await Promise.all([host.capabilities(), peer.capabilities()]);
-      checks.push(await runtimeOnPeer(host, peer));
+      checks.push(...(await restorableOnPeer(host, peer)));
       if (a.podmanVersion.split('.')[0] !== b.podmanVersion.split('.')[0]) {
         checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: 'Restores across podman major versions may fail: align them.' });
       }

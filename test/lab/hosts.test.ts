@@ -99,24 +99,35 @@ describe('lab hosts: versions, sudo, doctor', function () {
       }
     });
 
-    it('--peer: prod and legacy take each other\'s checkpoints (CPU, runtime), with a warning for podman 5 against 4', async () => {
-      for (const [a, b] of [['prod', 'legacy'], ['legacy', 'prod'], ['prod', 'edge']] as const) {
+    it('--peer: prod and legacy take each other\'s checkpoints (CPU, runtime, cgroups), with a warning for podman 5 against 4', async () => {
+      for (const [a, b] of [['prod', 'legacy'], ['legacy', 'prod'], ['prod', 'debug']] as const) {
         const { code, report } = await doctor(a, '--peer', b);
         assert.equal(code, 0, `${a} → ${b}: ${JSON.stringify(report.checks.filter((c) => c.level === 'fail'))}`);
         assert.equal(report.checks.find((c) => c.name === `cpu ${a} → ${b}`)?.level, 'ok');
         assert.match(report.checks.find((c) => c.name === `runtime ${a} → ${b}`)?.detail ?? '', /^\S+ has runc, which restores what \S+ checkpoints$/);
+        assert.equal(report.checks.find((c) => c.name === `cgroups ${a} → ${b}`)?.detail, 'both cgroup v1');
         const versions = report.checks.find((c) => c.name === 'podman versions');
         assert.equal(versions?.level, [a, b].includes('legacy') ? 'warn' : undefined, `${a} → ${b}`);
       }
     });
 
-    it('--peer: edge\'s crun checkpoints cannot be restored on legacy, which has no crun: one sentence and its fix', async () => {
+    it('--peer: edge\'s crun checkpoints cannot be restored on legacy (no crun, cgroup v1): a sentence and a fix each', async () => {
       const { code, report } = await doctor('edge', '--peer', 'legacy');
       assert.equal(code, 1);
       const runtime = report.checks.find((c) => c.name === 'runtime edge → legacy');
       assert.equal(runtime?.level, 'fail');
       assert.match(runtime?.detail ?? '', /^A checkpoint taken with crun cannot be restored on legacy: podman there has no crun \(its runtime is runc\)/);
       assert.match(runtime?.fix ?? '', /^Install crun on legacy/);
+      const cgroups = report.checks.find((c) => c.name === 'cgroups edge → legacy');
+      assert.equal(cgroups?.level, 'fail');
+      assert.match(cgroups?.detail ?? '', /^A checkpoint taken on edge \(cgroup v2\) cannot be restored on legacy \(cgroup v1\)/);
+    });
+
+    it('--peer: prod (cgroup v1) → edge (cgroup v2) fails on cgroups only; edge has runc too', async () => {
+      const { code, report } = await doctor('prod', '--peer', 'edge');
+      assert.equal(code, 1);
+      assert.deepEqual(report.checks.filter((c) => c.level === 'fail').map((c) => c.name), ['cgroups prod → edge']);
+      assert.equal(report.checks.find((c) => c.name === 'runtime prod → edge')?.level, 'ok');
     });
   });
 });

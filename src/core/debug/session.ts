@@ -88,7 +88,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   const source = core.hosts.get(request.host);
   const target = core.hosts.get(request.to);
   // Both hosts are connected and probed at once (the checkpoint reuses the source's probe).
-  const [live] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
+  const [live, , sourceCaps] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
   if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
   const draft: SnapshotMeta = {
     id: 'planned',
@@ -96,6 +96,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     createdAt: new Date().toISOString(),
     source: snapshotSource(request.host, live),
     podmanVersion: '',
+    cgroupVersion: sourceCaps.info.host.cgroupVersion,
     options: checkpointOptions,
     compression: 'zstd',
     archive: '',

@@ -177,6 +177,7 @@ export async function checkpointAndSend(
     createdAt: new Date().toISOString(),
     source: snapshotSource(request.host, before, facts),
     podmanVersion: caps.podmanVersion,
+    cgroupVersion: caps.info.host.cgroupVersion,
     ...(caps.criuVersion !== undefined && { criuVersion: caps.criuVersion }),
     options: { ...options, compress: compression },
     compression,

@@ -9,7 +9,7 @@ import { exportOption, restoreFlags, type RestoreOptions } from '../podman/optio
 import { SnapdebugError, describeError } from '../util/errors';
 import { noProgress } from '../util/progress';
 import { checkpoint, inspectOne } from './checkpoint';
-import { restoringRuntime } from './runtime';
+import { requireCgroupVersion, restoringRuntime } from './runtime';
 import { hasImage } from './images';
 import { restoreSnapshot } from './restore';
 import type { SnapshotMeta } from './store';
@@ -50,6 +50,7 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   await target.requireFlags('restore', [...restoreFlags(restoreOptions), { ...exportOption, flag: '--import' }]);
   // podman restores with the runtime that took the checkpoint: the target must have it.
   await restoringRuntime(target, before.OCIRuntime, control.signal);
+  await requireCgroupVersion(target, request.from, (await source.capabilities()).info.host.cgroupVersion);
   if (await target.podman(podman.containerExists(before.Name))) {
     throw new SnapdebugError(`${request.to} already has a container named ${before.Name}; the migration would collide with it.`);
   }

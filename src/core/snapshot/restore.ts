@@ -15,7 +15,7 @@ import { inspectOne } from './checkpoint';
 import { hasImage, transferImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
-import { restoringRuntime, snapshotRuntime } from './runtime';
+import { requireCgroupVersion, restoringRuntime, snapshotRuntime } from './runtime';
 import { closeCopyConnections, criuConfigAnnotation, criuConfigLabel, removeCriuConfig, writeCriuConfig } from './tcpClose';
 
 /** The target lacks the container's image: the caller may retry with transferImage. */
@@ -153,6 +153,7 @@ export async function planRestore(
       fix: 'Choose another name (--name), or remove that container first.',
     });
   }
+  await requireCgroupVersion(target, meta.source.host, meta.cgroupVersion);
   const runtime = await restoringRuntime(target, await snapshotRuntime(core, meta), signal);
   const criuConfig = asCopy && meta.options.tcpEstablished ? await closeCopyConnections(core, target, name, options, runtime) : undefined;
   await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);

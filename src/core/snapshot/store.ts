@@ -29,6 +29,8 @@ export interface SnapshotMeta {
     runtime?: string;
   };
   podmanVersion: string;
+  /** The source host's cgroup version ("v1", "v2"): a checkpoint restores only on the same (runtime.ts). */
+  cgroupVersion?: string;
   criuVersion?: string;
   options: CheckpointOptions;
   compression: Compression;

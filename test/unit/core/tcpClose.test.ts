@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Host } from '../../../src/core/host';
 import type { RestoreOptions } from '../../../src/core/podman/options';
 import { LocalRunner } from '../../../src/core/ssh/runner';
-import { restoringRuntime } from '../../../src/core/snapshot/runtime';
+import { requireCgroupVersion, restoringRuntime } from '../../../src/core/snapshot/runtime';
 import { closeCopyConnections, criuConfigText, defaultCriuConfigs, isCriuConfigPath, podmanClosesConnections, removeCriuConfig, writeCriuConfig } from '../../../src/core/snapshot/tcpClose';
 import { makeTempDir } from '../helpers';
 
@@ -87,6 +87,17 @@ describe('closing a copy\'s TCP connections', () => {
       const host = hostWithRuntimes('crun', ['runc']);
       assert.equal(await restoringRuntime(host, 'runc'), 'runc');
       assert.deepEqual(host.asked, [['--runtime', 'runc', 'info', '--format', '{{.Host.OCIRuntime.Name}}']]);
+    });
+
+    it('needs the source\'s cgroup version on the target; an unknown one (older snapshots) is not checked', async () => {
+      const v2 = { name: 'edge', capabilities: async () => ({ info: { host: { cgroupVersion: 'v2' } } }) } as unknown as Host;
+      await requireCgroupVersion(v2, 'prod', 'v2');
+      await requireCgroupVersion(v2, 'prod', undefined);
+      await assert.rejects(requireCgroupVersion(v2, 'prod', 'v1'), (error: Error & { fix?: string }) => {
+        assert.equal(error.message, "A checkpoint taken on prod (cgroup v1) cannot be restored on edge (cgroup v2): CRIU cannot map the container's cgroup mounts from one to the other.");
+        assert.equal(error.fix, 'Restore on a host with cgroup v1, like prod.');
+        return true;
+      });
     });
 
     it('refuses a target without it, in one sentence naming both runtimes', async () => {
