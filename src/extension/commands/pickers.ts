@@ -67,26 +67,30 @@ type BooleanKeys<T> = { [K in keyof T]-?: T[K] extends boolean | undefined ? K :
 
 /**
  * A multi-select of boolean options, offering only those the host's podman has (read from its
- * --help), pre-selected from the settings. undefined when dismissed.
+ * --help), pre-selected from the settings; the placeholder names what this podman lacks, and since
+ * which release. undefined when dismissed.
  */
 async function pickFlags<K extends string>(
   title: string,
   keys: K[],
-  info: Record<K, { flag: string; label: string; description: string }>,
-  offered: Set<string>,
+  info: Record<K, { flag: string; label: string; description: string; since: string }>,
+  host: { offered: Set<string>; podmanVersion: string },
   defaults: Partial<Record<K, boolean>>,
 ): Promise<Partial<Record<K, boolean>> | undefined> {
   const items = keys
-    .filter((key) => offered.has(info[key].flag))
+    .filter((key) => host.offered.has(info[key].flag))
     .map((key) => ({ label: info[key].label, description: info[key].flag, detail: info[key].description, picked: defaults[key] === true, key }));
-  const picked = await vscode.window.showQuickPick(items, { title, canPickMany: true, ignoreFocusOut: true, placeHolder: 'Options (Enter to accept)' });
+  const lacking = keys.filter((key) => !host.offered.has(info[key].flag)).map((key) => `${info[key].label} (${info[key].flag}, podman ${info[key].since}+)`);
+  const placeHolder = `Options (Enter to accept)${lacking.length > 0 ? `; podman ${host.podmanVersion} here has no ${lacking.join(', ')}` : ''}`;
+  const picked = await vscode.window.showQuickPick(items, { title, canPickMany: true, ignoreFocusOut: true, placeHolder });
   if (!picked) return undefined;
   return Object.fromEntries(keys.map((key) => [key, picked.some((p) => p.key === key)])) as Partial<Record<K, boolean>>;
 }
 
 export async function pickCheckpointOptions(services: Services, host: string, leaveRunning: boolean): Promise<CheckpointOptions | undefined> {
   const settings = services.settings().checkpoint;
-  const offered = (await services.core().hosts.get(host).capabilities()).checkpointFlags;
+  const caps = await services.core().hosts.get(host).capabilities();
+  const offered = { offered: caps.checkpointFlags, podmanVersion: caps.podmanVersion };
   const keys: BooleanKeys<CheckpointOptions>[] = ['tcpEstablished', 'fileLocks', 'ignoreRootfs', 'ignoreVolumes', 'keep', ...(leaveRunning ? (['preCheckpoint'] as const) : [])];
   const flags = await pickFlags(leaveRunning ? 'Checkpoint (the container keeps running)' : 'Checkpoint and Stop', keys, checkpointOptionInfo, offered, settings);
   if (!flags) return undefined;
@@ -95,7 +99,8 @@ export async function pickCheckpointOptions(services: Services, host: string, le
 
 export async function pickRestoreOptions(services: Services, host: string, defaultName: string): Promise<RestoreOptions | undefined> {
   const settings = services.settings().restore;
-  const offered = (await services.core().hosts.get(host).capabilities()).restoreFlags;
+  const caps = await services.core().hosts.get(host).capabilities();
+  const offered = { offered: caps.restoreFlags, podmanVersion: caps.podmanVersion };
   // No "TCP established": podman restores connections only under the original name, and a copy
   // always gets its own (a snapshot taken with its connections gives copies them closed).
   const keys: BooleanKeys<RestoreOptions>[] = ['ignoreStaticIp', 'ignoreStaticMac', 'tcpClose', 'ignoreRootfs', 'ignoreVolumes', 'fileLocks', 'keep'];

@@ -308,6 +308,16 @@ describe('Restore on Host', () => {
     assert.equal(services.refreshed, 1);
   });
 
+  it('offers only the options the host\'s podman has, and names what it lacks since which release', async () => {
+    const { services, meta } = setUp();
+    await restoreSnapshot.run(services, new SnapshotNode(meta));
+    const options = fake.quickPicks[1]!;
+    const labels = (options.items as Array<{ label: string }>).map((i) => i.label);
+    assert.ok(labels.includes('Ignore static IP'));
+    assert.ok(!labels.includes('TCP close'), 'podman 5.4.2 has no --tcp-close');
+    assert.equal(options.options?.placeHolder, 'Options (Enter to accept); podman 5.4.2 here has no TCP close (--tcp-close, podman 5.7+)');
+  });
+
   it('declining the offer restores nothing more', async () => {
     const { core, services, meta } = setUp();
     await restoreSnapshot.run(services, new SnapshotNode(meta));
