@@ -115,7 +115,7 @@ describe('lab hosts: versions, sudo, doctor', function () {
       const { code, report } = await doctor('edge', '--peer', 'legacy');
       assert.equal(code, 1);
       const runtime = report.checks.find((c) => c.name === 'runtime edge → legacy');
-      assert.equal(runtime?.level, 'fail');
+      assert.equal(runtime?.level, 'fail', JSON.stringify(report.checks.filter((c) => c.level !== 'ok')));
       assert.match(runtime?.detail ?? '', /^A checkpoint taken with crun cannot be restored on legacy: podman there has no crun \(its runtime is runc\)/);
       assert.match(runtime?.fix ?? '', /^Install crun on legacy/);
       const cgroups = report.checks.find((c) => c.name === 'cgroups edge → legacy');

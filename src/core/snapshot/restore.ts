@@ -153,8 +153,8 @@ export async function planRestore(
       fix: 'Choose another name (--name), or remove that container first.',
     });
   }
-  await requireCgroupVersion(target, meta.source.host, meta.cgroupVersion);
   const runtime = await restoringRuntime(target, await snapshotRuntime(core, meta), signal);
+  await requireCgroupVersion(target, meta.source.host, meta.cgroupVersion);
   const criuConfig = asCopy && meta.options.tcpEstablished ? await closeCopyConnections(core, target, name, options, runtime) : undefined;
   await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);
   throwIfAborted(signal);
