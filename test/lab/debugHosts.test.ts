@@ -56,7 +56,7 @@ describe('Snapshot & Debug across podman versions (lab)', function () {
       const pid = await containerPid(from, 'demo-api');
       core.commands.length = 0;
       await assert.rejects(snapshotAndDebug(core, { host: from, container: 'demo-api', to }), why);
-      assert.deepEqual(core.commands.filter((c) => c.startsWith(`${from}:`) && /checkpoint/.test(c)), [], 'no checkpoint was taken');
+      assert.deepEqual(core.commands.filter((c) => c.startsWith(`${from}:`) && /container checkpoint/.test(c) && !c.endsWith('--help')), [], 'no checkpoint was taken');
       assert.equal(await containerPid(from, 'demo-api'), pid);
       assert.equal((await labSsh(from, "podman inspect -f '{{.State.Checkpointed}}' demo-api")).trim(), 'false');
     });

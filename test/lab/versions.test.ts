@@ -127,7 +127,7 @@ describe('across podman versions (lab)', function () {
       assert.equal(snapshot.cgroupVersion, 'v1');
       core.commands.length = 0;
       await assert.rejects(restoreSnapshot(core, { snapshot: snapshot.id, to: 'edge', options: {} }), /A checkpoint taken on prod \(cgroup v1\) cannot be restored on edge \(cgroup v2\)/);
-      assert.deepEqual(core.commands.filter((c) => c.startsWith('edge:') && /restore|cat >|sha256|dd /.test(c)), [], 'nothing was sent to edge');
+      assert.deepEqual(core.commands.filter((c) => c.startsWith('edge:') && /container restore --import|cat >|sha256sum|dd /.test(c)), [], 'nothing was sent to edge');
       assert.deepEqual(await tempArchives('edge'), []);
     });
 
@@ -136,7 +136,7 @@ describe('across podman versions (lab)', function () {
       const snapshot = await checkpoint(core, { host: 'edge', container: original, options: { leaveRunning: true, tcpEstablished: true } });
       core.commands.length = 0;
       await assert.rejects(restoreSnapshot(core, { snapshot: snapshot.id, to: 'legacy', options: {} }), /A checkpoint taken with crun cannot be restored on legacy: podman there has no crun \(its runtime is runc\)/);
-      assert.deepEqual(core.commands.filter((c) => c.startsWith('legacy:') && /restore|cat >|sha256|dd /.test(c)), [], 'nothing was sent to legacy');
+      assert.deepEqual(core.commands.filter((c) => c.startsWith('legacy:') && /container restore --import|cat >|sha256sum|dd /.test(c)), [], 'nothing was sent to legacy');
       assert.deepEqual(await tempArchives('legacy'), []);
     });
   });
