@@ -17,21 +17,22 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Files (relative to lab/) each part is built from; any change to one of them rebuilds the part. */
-export function partInputs(part: HostKind | 'images'): string[] {
+export function partInputs(part: HostKind | 'images', dir = labDir): string[] {
   const recipe = (...names: string[]) => names.map((n) => join('recipe', n));
   if (part === 'images') {
-    const demos = readdirSync(labDir).filter((name) => name.startsWith('demo-')).sort();
+    const demos = readdirSync(dir).filter((name) => name.startsWith('demo-')).sort();
     return [...recipe('build-cache.sh', 'build-images.sh', 'enter-root.sh'), ...demos];
   }
-  const ownFiles = readdirSync(join(labDir, 'recipe', 'hosts')).filter((name) => name.startsWith(`${part}.`));
+  const ownFiles = readdirSync(join(dir, 'recipe', 'hosts')).filter((name) => name.startsWith(`${part}.`));
   return [...recipe('build-host.sh', 'host-files'), ...ownFiles.map((name) => join('recipe', 'hosts', name))];
 }
 
-export function partHash(part: HostKind | 'images'): string {
+/** The part's cache key: its name and every input file's path and content (`dir`: a lab folder). */
+export function partHash(part: HostKind | 'images', dir = labDir): string {
   const hash = createHash('sha256').update(part).update('\0');
-  for (const input of partInputs(part)) {
-    for (const file of filesUnder(join(labDir, input))) {
-      hash.update(relative(labDir, file)).update('\0').update(readFileSync(file)).update('\0');
+  for (const input of partInputs(part, dir)) {
+    for (const file of filesUnder(join(dir, input))) {
+      hash.update(relative(dir, file)).update('\0').update(readFileSync(file)).update('\0');
     }
   }
   return hash.digest('hex').slice(0, 16);
