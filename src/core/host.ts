@@ -6,7 +6,7 @@ import { podman } from './podman/commands';
 import type { OptionInfo } from './podman/options';
 import type { PodmanInfo } from './podman/schemas';
 import type { RunOptions, RunResult, Runner, StreamProcess } from './ssh/runner';
-import { sudoRefusal, sudoRefused } from './sudo';
+import { sudoProgram, sudoRefusal, sudoRefused } from './sudo';
 import { SnapdebugError } from './util/errors';
 
 export interface HostOptions {
@@ -79,7 +79,7 @@ export class Host {
    */
   async failure(argv: readonly string[], exitCode: number | null, stderr: string): Promise<PodmanError> {
     if (this.options.sudo && sudoRefused.test(stderr)) {
-      const refusal = await sudoRefusal(this, 'podman');
+      const refusal = await sudoRefusal(this, sudoProgram(this.privileged(['podman'])));
       return new PodmanError(refusal.message, { detail: stderr, ...(refusal.fix && { fix: refusal.fix }) });
     }
     const error = this.podmanError(argv, exitCode, stderr);
@@ -117,7 +117,7 @@ export class Host {
         this.podman(podman.restoreHelp()),
         this.runIdempotent(this.privileged(['criu', '--version'])),
       ]);
-      if (this.options.sudo && sudoRefused.test(criu.stderr)) throw await sudoRefusal(this, 'criu');
+      if (this.options.sudo && sudoRefused.test(criu.stderr)) throw await sudoRefusal(this, sudoProgram(this.privileged(['criu'])));
       return {
         podmanVersion: info.version.Version,
         criuVersion: /Version: (\S+)/.exec(criu.stdout)?.[1],

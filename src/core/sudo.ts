@@ -13,6 +13,12 @@ export const securePath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/u
 /** Prints the login user's name, then the program's path under securePath (if there is one). */
 const lookupScript = `id -un; for d in ${securePath.join(' ')}; do if [ -x "$d/$1" ]; then echo "$d/$1"; exit 0; fi; done`;
 
+/** The program sudo is asked to run in a privileged argv (`sudo -n PROGRAM ...`). */
+export function sudoProgram(argv: readonly string[]): string {
+  const at = argv.indexOf('-n');
+  return argv[argv[0] === 'sudo' && at >= 0 ? at + 1 : 0] ?? 'the command';
+}
+
 export function sudoRefusalError(hostName: string, user: string, program: string, path: string | undefined): SnapdebugError {
   const line = `${user} ALL=(root) NOPASSWD: ${path ?? `/full/path/of/${program}`}`;
   return new SnapdebugError(`sudo on ${hostName} does not let ${user} run ${program} without a password, which snapdebug needs.`, {

@@ -6,7 +6,7 @@ import { Host } from '../../../src/core/host';
 import { podman } from '../../../src/core/podman/commands';
 import type { RunOptions, RunResult, Runner, StreamProcess } from '../../../src/core/ssh/runner';
 import { LocalRunner } from '../../../src/core/ssh/runner';
-import { securePath, sudoRefusal, sudoRefusalError, sudoRefused } from '../../../src/core/sudo';
+import { securePath, sudoProgram, sudoRefusal, sudoRefusalError, sudoRefused } from '../../../src/core/sudo';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 
@@ -31,6 +31,11 @@ describe('a missing sudo right', () => {
     assert.doesNotMatch('Error: no such container demo-api', sudoRefused);
   });
 
+  it('names the program sudo was asked to run', () => {
+    assert.equal(sudoProgram(['sudo', '-n', 'podman', 'ps']), 'podman');
+    assert.equal(sudoProgram(['sudo', '-n', 'env', 'X=1', 'podman', 'ps']), 'env');
+  });
+
   it('names the user, the program and the sudoers line to add', () => {
     const error = sudoRefusalError('prod', 'dev', 'criu', '/usr/sbin/criu');
     assert.equal(error.message, 'sudo on prod does not let dev run criu without a password, which snapdebug needs.');
@@ -48,8 +53,10 @@ describe('a missing sudo right', () => {
   it('a podman command refused by sudo fails with that sentence, not podman\'s', async () => {
     const host = new Host('prod', new RefusingSudo(), { sudo: true });
     await assert.rejects(host.podman(podman.ps()), (error: Error & { fix?: string }) => {
-      assert.match(error.message, /^sudo on prod does not let \S+ run podman without a password/);
-      assert.match(error.fix ?? '', /NOPASSWD: \/\S+\/podman|NOPASSWD: \/full\/path\/of\/podman/);
+      // The program sudo was asked for: today's prefix is `sudo -n env …`, the reworked one `sudo -n podman`.
+      const program = sudoProgram(host.privileged(['podman']));
+      assert.match(error.message, new RegExp(`^sudo on prod does not let \\S+ run ${program} without a password`));
+      assert.match(error.fix ?? '', new RegExp(`NOPASSWD: /\\S*${program}"`));
       return true;
     });
   });
