@@ -44,14 +44,17 @@ if (!Number.isInteger(labPortBase) || labPortBase < 1024 || labPortBase > 65000)
 }
 
 /**
- * The lab's hosts, reachable only on the machine's loopback: prod and debug always; edge (sid:
- * podman 5.8, crun and runc) and legacy (bookworm: podman 4.3) with `--all`.
+ * The lab's hosts, reachable only on the machine's loopback: prod and debug always; with `--all`
+ * edge (sid: podman 5.8, crun and runc), legacy (bookworm: podman 4.3) and edge2, a second sid
+ * host: crun checkpoints restore only where crun and cgroup v2 are, so edge's copies and
+ * migrations need a host like it.
  */
 export const labHosts: readonly LabHostSpec[] = [
   { name: 'prod', sshPort: labPortBase, kind: 'trixie', cgroups: 'hybrid', extra: false },
   { name: 'debug', sshPort: labPortBase + 1, kind: 'trixie', cgroups: 'hybrid', extra: false },
   { name: 'edge', sshPort: labPortBase + 2, kind: 'sid', cgroups: 'cgroup2', extra: true },
   { name: 'legacy', sshPort: labPortBase + 3, kind: 'bookworm', cgroups: 'hybrid', extra: true },
+  { name: 'edge2', sshPort: labPortBase + 4, kind: 'sid', cgroups: 'cgroup2', extra: true },
 ];
 
 /**

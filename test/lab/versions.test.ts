@@ -34,7 +34,7 @@ function carry(from: string, to: string, path: string): void {
 
 describe('across podman versions (lab)', function () {
   this.timeout(240_000);
-  before(() => requireHosts('prod', 'edge', 'legacy'));
+  before(() => requireHosts('prod', 'debug', 'edge', 'legacy', 'edge2'));
 
   describe('the seed article with podman itself', () => {
     const made: Array<[string, string]> = [];
@@ -60,7 +60,7 @@ describe('across podman versions (lab)', function () {
     });
 
     // Not prod → edge: cgroup v1 and v2 hosts do not take each other's checkpoints (docs/architecture.md).
-    for (const [from, to] of [['legacy', 'debug'], ['prod', 'legacy']] as const) {
+    for (const [from, to] of [['legacy', 'debug'], ['prod', 'legacy'], ['edge', 'edge2']] as const) {
       it(`${from} → ${to}: checkpoint -e on ${from}, restore -i on ${to}, podman top identical`, async () => {
         const name = await sleeper(from);
         made.push([to, name]);
@@ -107,7 +107,8 @@ describe('across podman versions (lab)', function () {
         assert.equal((await labSsh(to, `podman inspect -f '{{.OCIRuntime}} {{.State.Status}}' ${copy.name}`)).trim(), `${runtime} running`);
         assert.equal(await copyHasConnection(to, copy.name), false, 'the copy has no established connection');
         assert.equal(await copyHasConnection(from, original), true, 'the original keeps its connection');
-        const restoreCommand = core.commands.find((c) => c.includes('container restore'))!;
+        const restoreCommand = core.commands.find((c) => c.startsWith(`${to}:`) && /container restore .*--import/.test(c));
+        assert.ok(restoreCommand, 'the copy was restored from an archive');
         if (how === 'podman') {
           assert.match(restoreCommand, /--tcp-close/);
           assert.deepEqual(await criuConfigs(to), []);
@@ -149,7 +150,7 @@ describe('across podman versions (lab)', function () {
       core.cleanup();
     });
 
-    for (const [from, to] of [['legacy', 'prod'], ['prod', 'legacy']] as const) {
+    for (const [from, to] of [['legacy', 'prod'], ['prod', 'legacy'], ['edge', 'edge2']] as const) {
       it(`${from} → ${to}: the container runs on ${to} with podman top identical, and is gone from ${from}`, async () => {
         const name = uniqueName('migrant');
         made.push([from, name], [to, name]);
