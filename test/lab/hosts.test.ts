@@ -1,6 +1,6 @@
 // The lab's hosts as users have them: `lab:up -- --all` runs prod and debug (trixie: podman 5.4,
-// runc), edge (sid: podman 5.8, crun by default with runc beside it, a cgroup2-only host) and
-// legacy (bookworm: podman 4.3, runc), all with CRIU 4.2.1; prod-sudo reaches prod as `dev`, whose
+// runc), edge and edge2 (sid: podman 5.8, crun by default with runc beside it, cgroup2-only hosts)
+// and legacy (bookworm: podman 4.3, runc), all with CRIU 4.2.1; prod-sudo reaches prod as `dev`, whose
 // sudo rule names only what snapdebug runs. `snapdebug doctor` shows each host's versions and
 // what it can do, and --peer says which pairs can take each other's checkpoints.
 import { strict as assert } from 'node:assert';
@@ -20,6 +20,7 @@ const expected = {
   debug: { podman: '5.4.2', runtime: /^runc 1\.1\.15 /, cgroups: 'cgroup v1', tcpClose: /CRIU options file/ },
   edge: { podman: '5.8.6', runtime: /^crun 1\.28 built with CRIU$/, cgroups: 'cgroup v2', tcpClose: /^closed by podman --tcp-close$/ },
   legacy: { podman: '4.3.1', runtime: /^runc 1\.1\.5 /, cgroups: 'cgroup v1', tcpClose: /CRIU options file.*podman 4\.3\.1 has no --tcp-close/ },
+  edge2: { podman: '5.8.6', runtime: /^crun 1\.28 built with CRIU$/, cgroups: 'cgroup v2', tcpClose: /^closed by podman --tcp-close$/ },
 } as const;
 const hosts = Object.keys(expected) as (keyof typeof expected)[];
 const sudoPrograms = ['podman', 'criu', 'nsenter', 'kill', 'gdb', 'cat', 'rm'];
@@ -99,13 +100,14 @@ describe('lab hosts: versions, sudo, doctor', function () {
       }
     });
 
-    it('--peer: prod and legacy take each other\'s checkpoints (CPU, runtime, cgroups), with a warning for podman 5 against 4', async () => {
-      for (const [a, b] of [['prod', 'legacy'], ['legacy', 'prod'], ['prod', 'debug']] as const) {
+    it('--peer: prod and legacy take each other\'s checkpoints, and edge2 edge\'s (CPU, runtime, cgroups), with a warning for podman 5 against 4', async () => {
+      for (const [a, b] of [['prod', 'legacy'], ['legacy', 'prod'], ['prod', 'debug'], ['edge', 'edge2']] as const) {
         const { code, report } = await doctor(a, '--peer', b);
         assert.equal(code, 0, `${a} → ${b}: ${JSON.stringify(report.checks.filter((c) => c.level === 'fail'))}`);
         assert.equal(report.checks.find((c) => c.name === `cpu ${a} → ${b}`)?.level, 'ok');
-        assert.match(report.checks.find((c) => c.name === `runtime ${a} → ${b}`)?.detail ?? '', /^\S+ has runc, which restores what \S+ checkpoints$/);
-        assert.equal(report.checks.find((c) => c.name === `cgroups ${a} → ${b}`)?.detail, 'both cgroup v1');
+        const runtime = a === 'edge' ? 'crun' : 'runc';
+        assert.equal(report.checks.find((c) => c.name === `runtime ${a} → ${b}`)?.detail, `${b} has ${runtime}, which restores what ${a} checkpoints`);
+        assert.equal(report.checks.find((c) => c.name === `cgroups ${a} → ${b}`)?.detail, `both cgroup ${a === 'edge' ? 'v2' : 'v1'}`);
         const versions = report.checks.find((c) => c.name === 'podman versions');
         assert.equal(versions?.level, [a, b].includes('legacy') ? 'warn' : undefined, `${a} → ${b}`);
       }
