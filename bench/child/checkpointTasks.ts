@@ -6,9 +6,8 @@ import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCore, type CheckpointTransport } from '../../src/core/core';
 import { podman } from '../../src/core/podman/commands';
-import { removeCheckpointImages } from '../../src/core/snapshot/abandon';
+import { removeCheckpointImages } from '../../src/core/snapshot/checkpointImages';
 import { checkpoint, inspectOne } from '../../src/core/snapshot/checkpoint';
-import { removeRemote } from '../../src/core/snapshot/transfer';
 import { connectRaw, sftpOf } from './rawSsh';
 import { refusePrompts, sha256File } from './pullTasks';
 
@@ -71,7 +70,7 @@ export async function checkpointSftp(task: CheckpointSftpTask): Promise<Checkpoi
   } finally {
     client.end();
     rmSync(local, { force: true });
-    await removeRemote(host, remotePath);
+    await host.runner.run(['rm', '-f', remotePath]).catch(() => undefined);
     if (containerId) await removeCheckpointImages(host, containerId, () => undefined);
     core.dispose();
   }

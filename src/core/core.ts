@@ -2,6 +2,7 @@
 // the local snapshot store, a log, and settings. There is no global state: the CLI and the
 // extension each create their own Core and dispose of it.
 import { HostRegistry, type HostRegistryOptions } from './hosts';
+import { validateRemotePath } from './podman/names';
 import { SnapshotStore } from './snapshot/store';
 import type { ProgressSink } from './util/progress';
 
@@ -36,12 +37,14 @@ export interface CoreOptions extends HostRegistryOptions {
 }
 
 export function createCore(options: CoreOptions): Core {
-  const hosts = new HostRegistry(options);
+  const settings = { ...defaultCoreSettings, ...options.settings };
+  validateRemotePath(settings.remoteTempDir);
+  const hosts = new HostRegistry({ ...options, session: { ...options.session, remoteTempDir: settings.remoteTempDir } });
   const store = new SnapshotStore(options.storeDir);
   return {
     hosts,
     store,
-    settings: { ...defaultCoreSettings, ...options.settings },
+    settings,
     log: options.log ?? (() => undefined),
     dispose: () => hosts.dispose(),
   };

@@ -1,10 +1,13 @@
 // doctor: can this host take and restore checkpoints, and can a peer restore what it takes?
 // Every check says what it found, and every failure says how to fix it.
-import { randomBytes } from 'node:crypto';
 import type { Core } from './core';
 import type { Host } from './host';
 import { requireCgroupVersion, restoringRuntime } from './snapshot/runtime';
 import { podmanClosesConnections } from './snapshot/tcpClose';
+import { hostInventory } from './remote/inventory';
+import { describeUndone } from './remote/failure';
+import type { RemoteWork } from './remote/work';
+import { prelude } from './remote/shellLib';
 import { freeBytes } from './snapshot/transfer';
 import { describeError } from './util/errors';
 import { formatBytes } from './util/format';
@@ -127,6 +130,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       };
     }),
   );
+  checks.push(...(await leftoverChecks(core, host)));
   checks.push(
     await check('temp space', async () => {
       const free = await freeBytes(host, core.settings.remoteTempDir);
@@ -168,27 +172,79 @@ async function restorableOnPeer(source: Host, peer: Host): Promise<DoctorCheck[]
     await refusalCheck(`cgroups ${source.name} → ${peer.name}`, `both cgroup ${info.host.cgroupVersion}`, () => requireCgroupVersion(peer, source.name, info.host.cgroupVersion)),
   ];
 }
+/**
+ * What earlier runs left (the sweep removed it as this session opened), what other clients are
+ * doing, and processes still running for a session that is gone.
+ */
+async function leftoverChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
+  const leftovers = await check('leftovers', async () => {
+    await host.session!.dir();
+    const swept = host.session!.swept;
+    if (swept.length === 0) return { level: 'ok', detail: 'nothing left by earlier runs' };
+    return { level: 'warn', detail: `removed what earlier runs left: ${swept.map((line) => describeUndone(line.replace(/^\S+ /, ''))).join('; ')}`, fix: 'Nothing to do: snapdebug sweeps every time it connects.' };
+  });
+  const inventory = await check('snapdebug on host', async () => {
+    const found = await hostInventory(host, core.settings.remoteTempDir, host.session!.settings.leaseTtlSeconds);
+    const others = found.liveSessions.length - 1;
+    const parts = [
+      others > 0 ? `${others} other snapdebug session${others === 1 ? '' : 's'} at work` : 'no other snapdebug session',
+      found.keptForCopies.length > 0 && `CRIU options of ${found.keptForCopies.length} cop${found.keptForCopies.length === 1 ? 'y' : 'ies'}`,
+      found.keptArchives.length > 0 && `${found.keptArchives.length} pushed archive(s) (${found.keptArchives.map((k) => `${k.folder} until ${k.expiresAt ?? '?'}`).join(', ')})`,
+    ].filter(Boolean);
+    if (found.stuck.length > 0) {
+      return {
+        level: 'fail',
+        detail: `processes of a session that is gone still run: ${found.stuck.map((p) => `${p.pid} ${p.command.slice(0, 120)}`).join('; ')}`,
+        fix: `They may hold a container's lock (podman ps hangs). End them by PID on ${host.name}: ${host.options.sudo ? 'sudo ' : ''}kill ${found.stuck.map((p) => p.pid).join(' ')}`,
+      };
+    }
+    if (found.legacyFiles.length > 0) {
+      return {
+        level: 'warn',
+        detail: `files an older snapdebug left (process memory): ${found.legacyFiles.join(', ')}`,
+        fix: `Remove them unless a copy from that version still needs its .conf: ${host.options.sudo ? 'sudo ' : ''}rm ${found.legacyFiles.join(' ')}`,
+      };
+    }
+    return { level: 'ok', detail: parts.join('; ') };
+  });
+  return [leftovers, inventory];
+}
+
+/** Runs `body` in a work on each host; both works are finished (or abandoned) whatever happens. */
+async function inWorks<T>(hosts: Host[], purpose: string, body: (works: RemoteWork[]) => Promise<T>): Promise<T> {
+  const works: RemoteWork[] = [];
+  try {
+    for (const host of hosts) works.push(await host.beginWork(purpose));
+    return await body(works);
+  } finally {
+    await Promise.all(works.map((work) => work.finish().catch(() => work.abandon())));
+  }
+}
+
+/** Arguments: sudo|root, folder. CRIU's CPU description of this host, base64 on stdout. */
+const cpuinfoDumpScript = `${prelude}
+r criu cpuinfo dump -D "$1" >&2 && r cat "$1/cpuinfo.img" | base64 -w0
+`;
+/** Arguments: sudo|root, folder. Reads a CPU description (base64) on stdin and checks this host can run it. */
+const cpuinfoCheckScript = `${prelude}
+base64 -d > "$1/cpuinfo.img" && r criu cpuinfo check -D "$1"
+`;
 
 /** `criu cpuinfo dump` on the source, `criu cpuinfo check` of that image on the peer. */
 async function cpuCompatibility(source: Host, peer: Host): Promise<DoctorCheck> {
-  return check(`cpu ${source.name} → ${peer.name}`, async () => {
-    const dir = `/tmp/snapdebug-cpuinfo-${randomBytes(4).toString('hex')}`;
-    try {
-      const dump = await source.runner.run(source.privileged(['sh', '-c', 'mkdir -m 0700 "$1" && criu cpuinfo dump -D "$1" && base64 -w0 "$1/cpuinfo.img"', 'sh', dir]));
-      if (dump.exitCode !== 0) return { level: 'fail', detail: `criu cpuinfo dump failed on ${source.name}: ${dump.stderr.trim()}` };
-      const check = await peer.runner.run(peer.privileged(['sh', '-c', 'mkdir -m 0700 "$1" && base64 -d > "$1/cpuinfo.img" && criu cpuinfo check -D "$1"', 'sh', dir]), {
-        stdin: dump.stdout.trim(),
-      });
+  return check(`cpu ${source.name} → ${peer.name}`, () =>
+    inWorks([source, peer], 'doctor: CPU compatibility', async ([sourceWork, peerWork]) => {
+      const dump = await source.runner.run(source.script(cpuinfoDumpScript, [sourceWork!.dir]));
+      if (dump.exitCode !== 0) return { level: 'fail' as const, detail: `criu cpuinfo dump failed on ${source.name}: ${dump.stderr.trim()}` };
+      const check = await peer.runner.run(peer.script(cpuinfoCheckScript, [peerWork!.dir]), { stdin: dump.stdout.trim() });
       const ok = check.exitCode === 0;
       return {
-        level: ok ? 'ok' : 'fail',
+        level: ok ? ('ok' as const) : ('fail' as const),
         detail: ok ? `${peer.name} can run what ${source.name} checkpoints` : `CPU features differ: ${`${check.stdout}${check.stderr}`.trim().split('\n').slice(-2).join(' ')}`,
         ...(!ok && { fix: `Restore on a host with the same CPU features as ${source.name}, or checkpoint on a host with fewer.` }),
       };
-    } finally {
-      await Promise.all([source, peer].map((h) => h.runner.run(h.privileged(['rm', '-rf', dir])).catch(() => undefined)));
-    }
-  });
+    }),
+  );
 }
 
 export async function doctor(core: Core, hostName: string, peerName?: string): Promise<DoctorReport> {

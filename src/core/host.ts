@@ -5,6 +5,8 @@ import type { PodmanCommand } from './podman/commands';
 import { podman } from './podman/commands';
 import type { OptionInfo } from './podman/options';
 import type { PodmanInfo } from './podman/schemas';
+import type { HostSession } from './remote/session';
+import type { RemoteWork } from './remote/work';
 import type { RunOptions, RunResult, Runner, StreamProcess } from './ssh/runner';
 import { sudoProgram, sudoRefusal, sudoRefused } from './sudo';
 import { SnapdebugError } from './util/errors';
@@ -43,6 +45,8 @@ export function flagsFromHelp(help: string): Set<string> {
 
 export class Host {
   private capabilitiesPromise: Promise<HostCapabilities> | undefined;
+  /** This client's session on the host (shared by every connection to it), set by the registry. */
+  session: HostSession | undefined;
 
   constructor(
     readonly name: string,
@@ -50,9 +54,27 @@ export class Host {
     readonly options: HostOptions = { sudo: false },
   ) {}
 
-  /** argv for a privileged tool on this host. */
+  /**
+   * argv for a privileged program on this host. Through sudo it is `sudo -n PROGRAM ...` and
+   * nothing else (no `env`, no shell), so a sudo rule naming our few programs is enough.
+   */
   privileged(argv: readonly string[]): string[] {
-    return [...(this.options.sudo ? ['sudo', '-n'] : []), 'env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1', ...argv];
+    return this.options.sudo ? ['sudo', '-n', ...argv] : ['env', 'PODMAN_IGNORE_CGROUPSV1_WARNING=1', ...argv];
+  }
+
+  /**
+   * argv for one of our POSIX sh scripts (remote/shellLib.ts): it runs as the account we log in
+   * as, and its first argument tells it whether to reach privileged programs through `sudo -n`.
+   */
+  script(body: string, args: readonly string[], name = 'snapdebug'): string[] {
+    // The name is $0: what `ps` on the host shows for it.
+    return ['sh', '-c', body, name, this.options.sudo ? 'sudo' : 'root', ...args];
+  }
+
+  /** Starts a piece of work the host undoes by itself should this client never finish it. */
+  beginWork(purpose: string, signal?: AbortSignal): Promise<RemoteWork> {
+    if (!this.session) throw new SnapdebugError(`${this.name} has no session to do remote work in.`);
+    return this.session.begin(purpose, signal);
   }
 
   /**
@@ -147,8 +169,12 @@ export class Host {
 
   /** The last lines of a text file on the host (CRIU logs), or undefined if unreadable. */
   async tail(path: string, lines = 20): Promise<string | undefined> {
-    const result = await this.runner.run(this.privileged(['tail', '-n', String(lines), path]));
-    return result.exitCode === 0 ? result.stdout : undefined;
+    // `cat`, not `tail`: cat is among the few programs a sudo rule for snapdebug names.
+    const result = await this.runner.run(this.privileged(['cat', path]));
+    if (result.exitCode !== 0) return undefined;
+    const all = result.stdout.split('\n');
+    if (all.at(-1) === '') all.pop();
+    return all.slice(-lines).join('\n') + '\n';
   }
 }
 

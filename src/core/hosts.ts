@@ -2,6 +2,7 @@
 // maps to one Host over one pooled connection; bulk transfers may ask for extra "lanes" (more
 // connections to the same host), which spreads encryption over more sshd processes and cores.
 import { Host, type HostOptions } from './host';
+import { defaultSessionSettings, HostSession, type SessionSettings } from './remote/session';
 import type { SshPrompts } from './ssh/connection';
 import { SshPool } from './ssh/pool';
 import { LocalRunner, SshRunner, type CommandLogger } from './ssh/runner';
@@ -19,11 +20,14 @@ export interface HostRegistryOptions {
   hostOptions?: (name: string) => Partial<HostOptions>;
   log?: (line: string) => void;
   commandLog?: CommandLogger;
+  /** How this client's sessions on hosts behave (remote/session.ts). */
+  session?: Partial<SessionSettings>;
 }
 
 export class HostRegistry {
   readonly pool: SshPool;
   private readonly hosts = new Map<string, Host>();
+  private readonly sessions = new Map<string, HostSession>();
   private readonly lanePools: SshPool[] = [];
 
   constructor(private readonly options: HostRegistryOptions) {
@@ -42,6 +46,16 @@ export class HostRegistry {
       this.hosts.set(name, host);
     }
     return host;
+  }
+
+  /** This client's session on a host, kept over the host's main connection. */
+  private sessionOf(name: string, main: Host): HostSession {
+    let session = this.sessions.get(name);
+    if (!session) {
+      session = new HostSession(main, { remoteTempDir: '/var/tmp', ...defaultSessionSettings, ...this.options.session }, this.options.log ?? (() => undefined));
+      this.sessions.set(name, session);
+    }
+    return session;
   }
 
   /**
@@ -65,12 +79,16 @@ export class HostRegistry {
 
   /** Drops a host's connections (after a failure the user wants to retry fresh). */
   forget(name: string): void {
+    this.sessions.get(name)?.dispose();
+    this.sessions.delete(name);
     this.hosts.delete(name);
     this.pool.forget(name);
     for (const pool of this.lanePools) pool.forget(name);
   }
 
   dispose(): void {
+    for (const session of this.sessions.values()) session.dispose();
+    this.sessions.clear();
     this.pool.dispose();
     for (const pool of this.lanePools) pool.dispose();
     this.hosts.clear();
@@ -88,6 +106,9 @@ export class HostRegistry {
   private create(name: string, pool: SshPool): Host {
     const options: HostOptions = { sudo: false, ...this.options.hostOptions?.(name) };
     const runner = name === localHostName ? new LocalRunner(this.options.commandLog) : new SshRunner(name, pool.connection(name), this.options.commandLog);
-    return new Host(name, runner, options);
+    const host = new Host(name, runner, options);
+    // Lanes share the main connection's session: work begun there is visible to all of them.
+    host.session = this.sessionOf(name, pool === this.pool ? host : this.get(name));
+    return host;
   }
 }

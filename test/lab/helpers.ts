@@ -71,22 +71,30 @@ export function labCore(options: Partial<CoreOptions> = {}): Core & { cleanup():
   });
 }
 
-/** Temporary archives we leave on a host (there must be none after any workflow). */
-/** Our temporary files on a host, but for the CRIU options files kept while their copy lives. */
+/**
+ * What snapdebug left on a host, but for what may stay: a live session's own folder (its lease
+ * and PIDs) and a copy's kept folder while that copy exists. Work folders, kept folders of copies
+ * that are gone, and files an older snapdebug named snapdebug-* are all "left".
+ */
 export async function tempArchives(host: string): Promise<string[]> {
-  return (await labSsh(host, 'ls -1 /var/tmp /tmp 2>/dev/null | grep snapdebug || true')).split('\n').filter((name) => name && !criuConfigName.test(name));
+  const script = [
+    'for w in /var/tmp/snapdebug-s.*/w.*; do [ -e "$w" ] && echo "$w"; done',
+    'for k in /var/tmp/snapdebug-k.*; do [ -d "$k" ] || continue; c=$(cat "$k/copy" 2>/dev/null); [ -n "$c" ] && podman container exists "$c" 2>/dev/null && continue; echo "$k"; done',
+    'ls -1d /var/tmp/snapdebug-*.tar* /var/tmp/snapdebug-criu-*.conf /tmp/snapdebug* 2>/dev/null',
+    'true',
+  ].join('\n');
+  return (await labSsh(host, script)).split('\n').filter(Boolean);
 }
 
-const criuConfigName = /^snapdebug-criu-.+\.conf$/;
-
-/** The CRIU options files written for copies (src/core/snapshot/tcpClose.ts). */
+/** The kept folders holding copies' CRIU options files (src/core/snapshot/tcpClose.ts), as "FOLDER COPY". */
 export async function criuConfigs(host: string): Promise<string[]> {
-  return (await labSsh(host, 'ls -1 /var/tmp 2>/dev/null || true')).split('\n').filter((name) => criuConfigName.test(name));
+  const script = 'for k in /var/tmp/snapdebug-k.*; do [ -f "$k/criu.conf" ] && echo "$k $(cat "$k/copy")"; done; true';
+  return (await labSsh(host, script)).split('\n').filter(Boolean);
 }
 
-/** Removes a container, and the CRIU options file snapdebug may have written for it. */
+/** Removes a container, and the folder snapdebug may have kept for it. */
 export async function removeContainer(host: string, name: string): Promise<void> {
-  await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null 2>&1 || true; rm -f /var/tmp/snapdebug-criu-${name}.conf`);
+  await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null 2>&1; for k in /var/tmp/snapdebug-k.*; do [ "$(cat "$k/copy" 2>/dev/null)" = ${name} ] && rm -rf "$k"; done; true`);
 }
 
 export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

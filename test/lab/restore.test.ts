@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { checkpoint } from '../../src/core/snapshot/checkpoint';
 import { discardCopy, listCopies } from '../../src/core/snapshot/copies';
-import { pushSnapshot } from '../../src/core/snapshot/push';
+import { pushToKeep } from '../../src/core/snapshot/push';
 import { ImageMissingError, originLabel, restoreInPlace, restoreSnapshot } from '../../src/core/snapshot/restore';
 import type { SnapshotMeta } from '../../src/core/snapshot/store';
 import { criuConfigs, demoState, labCore, labSsh, removeContainer, tempArchives, topCommands, uniqueName } from './helpers';
@@ -25,14 +25,18 @@ describe('push and restore (core, lab)', function () {
     core.cleanup();
   });
 
-  it('push: the archive arrives on debug with the same sha256, 0600, and can be removed', async () => {
-    const pushed = await pushSnapshot(core, meta, 'debug', { stableName: true });
+  it('push: the archive arrives on debug with the same sha256, 0600 in a private 0700 folder that expires', async () => {
+    const pushed = await pushToKeep(core, meta, 'debug', 3600_000);
+    const folder = pushed.path.slice(0, pushed.path.lastIndexOf('/'));
     try {
-      const [sum, mode] = (await labSsh('debug', `sha256sum ${pushed.path} | cut -d' ' -f1; stat -c %a ${pushed.path}`)).split('\n');
+      assert.match(folder, /^\/var\/tmp\/snapdebug-k\.[A-Za-z0-9]{10}$/);
+      const [sum, mode, folderMode, expires] = (await labSsh('debug', `sha256sum ${pushed.path} | cut -d' ' -f1; stat -c %a ${pushed.path} ${folder}; cat ${folder}/expires`)).split('\n');
       assert.equal(sum, meta.sha256);
       assert.equal(mode, '600');
+      assert.equal(folderMode, '700');
+      assert.ok(Math.abs(Number(expires) * 1000 - Date.parse(pushed.expiresAt)) < 1000, 'the host knows when to remove it');
     } finally {
-      await pushed.remove();
+      await labSsh('debug', `rm -rf ${folder}`);
     }
     assert.deepEqual(await tempArchives('debug'), []);
   });
@@ -61,11 +65,12 @@ describe('push and restore (core, lab)', function () {
       const copy = await restoreSnapshot(core, { snapshot: withTcp.id, to: 'debug', options: { name, ignoreStaticIp: true, ignoreStaticMac: true } });
       assert.ok((await demoState('debug', copy.name)).requestCount >= 0, 'the copy serves');
       const annotation = (await labSsh('debug', `podman inspect --format '{{index .Config.Annotations "org.criu.config"}}' ${name}`)).trim();
-      assert.equal(annotation, `/var/tmp/snapdebug-criu-${name}.conf`);
+      assert.match(annotation, /^\/var\/tmp\/snapdebug-k\.[A-Za-z0-9]{10}\/criu\.conf$/);
     }
-    assert.deepEqual((await criuConfigs('debug')).filter((f) => names.some((n) => f.includes(n))).sort(), names.map((n) => `snapdebug-criu-${n}.conf`).sort());
+    const ofOurs = async () => (await criuConfigs('debug')).map((line) => line.split(' ')[1]).filter((copy) => names.includes(copy!));
+    assert.deepEqual((await ofOurs()).sort(), [...names].sort(), 'each copy has its own kept folder');
     for (const name of names) await discardCopy(core, 'debug', name);
-    assert.deepEqual((await criuConfigs('debug')).filter((f) => names.some((n) => f.includes(n))), [], 'discard removes them');
+    assert.deepEqual(await ofOurs(), [], 'discard removes them');
     assert.deepEqual(await tempArchives('debug'), []);
     core.store.remove(withTcp.id);
   });

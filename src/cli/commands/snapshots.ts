@@ -3,7 +3,7 @@ import type { Compression } from '../../core/archive/checkpointArchive';
 import { parseContainerAddress } from '../../core/podman/names';
 import type { CheckpointOptions } from '../../core/podman/options';
 import { checkpoint } from '../../core/snapshot/checkpoint';
-import { pushSnapshot } from '../../core/snapshot/push';
+import { pushToKeep } from '../../core/snapshot/push';
 import type { SnapshotMeta } from '../../core/snapshot/store';
 import { SnapdebugError } from '../../core/util/errors';
 import { formatAge, formatBytes, formatDuration } from '../../core/util/format';
@@ -109,19 +109,24 @@ export const rmCommand: CliCommand = {
 export const pushCommand: CliCommand = {
   name: 'push',
   usage: 'push SNAPSHOT --to HOST',
-  summary: "Copy a snapshot to a host's temporary folder, verified there (restore it later with podman or snapdebug)",
-  options: { to: { type: 'string', help: 'the host to send it to' } },
+  summary: "Copy a snapshot to a private folder on a host, verified there (restore it later with podman or snapdebug); the host removes it after --keep-for",
+  options: {
+    to: { type: 'string', help: 'the host to send it to' },
+    'keep-for': { type: 'string', help: 'HOURS the archive stays on the host (default 24): it holds process memory' },
+  },
   positionals: [1, 1],
   async run({ core, out, positionals, values, signal }) {
     const to = stringOption(values, 'to');
     if (!to) throw new SnapdebugError('push needs --to HOST.');
+    const hours = Number(stringOption(values, 'keep-for') ?? 24);
+    if (!(hours > 0 && hours <= 24 * 30)) throw new SnapdebugError('--keep-for takes hours, more than 0 and at most 720.');
     const meta = core.store.get(positionals[0]!);
-    const pushed = await pushSnapshot(core, meta, to, { stableName: true }, { signal, progress: (e) => out.progress(e) });
-    out.result({ host: to, path: pushed.path, sha256: pushed.sha256, bytes: pushed.bytes }, () =>
+    const pushed = await pushToKeep(core, meta, to, hours * 3600_000, { signal, progress: (e) => out.progress(e) });
+    out.result({ host: to, path: pushed.path, sha256: pushed.sha256, bytes: pushed.bytes, expiresAt: pushed.expiresAt }, () =>
       [
         `${meta.id} is on ${to} at ${pushed.path} (sha256 verified there)`,
         `restore it there with: ${shellJoin(['podman', 'container', 'restore', '--import', pushed.path])}`,
-        `it holds process memory: remove it when done (${shellJoin(['rm', pushed.path])})`,
+        `it holds process memory: ${to} removes it at ${pushed.expiresAt} (or now: ${shellJoin(['rm', '-r', pushed.path.slice(0, pushed.path.lastIndexOf('/'))])})`,
       ].join('\n'),
     );
   },

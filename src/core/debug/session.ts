@@ -5,7 +5,8 @@
 // phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
 import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
-import { copyRewrite, planRestore, removeUnfinishedRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { phaseTracker, withCleanup } from '../remote/failure';
+import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
 import { throwIfAborted } from '../util/abort';
@@ -77,7 +78,9 @@ export async function attachToCopy(
 }
 
 export async function snapshotAndDebug(core: Core, request: DebugRequest, control: WorkControl = {}): Promise<SnapshotDebugSession> {
-  const progress = control.progress ?? noProgress;
+  const tracker = phaseTracker(control.progress);
+  control = { ...control, progress: tracker.sink };
+  const progress = tracker.sink;
   const { signal } = control;
   if (request.to === request.host) {
     throw new SnapdebugError('The debug host must not be the production host: a copy there would share its resources.', {
@@ -117,13 +120,15 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     control,
   );
 
+  // The restore's work on the debug host holds the copy until the debugger is attached: should
+  // anything fail, or this client vanish before then, the debug host removes the half-made copy.
   let copy: RestoredContainer | undefined;
   try {
     const { meta, pushed } = await checkpointAndSend(
       core,
       { host: request.host, container: request.container, options: checkpointOptions },
       // The labels name the snapshot, whose id is only known once the checkpoint starts.
-      { to: request.to, rewriteFor: (id) => copyRewrite(plan, id)! },
+      { work: plan.work, path: plan.work.file('archive.tar'), rewriteFor: (id) => copyRewrite(plan, id)! },
       control,
     );
     plan.meta = meta;
@@ -137,9 +142,10 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     const close = async () => {
       await Promise.all([attached.close(), ...ports.map((p) => p.tunnel.close())]);
     };
+    await plan.work.finish();
     return { snapshot: meta, copy, ...attached, ports, close };
   } catch (error) {
-    if (copy) await removeUnfinishedRestore(plan);
-    throw error;
+    const undone = await plan.work.abandon(core.log);
+    throw withCleanup(error, tracker.phase(), [{ host: request.to, undone }]);
   }
 }

@@ -1,25 +1,30 @@
 // checkpoint: HOST/CONTAINER into the local store. By default the container keeps running
-// (--leave-running) and the archive streams straight out of podman (--export /dev/stdout) into a
+// (--leave-running) and the archive streams straight out of podman (streamCheckpoint.ts) into a
 // `.part` file, hashed on both ends, then renamed: no archive ever rests on the source host.
-// With the `file` transport the archive goes to a temp file on the host first, pulled in
-// parallel byte ranges and removed in every outcome.
+// With the `file` transport the archive goes to a file in the work's folder on the host first,
+// pulled in parallel byte ranges. Either way it runs as a remote work (remote/work.ts): should this
+// client vanish, the host ends the checkpoint and removes everything it left.
+import { PassThrough } from 'node:stream';
+import { rmSync } from 'node:fs';
 import { ArchiveInspector, inspectArchiveFile, type Compression } from '../archive/checkpointArchive';
 import type { CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
-import { podman, streamFd } from '../podman/commands';
+import { podman } from '../podman/commands';
 import { checkpointFlags, exportOption, validateCheckpointOptions, type CheckpointOptions } from '../podman/options';
 import type { InspectEntry } from '../podman/schemas';
+import { phaseTracker, withCleanup } from '../remote/failure';
+import { prelude } from '../remote/shellLib';
+import type { RemoteWork } from '../remote/work';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
-import { noProgress } from '../util/progress';
-import type { SnapshotMeta } from './store';
+import { formatBytes } from '../util/format';
+import { removeCheckpointImages } from './checkpointImages';
 import { pullFile } from './pull';
-import { abandonStreamingCheckpoint, removeCheckpointImages } from './abandon';
-import { hashedOutput, receiveHashed, removeRemote, wrapperPid } from './transfer';
-import { pushArchive, remoteArchivePath, type PushedArchive } from './push';
-import { PassThrough } from 'node:stream';
-import { rmSync } from 'node:fs';
+import { pushArchive, type PushedArchive } from './push';
+import type { SnapshotMeta } from './store';
+import { startStreamingCheckpoint, streamFifoName } from './streamCheckpoint';
+import { receiveHashed } from './transfer';
 
 export interface CheckpointRequest {
   host: string;
@@ -27,7 +32,12 @@ export interface CheckpointRequest {
   options: CheckpointOptions;
   /** For --with-previous: the pre-checkpoint snapshot this one builds on. */
   previous?: string;
+  /** The work on the source this checkpoint is part of (a migration's); its owner finishes it. */
+  work?: RemoteWork;
 }
+
+/** A streamed checkpoint cut off by a dropped link: it cannot resume, only be taken again. */
+export class StreamInterruptedError extends SnapdebugError {}
 
 export async function inspectOne(host: Host, container: string, signal?: AbortSignal): Promise<InspectEntry> {
   const [entry] = await host.podman(podman.inspect([container]), signal ? { signal } : {});
@@ -45,10 +55,20 @@ export async function checkpoint(core: Core, request: CheckpointRequest, control
 
 /** Where Snapshot & Debug sends the archive while it is still arriving in the store. */
 export interface SendAlongside {
-  to: string;
+  /** The restore's work on the debug host, and the file in its folder. */
+  work: RemoteWork;
+  path: string;
   /** What the copy's archive gains (labels, annotations), given the new snapshot's id. */
   rewriteFor: (snapshotId: string) => CopyRewrite;
 }
+
+/** Arguments: sudo|root, file. Creates an empty file in a folder of ours, never over anything. */
+const newEmptyFileScript = `${prelude}
+d=\${1%/*}
+ours "$d" || exit 2
+set -C
+: > "$1"
+`;
 
 /** What a snapshot records of its source container (the archive's own image facts win). */
 export function snapshotSource(host: string, entry: InspectEntry, archive: { imageName?: string; imageId?: string; runtime?: string } = {}): SnapshotMeta['source'] {
@@ -79,7 +99,8 @@ export async function checkpointAndSend(
   control: WorkControl = {},
 ): Promise<{ meta: SnapshotMeta; pushed?: PushedArchive }> {
   const { signal } = control;
-  const progress = control.progress ?? noProgress;
+  const tracker = phaseTracker(control.progress);
+  const progress = tracker.sink;
   const started = Date.now();
   const options = request.options;
   validateCheckpointOptions(options);
@@ -115,62 +136,56 @@ export async function checkpointAndSend(
   const part = core.store.partPath(id);
   const inspector = new ArchiveInspector();
   const phase = options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint';
-  progress({ phase: 'checkpoint', message: `Checkpointing ${request.container} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
+  const dropsImages = options.leaveRunning && !options.keep && !options.preCheckpoint;
+  const streamed = core.settings.transport === 'stream' || alongside !== undefined;
   const report = (total: number) => progress({ phase: 'pull', message: `Receiving ${phase} of ${request.container}`, bytes: total });
   // A stream arrives in order and is inspected as it passes; parallel ranges are inspected after.
   const onChunk = (chunk: Buffer, total: number) => {
     if (!inspector.complete) inspector.push(chunk);
     report(total);
   };
-  const checkpointStarted = Date.now();
+  const ownWork = request.work === undefined;
+  let work: RemoteWork | undefined = request.work;
   let received: { bytes: number; sha256: string };
   let pushed: PushedArchive | undefined;
-  if (core.settings.transport === 'stream' || alongside) {
-    const command = podman.checkpoint(request.container, { ...options, compress: compression }, streamFd);
-    const process = await host.runner.start(hashedOutput(host.privileged(['podman', ...command.argv])), signal ? { signal } : {});
-    const what = `container checkpoint ${request.container}`;
-    // One pass to the debug host too, when asked: if either side fails, the other is stopped.
-    const tee = alongside ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : undefined;
-    const path = remoteArchivePath(core, { id, archive: core.store.archiveName(id, compression) }, true);
-    const sending = alongside && tee ? pushArchive(core, tee, { id, to: alongside.to, path, rewrite: alongside.rewriteFor(id) }, control) : undefined;
-    sending?.catch(() => process.close());
-    try {
-      received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, ...(tee && { tee }), what });
-      if (sending) pushed = await sending;
-    } catch (error) {
-      process.close();
-      tee?.destroy();
-      rmSync(part, { force: true });
-      await (await sending?.catch(() => undefined))?.remove();
-      await abandonStreamingCheckpoint(host, wrapperPid(process.stderrText()), before.Id, core.log);
-      throw error;
-    }
-  } else {
-    const remotePath = `${core.settings.remoteTempDir}/snapdebug-${id}${core.store.archiveName('', compression)}`;
-    try {
-      // Not cancellable while podman writes the file: a cancel waits for it, then removes it.
+  const checkpointStarted = Date.now();
+  try {
+    work ??= await host.beginWork(`${phase} ${request.container}`, signal);
+    progress({ phase: 'checkpoint', message: `Checkpointing ${request.container} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
+    if (streamed) {
+      const result = await streamInto(core, host, work, before, { ...options, compress: compression }, part, onChunk, alongside, id, control);
+      received = result.received;
+      pushed = result.pushed;
+    } else {
+      if (dropsImages) await work.willUndo({ kind: 'images', containerId: before.Id });
+      const remotePath = work.file(`archive${core.store.archiveName('', compression)}`);
+      const created = await host.runner.run(host.script(newEmptyFileScript, [remotePath]));
+      if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${remotePath} on ${request.host}.`, { detail: created.stderr });
+      // Not cancellable while podman writes the file: a cancel waits for it, then it is undone.
       await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath));
       throwIfAborted(signal);
       received = await pullFile(core.hosts.lanes(request.host, core.settings.transferLanes), remotePath, part, {
         ...(signal && { signal }),
         onChunk: (_chunk, total) => report(total),
+        onResume: (held) => progress({ phase: 'pull', message: `Receiving ${phase} of ${request.container} (resumed at ${formatBytes(held)} after the link dropped)`, bytes: held }),
+        work,
       });
-    } catch (error) {
-      if (options.leaveRunning && !options.keep && !options.preCheckpoint) await removeCheckpointImages(host, before.Id, core.log);
-      throw error;
-    } finally {
-      await removeRemote(host, remotePath);
     }
+    if (dropsImages) await removeCheckpointImages(host, before.Id, core.log);
+    if (ownWork) await work.finish();
+  } catch (error) {
+    rmSync(part, { force: true });
+    const undone = ownWork && work ? await work.abandon(core.log) : [];
+    throw withCleanup(error, tracker.phase(), work && ownWork ? [{ host: request.host, undone }] : []);
   }
   const checkpointMs = Date.now() - checkpointStarted;
 
-  if (options.leaveRunning && !options.keep && !options.preCheckpoint) await removeCheckpointImages(host, before.Id, core.log);
   const after = await inspectOne(host, request.container).catch(() => undefined);
   const sourceLeftRunning = after?.State.Running === true && after.State.Pid === before.State.Pid;
   if (options.leaveRunning && !sourceLeftRunning) {
     core.log(`warning: ${request.host}/${request.container} is not running with the same PID after a leave-running checkpoint`);
   }
-  const facts = core.settings.transport === 'stream' || alongside ? await inspector.finish() : await inspectArchiveFile(part);
+  const facts = streamed ? await inspector.finish() : await inspectArchiveFile(part);
   const meta: SnapshotMeta = {
     id,
     kind: options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint',
@@ -190,4 +205,52 @@ export async function checkpointAndSend(
     timings: { checkpointMs, totalMs: Date.now() - started },
   };
   return { meta: core.store.commit(part, meta), ...(pushed && { pushed }) };
+}
+
+/**
+ * The streamed checkpoint: podman's archive into `part`, and — for Snapshot & Debug — in the same
+ * pass, relabelled, into the debug host's work. If either side fails, the other is stopped.
+ */
+async function streamInto(
+  core: Core,
+  host: Host,
+  work: RemoteWork,
+  before: InspectEntry,
+  options: CheckpointOptions,
+  part: string,
+  onChunk: (chunk: Buffer, total: number) => void,
+  alongside: SendAlongside | undefined,
+  id: string,
+  control: WorkControl,
+): Promise<{ received: { bytes: number; sha256: string }; pushed?: PushedArchive }> {
+  const { signal } = control;
+  const dropsBefore = host.runner.drops();
+  const command = podman.checkpoint(before.Name, options, work.file(streamFifoName));
+  const process = await startStreamingCheckpoint(host, work, before.Id, command, signal);
+  const tee = alongside ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : undefined;
+  const sending =
+    alongside && tee
+      ? pushArchive(
+          core,
+          () => tee,
+          { id, work: alongside.work, path: alongside.path, rewrite: alongside.rewriteFor(id), resumable: false, label: `Sending to ${alongside.work.host.name}` },
+          control,
+        )
+      : undefined;
+  sending?.catch(() => process.close());
+  try {
+    const received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, ...(tee && { tee }), what: `container checkpoint ${before.Name}` });
+    return { received, ...(sending && { pushed: await sending }) };
+  } catch (error) {
+    process.close();
+    tee?.destroy();
+    await sending?.catch(() => undefined);
+    if (host.runner.drops() > dropsBefore && !signal?.aborted) {
+      throw new StreamInterruptedError(`The link to ${host.name} dropped during the streamed checkpoint of ${before.Name}; a streamed checkpoint cannot resume.`, {
+        fix: 'Take the checkpoint again once the link is back (it starts over).',
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }

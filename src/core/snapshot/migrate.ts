@@ -1,17 +1,19 @@
 // migrate: the seed article's live migration, HOST/CONTAINER to another host. The target is
 // checked before the source is touched; the source is checkpointed (stopped), its archive goes
 // through the store to the target and is restored under the same name, and the copy must run
-// and show the same commands in `podman top`. Only then, if asked, is the source removed. Any
-// failure before that point restores the source in place on its own host: nothing is lost.
+// and show the same commands in `podman top`. Only then, if asked, is the source removed. Both
+// hosts hold it as remote work: the source's undo list says "run it again", the target's "remove
+// it", so any failure before the end — or this client vanishing — leaves the source running.
 import type { Core, WorkControl } from '../core';
 import { podman, type TopProcess } from '../podman/commands';
 import { exportOption, restoreFlags, type RestoreOptions } from '../podman/options';
-import { SnapdebugError, describeError } from '../util/errors';
-import { noProgress } from '../util/progress';
+import { phaseTracker, withCleanup, type Cleaned } from '../remote/failure';
+import { SnapdebugError } from '../util/errors';
 import { checkpoint, inspectOne } from './checkpoint';
 import { requireCgroupVersion, restoringRuntime } from './runtime';
 import { hasImage } from './images';
-import { restoreSnapshot } from './restore';
+import { pushSnapshot } from './push';
+import { planRestore, restorePushed, type RestorePlan } from './restore';
 import type { SnapshotMeta } from './store';
 
 export interface MigrateRequest {
@@ -38,7 +40,9 @@ function commands(top: TopProcess[]): string[] {
 }
 
 export async function migrate(core: Core, request: MigrateRequest, control: WorkControl = {}): Promise<MigrateResult> {
-  const progress = control.progress ?? noProgress;
+  const tracker = phaseTracker(control.progress);
+  const tracked = { ...control, progress: tracker.sink };
+  const progress = tracker.sink;
   if (request.from === request.to) throw new SnapdebugError('Migrating a container to its own host does nothing: choose another --to host.');
   const source = core.hosts.get(request.from);
   const target = core.hosts.get(request.to);
@@ -61,20 +65,22 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   }
   const sourceTop = await source.podman(podman.top(request.container));
 
+  const sourceWork = await source.beginWork(`migrate ${before.Name} to ${request.to}`, control.signal);
+  let plan: RestorePlan | undefined;
   let snapshot: SnapshotMeta | undefined;
   let targetTop: TopProcess[] = [];
   let restored;
   try {
+    // From here on, should the migration not finish, the source host runs the container again.
+    await sourceWork.willUndo({ kind: 'unstop', name: before.Name });
     snapshot = await checkpoint(
       core,
-      { host: request.from, container: request.container, options: { leaveRunning: false, ...(request.tcpEstablished && { tcpEstablished: true }) } },
-      control,
+      { host: request.from, container: request.container, options: { leaveRunning: false, ...(request.tcpEstablished && { tcpEstablished: true }) }, work: sourceWork },
+      tracked,
     );
-    restored = await restoreSnapshot(
-      core,
-      { snapshot: snapshot.id, to: request.to, options: restoreOptions, asCopy: false, ...(request.transferImage && { transferImage: true }) },
-      control,
-    );
+    plan = await planRestore(core, snapshot, { to: request.to, options: restoreOptions, asCopy: false, ...(request.transferImage && { transferImage: true }) }, tracked);
+    const pushed = await pushSnapshot(core, snapshot, plan.work, {}, tracked);
+    restored = await restorePushed(core, plan, [pushed], tracked);
     progress({ phase: 'verify', message: `Checking ${before.Name} runs on ${request.to} with the same processes` });
     targetTop = await target.podman(podman.top(restored.name));
     const expected = commands(sourceTop);
@@ -84,12 +90,17 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
         detail: `before: ${expected.join(' | ')}\nafter:  ${actual.join(' | ')}`,
       });
     }
+    // The target is verified: it keeps its container, and only then does the source stop coming back.
+    await plan.work.finish();
+    await sourceWork.finish();
   } catch (error) {
-    await rollBack(core, request, before.Name, error);
-    throw error;
+    const cleaned: Cleaned[] = [];
+    if (plan) cleaned.push({ host: request.to, undone: await plan.work.abandon(core.log) });
+    cleaned.push({ host: request.from, undone: await sourceWork.abandon(core.log) });
+    if (snapshot) core.log(`the migration's snapshot ${snapshot.id} stays in the store`);
+    throw withCleanup(error, tracker.phase(), cleaned);
   }
 
-  if (!snapshot || !restored) throw new SnapdebugError('The migration ended without a restored container.');
   let sourceRemoved = false;
   if (request.removeSource) {
     progress({ phase: 'cleanup', message: `Removing ${before.Name} from ${request.from}` });
@@ -98,26 +109,4 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   }
   if (!request.keepSnapshot) core.store.remove(snapshot.id);
   return { snapshot, target: { host: request.to, name: restored.name, pid: restored.pid }, sourceTop, targetTop, sourceRemoved };
-}
-
-/** Puts the source back as it was: the target's container (if any) removed, the source restored in place. */
-async function rollBack(core: Core, request: MigrateRequest, name: string, cause: unknown): Promise<void> {
-  core.log(`migration of ${request.from}/${name} failed (${describeError(cause).split('\n')[0]}); restoring it on ${request.from}`);
-  // The target had no container of that name before (checked first): whatever has it now is ours.
-  const target = core.hosts.get(request.to);
-  if (await target.podman(podman.containerExists(name)).catch(() => false)) {
-    await target.podman(podman.remove(name, { force: true, stopSeconds: 0 })).catch(() => undefined);
-  }
-  const source = core.hosts.get(request.from);
-  const state = await inspectOne(source, name).catch(() => undefined);
-  if (!state || state.State.Running) return;
-  if (state.State.Checkpointed) {
-    await source.podman(podman.restore({ container: name }, {})).catch((error: unknown) => {
-      core.log(`could not restore ${request.from}/${name} in place: ${describeError(error)}; its snapshot stays in the store`);
-    });
-    return;
-  }
-  // Stopped without a usable checkpoint: starting it again is all that is left to do.
-  core.log(`${request.from}/${name} stopped without a checkpoint to restore; starting it again (its memory is lost)`);
-  await source.podman(podman.start(name)).catch(() => undefined);
 }

@@ -3,12 +3,16 @@
 // ssh2 channel by its receive window (see defaultRangesPerLane). The file is cut into blocks dealt
 // out in turn to the channels (striping), so it fills in roughly from the start and is hashed
 // here as it lands; the host hashes it too (sha256sum) while the blocks travel, and both must agree.
+// When the link drops and the host still holds the work the file belongs to, each channel asks
+// again for exactly the bytes it is missing.
 import { createHash } from 'node:crypto';
 import { close, open, read, rmSync, writev } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { Host } from '../host';
+import { SessionLostError } from '../remote/session';
+import type { RemoteWork } from '../remote/work';
 import type { StreamProcess } from '../ssh/runner';
 import { AbortError, isAbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
@@ -41,7 +45,7 @@ const readAt = promisify(read);
 const writeAt = promisify(writev);
 
 export async function remoteSize(host: Host, path: string): Promise<number> {
-  const result = await host.runner.run(host.privileged(['stat', '--format', '%s', path]));
+  const result = await host.runner.run(['stat', '--format', '%s', path]);
   const size = Number(result.stdout.trim());
   if (result.exitCode !== 0 || !Number.isFinite(size)) {
     throw new SnapdebugError(`Cannot read ${path} on ${host.name}.`, { detail: result.stderr });
@@ -60,10 +64,12 @@ export function stripeBlocks(size: number, channels: number, blockBytes = stripe
 }
 
 /**
- * The remote side of one channel: its blocks, one `dd` each, back to back on stdout.
- * $1 file, $2 block size in MiB, $3 first block, $4 step between blocks, $5 number of blocks.
+ * The remote side of one channel: its byte ranges ("start:length"), one `dd` each, back to back
+ * on stdout. $1 file, then the ranges.
  */
-const stripeScript = 'i=$3; while [ "$i" -lt "$5" ]; do dd if="$1" bs=1M skip=$((i * $2)) count="$2" iflag=fullblock status=none || exit 1; i=$((i + $4)); done';
+const rangesScript = 'f=$1; shift; for r in "$@"; do dd if="$f" iflag=skip_bytes,count_bytes,fullblock skip="${r%:*}" count="${r#*:}" bs=1M status=none || exit 1; done';
+
+const maxResumes = 5;
 
 /**
  * Hashes the file in order while blocks are still being written anywhere in it: it reads back
@@ -126,21 +132,34 @@ async function writeAll(fd: number, buffers: Buffer[], position: number): Promis
   }
 }
 
-/** Writes one channel's stream into its blocks of the file (positional writes, batched). */
-class BlockWriter extends Writable {
-  private block = 0;
-  private offset = 0;
+/** Where one channel stands in its blocks: kept across a resume, so it asks only for what it misses. */
+class ChannelBlocks {
+  block = 0;
+  offset = 0;
 
-  constructor(
-    private readonly fd: number,
-    private readonly blocks: Array<{ start: number; length: number }>,
-    private readonly landed: (blockStart: number, chunk: Buffer) => void,
-  ) {
-    super({ highWaterMark: 1024 * 1024 });
-  }
+  constructor(readonly blocks: Array<{ start: number; length: number }>) {}
 
   get complete(): boolean {
     return this.block === this.blocks.length;
+  }
+
+  /** What this channel still has to receive, as "start:length" ranges. */
+  remaining(): string[] {
+    return this.blocks.slice(this.block).map((block, index) => {
+      const skip = index === 0 ? this.offset : 0;
+      return `${block.start + skip}:${block.length - skip}`;
+    });
+  }
+}
+
+/** Writes one channel's stream into its blocks of the file (positional writes, batched). */
+class BlockWriter extends Writable {
+  constructor(
+    private readonly fd: number,
+    private readonly state: ChannelBlocks,
+    private readonly landed: (blockStart: number, chunk: Buffer) => void,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, done: (error?: Error | null) => void): void {
@@ -161,24 +180,25 @@ class BlockWriter extends Writable {
       const buffers = pending;
       pending = [];
       await writeAll(this.fd, buffers, pendingStart);
-      for (const buffer of buffers) this.landed(this.blocks[pendingBlock]!.start, buffer);
+      for (const buffer of buffers) this.landed(this.state.blocks[pendingBlock]!.start, buffer);
     };
     for (let chunk of chunks) {
       while (chunk.length > 0) {
-        const block = this.blocks[this.block];
+        const state = this.state;
+        const block = state.blocks[state.block];
         if (!block) throw new SnapdebugError('A channel sent more bytes than its blocks hold.');
-        const take = Math.min(chunk.length, block.length - this.offset);
-        if (pendingBlock !== this.block) {
+        const take = Math.min(chunk.length, block.length - state.offset);
+        if (pendingBlock !== state.block) {
           await flush();
-          pendingBlock = this.block;
-          pendingStart = block.start + this.offset;
+          pendingBlock = state.block;
+          pendingStart = block.start + state.offset;
         }
         pending.push(chunk.subarray(0, take));
         chunk = chunk.subarray(take);
-        this.offset += take;
-        if (this.offset === block.length) {
-          this.block++;
-          this.offset = 0;
+        state.offset += take;
+        if (state.offset === block.length) {
+          state.block++;
+          state.offset = 0;
         }
       }
     }
@@ -193,6 +213,8 @@ export async function pullFile(
   options: {
     signal?: AbortSignal;
     onChunk?: (chunk: Buffer, total: number) => void;
+    /** Called when a pull resumes after a dropped link, with the bytes it already had. */
+    onResume?: (bytesHeld: number) => void;
     rangesPerLane?: number;
     blockBytes?: number;
     /**
@@ -201,6 +223,8 @@ export async function pullFile(
      * only let more data wait in memory (bench/pull.ts and bench/memory.ts measured both).
      */
     windowBytes?: number;
+    /** The work the file belongs to: with it, a dropped link resumes while the host holds the work. */
+    work?: RemoteWork;
   },
 ): Promise<Received> {
   const host = lanes[0]!;
@@ -212,39 +236,36 @@ export async function pullFile(
   const hasher = new FollowingHasher(fd, size, blockBytes);
   const hashing = hasher.digest();
   hashing.catch(() => undefined); // awaited below, once every channel is done
-  const processes: StreamProcess[] = [];
-  // One channel failing (or a cancel) ends them all; the file is closed only once none writes.
-  const stopAll = (error: Error) => {
-    for (const p of processes) p.close();
-    hasher.stop(error);
-  };
-  const onAbort = () => stopAll(new AbortError());
-  options.signal?.addEventListener('abort', onAbort, { once: true });
   let total = 0;
-  const remoteHash = host.runner.run(host.privileged(['sha256sum', remotePath]), options.signal ? { signal: options.signal } : {});
-  remoteHash.catch(() => undefined); // awaited on success; after a failure or cancel nobody waits for it
+  const channels = plan.map((blocks) => new ChannelBlocks(blocks));
+  const landed = (blockStart: number, chunk: Buffer) => {
+    total += chunk.length;
+    hasher.wrote(blockStart, chunk.length);
+    options.onChunk?.(chunk, total);
+  };
+  const hashRemote = () => {
+    const hashed = host.runner.run(['sha256sum', remotePath], options.signal ? { signal: options.signal } : {});
+    hashed.catch(() => undefined); // awaited on success; after a failure or cancel nobody waits for it
+    return hashed;
+  };
+  let remoteHash = hashRemote();
   try {
-    const channels = plan.map(async (blocks, index) => {
-      if (blocks.length === 0) return;
-      const lane = lanes[index % lanes.length]!;
-      const argv = ['sh', '-c', stripeScript, 'sh', remotePath, String(blockBytes / rangeAlignBytes), String(index), String(plan.length), String(Math.ceil(size / blockBytes))];
-      const process = await lane.runner.start(lane.privileged(argv), options.signal ? { signal: options.signal } : {});
-      processes.push(process);
-      if (options.signal?.aborted) process.close();
-      const consumed = widenReceiveWindow(process.stdout, options.windowBytes ?? 0);
-      const writer = new BlockWriter(fd, blocks, (blockStart, chunk) => {
-        consumed(chunk.length);
-        total += chunk.length;
-        hasher.wrote(blockStart, chunk.length);
-        options.onChunk?.(chunk, total);
-      });
-      await pipeline(process.stdout, writer);
-      const code = await process.exit;
-      if (code !== 0 || !writer.complete) throw new SnapdebugError(`Reading ${remotePath} on ${lane.name} failed.`, { detail: process.stderrText() });
-    });
-    const settled = await Promise.allSettled(channels.map((c) => c.catch((error: Error) => (stopAll(error), Promise.reject(error)))));
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    for (let attempt = 0; ; attempt++) {
+      const dropsBefore = lanes.map((lane) => lane.runner.drops());
+      try {
+        await pullRanges(lanes, remotePath, fd, channels, landed, options);
+        break;
+      } catch (error) {
+        if (options.signal?.aborted || isAbortError(error)) throw new AbortError();
+        const dropped = lanes.some((lane, i) => lane.runner.drops() > dropsBefore[i]!);
+        if (!dropped || !options.work || attempt >= maxResumes) throw error;
+        if (!(await options.work.session.stillHolds(options.work.generation, options.signal))) {
+          throw new SessionLostError(`The link to ${host.name} dropped for longer than the lease: ${host.name} removed ${remotePath}, so the pull cannot resume.`, { cause: error });
+        }
+        options.onResume?.(total);
+        remoteHash = hashRemote();
+      }
+    }
     if (options.signal?.aborted) throw new AbortError();
     if (total !== size) throw new SnapdebugError(`Pulled ${total} of ${size} bytes of ${remotePath} from ${host.name}.`);
     const [local, remote] = await Promise.all([hashing, remoteHash]);
@@ -260,7 +281,45 @@ export async function pullFile(
     if (options.signal?.aborted || isAbortError(error)) throw new AbortError();
     throw error;
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
     await closeFile(fd).catch(() => undefined);
+  }
+}
+
+/** One pass of every channel over what it still misses; one channel failing (or a cancel) ends them all. */
+async function pullRanges(
+  lanes: Host[],
+  remotePath: string,
+  fd: number,
+  channels: ChannelBlocks[],
+  landed: (blockStart: number, chunk: Buffer) => void,
+  options: { signal?: AbortSignal; windowBytes?: number },
+): Promise<void> {
+  const processes: StreamProcess[] = [];
+  const stopAll = () => {
+    for (const p of processes) p.close();
+  };
+  options.signal?.addEventListener('abort', stopAll, { once: true });
+  try {
+    const running = channels.map(async (state, index) => {
+      const ranges = state.remaining();
+      if (ranges.length === 0) return;
+      const lane = lanes[index % lanes.length]!;
+      const process = await lane.runner.start(['sh', '-c', rangesScript, 'sh', remotePath, ...ranges], options.signal ? { signal: options.signal } : {});
+      processes.push(process);
+      if (options.signal?.aborted) process.close();
+      const consumed = widenReceiveWindow(process.stdout, options.windowBytes ?? 0);
+      const writer = new BlockWriter(fd, state, (blockStart, chunk) => {
+        consumed(chunk.length);
+        landed(blockStart, chunk);
+      });
+      await pipeline(process.stdout, writer);
+      const code = await process.exit;
+      if (code !== 0 || !state.complete) throw new SnapdebugError(`Reading ${remotePath} on ${lane.name} failed.`, { detail: process.stderrText() });
+    });
+    const settled = await Promise.allSettled(running.map((c) => c.catch((error: Error) => (stopAll(), Promise.reject(error)))));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } finally {
+    options.signal?.removeEventListener('abort', stopAll);
   }
 }

@@ -1,92 +1,117 @@
-// push: a snapshot from the store to a temporary file on a host, verified there before use. A
-// copy's archive is relabelled on the way (see archive/relabel.ts); otherwise the bytes sent are
-// the store's bytes, and their hash must still match the one recorded at checkpoint time.
-import { randomBytes } from 'node:crypto';
+// push: a snapshot from the store to a file inside a work's private folder on a host, verified
+// there before use. A copy's archive is relabelled on the way (see archive/relabel.ts); otherwise
+// the bytes sent are the store's bytes, and their hash must still match the one recorded at
+// checkpoint time. The file lives as long as the work: removed when it finishes or is undone.
 import { createReadStream } from 'node:fs';
-import { Transform, type Duplex, type Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressor } from '../archive/decompress';
 import { DumpRewriter, entryRenames, entryRewrites, type CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
-import { validateRemotePath } from '../podman/names';
+import type { RemoteWork } from '../remote/work';
 import { SnapdebugError } from '../util/errors';
+import { formatBytes } from '../util/format';
 import { noProgress } from '../util/progress';
+import { sendToHost } from './send';
 import type { SnapshotMeta } from './store';
-import { pushStream, removeRemote } from './transfer';
 
 export interface PushedArchive {
   host: Host;
   path: string;
   bytes: number;
   sha256: string;
-  /** Removes the archive from the host; never throws. */
-  remove(): Promise<void>;
 }
 
-export interface PushOptions {
-  /** What the restored container will carry (labels, annotations); the archive is rewritten (uncompressed) to add it. */
-  rewrite?: CopyRewrite;
-  /** A stable name (the CLI's push) instead of a unique temporary one. */
-  stableName?: boolean;
-}
-
-export function remoteArchivePath(core: Core, meta: Pick<SnapshotMeta, 'id' | 'archive'>, relabelled: boolean, stable = false): string {
-  const name = relabelled ? `${meta.id}.tar` : meta.archive;
-  const unique = stable ? '' : `-${randomBytes(3).toString('hex')}`;
-  return validateRemotePath(`${core.settings.remoteTempDir}/snapdebug-${name.replace(/(\.tar.*)$/, `${unique}$1`)}`);
+/** The name an archive gets inside a work's folder (a relabelled one is a plain tar). */
+export function archiveFileName(meta: Pick<SnapshotMeta, 'archive'>, relabelled: boolean, role: 'archive' | 'previous' = 'archive'): string {
+  return relabelled ? `${role}.tar` : `${role}${/\.tar(\.zst|\.gz)?$/.exec(meta.archive)?.[0] ?? '.tar'}`;
 }
 
 /**
- * Sends an archive stream (as podman wrote it) to `path` on a host, relabelled on the way when
- * labels are given. pipeline() carries a read or decompression error to the chain's last stream,
- * which is what pushStream reads, so any failure fails the push and removes the file there.
+ * Sends an archive (as podman wrote it) to `path` in `work`'s folder, relabelled on the way when a
+ * rewrite is given. `open` yields the archive from its first byte; when it can do so again
+ * (`resumable`), a transfer cut by a dropped link resumes. pipeline() carries a read or
+ * decompression error to the chain's last stream, which is what is sent, so any failure fails
+ * the push.
  */
 export async function pushArchive(
   core: Core,
-  archive: Readable,
-  request: { id: string; to: string; path: string; rewrite?: CopyRewrite; sizeHint?: number },
+  open: () => Readable,
+  request: { id: string; work: RemoteWork; path: string; rewrite?: CopyRewrite; sizeHint?: number; resumable: boolean; label: string },
   control: WorkControl = {},
 ): Promise<PushedArchive & { relabelled: boolean }> {
-  const host = core.hosts.get(request.to);
-  const rewriter = request.rewrite ? new DumpRewriter(entryRewrites(request.rewrite), entryRenames(request.rewrite)) : undefined;
-  const chain: [Readable, ...Duplex[]] = rewriter ? [archive, decompressor(), rewriter] : [archive];
-  if (rewriter) pipeline(chain).catch(() => undefined);
-  const received = await pushStream(host, chain.at(-1) as Readable, request.path, {
+  const { work, rewrite } = request;
+  const progress = control.progress ?? noProgress;
+  let rewriter: DumpRewriter | undefined;
+  const source = () => {
+    const archive = open();
+    if (!rewrite) return archive;
+    rewriter = new DumpRewriter(entryRewrites(rewrite), entryRenames(rewrite));
+    const chain: [Readable, ...Duplex[]] = [archive, decompressor(), rewriter];
+    pipeline(chain).catch(() => undefined);
+    return rewriter;
+  };
+  const received = await sendToHost(work, request.path, source, {
     ...(control.signal && { signal: control.signal }),
     ...(request.sizeHint !== undefined && { sizeHint: request.sizeHint }),
+    resumable: request.resumable,
+    onProgress: (bytes, resumedAt) =>
+      progress({
+        phase: 'push',
+        message: resumedAt === undefined ? request.label : `${request.label} (resumed at ${formatBytes(resumedAt)} after the link dropped)`,
+        bytes,
+        ...(request.sizeHint !== undefined && !rewrite && { total: request.sizeHint }),
+      }),
   });
-  const remove = () => removeRemote(host, request.path);
   if (rewriter && !rewriter.complete) {
-    await remove();
-    const missing = Object.keys(entryRewrites(request.rewrite!)).filter((name) => !rewriter.rewritten.has(name));
+    const missing = Object.keys(entryRewrites(rewrite!)).filter((name) => !rewriter!.rewritten.has(name));
     throw new SnapdebugError(`${request.id} has no ${missing.join(' or ')}: it is not a podman checkpoint archive.`);
   }
-  core.log(`pushed ${request.id} to ${request.to}:${request.path} (${received.bytes} bytes, sha256 ${received.sha256.slice(0, 12)}… verified there)`);
-  return { host, path: request.path, bytes: received.bytes, sha256: received.sha256, remove, relabelled: rewriter !== undefined };
+  core.log(`pushed ${request.id} to ${work.host.name}:${request.path} (${received.bytes} bytes, sha256 ${received.sha256.slice(0, 12)}… verified there)`);
+  return { host: work.host, path: request.path, bytes: received.bytes, sha256: received.sha256, relabelled: rewriter !== undefined };
 }
 
-export async function pushSnapshot(core: Core, meta: SnapshotMeta, to: string, options: PushOptions, control: WorkControl = {}): Promise<PushedArchive> {
-  const progress = control.progress ?? noProgress;
-  progress({ phase: 'push', message: `Sending ${meta.id} to ${to}`, bytes: 0, total: meta.size });
-  // Progress counts bytes read from the store, so it ends at the snapshot's size either way.
-  let read = 0;
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      read += chunk.length;
-      progress({ phase: 'push', message: `Sending ${meta.id} to ${to}`, bytes: read, total: meta.size });
-      done(null, chunk);
-    },
-  });
-  const file = createReadStream(core.store.archivePath(meta), { highWaterMark: 1024 * 1024 });
-  pipeline(file, counted).catch(() => undefined);
-  const path = remoteArchivePath(core, meta, options.rewrite !== undefined, options.stableName);
-  const pushed = await pushArchive(core, counted, { id: meta.id, to, path, ...(options.rewrite && { rewrite: options.rewrite }), sizeHint: meta.size }, control);
+/** A snapshot from the store into `work`'s folder on its host. */
+export async function pushSnapshot(
+  core: Core,
+  meta: SnapshotMeta,
+  work: RemoteWork,
+  options: { rewrite?: CopyRewrite; role?: 'archive' | 'previous' },
+  control: WorkControl = {},
+): Promise<PushedArchive> {
+  const path = work.file(archiveFileName(meta, options.rewrite !== undefined, options.role));
+  const label = `Sending ${meta.id} to ${work.host.name}`;
+  (control.progress ?? noProgress)({ phase: 'push', message: label, bytes: 0, total: meta.size });
+  const open = () => createReadStream(core.store.archivePath(meta), { highWaterMark: 1024 * 1024 });
+  const pushed = await pushArchive(core, open, { id: meta.id, work, path, ...(options.rewrite && { rewrite: options.rewrite }), sizeHint: meta.size, resumable: true, label }, control);
   if (!pushed.relabelled && pushed.sha256 !== meta.sha256) {
-    await pushed.remove();
     throw new SnapdebugError(`The archive of ${meta.id} in the store no longer matches its sha256: it is damaged.`, {
       fix: `Delete it (snapdebug rm ${meta.id}) and take a new snapshot.`,
     });
   }
   return pushed;
+}
+
+/**
+ * `snapdebug push`: a snapshot left on a host on purpose, in a private folder of its own that the
+ * sweep removes once `keepForMs` has passed. Until the archive is complete and verified it lives
+ * in the work's folder, so an interrupted push leaves nothing behind.
+ */
+export async function pushToKeep(core: Core, meta: SnapshotMeta, to: string, keepForMs: number, control: WorkControl = {}): Promise<PushedArchive & { expiresAt: string }> {
+  const host = core.hosts.get(to);
+  const work = await host.beginWork(`push ${meta.id}`, control.signal);
+  try {
+    const expiresAtMs = Date.now() + keepForMs;
+    const keep = await work.keep({ expiresAtMs });
+    const pushed = await pushSnapshot(core, meta, work, {}, control);
+    const path = `${keep}/${meta.archive}`;
+    const moved = await host.runner.run(['mv', pushed.path, path]);
+    if (moved.exitCode !== 0) throw new SnapdebugError(`Cannot move the archive into ${keep} on ${to}.`, { detail: moved.stderr });
+    await work.finish();
+    return { ...pushed, path, expiresAt: new Date(expiresAtMs).toISOString() };
+  } catch (error) {
+    await work.abandon(core.log);
+    throw error;
+  }
 }

@@ -1,22 +1,26 @@
 // restore: a snapshot from the store onto a host, as a copy (labelled snapdebug.origin=<id>) or,
 // for migrations, as the container itself. Everything that can be checked is checked before any
-// byte moves (podman's flags, the name, the image); the temporary archive on the target is removed
-// whatever happens. Also the seed article's restore in place (`podman container restore --keep`).
+// byte moves (podman's flags, the name, the image). It runs as a remote work on the target: the
+// archive sits in the work's folder, and the container and volumes it creates are noted in its
+// undo list first, so a restore that never finishes — failed, cancelled, or this client gone —
+// leaves nothing behind. Also the seed article's restore in place (`podman container restore --keep`).
 import type { CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { podman } from '../podman/commands';
+import type { RemoteWork } from '../remote/work';
 import { validateContainerRef, validateVolumeName } from '../podman/names';
 import { exportOption, restoreFlags, validateRestoreOptions, type RestoreOptions } from '../podman/options';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { noProgress } from '../util/progress';
+import { phaseTracker, withCleanup } from '../remote/failure';
 import { inspectOne } from './checkpoint';
 import { hasImage, transferImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
 import { requireCgroupVersion, restoringRuntime, snapshotRuntime } from './runtime';
-import { closeCopyConnections, criuConfigAnnotation, criuConfigLabel, removeCriuConfig, writeCriuConfig } from './tcpClose';
+import { criuConfigAnnotation, criuConfigFileName, criuConfigLabel, needsCriuConfig, writeCriuConfig } from './tcpClose';
 
 /** The target lacks the container's image: the caller may retry with transferImage. */
 export class ImageMissingError extends SnapdebugError {
@@ -84,6 +88,8 @@ export interface RestorePlan {
   runtime: string;
   /** The copy's own named volumes: the original's name → the copy's. */
   volumes: Record<string, string> | undefined;
+  /** The restore's work on the target; whoever planned it finishes or abandons it. */
+  work: RemoteWork;
 }
 
 export function copyLabels(meta: Pick<SnapshotMeta, 'id' | 'source'>): Record<string, string> {
@@ -155,7 +161,7 @@ export async function planRestore(
   }
   const runtime = await restoringRuntime(target, await snapshotRuntime(core, meta), signal);
   await requireCgroupVersion(target, meta.source.host, meta.cgroupVersion);
-  const criuConfig = asCopy && meta.options.tcpEstablished ? await closeCopyConnections(core, target, name, options, runtime) : undefined;
+  const withConfig = asCopy && meta.options.tcpEstablished ? await needsCriuConfig(target, options, runtime) : false;
   await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);
   throwIfAborted(signal);
   const volumes = asCopy ? copyVolumes(meta, name) : undefined;
@@ -166,45 +172,35 @@ export async function planRestore(
       });
     }
   }
-  return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes };
+  const work = await target.beginWork(`restore ${meta.id} as ${name}`, signal);
+  try {
+    // The copy's CRIU options live in a folder of its own, which outlives this work with the copy.
+    const criuConfig = withConfig ? `${await work.keep({ copy: name })}/${criuConfigFileName}` : undefined;
+    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, work };
+  } catch (error) {
+    await work.abandon(core.log);
+    throw error;
+  }
 }
 
 /**
- * Removes what a restore that failed or was cancelled left on the target: podman creates the
- * container (and its volumes) before CRIU restores it, so a failed restore leaves them behind
- * ("Created"). planRestore made sure the name and the volume names were free, so whatever has
- * them now is ours.
+ * Restores from archives already in the plan's work folder and checks the result. The container
+ * and its volumes are noted in the work's undo list before podman creates them (podman creates
+ * them before CRIU runs, so a failed restore leaves them "Created"; planRestore made sure their
+ * names were free, so whatever has them is ours). The caller owns the work: it abandons it on
+ * failure, and finishes it once the copy is what it wanted.
  */
-export async function removeUnfinishedRestore(plan: Pick<RestorePlan, 'target' | 'name' | 'volumes' | 'criuConfig'>): Promise<void> {
-  const { target, name } = plan;
-  if (await target.podman(podman.containerExists(name)).catch(() => false)) {
-    await target.podman(podman.remove(name, { force: true, stopSeconds: 0 })).catch(() => undefined);
-  }
-  for (const volume of Object.values(plan.volumes ?? {})) {
-    if (await target.podman(podman.volumeExists(volume)).catch(() => false)) await target.podman(podman.volumeRemove(volume)).catch(() => undefined);
-  }
-  await removeCriuConfig(target, plan.criuConfig);
-}
-
-/** Restores from archives already on the target, removes them whatever happens, checks the result. */
 export async function restorePushed(core: Core, plan: RestorePlan, pushed: PushedArchive[], control: WorkControl = {}): Promise<RestoredContainer> {
   const progress = control.progress ?? noProgress;
   const { target, name } = plan;
-  try {
-    throwIfAborted(control.signal);
-    progress({ phase: 'restore', message: `Restoring ${name} on ${target.name}` });
-    const archive = pushed.at(-1)!;
-    const options: RestoreOptions = { ...plan.options, ...(plan.parent && { importPrevious: pushed[0]!.path }) };
-    if (plan.criuConfig) await writeCriuConfig(target, plan.criuConfig, name, plan.runtime);
-    // Restores are short and must not be left half done: no kill on cancel, only afterwards.
-    await target.podman(podman.restore({ archive: archive.path }, options));
-  } catch (error) {
-    await removeUnfinishedRestore(plan);
-    throw error;
-  } finally {
-    progress({ phase: 'cleanup', message: `Removing the temporary archive from ${target.name}` });
-    await Promise.all(pushed.map((p) => p.remove()));
-  }
+  throwIfAborted(control.signal);
+  progress({ phase: 'restore', message: `Restoring ${name} on ${target.name}` });
+  await plan.work.willUndo(...Object.values(plan.volumes ?? {}).map((volume) => ({ kind: 'volume' as const, name: volume })), { kind: 'container', name });
+  const archive = pushed.at(-1)!;
+  const options: RestoreOptions = { ...plan.options, ...(plan.parent && { importPrevious: pushed[0]!.path }) };
+  if (plan.criuConfig) await writeCriuConfig(target, plan.criuConfig, name, plan.runtime);
+  // Restores are short and must not be left half done: no kill on cancel, only afterwards.
+  await target.podman(podman.restore({ archive: archive.path }, options));
   const restored = await inspectOne(target, name);
   if (!restored.State.Running) {
     throw new SnapdebugError(`${name} was restored on ${target.name} but is ${restored.State.Status}, not running.`);
@@ -214,18 +210,23 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
 }
 
 export async function restoreSnapshot(core: Core, request: RestoreRequest, control: WorkControl = {}): Promise<RestoredContainer> {
+  const tracker = phaseTracker(control.progress);
+  const tracked = { ...control, progress: tracker.sink };
   const meta = core.store.get(request.snapshot);
-  const plan = await planRestore(core, meta, request, control);
-  const pushed: PushedArchive[] = [];
+  const plan = await planRestore(core, meta, request, tracked);
   try {
-    if (plan.parent) pushed.push(await pushSnapshot(core, plan.parent, request.to, {}, control));
+    const pushed: PushedArchive[] = [];
+    if (plan.parent) pushed.push(await pushSnapshot(core, plan.parent, plan.work, { role: 'previous' }, tracked));
     const rewrite = copyRewrite(plan);
-    pushed.push(await pushSnapshot(core, meta, request.to, rewrite ? { rewrite } : {}, control));
+    pushed.push(await pushSnapshot(core, meta, plan.work, rewrite ? { rewrite } : {}, tracked));
+    const restored = await restorePushed(core, plan, pushed, tracked);
+    tracker.sink({ phase: 'cleanup', message: `Removing the temporary archive from ${plan.target.name}` });
+    await plan.work.finish();
+    return restored;
   } catch (error) {
-    await Promise.all(pushed.map((p) => p.remove()));
-    throw error;
+    const undone = await plan.work.abandon(core.log);
+    throw withCleanup(error, tracker.phase(), [{ host: request.to, undone }]);
   }
-  return restorePushed(core, plan, pushed, control);
 }
 
 /** The seed article's `podman container restore [--keep] NAME`: a checkpointed container, in place. */

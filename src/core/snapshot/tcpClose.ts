@@ -10,18 +10,19 @@
 // runtime's own CRIU options, then tcp-close) and the annotation into the copy's spec.dump. The
 // file stays while the copy exists, for the copy's own checkpoints, and goes when it is discarded
 // (its path is in the copy's snapdebug.criu-config label).
-import type { Core } from '../core';
 import type { Host } from '../host';
 import { validateRemotePath } from '../podman/names';
 import type { RestoreOptions } from '../podman/options';
+import { keepPrefix, prelude } from '../remote/shellLib';
 import { SnapdebugError } from '../util/errors';
-import { removeRemote } from './transfer';
 
 export const criuConfigAnnotation = 'org.criu.config';
 export const criuConfigLabel = 'snapdebug.criu-config';
 const runcConf = '/etc/criu/runc.conf';
 /** crun reads this instead of runc.conf when it exists. */
 const crunConf = '/etc/criu/crun.conf';
+/** Inside the copy's own kept folder (remote/work.ts keep): removed with the copy, or by the sweep once it is gone. */
+export const criuConfigFileName = 'criu.conf';
 
 /** Whether podman's --tcp-close works for a restore by `runtime` on a podman with these flags. */
 export function podmanClosesConnections(restoreFlags: ReadonlySet<string>, runtime: string): boolean {
@@ -31,9 +32,9 @@ export function podmanClosesConnections(restoreFlags: ReadonlySet<string>, runti
 /**
  * How a copy of a snapshot taken with its TCP connections gets them closed: podman's --tcp-close
  * where the target's podman has it and `runtime` (the one restoring, runtime.ts) takes it (set in
- * `options`), else a CRIU options file, whose path it returns.
+ * `options`; returns false), else a CRIU options file (returns true).
  */
-export async function closeCopyConnections(core: Pick<Core, 'settings'>, target: Host, name: string, options: RestoreOptions, runtime: string): Promise<string | undefined> {
+export async function needsCriuConfig(target: Host, options: RestoreOptions, runtime: string): Promise<boolean> {
   if (options.tcpEstablished) {
     throw new SnapdebugError('podman restores established TCP connections only under the original name, and a copy gets a new one.', {
       fix: 'Restore the copy without --tcp-established: its connections come back closed.',
@@ -41,16 +42,16 @@ export async function closeCopyConnections(core: Pick<Core, 'settings'>, target:
   }
   if (podmanClosesConnections((await target.capabilities()).restoreFlags, runtime)) {
     options.tcpClose = true;
-    return undefined;
+    return false;
   }
   // Asked for --tcp-close where podman or the runtime lacks it: the options file does the same.
   delete options.tcpClose;
-  return criuConfigPath(core, name);
+  return true;
 }
 
-export function criuConfigPath(core: Pick<Core, 'settings'>, copyName: string): string {
-  return validateRemotePath(`${core.settings.remoteTempDir}/snapdebug-criu-${copyName}.conf`);
-}
+const keptConfig = new RegExp(`^(/[a-zA-Z0-9._/-]+/${keepPrefix.replace('.', '\\.')}[A-Za-z0-9]{10})/${criuConfigFileName.replace('.', '\\.')}$`);
+/** What snapdebug before sessions wrote: /var/tmp/snapdebug-criu-COPY.conf. */
+const legacyConfig = /\/snapdebug-criu-[a-zA-Z0-9][a-zA-Z0-9_.-]*\.conf$/;
 
 /** Only files we named that way are ever removed on a copy's word (its label). */
 export function isCriuConfigPath(path: string): boolean {
@@ -59,7 +60,7 @@ export function isCriuConfigPath(path: string): boolean {
   } catch {
     return false;
   }
-  return /\/snapdebug-criu-[a-zA-Z0-9][a-zA-Z0-9_.-]*\.conf$/.test(path);
+  return keptConfig.test(path) || legacyConfig.test(path);
 }
 
 export function criuConfigText(copyName: string, hostConfig: string): string {
@@ -78,22 +79,33 @@ export function defaultCriuConfigs(runtime: string): string[] {
   return runtime === 'crun' ? [crunConf, runcConf] : [runcConf];
 }
 
+/** Arguments: sudo|root, file. Writes stdin to a new file in a folder of ours, never over anything. */
+const writeNewFileScript = `${prelude}
+d=\${1%/*}
+ours "$d" || { echo "$d is not our folder" >&2; exit 2; }
+set -C
+cat > "$1"
+`;
+
 export async function writeCriuConfig(host: Host, path: string, copyName: string, runtime = 'runc'): Promise<void> {
-  let own = { exitCode: 1 as number | null, stdout: '' };
+  let own = await host.runIdempotent(['cat', runcConf]);
   for (const file of defaultCriuConfigs(runtime)) {
-    own = await host.runIdempotent(host.privileged(['cat', file]));
+    own = file === runcConf ? own : await host.runIdempotent(['cat', file]);
     if (own.exitCode === 0) break;
   }
   const text = criuConfigText(copyName, own.exitCode === 0 ? own.stdout : '');
-  const written = await host.runIdempotent(host.privileged(['sh', '-c', 'umask 077 && printf %s "$1" > "$2"', 'sh', text, path]));
+  const written = await host.runner.run(host.script(writeNewFileScript, [path]), { stdin: text });
   if (written.exitCode !== 0) {
     throw new SnapdebugError(`Cannot write ${path} on ${host.name}, which the copy needs to come back with its TCP connections closed.`, {
       detail: `${written.exitCode === null ? 'no exit status' : `exit ${written.exitCode}`}: ${written.stderr.trim()}`,
-      fix: `Check that ${path.slice(0, path.lastIndexOf('/'))} exists and is writable there (setting snapdebug.remoteTempDir, or --remote-tmp).`,
     });
   }
 }
 
+/** Removes a copy's CRIU options (its kept folder); never throws. */
 export async function removeCriuConfig(host: Host, path: string | undefined): Promise<void> {
-  if (path && isCriuConfigPath(path)) await removeRemote(host, path);
+  if (!path || !isCriuConfigPath(path)) return;
+  const folder = keptConfig.exec(path)?.[1];
+  const argv = folder ? ['rm', '-rf', folder] : host.privileged(['rm', '-f', path]);
+  await host.runner.run(argv).catch(() => undefined);
 }

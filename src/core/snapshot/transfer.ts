@@ -1,12 +1,13 @@
-// Moving archives between hosts and the store, verified end to end. Every byte that lands in the
-// store is hashed as it is written; the source hashes the same bytes as they leave (a tee into
-// sha256sum in the remote shell), and the two must agree before a snapshot exists. Pushes are
-// hashed on the receiving host as they are written. Cancelling removes what was partly written.
+// Receiving archives into the store, verified end to end. Every byte that lands in the store is
+// hashed as it is written; the source hashes the same bytes as they leave (streamCheckpoint.ts:
+// a tee into sha256sum on the host), and the two must agree before a snapshot exists. Cancelling
+// removes what was partly written. (Sending to a host is send.ts.)
 import { createHash } from 'node:crypto';
 import { createWriteStream, openSync, rmSync } from 'node:fs';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Host } from '../host';
+import { cleanStderr, type Host } from '../host';
+import { marker } from '../remote/shellLib';
 import type { StreamProcess } from '../ssh/runner';
 import { AbortError, isAbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
@@ -16,44 +17,15 @@ export interface Received {
   sha256: string;
 }
 
-const exitMarker = 'snapdebug-exit ';
-const pidMarker = 'snapdebug-pid ';
+const exitMarker = `${marker.exit} `;
 
-/** The wrapper shell's PID on the host, once it has printed it. */
-export function wrapperPid(stderr: string): number | undefined {
-  const pid = new RegExp(`^${pidMarker}(\\d+)$`, 'm').exec(stderr)?.[1];
-  return pid === undefined ? undefined : Number(pid);
-}
-const teeFailedMarker = 'snapdebug-tee-failed';
-
-/**
- * Wraps a command so that what it writes to fd 3 passes through to our stdout unchanged while the
- * remote shell also hashes it; the command's own stdout goes to stderr (podman chats there).
- * stderr ends with the command's exit status and the sha256 of everything that went through.
- */
-export function hashedOutput(argv: readonly string[]): string[] {
-  // tee writes to a fifo read by sha256sum (not to /dev/fd/N, which cannot reopen a socket when
-  // stdout is one); the fifo lives in a private temp folder removed at the end. The shell's PID
-  // comes first, so a cancel can find (and, when safe, end) what runs under it.
-  const script = [
-    `echo "${pidMarker}$$" >&2`,
-    'd=$(mktemp -d) || exit 1',
-    'mkfifo "$d/h"',
-    'sha256sum < "$d/h" >&2 &',
-    `{ "$@" 3>&1 1>&2; echo "${exitMarker}$?" >&2; } | tee "$d/h"`,
-    'wait',
-    'rm -rf "$d"',
-  ].join('\n');
-  return ['sh', '-c', script, 'sh', ...argv];
-}
-
-export function parseHashedTrailer(stderr: string): { exitCode: number | undefined; sha256: string | undefined; stderr: string } {
+export function parseHashedTrailer(stderr: string): { exitCode: number | undefined; sha256: string | undefined; stderr: string; teeFailed: boolean } {
   const lines = stderr.split('\n');
   // The trailer is what the wrapper wrote last: a look-alike line printed earlier loses.
   const exit = lines.map((l) => new RegExp(`^${exitMarker}(\\d+)$`).exec(l.trim())).findLast(Boolean);
   const sha = lines.map((l) => /^([0-9a-f]{64})\s+-$/.exec(l.trim())).findLast(Boolean);
-  const rest = lines.filter((l) => !l.startsWith(exitMarker) && !l.startsWith(pidMarker) && !/^[0-9a-f]{64}\s+-$/.test(l.trim())).join('\n');
-  return { exitCode: exit ? Number(exit[1]) : undefined, sha256: sha?.[1], stderr: rest };
+  const rest = lines.filter((l) => !l.startsWith(exitMarker) && !l.startsWith(marker.teeFailed) && !/^[0-9a-f]{64}\s+-$/.test(l.trim())).join('\n');
+  return { exitCode: exit ? Number(exit[1]) : undefined, sha256: sha?.[1], stderr: rest, teeFailed: lines.some((l) => l.startsWith(marker.teeFailed)) };
 }
 
 /**
@@ -168,7 +140,7 @@ export async function receiveHashed(
     const trailer = parseHashedTrailer(process.stderrText());
     if (trailer.exitCode !== 0) {
       rmSync(dest, { force: true });
-      throw await host.failure(options.what.split(' '), trailer.exitCode ?? null, trailer.stderr.trim());
+      throw await host.failure(options.what.split(' '), trailer.exitCode ?? null, cleanStderr(trailer.stderr));
     }
     if (trailer.sha256 !== received.sha256) {
       rmSync(dest, { force: true });
@@ -186,58 +158,4 @@ export async function freeBytes(host: Host, dir: string): Promise<number | undef
   const result = await host.runIdempotent(['df', '--output=avail', '-B1', dir]);
   const value = Number(result.stdout.trim().split('\n').at(-1));
   return result.exitCode === 0 && Number.isFinite(value) ? value : undefined;
-}
-
-/**
- * Sends a stream to a new file on a host. The host writes it with umask 077 and hashes what it
- * wrote in the same pass; we hash what we sent. A mismatch, a failure or a cancel removes the file
- * there. Returns the sha256 both sides agree on.
- */
-export async function pushStream(
-  host: Host,
-  source: Readable,
-  remotePath: string,
-  options: { signal?: AbortSignal; onChunk?: (chunk: Buffer, total: number) => void; sizeHint?: number },
-): Promise<Received> {
-  const dir = remotePath.slice(0, remotePath.lastIndexOf('/')) || '/';
-  const free = await freeBytes(host, dir);
-  if (free !== undefined && options.sizeHint !== undefined && free < options.sizeHint) {
-    throw new SnapdebugError(`${host.name} has ${free} bytes free in ${dir}, and the archive needs ${options.sizeHint}.`, {
-      fix: "Free space there, or choose another temporary folder (setting snapdebug.remoteTempDir, CLI --remote-tmp).",
-    });
-  }
-  // tee's stdout feeds sha256sum: the hash is of exactly the bytes tee wrote to the file.
-  const script = `umask 077; { tee "$1" || echo ${teeFailedMarker} >&2; } | sha256sum`;
-  const process = await host.runner.start(['sh', '-c', script, 'sh', remotePath], options.signal ? { signal: options.signal } : {});
-  const counter = meter(options.onChunk ?? (() => undefined));
-  const onAbort = () => process.close();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const output: Buffer[] = [];
-    process.stdout.on('data', (chunk: Buffer) => output.push(chunk));
-    await pipeline(source, counter, process.stdin);
-    const code = await process.exit;
-    if (options.signal?.aborted) throw new AbortError();
-    const remoteSha = /^([0-9a-f]{64})/.exec(Buffer.concat(output).toString())?.[1];
-    if (code !== 0 || process.stderrText().includes(teeFailedMarker)) {
-      throw new SnapdebugError(`Writing the archive to ${remotePath} on ${host.name} failed.`, { detail: process.stderrText() });
-    }
-    const sha256 = counter.digest();
-    if (remoteSha !== sha256) {
-      throw new SnapdebugError(`The archive arrived damaged on ${host.name}: sha256 ${remoteSha ?? 'none'} there, ${sha256} here.`);
-    }
-    return { bytes: counter.bytes(), sha256 };
-  } catch (error) {
-    source.destroy();
-    await removeRemote(host, remotePath);
-    if (options.signal?.aborted || isAbortError(error)) throw new AbortError();
-    throw error;
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-/** Removes a temporary file on a host; never throws (it runs in cleanup paths). */
-export async function removeRemote(host: Host, remotePath: string): Promise<void> {
-  await host.runner.run(host.privileged(['rm', '-f', remotePath])).catch(() => undefined);
 }

@@ -25,7 +25,9 @@ type Client = ClientType;
 
 /** sshd's default MaxSessions is 10: never open more channels than that on one connection. */
 export const maxChannelsPerConnection = 10;
-const keepaliveIntervalMs = 15_000;
+// A dead link is noticed after about keepaliveIntervalMs × keepaliveCountMax: well within the
+// hosts' lease (remote/session.ts), so a link that comes back in time can resume its transfers.
+const keepaliveIntervalMs = 2000;
 const channelOpenAttempts = 8;
 const channelRetryDelayMs = 25;
 const keepaliveCountMax = 3;
@@ -80,6 +82,8 @@ export class SshConnection {
   private readonly channels = new Semaphore(maxChannelsPerConnection);
   private disposed = false;
   private readonly jumps: SshConnection[] = [];
+  /** Connections that closed without being asked to (the link dropped, the host went away). */
+  drops = 0;
 
   constructor(
     readonly target: HostTarget,
@@ -230,6 +234,7 @@ export class SshConnection {
       client.on('close', () => {
         if (this.client === client) {
           this.client = undefined;
+          if (!this.disposed) this.drops++;
           this.settings.log?.(`ssh ${this.target.alias}: connection closed; the next command reconnects`);
         }
       });

@@ -41,6 +41,8 @@ export interface Runner {
   readonly label: string;
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   start(argv: readonly string[], options?: { signal?: AbortSignal }): Promise<StreamProcess>;
+  /** How often the link to the host dropped so far: a failure that came with a drop may be resumed. */
+  drops(): number;
 }
 
 export type CommandLogger = (entry: CommandLogEntry) => void;
@@ -73,6 +75,10 @@ export class SshRunner implements Runner {
     private readonly connection: SshConnection,
     private readonly log: CommandLogger = () => undefined,
   ) {}
+
+  drops(): number {
+    return this.connection.drops;
+  }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const started = Date.now();
@@ -124,6 +130,10 @@ export class LocalRunner implements Runner {
   readonly label = 'local';
 
   constructor(private readonly log: CommandLogger = () => undefined) {}
+
+  drops(): number {
+    return 0; // no link to drop
+  }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const started = Date.now();

@@ -21,6 +21,9 @@ class RefusingSudo implements Runner {
   start(): Promise<StreamProcess> {
     throw new Error('not used');
   }
+  drops(): number {
+    return 0;
+  }
 }
 
 describe('a missing sudo right', () => {

@@ -4,21 +4,18 @@
 // The file is written through a real shell (a local host), as it is over SSH. Which runtime
 // restores is the snapshot's own, and a target without it is refused before anything moves.
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Host } from '../../../src/core/host';
+import type { Host } from '../../../src/core/host';
 import type { RestoreOptions } from '../../../src/core/podman/options';
-import { LocalRunner } from '../../../src/core/ssh/runner';
 import { requireCgroupVersion, restoringRuntime } from '../../../src/core/snapshot/runtime';
-import { closeCopyConnections, criuConfigText, defaultCriuConfigs, isCriuConfigPath, podmanClosesConnections, removeCriuConfig, writeCriuConfig } from '../../../src/core/snapshot/tcpClose';
-import { makeTempDir } from '../helpers';
+import { criuConfigFileName, criuConfigText, defaultCriuConfigs, isCriuConfigPath, needsCriuConfig, podmanClosesConnections, removeCriuConfig, writeCriuConfig } from '../../../src/core/snapshot/tcpClose';
+import { standIns, type StandIns } from './remoteStandIns';
 
-/** Only what closeCopyConnections asks of a host: the flags its podman's restore offers. */
+/** Only what needsCriuConfig asks of a host: the flags its podman's restore offers. */
 function hostWithRestoreFlags(flags: string[]): Host {
   return { capabilities: async () => ({ restoreFlags: new Set(flags) }) } as unknown as Host;
 }
-
-const core = { settings: { remoteTempDir: '/var/tmp' } } as Parameters<typeof closeCopyConnections>[0];
 
 describe('closing a copy\'s TCP connections', () => {
   const podman58 = ['--import', '--name', '--tcp-established', '--tcp-close'];
@@ -26,23 +23,21 @@ describe('closing a copy\'s TCP connections', () => {
 
   it('uses podman\'s --tcp-close where the target has it and crun restores, and writes no file', async () => {
     const options: RestoreOptions = { name: 'api-snap-120000' };
-    assert.equal(await closeCopyConnections(core, hostWithRestoreFlags(podman58), 'api-snap-120000', options, 'crun'), undefined);
+    assert.equal(await needsCriuConfig(hostWithRestoreFlags(podman58), options, 'crun'), false);
     assert.equal(options.tcpClose, true);
   });
 
   it('falls back to a CRIU options file on podman without --tcp-close (before 5.7), for crun and runc', async () => {
     for (const runtime of ['crun', 'runc']) {
       const options: RestoreOptions = { name: 'api-snap-120000' };
-      const path = await closeCopyConnections(core, hostWithRestoreFlags(podman54), 'api-snap-120000', options, runtime);
-      assert.equal(path, '/var/tmp/snapdebug-criu-api-snap-120000.conf', runtime);
+      assert.equal(await needsCriuConfig(hostWithRestoreFlags(podman54), options, runtime), true, runtime);
       assert.equal(options.tcpClose, undefined, 'podman is not given a flag it lacks');
     }
   });
 
   it('uses the CRIU options file on podman 5.7+ when runc restores: podman would hand runc a --tcp-close it lacks', async () => {
     const options: RestoreOptions = { name: 'api-snap-120000', tcpClose: true };
-    const path = await closeCopyConnections(core, hostWithRestoreFlags(podman58), 'api-snap-120000', options, 'runc');
-    assert.equal(path, '/var/tmp/snapdebug-criu-api-snap-120000.conf');
+    assert.equal(await needsCriuConfig(hostWithRestoreFlags(podman58), options, 'runc'), true);
     assert.equal(options.tcpClose, undefined, 'an asked-for --tcp-close becomes the options file, which does the same');
     assert.equal(podmanClosesConnections(new Set(podman58), 'runc'), false);
     assert.equal(podmanClosesConnections(new Set(podman58), 'crun'), true);
@@ -56,7 +51,7 @@ describe('closing a copy\'s TCP connections', () => {
 
   it('refuses --tcp-established for a copy, as podman would (not with --name), saying what happens instead', async () => {
     await assert.rejects(
-      closeCopyConnections(core, hostWithRestoreFlags(['--tcp-close']), 'x', { name: 'x', tcpEstablished: true }, 'crun'),
+      needsCriuConfig(hostWithRestoreFlags(['--tcp-close']), { name: 'x', tcpEstablished: true }, 'crun'),
       /only under the original name/,
     );
   });
@@ -116,32 +111,52 @@ describe('closing a copy\'s TCP connections', () => {
     assert.deepEqual(criuConfigText('x', '').split('\n').filter((line) => line && !line.startsWith('#')), ['tcp-close']);
   });
 
-  it('only ever removes files named like ours', () => {
+  it('only ever removes files named like ours (in a kept folder, or as an older snapdebug named them)', () => {
+    assert.equal(isCriuConfigPath('/var/tmp/snapdebug-k.AbCdEf0123/criu.conf'), true);
     assert.equal(isCriuConfigPath('/var/tmp/snapdebug-criu-api-snap-120000.conf'), true);
-    for (const path of ['/etc/criu/runc.conf', '/var/tmp/../etc/snapdebug-criu-x.conf', 'var/tmp/snapdebug-criu-x.conf', '/var/tmp/snapdebug-criu-.conf', '/var/tmp/snapdebug-criu-x.conf; rm -rf /', '/var/tmp/snapdebug-criu-x.confx']) {
+    for (const path of [
+      '/etc/criu/runc.conf',
+      '/var/tmp/../etc/snapdebug-criu-x.conf',
+      'var/tmp/snapdebug-criu-x.conf',
+      '/var/tmp/snapdebug-criu-.conf',
+      '/var/tmp/snapdebug-criu-x.conf; rm -rf /',
+      '/var/tmp/snapdebug-criu-x.confx',
+      '/var/tmp/snapdebug-k.AbCdEf0123/../../etc/criu.conf',
+      '/var/tmp/snapdebug-k.short/criu.conf',
+      '/var/tmp/snapdebug-k.AbCdEf0123/other.conf',
+    ]) {
       assert.equal(isCriuConfigPath(path), false, path);
     }
   });
 
   describe('on a host (local, through a real shell)', () => {
-    let temp: ReturnType<typeof makeTempDir>;
-    beforeEach(() => (temp = makeTempDir('tcpclose')));
-    afterEach(() => temp.cleanup());
-    const host = new Host('local', new LocalRunner());
+    let s: StandIns;
+    beforeEach(() => (s = standIns()));
+    afterEach(() => s.cleanup());
 
-    it('writes the file 0600 with tcp-close last, and removes it', async () => {
-      const path = join(temp.dir, 'snapdebug-criu-api-snap-1.conf');
+    it("writes the file 0600 into the copy's own kept folder, tcp-close last; discarding removes the folder", async () => {
+      const host = s.host();
+      const work = await host.beginWork('restore');
+      const path = `${await work.keep({ copy: 'api-snap-1' })}/${criuConfigFileName}`;
       await writeCriuConfig(host, path, 'api-snap-1');
       const text = readFileSync(path, 'utf8');
       assert.match(text, /^# Written by snapdebug for the copy api-snap-1/);
       assert.equal(text.trimEnd().split('\n').at(-1), 'tcp-close');
       assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.equal(statSync(join(path, '..')).mode & 0o777, 0o700);
+      await work.finish();
+      assert.ok(existsSync(path), 'it outlives the restore, with the copy');
       await removeCriuConfig(host, path);
-      assert.equal(existsSync(path), false);
+      assert.equal(existsSync(join(path, '..')), false);
     });
 
-    it('fails with the fix when the folder is not there', async () => {
-      await assert.rejects(writeCriuConfig(host, join(temp.dir, 'missing', 'snapdebug-criu-x.conf'), 'x'), /Cannot write .* the copy needs .*TCP connections closed/);
+    it('never writes over a file that is already there', async () => {
+      const host = s.host();
+      const work = await host.beginWork('restore');
+      const path = `${await work.keep({ copy: 'x' })}/${criuConfigFileName}`;
+      writeFileSync(path, 'action-script /tmp/evil\n');
+      await assert.rejects(writeCriuConfig(host, path, 'x'), /Cannot write .* the copy needs .*TCP connections closed/);
+      assert.equal(readFileSync(path, 'utf8'), 'action-script /tmp/evil\n');
     });
   });
 });

@@ -1,7 +1,5 @@
-// Moving archives, verified: striped blocks for parallel pulls, the remote shell wrapper that hashes a
-// command's stdout (run here through a real `sh`), and writing a stream into the store.
+// Moving archives, verified: striped blocks for parallel pulls, and writing a stream into the store.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,22 +7,12 @@ import { Readable } from 'node:stream';
 import { Host } from '../../../src/core/host';
 import { LocalRunner } from '../../../src/core/ssh/runner';
 import { pullFile, stripeBlocks } from '../../../src/core/snapshot/pull';
-import { hashedOutput, parseHashedTrailer, receiveToFile, widenReceiveWindow } from '../../../src/core/snapshot/transfer';
+import { receiveToFile, widenReceiveWindow } from '../../../src/core/snapshot/transfer';
 import { isAbortError } from '../../../src/core/util/abort';
-import { shellJoin } from '../../../src/core/util/quote';
-import { makeTempDir, plannedTempDir, seededRandom } from '../helpers';
+import { makeTempDir, seededRandom } from '../helpers';
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-/**
- * Runs an argv the way SshRunner does: one line for a POSIX shell, built by shellJoin. sshd hands
- * the command pipes; Node hands its children sockets, so `| cat` gives the line a real pipe.
- */
-function runThroughShell(argv: readonly string[]): { stdout: Buffer; stderr: string; status: number | null } {
-  const result = spawnSync('sh', ['-c', `${shellJoin(argv)} | cat`], { maxBuffer: 64 * MiB });
-  return { stdout: result.stdout, stderr: result.stderr.toString('utf8'), status: result.status };
-}
 
 describe('stripeBlocks', () => {
   function checkCover(size: number, channels: number, blockBytes: number): void {
@@ -66,85 +54,6 @@ describe('stripeBlocks', () => {
     const sizes = [1, MiB - 1, MiB, MiB + 1, 2 * MiB + 1, 9 * MiB + 1, 1024 * MiB + 7];
     for (let i = 0; i < 100; i++) sizes.push(Math.floor(random() * 256 * MiB) + 1);
     for (const size of sizes) for (const channels of [1, 2, 3, 8]) for (const block of [MiB, 32 * MiB]) checkCover(size, channels, block);
-  });
-});
-
-describe('hashedOutput and parseHashedTrailer', () => {
-  const temp = plannedTempDir('hashed');
-  before(() => temp.create());
-  after(() => temp.cleanup());
-
-  it('wraps the command for sh -c, passing its argv as "$@"', () => {
-    const argv = hashedOutput(['podman', 'container', 'checkpoint', 'demo']);
-    assert.equal(argv[0], 'sh');
-    assert.equal(argv[1], '-c');
-    assert.deepEqual(argv.slice(3), ['sh', 'podman', 'container', 'checkpoint', 'demo']);
-  });
-
-  it('passes binary stdout through unchanged; stderr ends with exit 0 and the sha256 of stdout', () => {
-    const data = randomBytes(3 * MiB + 17);
-    const file = join(temp.dir, 'payload.bin');
-    writeFileSync(file, data);
-    const result = runThroughShell(hashedOutput(['sh', '-c', 'cat "$1" >&3', 'sh', file]));
-    assert.equal(result.status, 0);
-    assert.ok(result.stdout.equals(data), 'stdout is the command output, byte for byte');
-    const trailer = parseHashedTrailer(result.stderr);
-    assert.equal(trailer.exitCode, 0);
-    assert.equal(trailer.sha256, sha256(data));
-    assert.equal(trailer.stderr.trim(), '');
-  });
-
-  it("reports the command's own exit code and keeps its stderr, without the trailer", () => {
-    const result = runThroughShell(hashedOutput(['sh', '-c', 'printf "%s" "$1" >&3; echo "Error: it broke" >&2; exit 3', 'sh', "partial 'output' $(x)"]));
-    assert.equal(result.stdout.toString(), "partial 'output' $(x)");
-    const trailer = parseHashedTrailer(result.stderr);
-    assert.equal(trailer.exitCode, 3);
-    assert.equal(trailer.sha256, sha256(Buffer.from("partial 'output' $(x)")));
-    assert.equal(trailer.stderr.trim(), 'Error: it broke');
-  });
-
-  it("keeps the command's own stdout out of the stream (podman prints the container name there)", () => {
-    const result = runThroughShell(hashedOutput(['sh', '-c', 'printf archive >&3; echo demo-api']));
-    assert.equal(result.stdout.toString(), 'archive');
-    const trailer = parseHashedTrailer(result.stderr);
-    assert.equal(trailer.sha256, sha256(Buffer.from('archive')));
-    assert.match(trailer.stderr, /demo-api/);
-  });
-
-  it('hashes empty output', () => {
-    const trailer = parseHashedTrailer(runThroughShell(hashedOutput(['true'])).stderr);
-    assert.equal(trailer.exitCode, 0);
-    assert.equal(trailer.sha256, sha256(Buffer.alloc(0)));
-  });
-
-  it('hostile arguments reach the command intact', () => {
-    const args = ['a b', '$(touch x)', '`id`', "'", '\n', '-n'];
-    const result = runThroughShell(hashedOutput(['sh', '-c', 'printf "%s\\0" "$@" >&3', 'sh', ...args]));
-    assert.deepEqual(result.stdout.toString().split('\0').slice(0, -1), args);
-    assert.equal(parseHashedTrailer(result.stderr).exitCode, 0);
-  });
-
-  it('believes the trailer at the end, not look-alike lines the command printed earlier', () => {
-    const fake = `${'0'.repeat(64)}  -`;
-    const result = runThroughShell(hashedOutput(['sh', '-c', `echo "snapdebug-exit 0" >&2; echo "${fake}" >&2; printf data >&3; exit 1`]));
-    const trailer = parseHashedTrailer(result.stderr);
-    assert.equal(trailer.exitCode, 1, 'the real exit status is the last marker');
-    assert.equal(trailer.sha256, sha256(Buffer.from('data')));
-  });
-
-  it('also works when its stdout is a socket, as the local runner (execa) gives it', async () => {
-    const result = await new LocalRunner().run(hashedOutput(['sh', '-c', 'printf hello >&3']));
-    assert.equal(result.stdout, 'hello', 'stdout passed through');
-    const trailer = parseHashedTrailer(result.stderr);
-    assert.equal(trailer.exitCode, 0);
-    assert.equal(trailer.sha256, sha256(Buffer.from('hello')));
-    assert.equal(trailer.stderr.trim(), '');
-  });
-
-  it('parses a trailer by hand, and reports missing parts as undefined', () => {
-    const hash = 'ab'.repeat(32);
-    assert.deepEqual(parseHashedTrailer(`warning: x\nsnapdebug-exit 125\n${hash}  -\n`), { exitCode: 125, sha256: hash, stderr: 'warning: x\n' });
-    assert.deepEqual(parseHashedTrailer('killed\n'), { exitCode: undefined, sha256: undefined, stderr: 'killed\n' });
   });
 });
 

@@ -67,6 +67,10 @@ export class ScriptedRunner implements Runner {
     readonly started: string[][] = [],
   ) {}
 
+  drops(): number {
+    return 0;
+  }
+
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const words = withoutPrefix(argv);
     this.ran.push(words);

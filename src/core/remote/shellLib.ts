@@ -1,0 +1,226 @@
+// The POSIX sh that runs on hosts so that remote work cleans up after itself, whatever happens to
+// this machine (see docs/architecture.md, "Remote work"). Hosts need nothing but sh, coreutils,
+// awk and /proc. Every script starts with the prelude: its first argument says whether privileged
+// programs (podman, kill, rm of podman's files) go through `sudo -n`; nothing else ever does.
+//
+// On a host, under the temp folder ($tmp, /var/tmp by default):
+//   snapdebug-s.XXXXXXXXXX/        one client's session (mktemp -d: 0700, ours)
+//     lease                        touched on every heartbeat; stale after the TTL = client gone
+//     ended                        written when the client's keeper channel closed
+//     keeper, watchdog             PIDs: the newest keeper owns the session; the watchdog cleans it
+//     w.XXXXXXXX/                  one piece of work: its temporary files, and
+//       undo                       what to undo if the work never finishes ("kind arg arg" lines)
+//   snapdebug-k.XXXXXXXXXX/        what outlives a work: a copy's CRIU options (file `copy` names
+//                                  the copy), or an archive `snapdebug push` left on purpose
+//                                  (file `expires` holds when the sweep may remove it)
+
+export const sessionPrefix = 'snapdebug-s.';
+export const keepPrefix = 'snapdebug-k.';
+export const workPrefix = 'w.';
+
+/** Markers the scripts print for the client. */
+export const marker = {
+  session: 'snapdebug-session',
+  sessionGone: 'snapdebug-no-session',
+  swept: 'snapdebug-swept',
+  undone: 'snapdebug-undone',
+  error: 'snapdebug-error',
+  exit: 'snapdebug-exit',
+  teeFailed: 'snapdebug-tee-failed',
+} as const;
+
+/** $1 is "sudo" or "root"; `r PROGRAM ...` runs a privileged program accordingly. */
+export const prelude = `set -u
+umask 077
+export PODMAN_IGNORE_CGROUPSV1_WARNING=1
+sd_sudo=$1; shift
+r() { if [ "$sd_sudo" = sudo ]; then sudo -n "$@"; else "$@"; fi; }
+valid_name() { case $1 in ''|-*|*[!A-Za-z0-9_.-]*) return 1 ;; esac; }
+valid_pid() { case $1 in ''|*[!0-9]*|0|1) return 1 ;; esac; }
+# ours: a real folder (not a link) that belongs to the account we log in as
+ours() { [ -d "$1" ] && [ ! -L "$1" ] && [ -O "$1" ]; }
+`;
+
+/** Functions shared by the watchdog, the sweep and an abandon from the client. */
+export const cleanupLib = `
+age() { m=$(stat -c %Y "$1" 2>/dev/null) || { echo 999999; return; }; echo $(( $(date +%s) - m )); }
+
+# "pid comm" of every descendant of $1, read from /proc (no procps needed)
+descendants() {
+  root=$1
+  for f in /proc/[0-9]*/stat; do
+    read -r line < "$f" 2>/dev/null || continue
+    comm=\${line#*\\(}; comm=\${comm%\\)*}; rest=\${line##*\\) }
+    set -- $rest
+    echo "\${line%% *} $2 $comm"
+  done | awk -v r="$root" '{p[$1]=$2; c[$1]=$3} END {for (x in p) {y=p[x]; while ((y in p) && y != r && y > 1) y=p[y]; if (y == r) print x, c[x]}}'
+}
+
+# A streamed checkpoint nobody reads any more: podman 5.4 deadlocks there, holding the
+# container's lock. $1 is our wrapper shell or the podman (or sudo) it started, $2 the work's
+# folder. Wait until runc and CRIU are done (a container is never left frozen), then end the
+# podman that exports into that folder: found by its place in the tree and its command line,
+# never by name alone.
+end_stream() {
+  i=0
+  while descendants "$1" | grep -qE ' (runc|criu)$' && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+  for sig in TERM TERM TERM KILL; do
+    pids=$({ echo "$1 $(cat "/proc/$1/comm" 2>/dev/null)"; descendants "$1"; } | awk '$2 == "podman" || $2 == "sudo" {print $1}' |
+      while read -r p; do tr '\\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF "$2/" && echo "$p"; done)
+    [ -z "$pids" ] && return 0
+    r kill -"$sig" $pids 2>/dev/null
+    sleep 1
+  done
+}
+
+# podman keeps a leave-running checkpoint's images (process memory) in the container's folder.
+# A checkpointed (stopped) container keeps them: they are what restores it in place.
+drop_images() {
+  info=$(r podman container inspect --format '{{.StaticDir}} {{.State.Checkpointed}}' "$1" 2>/dev/null) || return 0
+  dir=\${info% *}
+  [ "\${info##* }" = true ] && return 0
+  case $dir in /*/userdata) r rm -rf "$dir/checkpoint" "$dir/devshm-checkpoint.tar" ;; esac
+}
+
+# A migration's source that was stopped for the checkpoint runs again: in place from its
+# checkpoint when it has one, else started (its memory is then lost, but it serves).
+unstop() {
+  st=$(r podman container inspect --format '{{.State.Running}} {{.State.Checkpointed}}' "$1" 2>/dev/null) || return 0
+  case $st in
+    true*) ;;
+    *true) r podman container restore "$1" || r podman start "$1" ;;
+    *) r podman start "$1" ;;
+  esac
+}
+
+# Undoes a work that never finished, newest step first, then removes its folder.
+clean_work() {
+  w=$1
+  ours "$w" || return 0
+  if [ -f "$w/undo" ]; then
+    sed '1!G;h;$!d' "$w/undo" > "$w/undo.rev"
+    while read -r kind a b; do
+      case $kind in
+        stream) valid_pid "$a" && end_stream "$a" "$w"; valid_name "$b" && drop_images "$b" ;;
+        images) valid_name "$a" && drop_images "$a" ;;
+        container) valid_name "$a" && r podman rm --force --time 0 "$a" ;;
+        volume) valid_name "$a" && r podman volume rm --force "$a" ;;
+        unstop) valid_name "$a" && unstop "$a" ;;
+        keep) case $a in "$sd_tmp"/${keepPrefix}*) ours "$a" && rm -rf "$a" ;; esac ;;
+        *) continue ;;
+      esac >/dev/null 2>&1
+      echo "${marker.undone} $kind $a"
+    done < "$w/undo.rev"
+  fi
+  rm -rf "$w"
+}
+
+clean_session() {
+  : > "$1/ended" 2>/dev/null
+  for w in "$1"/${workPrefix}*; do [ -d "$w" ] && clean_work "$w"; done
+  rm -rf "$1"
+}
+
+note() { command -v logger >/dev/null 2>&1 && logger -t snapdebug "$*"; return 0; }
+`;
+
+/**
+ * The watchdog, detached from the session: when the keeper's channel closes or the lease goes
+ * stale, it undoes every unfinished work of the session and removes the session's folder.
+ * Arguments: sudo|root, session folder, TTL seconds, temp folder.
+ */
+export const watchdogScript = `${prelude}${cleanupLib}
+s=$1 ttl=$2 sd_tmp=$3
+trap '' HUP PIPE
+echo $$ > "$s/watchdog"
+while ours "$s"; do
+  if [ -e "$s/ended" ] || [ "$(age "$s/lease")" -gt "$ttl" ]; then
+    done_=$(clean_session "$s" 2>/dev/null | tr '\\n' ' ')
+    note "cleaned up after a session that ended: $s \${done_}"
+    exit 0
+  fi
+  sleep 1
+done
+`;
+
+/**
+ * Leftovers of earlier runs that no live session owns: sessions whose lease is stale and whose
+ * watchdog is gone, a copy's kept files whose copy no longer exists, pushed archives past their
+ * expiry. Prints one line per thing removed. Needs sd_tmp and ttl set.
+ */
+export const sweepLib = `
+sweep() {
+  for s in "$sd_tmp"/${sessionPrefix}*; do
+    ours "$s" || continue
+    if [ ! -e "$s/ended" ] && [ "$(age "$s/lease")" -le "$ttl" ]; then continue; fi
+    wd=$(cat "$s/watchdog" 2>/dev/null)
+    if valid_pid "$wd" && grep -q snapdebug-watch "/proc/$wd/cmdline" 2>/dev/null; then continue; fi
+    for w in "$s"/${workPrefix}*; do
+      [ -d "$w" ] && clean_work "$w" | sed "s|^|${marker.swept} $w |"
+    done
+    clean_session "$s" >/dev/null 2>&1
+    echo "${marker.swept} session $s"
+  done
+  for k in "$sd_tmp"/${keepPrefix}*; do
+    ours "$k" || continue
+    if [ -f "$k/copy" ]; then
+      c=$(cat "$k/copy")
+      valid_name "$c" && r podman container exists "$c" 2>/dev/null && continue
+      rm -rf "$k" && echo "${marker.swept} kept $k (its copy $c is gone)"
+    elif [ -f "$k/expires" ]; then
+      [ "$(date +%s)" -lt "$(cat "$k/expires")" ] 2>/dev/null && continue
+      rm -rf "$k" && echo "${marker.swept} kept $k (past its expiry)"
+    elif [ "$(age "$k")" -gt "$ttl" ]; then
+      rm -rf "$k" && echo "${marker.swept} kept $k (never completed)"
+    fi
+  done
+}
+`;
+
+/**
+ * The session keeper: one long-lived channel per host connection. It sweeps, creates the
+ * session's folder (or adopts one after a reconnect), starts the watchdog, prints the folder,
+ * then touches the lease for every line the client sends; when its channel closes it marks the
+ * session ended — unless a newer keeper has adopted it meanwhile.
+ * Arguments: sudo|root, temp folder, TTL seconds, folder to adopt (or ""), watchdog script.
+ */
+export const keeperScript = `${prelude}${cleanupLib}${sweepLib}
+sd_tmp=$1 ttl=$2 adopt=$3 watch=$4
+if [ ! -d "$sd_tmp" ] || [ -L "$sd_tmp" ]; then echo "${marker.error} $sd_tmp is not a folder on $(hostname)"; exit 2; fi
+# a folder others may write to must be sticky (like /var/tmp), or they could rename our folders
+case $(stat -c %a "$sd_tmp") in
+  [1357]???) ;;
+  *[2367]) echo "${marker.error} $sd_tmp is writable by every user and not sticky"; exit 2 ;;
+esac
+if [ -n "$adopt" ]; then
+  s=$adopt
+  case $s in "$sd_tmp"/${sessionPrefix}*) ;; *) echo "${marker.sessionGone}"; exit 3 ;; esac
+  if ! ours "$s" || [ -e "$s/ended" ]; then echo "${marker.sessionGone}"; exit 3; fi
+else
+  sweep
+  s=$(mktemp -d "$sd_tmp/${sessionPrefix}XXXXXXXXXX") || { echo "${marker.error} cannot create a folder in $sd_tmp"; exit 2; }
+fi
+me=$$
+echo "$me" > "$s/keeper"
+: > "$s/lease"
+if [ -z "$adopt" ]; then
+  if command -v setsid >/dev/null 2>&1; then detach=setsid; else detach=; fi
+  $detach sh -c "$watch" snapdebug-watch "$sd_sudo" "$s" "$ttl" "$sd_tmp" </dev/null >/dev/null 2>&1 &
+fi
+echo "${marker.session} $s"
+while IFS= read -r _; do : > "$s/lease" 2>/dev/null || break; done
+[ "$(cat "$s/keeper" 2>/dev/null)" = "$me" ] && : > "$s/ended" 2>/dev/null
+exit 0
+`;
+
+/** Abandons one work now (the client saw it fail or was cancelled). Arguments: sudo|root, temp folder, work folder. */
+export const abandonScript = `${prelude}${cleanupLib}
+sd_tmp=$1
+case $2 in "$sd_tmp"/${sessionPrefix}*/${workPrefix}*) clean_work "$2" ;; *) echo "${marker.error} not a work folder: $2"; exit 2 ;; esac
+`;
+
+/** Sweeps without opening a session (doctor): what it removes. Arguments: sudo|root, temp folder, TTL. */
+export const sweepScript = `${prelude}${cleanupLib}${sweepLib}
+sd_tmp=$1 ttl=$2
+sweep
+`;

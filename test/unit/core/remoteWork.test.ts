@@ -1,0 +1,182 @@
+// Remote work that cleans up after itself (issue 11), with the real host-side sh run here: the
+// session's folder and its watchdog, undo lists replayed newest first when the client vanishes,
+// adoption after a dropped keeper, the sweep of dead runs' leftovers, the streamed checkpoint's
+// wrapper, and — through sudo — only the programs a sudo rule for snapdebug names.
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { podman } from '../../../src/core/podman/commands';
+import { startStreamingCheckpoint, streamFifoName } from '../../../src/core/snapshot/streamCheckpoint';
+import { parseHashedTrailer } from '../../../src/core/snapshot/transfer';
+import { sendToHost } from '../../../src/core/snapshot/send';
+import { Readable } from 'node:stream';
+import { eventually, standIns, type StandIns } from './remoteStandIns';
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function sessions(tmp: string): string[] {
+  return readdirSync(tmp).filter((name) => name.startsWith('snapdebug-s.'));
+}
+
+describe('remote work (host-side sh, run here)', function () {
+  this.timeout(30_000);
+  let s: StandIns;
+  beforeEach(() => {
+    s = standIns();
+    delete process.env.FAKE_MODE;
+  });
+  afterEach(() => s.cleanup());
+
+  it('lives in private folders; a finished work leaves nothing, and the session goes when the client ends it', async () => {
+    const host = s.host();
+    const work = await host.beginWork('unit test');
+    assert.match(work.dir, new RegExp(`^${s.tmp}/snapdebug-s\\.[A-Za-z0-9]{10}/w\\.[A-Za-z0-9]{8}$`));
+    const session = work.dir.slice(0, work.dir.lastIndexOf('/'));
+    assert.equal(statSync(session).mode & 0o777, 0o700);
+    assert.equal(statSync(work.dir).mode & 0o777, 0o700);
+    assert.equal(readFileSync(join(work.dir, 'purpose'), 'utf8'), 'unit test\n');
+    await work.finish();
+    assert.equal(existsSync(work.dir), false);
+    host.session!.dispose();
+    await eventually(() => sessions(s.tmp).length === 0, 'the watchdog to remove the ended session');
+    assert.deepEqual(s.lines(), [], 'nothing to undo');
+  });
+
+  it('when the client vanishes (no more heartbeats), the host undoes the unfinished work newest step first', async () => {
+    const host = s.host({ session: { heartbeatIntervalMs: 60_000 } });
+    const work = await host.beginWork('restore');
+    await work.willUndo({ kind: 'volume', name: 'copy-data' }, { kind: 'container', name: 'copy' });
+    writeFileSync(join(work.dir, 'archive.tar'), 'process memory');
+    await eventually(() => sessions(s.tmp).length === 0, 'the watchdog to act on the stale lease');
+    assert.deepEqual(s.lines(), ['podman rm --force --time 0 copy', 'podman volume rm --force copy-data']);
+  });
+
+  it('a keeper lost without an end (a dropped link) is adopted again within the lease, and the work survives', async () => {
+    const host = s.host({ session: { leaseTtlSeconds: 4 } });
+    const work = await host.beginWork('push');
+    const session = work.dir.slice(0, work.dir.lastIndexOf('/'));
+    const first = readFileSync(join(session, 'keeper'), 'utf8').trim();
+    process.kill(Number(first), 'SIGKILL');
+    await eventually(() => !host.session!.kept, 'this client to notice the keeper is gone');
+    assert.equal(await host.session!.stillHolds(work.generation), true);
+    assert.notEqual(readFileSync(join(session, 'keeper'), 'utf8').trim(), first, 'a new keeper owns the session');
+    assert.ok(existsSync(work.dir), 'the work folder is still there');
+    await work.finish();
+  });
+
+  it('a session whose lease ran out is gone for good: its work cannot continue, new work starts a new session', async () => {
+    const host = s.host({ session: { leaseTtlSeconds: 1 } });
+    const work = await host.beginWork('push');
+    await work.willUndo({ kind: 'container', name: 'half-made' });
+    const session = work.dir.slice(0, work.dir.lastIndexOf('/'));
+    process.kill(Number(readFileSync(join(session, 'keeper'), 'utf8').trim()), 'SIGKILL');
+    await eventually(() => !existsSync(session), 'the watchdog to clean the lapsed session');
+    await eventually(() => !host.session!.kept, 'this client to notice the keeper is gone');
+    assert.equal(await host.session!.stillHolds(work.generation), false);
+    const next = await host.beginWork('again');
+    assert.ok(!next.dir.startsWith(session));
+    assert.ok(s.lines().includes('podman rm --force --time 0 half-made'));
+  });
+
+  it("sweeps what a dead run left (undoing its steps), and leaves another client's live session alone", async () => {
+    const dead = join(s.tmp, 'snapdebug-s.DEADDEAD00');
+    const alive = join(s.tmp, 'snapdebug-s.ALIVEALIVE');
+    for (const dir of [join(dead, 'w.ABCDEFGH'), join(alive, 'w.IJKLMNOP')]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dead, 'lease'), '');
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(join(dead, 'lease'), hourAgo, hourAgo);
+    writeFileSync(join(dead, 'w.ABCDEFGH', 'undo'), 'container leftover-copy\n');
+    writeFileSync(join(alive, 'lease'), '');
+    writeFileSync(join(alive, 'w.IJKLMNOP', 'undo'), 'container someone-elses\n');
+    const kept = join(s.tmp, 'snapdebug-k.GONEGONE00');
+    mkdirSync(kept, { mode: 0o700 });
+    writeFileSync(join(kept, 'copy'), 'discarded-copy\n');
+
+    const host = s.host();
+    await host.session!.dir();
+    assert.equal(existsSync(dead), false, 'the dead session is gone');
+    assert.equal(existsSync(kept), false, 'the kept folder of a copy that no longer exists is gone');
+    assert.ok(existsSync(join(alive, 'w.IJKLMNOP')), "the other client's work is untouched");
+    assert.ok(s.lines().includes('podman rm --force --time 0 leftover-copy'));
+    assert.ok(!s.lines().some((l) => l.includes('someone-elses')));
+    assert.ok(host.session!.swept.some((l) => l.includes('DEADDEAD00')), `swept: ${host.session!.swept.join(' | ')}`);
+  });
+
+  describe('the streamed checkpoint wrapper', () => {
+    it("passes the archive through the FIFO to stdout, hashed on the host, with podman's exit status", async () => {
+      process.env.FAKE_ARCHIVE = 'checkpoint archive \x00 bytes';
+      const host = s.host();
+      const work = await host.beginWork('checkpoint');
+      const process_ = await startStreamingCheckpoint(host, work, 'a'.repeat(64), podman.checkpoint('demo', { leaveRunning: true }, work.file(streamFifoName)));
+      const bytes = await readAll(process_.stdout);
+      await process_.exit;
+      const trailer = parseHashedTrailer(process_.stderrText());
+      assert.equal(bytes.toString(), process.env.FAKE_ARCHIVE);
+      assert.equal(trailer.exitCode, 0);
+      assert.equal(trailer.sha256, createHash('sha256').update(bytes).digest('hex'));
+      assert.equal(trailer.teeFailed, false);
+      assert.match(readFileSync(join(work.dir, 'undo'), 'utf8'), /^stream \d+ a{64}\nstream \d+ a{64}\n$/);
+      delete process.env.FAKE_ARCHIVE;
+    });
+
+    it("ends (no hang) with podman's exit status when podman fails before opening the FIFO", async () => {
+      process.env.FAKE_MODE = 'fail';
+      const host = s.host();
+      const work = await host.beginWork('checkpoint');
+      const stream = await startStreamingCheckpoint(host, work, 'b'.repeat(64), podman.checkpoint('demo', { leaveRunning: true }, work.file(streamFifoName)));
+      assert.equal((await readAll(stream.stdout)).length, 0);
+      await stream.exit;
+      const trailer = parseHashedTrailer(stream.stderrText());
+      assert.equal(trailer.exitCode, 125);
+      assert.match(trailer.stderr, /no container with name or ID/);
+    });
+
+    it('abandoned while podman hangs: waits for CRIU, then ends podman, then removes the checkpoint images', async () => {
+      process.env.FAKE_MODE = 'hang';
+      const host = s.host();
+      const work = await host.beginWork('checkpoint');
+      const stream = await startStreamingCheckpoint(host, work, 'c'.repeat(64), podman.checkpoint('demo', { leaveRunning: true }, work.file(streamFifoName)));
+      stream.stdout.resume();
+      await eventually(() => existsSync(join(work.dir, 'undo')) && readFileSync(join(work.dir, 'undo'), 'utf8').split('\n').length > 2, 'podman to start');
+      stream.close(); // this client stops reading, as when it is cancelled
+      const undone = await work.abandon();
+      const lines = s.lines();
+      assert.ok(lines.indexOf('criu done') >= 0 && lines.indexOf('criu done') < lines.indexOf('podman TERM'), `CRIU first, then podman: ${lines.join(' | ')}`);
+      assert.equal(existsSync(join(s.dir, 'static', 'userdata', 'checkpoint')), false, 'checkpoint images removed');
+      assert.equal(existsSync(work.dir), false);
+      assert.match(undone[0] ?? '', /^stream \d+$/);
+    });
+  });
+
+  it('through sudo, the host is asked only for podman, criu, nsenter, kill, gdb, cat and rm', async () => {
+    process.env.FAKE_MODE = 'hang';
+    const host = s.host({ sudo: true });
+    const work = await host.beginWork('checkpoint');
+    const stream = await startStreamingCheckpoint(host, work, 'd'.repeat(64), podman.checkpoint('demo', { leaveRunning: true }, work.file(streamFifoName)));
+    stream.stdout.resume();
+    await work.willUndo({ kind: 'container', name: 'copy' }, { kind: 'unstop', name: 'source' });
+    await eventually(() => s.lines().includes('criu done'), 'CRIU to finish');
+    stream.close();
+    await work.abandon();
+    const asked = new Set(s.lines().filter((l) => l.startsWith('sudo ')).map((l) => l.slice(5)));
+    assert.ok(asked.has('podman') && asked.has('kill') && asked.has('rm'), `asked: ${[...asked].join(', ')}`);
+    assert.deepEqual([...asked].filter((p) => !['podman', 'criu', 'nsenter', 'kill', 'gdb', 'cat', 'rm'].includes(p)), []);
+    assert.ok(!s.lines().includes('sudo without -n'));
+  });
+
+  it('creates files exclusively: an archive is never written over a file that is already there', async () => {
+    const host = s.host();
+    const work = await host.beginWork('push');
+    writeFileSync(work.file('archive.tar'), 'planted by someone');
+    await assert.rejects(
+      () => sendToHost(work, work.file('archive.tar'), () => Readable.from([Buffer.from('secret memory')])),
+      /already exists/,
+    );
+    assert.equal(readFileSync(work.file('archive.tar'), 'utf8'), 'planted by someone');
+  });
+});
