@@ -18,9 +18,9 @@ import { criuConfigs, demoState, labCore, labSsh, removeContainer, requireHosts,
 
 const allowed = ['podman', 'criu', 'nsenter', 'kill', 'gdb', 'cat', 'rm'];
 
-/** Every program run through sudo in a command log ("host: sudo -n PROGRAM ..."), by name. */
+/** The program of each command the log shows run through sudo ("host: sudo -n PROGRAM ..."). */
 function sudoPrograms(commands: string[]): string[] {
-  return [...new Set(commands.flatMap((c) => [...c.matchAll(/\bsudo -n (?:'?)(\S+?)'? /g)].map((m) => m[1]!.split('/').at(-1)!)))];
+  return [...new Set(commands.flatMap((c) => /^[^:]+: sudo -n '?([^\s']+)/.exec(c)?.[1] ?? []))];
 }
 
 describe('through sudo as dev (prod-sudo, debug-sudo)', function () {
@@ -53,7 +53,7 @@ describe('through sudo as dev (prod-sudo, debug-sudo)', function () {
     const discard = await cli('discard', `debug-sudo/${copy.name}`);
     assert.equal(discard.code, 0, discard.stderr);
     assert.equal((await labSsh('debug', `podman container exists ${copy.name} && echo yes || echo no`)).trim(), 'no');
-    assert.deepEqual(await criuConfigs('debug'), []);
+    assert.deepEqual((await criuConfigs('debug')).filter((line) => line.endsWith(` ${copy.name}`)), [], 'its kept CRIU options went with it');
     assert.deepEqual([...(await tempArchives('prod')), ...(await tempArchives('debug'))], []);
     assert.equal((await cli('rm', meta.id)).code, 0);
   });
@@ -76,19 +76,27 @@ describe('through sudo as dev (prod-sudo, debug-sudo)', function () {
 
   it('Snapshot & Debug, node (CLI --sudo): the debugger reaches the copy over CDP; Ctrl-C leaves the copy', async () => {
     const before = await demoState('prod', 'demo-api');
-    const child = spawn('npx', ['tsx', 'src/cli/main.ts', '--ssh-config', labFiles.sshConfig, '--store', store, '--sudo', 'debug', 'prod-sudo/demo-api', '--to', 'debug-sudo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: Ctrl-C (SIGINT) goes to npx, tsx and the CLI alike.
+    const child = spawn('npx', ['tsx', 'src/cli/main.ts', '--ssh-config', labFiles.sshConfig, '--store', store, '--sudo', 'debug', 'prod-sudo/demo-api', '--to', 'debug-sudo'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const ctrlC = () => process.kill(-child.pid!, 'SIGINT');
     let copy = '';
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let text = '';
-        createInterface({ input: child.stderr }).on('line', (line) => {
-          text += `${line}\n`;
-          const at = /debugger of debug-sudo\/(\S+) at 127\.0\.0\.1:(\d+)/.exec(line);
-          if (at) {
-            copy = at[1]!;
-            resolve(Number(at[2]));
-          }
-        });
+        // The attach line goes to stdout, progress to stderr: read both.
+        for (const input of [child.stdout, child.stderr]) {
+          createInterface({ input }).on('line', (line) => {
+            text += `${line}\n`;
+            const at = /debugger of debug-sudo\/(\S+) at 127\.0\.0\.1:(\d+)/.exec(line);
+            if (at) {
+              copy = at[1]!;
+              resolve(Number(at[2]));
+            }
+          });
+        }
         child.once('exit', (code) => reject(new Error(`snapdebug debug ended (${code}):\n${text}`)));
       });
       const cdp = await connectCdp(port);
@@ -98,11 +106,11 @@ describe('through sudo as dev (prod-sudo, debug-sudo)', function () {
       } finally {
         cdp.close();
       }
-      child.kill('SIGINT');
+      ctrlC();
       await new Promise((resolve) => child.once('exit', resolve));
       assert.equal((await labSsh('debug', `podman inspect -f '{{.State.Status}}' ${copy}`)).trim(), 'running', 'the copy stays after Ctrl-C');
     } finally {
-      if (child.exitCode === null) child.kill('SIGINT');
+      if (child.exitCode === null && child.signalCode === null) ctrlC();
       if (copy) await removeContainer('debug', copy);
     }
   });
@@ -134,10 +142,12 @@ describe('through sudo as dev (prod-sudo, debug-sudo)', function () {
       assert.ok(Number(/\$1 = (\d+)/.exec(out)?.[1]) > 0, out);
     });
 
-    it('sudo ran only the seven programs of the rule, never env or a shell', () => {
+    it('sudo ran only the seven programs of the rule, never env or a shell; scripts run as dev', () => {
       const used = sudoPrograms(core.commands);
-      assert.ok(used.length > 0, 'commands went through sudo');
+      assert.ok(used.includes('podman') && used.includes('nsenter'), `commands went through sudo: ${used.join(', ')}`);
       assert.deepEqual(used.filter((p) => !allowed.includes(p)), [], `through sudo: ${used.join(', ')}`);
+      // Our scripts start as the login user (their own sudo -n calls are held to the rule by sudo).
+      assert.deepEqual(core.commands.filter((c) => /^[^:]+: (env|sudo -n (env|sh|bash)) /.test(c)), []);
     });
   });
 
