@@ -182,7 +182,7 @@ export const debugBenchmark: Benchmark = {
           return result.ms;
         } finally {
           rmSync(storeDir, { recursive: true, force: true });
-          // The copy is named after the container (snapdebug-bench-<tag>-api-snap-HHMMSS); what
+          // The copy is named after the container (snapdebug-bench-<tag>-api-snap-HHMMSS-RANDOM); what
           // goes with it (its CRIU options file) is named after the copy.
           const name = copy ?? `${container}-snap-`;
           await ssh(

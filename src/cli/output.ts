@@ -1,7 +1,6 @@
 // How the CLI speaks. stdout carries results only (one JSON document with --json); stderr carries
 // progress: a redrawn bar with bytes and rate on a terminal, plain lines otherwise (logs, CI).
-import { ProgressText } from '../core/util/progressText';
-import type { ProgressEvent } from '../core/util/progress';
+import { ProgressText, systemClock, type Clock, type ProgressEvent } from '../core';
 
 export interface Output {
   json: boolean;
@@ -14,14 +13,15 @@ export interface Output {
 
 const plainLineEveryMs = 2000;
 
-export function createOutput(options: { json: boolean; stderr?: NodeJS.WriteStream; stdout?: NodeJS.WriteStream }): Output {
+export function createOutput(options: { json: boolean; stderr?: NodeJS.WriteStream; stdout?: NodeJS.WriteStream; clock?: Clock }): Output {
+  const clock = options.clock ?? systemClock;
   const stderr = options.stderr ?? process.stderr;
   const stdout = options.stdout ?? process.stdout;
   const tty = stderr.isTTY === true;
   let lastPhase = '';
   let lastLineAt = 0;
   let barOpen = false;
-  const text = new ProgressText();
+  const text = new ProgressText(clock);
 
   return {
     json: options.json,
@@ -31,7 +31,7 @@ export function createOutput(options: { json: boolean; stderr?: NodeJS.WriteStre
     },
     progress(event) {
       const line = text.line(event);
-      const now = Date.now();
+      const now = clock.now();
       if (tty) {
         stderr.write(`\r\x1b[2K${line.slice(0, (stderr.columns ?? 100) - 1)}`);
         barOpen = true;

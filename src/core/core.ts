@@ -2,9 +2,11 @@
 // the local snapshot store, a log, and settings. There is no global state: the CLI and the
 // extension each create their own Core and dispose of it.
 import { HostRegistry, type HostRegistryOptions } from './hosts';
+import { workflowDefaults } from './options';
 import { validateRemotePath } from './podman/names';
 import { SnapshotStore } from './snapshot/store';
 import type { ProgressSink } from './util/progress';
+import { KeyedLocks } from './util/semaphore';
 
 export type CheckpointTransport = 'stream' | 'file';
 
@@ -18,7 +20,7 @@ export interface CoreSettings {
 }
 
 export const defaultCoreSettings: CoreSettings = {
-  remoteTempDir: '/var/tmp',
+  remoteTempDir: workflowDefaults.remoteTempDir,
   transport: 'stream',
   transferLanes: 2,
 };
@@ -28,6 +30,8 @@ export interface Core {
   store: SnapshotStore;
   settings: CoreSettings;
   log: (line: string) => void;
+  /** Work that must not overlap on one thing (a container's checkpoints), keyed by that thing. */
+  locks: KeyedLocks;
   dispose(): void;
 }
 
@@ -46,6 +50,7 @@ export function createCore(options: CoreOptions): Core {
     store,
     settings,
     log: options.log ?? (() => undefined),
+    locks: new KeyedLocks(),
     dispose: () => hosts.dispose(),
   };
 }

@@ -9,7 +9,7 @@ import { describeUndone } from './remote/failure';
 import type { RemoteWork } from './remote/work';
 import { prelude } from './remote/shellLib';
 import { freeBytes } from './snapshot/transfer';
-import { describeError } from './util/errors';
+import { describeError, SnapdebugError, type Fix } from './util/errors';
 import { formatBytes } from './util/format';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -18,7 +18,7 @@ export interface DoctorCheck {
   name: string;
   level: CheckLevel;
   detail: string;
-  fix?: string;
+  fix?: Fix;
 }
 
 export interface DoctorReport {
@@ -60,8 +60,8 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
 
   const caps = await host.capabilities().catch((error: unknown) => error as Error);
   if (caps instanceof Error) {
-    const fix = (caps as { fix?: string }).fix ?? `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or enable sudo for it'}.`;
-    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix });
+    const own = caps instanceof SnapdebugError ? caps.fix : undefined;
+    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: own ?? { text: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or run it through sudo'}.`, ...(!host.options.sudo && { options: [{ name: 'sudo' }] }) } });
     return checks;
   }
   const major = Number(caps.podmanVersion.split('.')[0]);
@@ -69,14 +69,14 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     name: 'podman',
     level: major >= minimumPodmanMajor ? 'ok' : 'fail',
     detail: `podman ${caps.podmanVersion}`,
-    ...(major < minimumPodmanMajor && { fix: `Upgrade podman to ${minimumPodmanMajor} or newer.` }),
+    ...(major < minimumPodmanMajor && { fix: { text: `Upgrade podman to ${minimumPodmanMajor} or newer.` } }),
   });
   const rootless = caps.info.host.security.rootless;
   checks.push({
     name: 'rootful',
     level: rootless ? 'fail' : 'ok',
     detail: rootless ? 'podman runs rootless' : `rootful${host.options.sudo ? ' (through sudo -n)' : ''}`,
-    ...(rootless && { fix: 'CRIU checkpoints need rootful podman: connect as root, or enable sudo with a NOPASSWD rule for podman.' }),
+    ...(rootless && { fix: { text: 'CRIU checkpoints need rootful podman: connect as root, or run podman through sudo (a NOPASSWD rule for podman).', options: [{ name: 'sudo' }] } }),
   });
   const runtime = caps.info.host.ociRuntime;
   const runtimeName = runtimeVersion(runtime);
@@ -88,7 +88,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: `${runtimeName}${ok ? ' built with CRIU' : ' without CRIU support'}`,
-        ...(!ok && { fix: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' }),
+        ...(!ok && { fix: { text: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' } }),
       };
     }),
   );
@@ -97,14 +97,14 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     name: 'copies\' TCP connections',
     level: 'ok',
     detail: podmanClosesConnections(caps.restoreFlags, runtime.name)
-      ? 'closed by podman --tcp-close'
-      : `closed through a CRIU options file (org.criu.config): ${caps.restoreFlags.has('--tcp-close') ? `podman would hand --tcp-close to ${runtime.name}, which lacks it` : `podman ${caps.podmanVersion} has no --tcp-close (5.7+)`}`,
+      ? "closed by podman's own tcp-close"
+      : `closed through a CRIU options file (org.criu.config): ${caps.restoreFlags.has('--tcp-close') ? `podman would hand its tcp-close to ${runtime.name}, which lacks it` : `podman ${caps.podmanVersion} restores without tcp-close (5.7+)`}`,
   });
   checks.push({
     name: 'criu version',
     level: caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu) ? 'ok' : 'fail',
     detail: caps.criuVersion ? `CRIU ${caps.criuVersion}` : 'CRIU is not installed',
-    ...(!(caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu)) && { fix: `Install CRIU ${minimumCriu.join('.')} or newer (package criu); on kernels 6.16+ CRIU 4.2 is needed for TCP sockets.` }),
+    ...(!(caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu)) && { fix: { text: `Install CRIU ${minimumCriu.join('.')} or newer (package criu); on kernels 6.16+ CRIU 4.2 is needed for TCP sockets.` } }),
   });
   checks.push(
     await check('criu check', async () => {
@@ -114,7 +114,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: ok ? 'Looks good.' : text.split('\n').slice(-3).join(' '),
-        ...(!ok && { fix: 'Run `criu check` on the host as root and fix what it reports (kernel features, CRIU version).' }),
+        ...(!ok && { fix: { text: 'Run `criu check` on the host as root and fix what it reports (kernel features, CRIU version).' } }),
       };
     }),
   );
@@ -126,7 +126,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: ok ? 'ok' : 'fail',
         detail: ok ? result.stdout.trim().split('\n')[0]! : 'neither iptables-restore nor "network-lock nftables" in /etc/criu/runc.conf',
-        ...(!ok && { fix: 'Install iptables, or add the line "network-lock nftables" to /etc/criu/runc.conf.' }),
+        ...(!ok && { fix: { text: 'Install iptables, or add the line "network-lock nftables" to /etc/criu/runc.conf.' } }),
       };
     }),
   );
@@ -134,12 +134,12 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
   checks.push(
     await check('temp space', async () => {
       const free = await freeBytes(host, core.settings.remoteTempDir);
-      if (free === undefined) return { level: 'fail', detail: `cannot read free space of ${core.settings.remoteTempDir}`, fix: 'Create that folder, or set another (snapdebug.remoteTempDir).' };
+      if (free === undefined) return { level: 'fail', detail: `cannot read free space of ${core.settings.remoteTempDir}`, fix: { text: 'Create that folder, or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] } };
       const low = free < lowSpaceBytes;
       return {
         level: low ? 'warn' : 'ok',
         detail: `${formatBytes(free)} free in ${core.settings.remoteTempDir}`,
-        ...(low && { fix: 'Archives are as large as the container\'s memory: free space there or choose another folder.' }),
+        ...(low && { fix: { text: 'Archives are as large as the container\'s memory: free space there or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] } }),
       };
     }),
   );
@@ -158,7 +158,7 @@ async function refusalCheck(name: string, okDetail: string, body: () => Promise<
     await body();
     return { name, level: 'ok', detail: okDetail };
   } catch (error) {
-    const fix = (error as { fix?: string }).fix;
+    const fix = error instanceof SnapdebugError ? error.fix : undefined;
     return { name, level: 'fail', detail: describeError(error).split('\n')[0]!, ...(fix && { fix }) };
   }
 }
@@ -181,7 +181,7 @@ async function leftoverChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     await host.session!.dir();
     const swept = host.session!.swept;
     if (swept.length === 0) return { level: 'ok', detail: 'nothing left by earlier runs' };
-    return { level: 'warn', detail: `removed what earlier runs left: ${swept.map((line) => describeUndone(line.replace(/^\S+ /, ''))).join('; ')}`, fix: 'Nothing to do: snapdebug sweeps every time it connects.' };
+    return { level: 'warn', detail: `removed what earlier runs left: ${swept.map((line) => describeUndone(line.replace(/^\S+ /, ''))).join('; ')}`, fix: { text: 'Nothing to do: snapdebug sweeps every time it connects.' } };
   });
   const inventory = await check('snapdebug on host', async () => {
     const found = await hostInventory(host, core.settings.remoteTempDir, host.session!.settings.leaseTtlSeconds);
@@ -195,14 +195,14 @@ async function leftoverChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
       return {
         level: 'fail',
         detail: `processes of a session that is gone still run: ${found.stuck.map((p) => `${p.pid} ${p.command.slice(0, 120)}`).join('; ')}`,
-        fix: `They may hold a container's lock (podman ps hangs). End them by PID on ${host.name}: ${host.options.sudo ? 'sudo ' : ''}kill ${found.stuck.map((p) => p.pid).join(' ')}`,
+        fix: { text: `They may hold a container's lock (podman ps hangs). End them by PID on ${host.name}: ${host.options.sudo ? 'sudo ' : ''}kill ${found.stuck.map((p) => p.pid).join(' ')}` },
       };
     }
     if (found.legacyFiles.length > 0) {
       return {
         level: 'warn',
         detail: `files an older snapdebug left (process memory): ${found.legacyFiles.join(', ')}`,
-        fix: `Remove them unless a copy from that version still needs its .conf: ${host.options.sudo ? 'sudo ' : ''}rm ${found.legacyFiles.join(' ')}`,
+        fix: { text: `Remove them unless a copy from that version still needs its .conf: ${host.options.sudo ? 'sudo ' : ''}rm ${found.legacyFiles.join(' ')}` },
       };
     }
     return { level: 'ok', detail: parts.join('; ') };
@@ -241,7 +241,7 @@ async function cpuCompatibility(source: Host, peer: Host): Promise<DoctorCheck> 
       return {
         level: ok ? ('ok' as const) : ('fail' as const),
         detail: ok ? `${peer.name} can run what ${source.name} checkpoints` : `CPU features differ: ${`${check.stdout}${check.stderr}`.trim().split('\n').slice(-2).join(' ')}`,
-        ...(!ok && { fix: `Restore on a host with the same CPU features as ${source.name}, or checkpoint on a host with fewer.` }),
+        ...(!ok && { fix: { text: `Restore on a host with the same CPU features as ${source.name}, or checkpoint on a host with fewer.` } }),
       };
     }),
   );
@@ -259,7 +259,7 @@ export async function doctor(core: Core, hostName: string, peerName?: string): P
       const [a, b] = await Promise.all([host.capabilities(), peer.capabilities()]);
       checks.push(...(await restorableOnPeer(host, peer)));
       if (a.podmanVersion.split('.')[0] !== b.podmanVersion.split('.')[0]) {
-        checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: 'Restores across podman major versions may fail: align them.' });
+        checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: { text: 'Restores across podman major versions may fail: align them.' } });
       }
     }
   }

@@ -9,7 +9,7 @@ import type { HostSession } from './remote/session';
 import type { RemoteWork } from './remote/work';
 import type { RunOptions, RunResult, Runner, StreamProcess } from './ssh/runner';
 import { sudoProgram, sudoRefusal, sudoRefused } from './sudo';
-import { SnapdebugError } from './util/errors';
+import { SnapdebugError, type Fix } from './util/errors';
 
 export interface HostOptions {
   /** Prefix privileged commands with `sudo -n` (never prompts: a missing rule fails clearly). */
@@ -160,9 +160,12 @@ export class Host {
     const offered = verb === 'checkpoint' ? caps.checkpointFlags : caps.restoreFlags;
     const missing = options.filter((o) => !offered.has(o.flag));
     if (missing.length > 0) {
-      const list = missing.map((o) => `${o.flag} (podman ${o.since}+)`).join(', ');
-      throw new SnapdebugError(`podman ${caps.podmanVersion} on ${this.name} has no ${verb} ${list}.`, {
-        fix: `Update podman on ${this.name}, or leave ${missing.length === 1 ? 'that option' : 'those options'} out.`,
+      const list = missing.map((o) => `“${o.label}” (podman ${o.since}+)`).join(', ');
+      throw new SnapdebugError(`podman ${caps.podmanVersion} on ${this.name} has no ${verb} option ${list}.`, {
+        fix: {
+          text: `Update podman on ${this.name}, or leave ${missing.length === 1 ? 'that option' : 'those options'} out.`,
+          options: missing.flatMap((o) => (o.name ? [{ name: o.name, value: 'false' }] : [])),
+        },
       });
     }
   }
@@ -201,11 +204,15 @@ function explainPodmanFailure(host: string, what: string, exitCode: number | nul
   return `${what} failed on ${host}${exitCode === null ? '' : ` (exit ${exitCode})`}${firstError ? `: ${firstError}` : '.'}`;
 }
 
-function podmanFix(stderr: string): string | undefined {
-  if (/sudo: a password is required/i.test(stderr)) return 'Allow passwordless sudo for podman on that host, or connect as root.';
-  if (/established TCP connection|tcp-established|Connected TCP socket/i.test(stderr)) return 'The process holds open TCP connections: checkpoint with --tcp-established (and restore with --tcp-established or --tcp-close).';
-  if (/rootless/i.test(stderr)) return 'Checkpoints need rootful podman: connect as root or set useSudo.';
-  if (/cpuinfo|CPU feature/i.test(stderr)) return 'The CPUs differ: run `snapdebug doctor SOURCE --peer TARGET` to compare them.';
-  if (/address already in use|port is already allocated/i.test(stderr)) return 'Another container holds that port: restore with --publish on a free port.';
+function podmanFix(stderr: string): Fix | undefined {
+  if (/sudo: a password is required/i.test(stderr)) return { text: 'Allow passwordless sudo for podman on that host, or connect as root.' };
+  if (/established TCP connection|tcp-established|Connected TCP socket/i.test(stderr)) {
+    return { text: 'The process holds open TCP connections: checkpoint it with them (copies get them back closed).', options: [{ name: 'checkpoint.tcpEstablished' }] };
+  }
+  if (/rootless/i.test(stderr)) return { text: 'Checkpoints need rootful podman: connect as root, or run podman through sudo.', options: [{ name: 'sudo' }] };
+  if (/cpuinfo|CPU feature/i.test(stderr)) return { text: 'The CPUs differ: run the doctor on the source host with the target as its peer to compare them.' };
+  if (/address already in use|port is already allocated/i.test(stderr)) {
+    return { text: 'Another container holds that port there: publish on a free port.', options: [{ name: 'restore.publish' }] };
+  }
   return undefined;
 }

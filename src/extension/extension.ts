@@ -1,47 +1,19 @@
-// Activation: builds the services object, the three views, the commands and the debug
-// configuration provider; every disposable goes to context.subscriptions.
+// Activation: builds the services object (the extension's only state), the three views, the
+// commands and the debug configuration provider; every disposable goes to context.subscriptions.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { SnapdebugConfigurationProvider } from './debug/configProvider';
-import { trackDebugSessions } from './debug/startDebugger';
-import { readOnlyProvider, readOnlyScheme } from './documents';
+import { readOnlyScheme } from './documents';
 import { createLog } from './log';
-import { CoreHolder, type Services } from './services';
+import { CoreHolder, createServices, type Services } from './services';
 import { readSettings } from './settings';
-import { CopiesTree } from './tree/copiesTree';
-import { HostsTree } from './tree/hostsTree';
-import { SnapshotsTree } from './tree/snapshotsTree';
 
 export function activate(context: vscode.ExtensionContext): Services {
   const log = createLog();
   const core = new CoreHolder(context, log);
   context.subscriptions.push(log.channel, core);
-
-  const services = {
-    context,
-    log,
-    settings: readSettings,
-    core: () => core.get(),
-    hostNames: () => {
-      const configured = readSettings().hosts;
-      if (configured.length > 0) return configured;
-      try {
-        return core.get().hosts.configured();
-      } catch (error) {
-        log.error(`reading the SSH config: ${(error as Error).message}`);
-        return [];
-      }
-    },
-  } as Services;
-  const hosts = new HostsTree(services);
-  const snapshots = new SnapshotsTree(services);
-  const copies = new CopiesTree(services);
-  services.views = { hosts, snapshots, copies };
-  services.refreshAll = () => {
-    void hosts.refresh();
-    snapshots.refresh();
-    copies.refresh();
-  };
+  const services = createServices({ context, log, core: () => core.get() });
+  const { hosts, snapshots, copies } = services.views;
 
   const hostsView = vscode.window.createTreeView('snapdebug.hosts', { treeDataProvider: hosts, showCollapseAll: true });
   const snapshotsView = vscode.window.createTreeView('snapdebug.snapshots', { treeDataProvider: snapshots });
@@ -51,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): Services {
     snapshotsView,
     copiesView,
     ...registerCommands(services),
-    vscode.workspace.registerTextDocumentContentProvider(readOnlyScheme, readOnlyProvider),
+    vscode.workspace.registerTextDocumentContentProvider(readOnlyScheme, services.documents),
     vscode.debug.registerDebugConfigurationProvider('snapdebug', new SnapdebugConfigurationProvider(services)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('snapdebug')) return;
@@ -60,7 +32,6 @@ export function activate(context: vscode.ExtensionContext): Services {
       scheduleRefresh();
     }),
   );
-  trackDebugSessions(context);
 
   // Periodic refresh, only while one of our views is visible.
   let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,7 @@
 // The "Snapshot Debugger" log channel: every remote command with its host, duration and exit
 // code, and every workflow step. Secrets never reach it: known secret shapes are masked first.
 import * as vscode from 'vscode';
-import type { CommandLogEntry } from '../core/ssh/runner';
+import type { CommandLogEntry } from '../core';
 
 const secretPatterns: RegExp[] = [
   /((?:password|passwd|passphrase|secret|token|api[_-]?key)["']?\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi,

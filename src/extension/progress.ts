@@ -1,18 +1,18 @@
 // Long work in a cancellable notification: the CancellationToken becomes the core's AbortSignal
 // here, once; progress events become "phase: MB done, MB/s". A cancel is reported as cancelled,
-// never as a failure; a failure is one sentence with "Show Log" (and the CRIU log when there is one).
+// never as a failure; a failure is one sentence with its fix worded for VS Code (the settings it
+// names, each with a button opening it), "Show Log", and the CRIU log when there is one.
 import * as vscode from 'vscode';
-import type { Core, WorkControl } from '../core/core';
-import { isAbortError } from '../core/util/abort';
-import { SnapdebugError, describeError } from '../core/util/errors';
-import { ProgressText } from '../core/util/progressText';
-import type { Log } from './log';
-import { showReadOnly } from './documents';
+import { criuLogTail, errorSentence, isAbortError, ProgressText, SnapdebugError, type WorkControl } from '../core';
+import { describeForLog, settingButton, wordFix } from './fixes';
+import type { Services } from './services';
 
 export type Outcome<T> = { status: 'done'; value: T } | { status: 'cancelled' } | { status: 'failed'; error: unknown };
 
+type Deps = Pick<Services, 'log' | 'core' | 'clock' | 'documents'>;
+
 export async function runLong<T>(
-  deps: { log: Log; core: () => Core },
+  deps: Deps,
   title: string,
   work: (control: WorkControl) => Promise<T>,
   /** Failures the caller answers itself (e.g. a missing image it offers to copy): not shown here. */
@@ -23,9 +23,9 @@ export async function runLong<T>(
     async (progress, token) => {
       const controller = new AbortController();
       const subscription = token.onCancellationRequested(() => controller.abort());
-      const text = new ProgressText();
+      const text = new ProgressText(deps.clock);
       let reported = 0;
-      const started = Date.now();
+      const started = deps.clock.now();
       deps.log.info(`${title}: started`);
       try {
         const value = await work({
@@ -38,7 +38,7 @@ export async function runLong<T>(
             progress.report({ message: text.line(event), ...(increment !== undefined && { increment }) });
           },
         });
-        deps.log.info(`${title}: done in ${Date.now() - started} ms`);
+        deps.log.info(`${title}: done in ${deps.clock.now() - started} ms`);
         return { status: 'done', value };
       } catch (error) {
         if (isAbortError(error) || controller.signal.aborted) return { status: 'cancelled' };
@@ -53,22 +53,26 @@ export async function runLong<T>(
     void vscode.window.showInformationMessage(`${title}: cancelled. Nothing was left behind.`);
   }
   if (outcome.status === 'failed') {
-    if (handles(outcome.error)) deps.log.info(`${title}: ${describeError(outcome.error).split('\n')[0]}`);
+    if (handles(outcome.error)) deps.log.info(`${title}: ${errorSentence(outcome.error)}`);
     else void showError(deps, title, outcome.error);
   }
   return outcome;
 }
 
-export async function showError(deps: { log: Log; core: () => Core }, title: string, error: unknown): Promise<void> {
-  deps.log.error(`${title}: ${describeError(error)}`);
-  const sentence = error instanceof SnapdebugError ? error.message : describeError(error).split('\n')[0]!;
+/** A failure as VS Code shows it: the sentence and fix, a button per setting the fix names, the log. */
+export async function showError(deps: Pick<Services, 'log' | 'core' | 'documents'>, title: string, error: unknown): Promise<void> {
+  deps.log.error(`${title}: ${describeForLog(error)}`);
+  const fix = error instanceof SnapdebugError && error.fix ? wordFix(error.fix) : undefined;
   const criuLog = error instanceof SnapdebugError ? error.criuLog : undefined;
-  const actions = ['Show Log', ...(criuLog ? ['Show CRIU Log'] : [])];
-  const fix = error instanceof SnapdebugError && error.fix ? ` ${error.fix}` : '';
-  const choice = await vscode.window.showErrorMessage(`${title}: ${sentence}${fix}`, ...actions);
+  const settings = fix?.settings ?? [];
+  const openSetting = new Map(settings.map((setting) => [settingButton(setting, settings), setting]));
+  const actions = [...openSetting.keys(), 'Show Log', ...(criuLog ? ['Show CRIU Log'] : [])];
+  const choice = await vscode.window.showErrorMessage(`${title}: ${errorSentence(error)}${fix ? ` ${fix.text}` : ''}`, ...actions);
   if (choice === 'Show Log') deps.log.channel.show(true);
+  const setting = choice === undefined ? undefined : openSetting.get(choice);
+  if (setting) await vscode.commands.executeCommand('workbench.action.openSettings', setting);
   if (choice === 'Show CRIU Log' && criuLog) {
-    const tail = await deps.core().hosts.get(criuLog.host).tail(criuLog.path, 60).catch(() => undefined);
-    await showReadOnly(`${criuLog.host}-${criuLog.path.split('/').at(-1)}`, tail ?? `Could not read ${criuLog.path} on ${criuLog.host}.`, 'log');
+    const tail = await criuLogTail(deps.core(), criuLog);
+    await deps.documents.show(`${criuLog.host}-${criuLog.path.split('/').at(-1)}`, tail ?? `Could not read ${criuLog.path} on ${criuLog.host}.`, 'log');
   }
 }

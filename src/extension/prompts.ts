@@ -3,7 +3,7 @@
 // Passwords and passphrases use password input boxes, kept in SecretStorage only if the user
 // turned snapdebug.rememberPasswords on.
 import * as vscode from 'vscode';
-import type { SshPrompts } from '../core/ssh/connection';
+import type { SshPrompts } from '../core';
 
 export function createPrompts(secrets: vscode.SecretStorage, remember: () => boolean): SshPrompts {
   const askSecret = async (key: string, prompt: string): Promise<string | undefined> => {

@@ -1,24 +1,68 @@
-// The small services object every tree and command receives (no global singletons): the current
-// core (rebuilt when settings change, which closes the old SSH connections), the log, settings,
-// and the views to refresh.
+// The small services object every tree and command receives — the extension's only state, built
+// once by activate() (no module-level state, no singletons): the current core (rebuilt when
+// settings change, which closes the old SSH connections), the log, settings, a clock, the
+// read-only documents, the open debugger tunnels, and the views to refresh.
 import * as vscode from 'vscode';
-import { createCore, type Core } from '../core/core';
+import { configuredHosts, createCore, systemClock, type Clock, type Core } from '../core';
+import { DebugTunnels } from './debug/startDebugger';
+import { ReadOnlyDocuments } from './documents';
 import type { Log } from './log';
-import type { CopiesTree } from './tree/copiesTree';
-import type { HostsTree } from './tree/hostsTree';
-import type { SnapshotsTree } from './tree/snapshotsTree';
 import { createPrompts } from './prompts';
 import { readSettings, type Settings } from './settings';
+import { CopiesTree } from './tree/copiesTree';
+import { HostsTree } from './tree/hostsTree';
+import { SnapshotsTree } from './tree/snapshotsTree';
 
 export interface Services {
   context: vscode.ExtensionContext;
   log: Log;
+  clock: Clock;
   settings(): Settings;
   core(): Core;
   /** Hosts to show: snapdebug.hosts, else every Host of the SSH config. */
   hostNames(): string[];
+  documents: ReadOnlyDocuments;
+  tunnels: DebugTunnels;
   views: { hosts: HostsTree; snapshots: SnapshotsTree; copies: CopiesTree };
   refreshAll(): void;
+}
+
+/**
+ * The services as activate() builds them (tests build theirs here too, with a core of their own
+ * and a clock they move). Disposables go to the context's subscriptions.
+ */
+export function createServices(parts: { context: vscode.ExtensionContext; log: Log; core: () => Core; clock?: Clock }): Services {
+  const { context, log, core } = parts;
+  const documents = new ReadOnlyDocuments();
+  const tunnels = new DebugTunnels();
+  context.subscriptions.push(documents, tunnels);
+  const services: Services = {
+    context,
+    log,
+    clock: parts.clock ?? systemClock,
+    settings: readSettings,
+    core,
+    hostNames: () => {
+      const configured = readSettings().hosts;
+      if (configured.length > 0) return configured;
+      try {
+        return configuredHosts(core());
+      } catch (error) {
+        log.error(`reading the SSH config: ${(error as Error).message}`);
+        return [];
+      }
+    },
+    documents,
+    tunnels,
+    views: undefined as unknown as Services['views'], // set just below: the views take the services
+    refreshAll: () => {
+      void services.views.hosts.refresh();
+      services.views.snapshots.refresh();
+      services.views.copies.refresh();
+    },
+  };
+  services.views = { hosts: new HostsTree(services), snapshots: new SnapshotsTree(services), copies: new CopiesTree(services) };
+  return services;
 }
 
 export class CoreHolder implements vscode.Disposable {

@@ -1,7 +1,41 @@
-// The extension's settings, read once per use and typed. Empty strings mean "the default".
+// The extension's settings, read once per use and typed. Empty strings mean "the default". The
+// defaults of option settings are the core's (its option tables, core/podman/options.ts), which
+// package.json repeats and a unit test holds to them; which core option each setting holds is
+// written here once (optionSettings), for reading them and for naming them in fixes.
 import * as vscode from 'vscode';
-import type { Compression } from '../core/archive/checkpointArchive';
-import type { Runtime } from '../core/debug/attach';
+import {
+  checkpointOptionInfo,
+  restoreOptionInfo,
+  workflowDefaults,
+  type CheckpointOptions,
+  type Compression,
+  type OptionName,
+  type RestoreOptions,
+  type Runtime,
+} from '../core';
+
+/** Core options VS Code keeps in a setting: the setting's id. */
+export const optionSettings = {
+  'checkpoint.compress': 'snapdebug.checkpoint.compression',
+  'checkpoint.tcpEstablished': 'snapdebug.checkpoint.tcpEstablished',
+  'checkpoint.fileLocks': 'snapdebug.checkpoint.fileLocks',
+  'checkpoint.ignoreRootfs': 'snapdebug.checkpoint.ignoreRootfs',
+  'checkpoint.ignoreVolumes': 'snapdebug.checkpoint.ignoreVolumes',
+  'restore.ignoreStaticIp': 'snapdebug.restore.ignoreStaticIp',
+  'restore.ignoreStaticMac': 'snapdebug.restore.ignoreStaticMac',
+  remoteTempDir: 'snapdebug.remoteTempDir',
+  debugHost: 'snapdebug.defaultDebugHost',
+  sudo: 'snapdebug.useSudo',
+  runtime: 'snapdebug.debug.runtime',
+  sshConfigFile: 'snapdebug.sshConfigFile',
+  knownHostsFile: 'snapdebug.knownHostsFile',
+  snapshotDirectory: 'snapdebug.snapshotDirectory',
+} as const satisfies Partial<Record<OptionName, `snapdebug.${string}`>>;
+
+type SettingOption = keyof typeof optionSettings;
+type TableSetting<Verb extends string> = Extract<SettingOption, `${Verb}.${string}`> extends `${Verb}.${infer K}` ? K : never;
+export type CheckpointSettings = Pick<CheckpointOptions, TableSetting<'checkpoint'>>;
+export type RestoreSettings = Pick<RestoreOptions, TableSetting<'restore'>>;
 
 export interface Settings {
   sshConfigFile: string | undefined;
@@ -12,8 +46,8 @@ export interface Settings {
   useSudo: string[];
   remoteTempDir: string;
   refreshIntervalSeconds: number;
-  checkpoint: { compression: Compression; tcpEstablished: boolean; fileLocks: boolean; ignoreRootfs: boolean; ignoreVolumes: boolean };
-  restore: { ignoreStaticIp: boolean; ignoreStaticMac: boolean };
+  checkpoint: Required<CheckpointSettings>;
+  restore: Required<RestoreSettings>;
   debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined };
   rememberPasswords: boolean;
 }
@@ -22,37 +56,44 @@ function expandHome(path: string): string {
   return path.startsWith('~/') ? `${process.env.HOME ?? ''}${path.slice(1)}` : path;
 }
 
+/** The part of a setting id after `snapdebug.`, as getConfiguration('snapdebug') takes it. */
+function key(option: SettingOption): string {
+  return optionSettings[option].slice('snapdebug.'.length);
+}
+
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('snapdebug');
-  const text = (key: string) => {
-    const value = c.get<string>(key, '').trim();
+  const text = (name: string) => {
+    const value = c.get<string>(name, '').trim();
     return value === '' ? undefined : expandHome(value);
   };
-  const runtime = c.get<string>('debug.runtime', 'auto');
+  const checkpointDefault = <K extends keyof CheckpointSettings>(k: K) => c.get(key(`checkpoint.${k}`), checkpointOptionInfo[k].default as Required<CheckpointSettings>[K]);
+  const restoreDefault = <K extends keyof RestoreSettings>(k: K) => c.get(key(`restore.${k}`), restoreOptionInfo[k].default as boolean);
+  const runtime = c.get<string>(key('runtime'), workflowDefaults.runtime);
   return {
-    sshConfigFile: text('sshConfigFile'),
-    knownHostsFile: text('knownHostsFile'),
+    sshConfigFile: text(key('sshConfigFile')),
+    knownHostsFile: text(key('knownHostsFile')),
     hosts: c.get<string[]>('hosts', []).map((h) => h.trim()).filter(Boolean),
-    snapshotDirectory: text('snapshotDirectory'),
-    defaultDebugHost: text('defaultDebugHost'),
-    useSudo: c.get<string[]>('useSudo', []),
-    remoteTempDir: text('remoteTempDir') ?? '/var/tmp',
+    snapshotDirectory: text(key('snapshotDirectory')),
+    defaultDebugHost: text(key('debugHost')),
+    useSudo: c.get<string[]>(key('sudo'), []),
+    remoteTempDir: text(key('remoteTempDir')) ?? workflowDefaults.remoteTempDir,
     refreshIntervalSeconds: Math.max(0, c.get<number>('refreshIntervalSeconds', 30)),
     checkpoint: {
-      compression: c.get<Compression>('checkpoint.compression', 'zstd'),
-      tcpEstablished: c.get<boolean>('checkpoint.tcpEstablished', false),
-      fileLocks: c.get<boolean>('checkpoint.fileLocks', false),
-      ignoreRootfs: c.get<boolean>('checkpoint.ignoreRootfs', false),
-      ignoreVolumes: c.get<boolean>('checkpoint.ignoreVolumes', false),
+      compress: checkpointDefault('compress') as Compression,
+      tcpEstablished: checkpointDefault('tcpEstablished'),
+      fileLocks: checkpointDefault('fileLocks'),
+      ignoreRootfs: checkpointDefault('ignoreRootfs'),
+      ignoreVolumes: checkpointDefault('ignoreVolumes'),
     },
     restore: {
-      ignoreStaticIp: c.get<boolean>('restore.ignoreStaticIp', true),
-      ignoreStaticMac: c.get<boolean>('restore.ignoreStaticMac', true),
+      ignoreStaticIp: restoreDefault('ignoreStaticIp'),
+      ignoreStaticMac: restoreDefault('ignoreStaticMac'),
     },
     debug: {
       localRoot: text('debug.localRoot'),
       remoteRoot: c.get<string>('debug.remoteRoot', '/app'),
-      runtime: runtime === 'auto' ? undefined : (runtime as Runtime),
+      runtime: runtime === workflowDefaults.runtime ? undefined : (runtime as Runtime),
     },
     rememberPasswords: c.get<boolean>('rememberPasswords', false),
   };

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { inspectArchiveFile } from '../../src/core/archive/checkpointArchive';
 import { checkpoint } from '../../src/core/snapshot/checkpoint';
+import { restoreOptionInfo } from '../../src/core/podman/options';
 import { isAbortError } from '../../src/core/util/abort';
 import { containerPid, demoState, labCore, labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
 
@@ -69,8 +70,8 @@ describe('checkpoint (core, lab)', function () {
     await host.capabilities();
     const before = core.commands.length;
     await assert.rejects(
-      () => core.hosts.get('prod').requireFlags('restore', [{ flag: '--tcp-close', label: 'TCP close', since: '5.7', description: '' }]),
-      /podman 5\.4\.2 on prod has no restore --tcp-close \(podman 5\.7\+\)/,
+      () => core.hosts.get('prod').requireFlags('restore', [restoreOptionInfo.tcpClose]),
+      /podman 5\.4\.2 on prod has no restore option “TCP close” \(podman 5\.7\+\)/,
     );
     assert.equal(core.commands.length, before, 'no command was sent to refuse it');
   });

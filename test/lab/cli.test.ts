@@ -1,6 +1,7 @@
 // The snapdebug CLI's contract, run as a user runs it: --json prints one JSON document on stdout
-// and nothing else there; exit 0 only on success, 2 on usage errors; a failure is one sentence on
-// stderr with what to do, and a CRIU failure shows the tail of CRIU's own log.
+// and nothing else there; exit 0 only on success, 2 on usage errors (before any host is touched);
+// a failure is one sentence on stderr with what to do (the flags that do it), and a CRIU failure
+// shows the tail of CRIU's own log. `ps` marks what the Hosts view marks (checkpointed, copies).
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { labFiles } from '../../lab/paths';
-import { labSsh, removeContainer, uniqueName, waitFor } from './helpers';
+import { labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
 
 const execFileAsync = promisify(execFile);
 
@@ -36,8 +37,8 @@ describe('snapdebug CLI (lab)', function () {
   it('--json: one JSON document on stdout, progress only on stderr', async () => {
     const ps = await cli('--json', 'ps', 'prod');
     assert.equal(ps.code, 0);
-    const entries = JSON.parse(ps.stdout) as Array<{ Names: string[] }>;
-    assert.ok(entries.some((e) => e.Names.includes('demo-api')));
+    const entries = JSON.parse(ps.stdout) as Array<{ name: string; state: string }>;
+    assert.ok(entries.some((e) => e.name === 'demo-api' && e.state === 'running'));
 
     const checkpoint = await cli('--json', 'checkpoint', 'prod/demo-api');
     assert.equal(checkpoint.code, 0, checkpoint.stderr);
@@ -79,10 +80,41 @@ describe('snapdebug CLI (lab)', function () {
     assert.match(bad.stderr, /^snapdebug checkpoint: There is no such container on prod/m);
     for (const address of ['prod/x;touch${IFS}/tmp/pwned', "prod/x; touch /tmp/pwned", 'prod/$(touch /tmp/pwned)']) {
       const hostile = await cli('top', address);
-      assert.equal(hostile.code, 1, address);
+      assert.equal(hostile.code, 2, address);
       assert.match(hostile.stderr, /is not a container name|is not a host/, address);
     }
     assert.equal((await labSsh('prod', 'test -e /tmp/pwned && echo yes || echo no')).trim(), 'no');
+  });
+
+  it('a bad --publish is refused before the snapshot moves: nothing is uploaded to debug', async () => {
+    const checkpointed = await cli('--json', 'checkpoint', 'prod/demo-api');
+    assert.equal(checkpointed.code, 0, checkpointed.stderr);
+    const { id } = JSON.parse(checkpointed.stdout) as { id: string };
+    try {
+      const before = await tempArchives('debug');
+      const refused = await cli('--json', 'restore', id, '--to', 'debug', '--publish', '8080;id');
+      assert.equal(refused.code, 2);
+      assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+      assert.match((JSON.parse(refused.stdout) as { error: string }).error, /"8080;id" is not a port publication/);
+      assert.deepEqual(await tempArchives('debug'), before, 'no archive went to debug');
+    } finally {
+      await cli('rm', id);
+    }
+  });
+
+  it('ps marks a container that holds a checkpoint, as the Hosts view does', async () => {
+    const name = uniqueName('ps-ckpt');
+    await labSsh('prod', `podman run -d --name ${name} localhost/snapdebug/busybox:latest sh -c 'while :; do sleep 1; done' >/dev/null`);
+    try {
+      const stopped = await cli('--json', 'checkpoint', `prod/${name}`, '--stop', '--keep');
+      assert.equal(stopped.code, 0, stopped.stderr);
+      const listed = (JSON.parse((await cli('--json', 'ps', 'prod')).stdout) as Array<{ name: string; checkpointed: boolean }>).find((c) => c.name === name);
+      assert.equal(listed?.checkpointed, true);
+      assert.match((await cli('ps', 'prod')).stdout.split('\n').find((line) => line.startsWith(`${name} `)) ?? '', /checkpointed$/);
+      await cli('rm', (JSON.parse(stopped.stdout) as { id: string }).id);
+    } finally {
+      await removeContainer('prod', name);
+    }
   });
 
   describe('a CRIU failure', () => {

@@ -18,7 +18,7 @@ import { connectDap } from './dap';
 import { containerPid, criuConfigs, demoState, labCore, labSsh, removeContainer, tempArchives, waitFor } from './helpers';
 
 async function snapCopies(): Promise<string[]> {
-  return (await labSsh('debug', "podman ps --all --format '{{.Names}}'")).split('\n').filter((n) => /-snap-\d{6}/.test(n));
+  return (await labSsh('debug', "podman ps --all --format '{{.Names}}'")).split('\n').filter((n) => /-snap-\d{6}-[0-9a-f]{6}$/.test(n));
 }
 
 describe('Snapshot & Debug (lab)', function () {
@@ -39,7 +39,7 @@ describe('Snapshot & Debug (lab)', function () {
     const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-api', to: 'debug' });
     sessions.push(session);
     assert.equal(session.target.runtime, 'node');
-    assert.match(session.copy.name, /^demo-api-snap-\d{6}$/);
+    assert.match(session.copy.name, /^demo-api-snap-\d{6}-[0-9a-f]{6}$/);
     assert.ok(session.attach && session.attach.address === '127.0.0.1');
     assert.ok(session.snapshot.criu && session.snapshot.criu.frozenTimeUs > 0, 'frozen time known');
 
@@ -154,19 +154,18 @@ describe('Snapshot & Debug (lab)', function () {
     assert.ok(!(await criuConfigs('debug')).some((line) => line.endsWith(` ${session.copy.name}`)), 'discarding the copy removes its CRIU options file');
   });
 
-  it('a container publishing a port: copies publish it on the debug host\'s loopback only, so two copies side by side do not collide', async () => {
+  it('a container publishing a port: two copies started at once get their own names and loopback ports, and do not collide', async () => {
     const name = `pub-${Date.now().toString(36)}`;
     await labSsh('prod', `podman run -d --name ${name} -p 18080:8080 localhost/snapdebug/demo-api:latest >/dev/null`);
     try {
       await waitFor(async () => (await labSsh('prod', `curl -s -m 2 http://127.0.0.1:18080/state || true`)).includes('requestCount'), 30_000, `${name} serving on prod`);
-      const copies: SnapshotDebugSession[] = [];
-      for (let i = 0; i < 2; i++) {
-        const session = await snapshotAndDebug(core, { host: 'prod', container: name, to: 'debug' });
-        sessions.push(session);
-        copies.push(session);
-        assert.deepEqual(session.snapshot.source.ports, ['8080/tcp']);
-        await new Promise((r) => setTimeout(r, 1100)); // copy names carry the second
-      }
+      // Both in the same second, without waiting: copy names never collide.
+      const started = await Promise.allSettled([0, 1].map(() => snapshotAndDebug(core, { host: 'prod', container: name, to: 'debug' })));
+      const copies = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      sessions.push(...copies);
+      assert.deepEqual(started.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason)), [], 'both runs succeeded');
+      assert.notEqual(copies[0]!.copy.name, copies[1]!.copy.name);
+      for (const session of copies) assert.deepEqual(session.snapshot.source.ports, ['8080/tcp']);
       const bindings = await Promise.all(copies.map(async (s) => (await labSsh('debug', `podman port ${s.copy.name} 8080/tcp`)).trim()));
       for (const binding of bindings) assert.match(binding, /^127\.0\.0\.1:\d+$/, 'on loopback, on a port podman picked');
       assert.notEqual(bindings[0], bindings[1]);
@@ -200,7 +199,6 @@ describe('Snapshot & Debug (lab)', function () {
         const session = await snapshotAndDebug(core, { host: 'prod', container: name, to: 'debug' });
         sessions.push(session);
         copies.push(session);
-        await new Promise((r) => setTimeout(r, 1100)); // copy names carry the second
       }
       for (const session of copies) {
         assert.equal(await labSsh('debug', `podman exec ${session.copy.name} cat /data/note`), 'from-prod', 'the snapshot\'s volume content');

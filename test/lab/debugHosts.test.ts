@@ -70,7 +70,7 @@ describe('Snapshot & Debug across podman versions (lab)', function () {
         cdp.close();
       }
       assert.equal(await containerPid(from, 'demo-api'), pid);
-      assert.deepEqual(await criuConfigs(to), how === 'file' ? [`snapdebug-criu-${session.copy.name}.conf`] : []);
+      assert.equal((await criuConfigs(to)).some((line) => line.endsWith(` ${session.copy.name}`)), how === 'file', 'a CRIU options file kept for the copy');
       assert.deepEqual([...(await tempArchives(from)), ...(await tempArchives(to))], []);
     });
   }

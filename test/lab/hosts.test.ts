@@ -16,11 +16,11 @@ interface Report {
 }
 
 const expected = {
-  prod: { podman: '5.4.2', runtime: /^runc 1\.1\.15 /, cgroups: 'cgroup v1', tcpClose: /CRIU options file.*podman 5\.4\.2 has no --tcp-close/ },
+  prod: { podman: '5.4.2', runtime: /^runc 1\.1\.15 /, cgroups: 'cgroup v1', tcpClose: /CRIU options file.*podman 5\.4\.2 restores without tcp-close/ },
   debug: { podman: '5.4.2', runtime: /^runc 1\.1\.15 /, cgroups: 'cgroup v1', tcpClose: /CRIU options file/ },
-  edge: { podman: '5.8.6', runtime: /^crun 1\.28 built with CRIU$/, cgroups: 'cgroup v2', tcpClose: /^closed by podman --tcp-close$/ },
-  legacy: { podman: '4.3.1', runtime: /^runc 1\.1\.5 /, cgroups: 'cgroup v1', tcpClose: /CRIU options file.*podman 4\.3\.1 has no --tcp-close/ },
-  edge2: { podman: '5.8.6', runtime: /^crun 1\.28 built with CRIU$/, cgroups: 'cgroup v2', tcpClose: /^closed by podman --tcp-close$/ },
+  edge: { podman: '5.8.6', runtime: /^crun 1\.28 built with CRIU$/, cgroups: 'cgroup v2', tcpClose: /^closed by podman's own tcp-close$/ },
+  legacy: { podman: '4.3.1', runtime: /^runc 1\.1\.5 /, cgroups: 'cgroup v1', tcpClose: /CRIU options file.*podman 4\.3\.1 restores without tcp-close/ },
+  edge2: { podman: '5.8.6', runtime: /^crun 1\.28 built with CRIU$/, cgroups: 'cgroup v2', tcpClose: /^closed by podman's own tcp-close$/ },
 } as const;
 const hosts = Object.keys(expected) as (keyof typeof expected)[];
 const sudoPrograms = ['podman', 'criu', 'nsenter', 'kill', 'gdb', 'cat', 'rm'];

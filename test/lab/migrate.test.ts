@@ -78,16 +78,21 @@ describe('migrate (lab)', function () {
     const name = uniqueName('rollback');
     await labSsh('prod', `podman run -d --name ${name} localhost/snapdebug/node:20 bash -c 'sleep 600 & wait'`);
     const before = await topWithPids('prod', name);
-    // A temp folder that does not exist on debug: the transfer fails after prod was checkpointed.
-    const broken = labCore({ settings: { remoteTempDir: '/nonexistent/snapdebug' } });
+    // A temp folder only prod has: debug fails after prod was checkpointed (stopped).
+    await labSsh('prod', 'mkdir -p -m 700 /var/tmp/prodonly');
+    const broken = labCore({ settings: { remoteTempDir: '/var/tmp/prodonly' } });
     try {
-      await assert.rejects(() => migrate(broken, { from: 'prod', container: name, to: 'debug', removeSource: true }), /failed/i);
+      await assert.rejects(
+        () => migrate(broken, { from: 'prod', container: name, to: 'debug', removeSource: true }),
+        new RegExp(`not a folder on debug \\(failed during .*; cleaned up on prod: .*started ${name} again`),
+      );
       assert.equal(await state('prod', name), 'running');
       assert.deepEqual(await topWithPids('prod', name), before, 'restored from its checkpoint, same processes and PIDs');
       assert.equal(await state('debug', name), 'absent');
     } finally {
       broken.cleanup();
       await removeContainer('prod', name);
+      await labSsh('prod', 'rm -rf /var/tmp/prodonly');
     }
   });
 });

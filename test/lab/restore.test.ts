@@ -147,7 +147,7 @@ describe('push and restore (core, lab)', function () {
     it('is refused before anything is sent, saying which image and how to fix it', async () => {
       await assert.rejects(
         () => restoreSnapshot(core, { snapshot: lonely.id, to: 'debug', options: {} }),
-        (error: unknown) => error instanceof ImageMissingError && error.message.includes(image) && /--transfer-image/.test(error.fix ?? ''),
+        (error: unknown) => error instanceof ImageMissingError && error.message.includes(image) && error.fix?.options?.some((o) => o.name === 'transferImage') === true,
       );
       assert.deepEqual(await tempArchives('debug'), []);
     });

@@ -17,6 +17,11 @@ const sleeperRun = `localhost/snapdebug/node:20 bash -c 'trap "exit 0" TERM; whi
 const holderScript = "const net=require('net');net.createServer(()=>{}).listen(7000,'127.0.0.1',()=>{globalThis.c=net.connect(7000,'127.0.0.1')});setInterval(()=>{},1000)";
 const established = /^\s*\d+: [0-9A-F]+:[0-9A-F]{4} [0-9A-F]+:1B58 01 /m;
 
+/** Whether snapdebug keeps a CRIU options file on `host` for the copy `name`. */
+async function optionsFileOf(host: string, name: string): Promise<boolean> {
+  return (await criuConfigs(host)).some((line) => line.endsWith(` ${name}`));
+}
+
 async function topOf(host: string, container: string): Promise<string> {
   return labSsh(host, `podman top ${container} pid args`);
 }
@@ -111,13 +116,13 @@ describe('across podman versions (lab)', function () {
         assert.ok(restoreCommand, 'the copy was restored from an archive');
         if (how === 'podman') {
           assert.match(restoreCommand, /--tcp-close/);
-          assert.deepEqual(await criuConfigs(to), []);
+          assert.equal(await optionsFileOf(to, copy.name), false);
         } else {
           assert.doesNotMatch(restoreCommand, /--tcp-close/);
-          assert.deepEqual(await criuConfigs(to), [`snapdebug-criu-${copy.name}.conf`]);
+          assert.equal(await optionsFileOf(to, copy.name), true);
         }
         await discardCopy(core, to, copy.name);
-        assert.deepEqual(await criuConfigs(to), [], 'discarding the copy removes its options file');
+        assert.equal(await optionsFileOf(to, copy.name), false, 'discarding the copy removes its options file');
         assert.deepEqual([...(await tempArchives(from)), ...(await tempArchives(to))], []);
       });
     }

@@ -85,8 +85,8 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
     await page.locator('.debug-toolbar').or(failure).first().waitFor({ timeout: 60_000 });
     if (await failure.count()) throw new Error(`Snapshot & Debug failed: ${await failure.first().locator('.notification-list-item-message').textContent()}`);
     await openViewContainer(page, 'Run and Debug');
-    // js-debug shows its attach session by its child's name: "Remote Process [0] « demo-api-snap-HHMMSS on debug".
-    const sessionName = /(demo-api-snap-\d{6}) on debug/;
+    // js-debug shows its attach session by its child's name: "Remote Process [0] « demo-api-snap-HHMMSS-RANDOM on debug".
+    const sessionName = /(demo-api-snap-\d{6}-[0-9a-f]{6}) on debug/;
     const session = page.locator('.debug-call-stack .monaco-list-row', { hasText: sessionName }).first();
     await session.waitFor({ timeout: 30_000 });
     copy = sessionName.exec((await session.textContent()) ?? '')![1]!;

@@ -162,4 +162,29 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     assert.deepEqual(readdirSync(product!.storeDir).filter((file) => file.includes(ballast!)), [], 'a partial archive in the store');
     assert.equal((await labSsh('prod', `podman inspect --format '{{.State.Status}}' ${ballast}`)).trim(), 'running');
   });
+
+  it("words a failure's fix as the setting to change, and Open Setting opens it (no CLI flag)", async function () {
+    this.timeout(3 * stepTimeoutMs);
+    // A process with an established TCP connection (to itself): CRIU refuses it unless the
+    // checkpoint includes TCP connections, a fix whose option has a setting.
+    const holder = uniqueName('ui-tcp-holder');
+    const script = "const net=require('net');net.createServer(()=>{}).listen(7000,'127.0.0.1',()=>{globalThis.c=net.connect(7000,'127.0.0.1')});setInterval(()=>{},1000)";
+    await labSsh('prod', `podman run -d --name ${holder} localhost/snapdebug/node:20 node -e "${script}" >/dev/null`);
+    try {
+      await until('the established connection', async () => ((await labSsh('prod', `podman exec ${holder} cat /proc/net/tcp`)).includes(' 01 ') ? true : undefined), 20_000, 250);
+      await runCommand(page, 'Snapshot Debugger: Refresh');
+      await rowMenu(page, async () => (await childRow(page, viewTree(page, 'Hosts'), 'prod', holder)).row, 'Checkpoint… (leave running)');
+      await acceptQuickInput(page, 'Checkpoint (the container keeps running)', 'tcp-holder-checkpoint-options');
+      const failed = await waitForNotification(page, new RegExp(`Checkpoint prod/${holder}: CRIU failed`), 60_000);
+      const message = (await failed.locator('.notification-list-item-message').textContent()) ?? '';
+      assert.match(message, /\(setting snapdebug\.checkpoint\.tcpEstablished\)/);
+      assert.doesNotMatch(message, /--tcp-established/);
+      await screenshot(page, 'fix-open-setting');
+      await failed.locator('.monaco-button', { hasText: 'Open Setting' }).click();
+      await page.locator('.settings-editor .setting-item-title', { hasText: /Tcp Established/ }).first().waitFor({ timeout: 30_000 });
+      await screenshot(page, 'fix-setting-opened');
+    } finally {
+      await labSsh('prod', `podman rm -f -t 0 ${holder} >/dev/null 2>&1 || true`);
+    }
+  });
 });

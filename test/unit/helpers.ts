@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { strict as assert } from 'node:assert';
 import { fileURLToPath } from 'node:url';
 
 export const fixtureDir = fileURLToPath(new URL('../fixtures/podman-5.4.2/', import.meta.url));
@@ -60,4 +61,68 @@ export function fixedChunks(data: Buffer, size: number): Buffer[] {
   const pieces: Buffer[] = [];
   for (let offset = 0; offset < data.length; offset += size) pieces.push(Buffer.from(data.subarray(offset, offset + size)));
   return pieces;
+}
+
+/**
+ * A clock the test moves by hand (the product's Clock interface): now() is what the test set, and
+ * timers run when the test moves time past them — no sleeps, no wall clock.
+ */
+export class ManualClock {
+  private current: number;
+  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+
+  constructor(start = 1_000_000) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  after(ms: number, fn: () => void): () => void {
+    const timer = { at: this.current + ms, fn, cancelled: false };
+    this.timers.push(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  }
+
+  /** Timers waiting to run (not cancelled). */
+  get pending(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  /** Moves to `ms`, running every timer due by then, earliest first. */
+  set(ms: number): void {
+    this.current = ms;
+    const due = this.timers.filter((t) => t.at <= ms && !t.cancelled).sort((a, b) => a.at - b.at);
+    this.timers = this.timers.filter((t) => t.at > ms && !t.cancelled);
+    for (const timer of due) timer.fn();
+  }
+
+  advance(ms: number): void {
+    this.set(this.current + ms);
+  }
+}
+
+/** Splits a POSIX shell line into words (plain words and '…' quoting, as shellQuote writes them). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const pattern = /\s*((?:'[^']*'|\\.|[^\s'\\])+)/y;
+  let end = 0;
+  for (let match = pattern.exec(line); match; match = pattern.exec(line)) {
+    end = pattern.lastIndex;
+    words.push(match[1]!.replace(/'([^']*)'|\\(.)|([^'\\]+)/g, (_m, quoted?: string, escaped?: string, plain?: string) => quoted ?? escaped ?? plain ?? ''));
+  }
+  assert.equal(line.slice(end).trim(), '', `the whole line splits into words: ${line}`);
+  return words;
+}
+
+/** Resolves once `condition` holds, checking after every turn of the event loop; fails after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

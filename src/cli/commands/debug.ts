@@ -1,19 +1,13 @@
 // Snapshot & Debug from a terminal: `debug` prints one JSON line as soon as a debugger can attach
 // (with --json) and keeps the tunnel open until SIGINT/SIGTERM; `attach` does the same for a copy
 // that already exists. The copy stays until `snapdebug discard HOST/COPY`.
-import { runtimes, type Runtime } from '../../core/debug/attach';
-import { attachToCopy, snapshotAndDebug } from '../../core/debug/session';
-import { podman } from '../../core/podman/commands';
-import { parseContainerAddress } from '../../core/podman/names';
-import { originLabel } from '../../core/snapshot/restore';
-import { SnapdebugError } from '../../core/util/errors';
-import { shellJoin } from '../../core/util/quote';
-import { flag, stringOption, type CliContext, type CliCommand, type OptionValues } from '../context';
+import { SnapdebugError, attachToCopy, findCopy, runtimes, shellJoin, snapshotAndDebug, type Runtime } from '../../core';
+import { containerArgument, defineCommand, flag, hostArgument, required, stringOption, type CliContext, type OptionSpec, type OptionValues } from '../context';
 
 function runtimeOption(values: OptionValues): Runtime | undefined {
   const runtime = stringOption(values, 'runtime');
   if (runtime !== undefined && !runtimes.includes(runtime as Runtime)) {
-    throw new SnapdebugError(`--runtime ${runtime}: use ${runtimes.join(', ')}.`);
+    throw new SnapdebugError(`--runtime ${runtime} is not a runtime: use ${runtimes.join(', ')}.`);
   }
   return runtime as Runtime | undefined;
 }
@@ -22,8 +16,15 @@ function localPortOption(values: OptionValues): number | undefined {
   const text = stringOption(values, 'local-port');
   if (text === undefined) return undefined;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SnapdebugError(`--local-port ${text} is not a port number.`);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new SnapdebugError(`--local-port ${text} is not a port number.`);
   return port;
+}
+
+/** --runtime and --local-port, checked. */
+function attachChoices(values: OptionValues): { runtime?: Runtime; localPort?: number } {
+  const runtime = runtimeOption(values);
+  const localPort = localPortOption(values);
+  return { ...(runtime && { runtime }), ...(localPort !== undefined && { localPort }) };
 }
 
 /** Announces the attach point, then holds the tunnel until the process is told to stop. */
@@ -51,56 +52,54 @@ async function holdOpen(
   await close();
 }
 
-const attachOptions: CliCommand['options'] = {
-  runtime: { type: 'string', help: 'node, python or native (default: detected from the copy\'s processes)' },
-  'local-port': { type: 'string', help: 'local port for the debugger tunnel (default: any free port)' },
+const attachOptions: Record<string, OptionSpec> = {
+  runtime: { type: 'string', value: runtimes.join('|'), help: "the debugger to attach (default: detected from the copy's processes)" },
+  'local-port': { type: 'string', value: 'PORT', help: 'local port for the debugger tunnel (default: any free port)' },
 };
 
-export const debugCommand: CliCommand = {
+export const debugCommand = defineCommand({
   name: 'debug',
   usage: 'debug HOST/CONTAINER --to HOST',
   summary: 'Snapshot & Debug: checkpoint (it keeps running), restore a copy on the debug host, attach',
   options: {
-    to: { type: 'string', help: 'the debug host for the copy' },
+    to: { type: 'string', value: 'HOST', help: 'the debug host for the copy' },
     'transfer-image': { type: 'boolean', help: 'copy the image if the debug host lacks it' },
     ...attachOptions,
   },
   positionals: [1, 1],
-  async run(context) {
-    const { core, out, positionals, values, signal } = context;
-    const { host, container } = parseContainerAddress(positionals[0]!);
-    const to = stringOption(values, 'to');
-    if (!to) throw new SnapdebugError('debug needs --to HOST: the debug host for the copy.');
-    const runtime = runtimeOption(values);
-    const localPort = localPortOption(values);
-    const session = await snapshotAndDebug(
-      core,
-      { host, container, to, ...(runtime && { runtime }), ...(localPort !== undefined && { localPort }), ...(flag(values, 'transfer-image') && { transferImage: true }) },
-      { signal, progress: (e) => out.progress(e) },
-    );
+  parse: ({ positionals, values }) => {
+    const { host, container } = containerArgument(positionals[0]!);
+    const to = hostArgument(required(values, 'to', 'the debug host for the copy'));
+    if (to === host) throw new SnapdebugError(`--to ${to} is the production host: the copy needs a host of its own.`);
+    return { host, container, to, ...attachChoices(values), ...(flag(values, 'transfer-image') && { transferImage: true }) };
+  },
+  async run(context, request) {
+    const { core, out, signal } = context;
+    const session = await snapshotAndDebug(core, request, { signal, progress: (e) => out.progress(e) });
     await holdOpen(
       context,
-      { snapshot: session.snapshot.id, host: to, container: session.copy.name, runtime: session.target.runtime, ...(session.attach && { attach: session.attach }), ...(session.gdb && { gdb: session.gdb }) },
+      { snapshot: session.snapshot.id, host: request.to, container: session.copy.name, runtime: session.target.runtime, ...(session.attach && { attach: session.attach }), ...(session.gdb && { gdb: session.gdb }) },
       session.close,
       session.ports,
     );
   },
-};
+});
 
-export const attachCommand: CliCommand = {
+export const attachCommand = defineCommand({
   name: 'attach',
   usage: 'attach HOST/COPY',
   summary: 'Attach a debugger to a copy that already runs (tunnel held until Ctrl-C)',
   options: attachOptions,
   positionals: [1, 1],
-  async run(context) {
-    const { core, out, positionals, values, signal } = context;
-    const { host, container } = parseContainerAddress(positionals[0]!);
-    const runtime = runtimeOption(values);
-    const localPort = localPortOption(values);
-    const attached = await attachToCopy(core, { host, container, ...(runtime && { runtime }), ...(localPort !== undefined && { localPort }) }, { signal, progress: (e) => out.progress(e) });
-    const [copy] = await core.hosts.get(host).podman(podman.inspect([container]));
-    const snapshot = copy?.Config.Labels[originLabel] ?? '';
-    await holdOpen(context, { snapshot, host, container, runtime: attached.target.runtime, ...(attached.attach && { attach: attached.attach }), ...(attached.gdb && { gdb: attached.gdb }) }, attached.close);
+  parse: ({ positionals, values }) => ({ ...containerArgument(positionals[0]!), ...attachChoices(values) }),
+  async run(context, request) {
+    const { core, out, signal } = context;
+    const attached = await attachToCopy(core, request, { signal, progress: (e) => out.progress(e) });
+    const snapshot = (await findCopy(core, request.host, request.container, signal))?.snapshot ?? '';
+    await holdOpen(
+      context,
+      { snapshot, host: request.host, container: request.container, runtime: attached.target.runtime, ...(attached.attach && { attach: attached.attach }), ...(attached.gdb && { gdb: attached.gdb }) },
+      attached.close,
+    );
   },
-};
+});

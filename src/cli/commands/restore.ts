@@ -1,108 +1,106 @@
 // Putting snapshots back: restore onto a host (a copy), restore in place (the seed's --keep), and
 // migrate a container host to host.
-import { parseContainerAddress } from '../../core/podman/names';
-import type { RestoreOptions } from '../../core/podman/options';
-import { migrate } from '../../core/snapshot/migrate';
-import { restoreInPlace, restoreSnapshot } from '../../core/snapshot/restore';
-import { SnapdebugError } from '../../core/util/errors';
-import { flag, listOption, stringOption, type CliCommand, type OptionValues } from '../context';
+import {
+  SnapdebugError,
+  migrate,
+  restoreInPlace,
+  restoreOptionInfo,
+  restoreSnapshot,
+  validateRestoreOptions,
+  validateSnapshotRef,
+  type RestoreOptions,
+} from '../../core';
+import { containerArgument, defineCommand, flag, hostArgument, required, stringOption, type OptionValues } from '../context';
+import { tableOptionSpecs, tableValues, withDefaults } from '../options';
 
+/** What a restore in place takes: no name, ports or pod (it stays the container it was). */
+const inPlaceKeys = ['keep', 'tcpEstablished', 'tcpClose', 'fileLocks', 'ignoreStaticIp', 'ignoreStaticMac', 'printStats'] as const;
+
+/** A copy's options: what the command line gave over the table's defaults (a copy gets a new IP and MAC). */
 export function restoreOptionsFrom(values: OptionValues): RestoreOptions {
-  const name = stringOption(values, 'name');
-  const pod = stringOption(values, 'pod');
-  const publish = listOption(values, 'publish');
-  return {
-    ...(name !== undefined && { name }),
-    ...(publish.length > 0 && { publish }),
-    ...(pod !== undefined && { pod }),
-    ...(flag(values, 'keep') && { keep: true }),
-    ...(flag(values, 'tcp-established') && { tcpEstablished: true }),
-    ...(flag(values, 'tcp-close') && { tcpClose: true }),
-    ...(flag(values, 'ignore-static-ip') && { ignoreStaticIp: true }),
-    ...(flag(values, 'ignore-static-mac') && { ignoreStaticMac: true }),
-    ...(flag(values, 'ignore-rootfs') && { ignoreRootfs: true }),
-    ...(flag(values, 'ignore-volumes') && { ignoreVolumes: true }),
-    ...(flag(values, 'file-locks') && { fileLocks: true }),
-    ...(flag(values, 'print-stats') && { printStats: true }),
-  };
+  const options = withDefaults(restoreOptionInfo, tableValues(restoreOptionInfo, values));
+  validateRestoreOptions(options);
+  return options;
 }
 
-export const restoreCommand: CliCommand = {
+export const restoreCommand = defineCommand({
   name: 'restore',
   usage: 'restore SNAPSHOT --to HOST [options] | restore HOST/CONTAINER [--keep]',
   summary: 'Restore a snapshot on a host as a copy, or a checkpointed container in place',
   options: {
-    to: { type: 'string', help: 'host to restore the snapshot on' },
-    name: { type: 'string', help: 'name of the copy (default: the original name, or NAME-copyN if taken)' },
-    publish: { type: 'string', multiple: true, help: 'publish a port of the copy, [[ip:]hostPort:]containerPort (repeatable)' },
-    pod: { type: 'string', help: 'restore into this existing pod' },
-    keep: { type: 'boolean', help: 'keep checkpoint files and logs (restore in place: the seed\'s --keep)' },
-    'tcp-established': { type: 'boolean', help: 'restore established TCP connections (in place only: a copy gets them closed)' },
-    'tcp-close': { type: 'boolean', help: 'close established TCP connections (podman 5.7+)' },
-    'ignore-static-ip': { type: 'boolean', help: 'give the copy a new IP address' },
-    'ignore-static-mac': { type: 'boolean', help: 'give the copy a new MAC address' },
-    'ignore-rootfs': { type: 'boolean', help: 'do not apply root file system changes' },
-    'ignore-volumes': { type: 'boolean', help: 'do not restore named volumes' },
-    'file-locks': { type: 'boolean', help: 'restore held file locks' },
-    'print-stats': { type: 'boolean', help: 'ask CRIU for restore statistics' },
+    to: { type: 'string', value: 'HOST', help: 'host to restore the snapshot on' },
+    ...tableOptionSpecs(restoreOptionInfo),
     'transfer-image': { type: 'boolean', help: "copy the image from the snapshot's source host if the target lacks it" },
   },
   positionals: [1, 1],
-  async run({ core, out, positionals, values, signal }) {
+  parse: ({ positionals, values }) => {
     const target = positionals[0]!;
-    const control = { signal, progress: (e: Parameters<typeof out.progress>[0]) => out.progress(e) };
-    const options = restoreOptionsFrom(values);
     if (target.includes('/')) {
-      // HOST/CONTAINER: the seed article's `podman container restore [--keep] NAME`.
-      if (stringOption(values, 'to')) throw new SnapdebugError('Restore in place takes no --to: it restores HOST/CONTAINER on its own host.');
-      const { host, container } = parseContainerAddress(target);
-      const { name: _n, publish: _p, pod: _pod, ...inPlace } = options;
-      const restored = await restoreInPlace(core, { host, container, options: inPlace }, control);
-      out.result(restored, () => `${host}/${restored.name} restored in place (pid ${restored.pid})`);
+      // HOST/CONTAINER: the seed article's `podman container restore [--keep] NAME`, with only what was said.
+      if (stringOption(values, 'to') !== undefined) throw new SnapdebugError('A restore in place takes no --to: it restores HOST/CONTAINER on its own host.');
+      const given = tableValues(restoreOptionInfo, values);
+      const misplaced = Object.keys(given).filter((key) => !(inPlaceKeys as readonly string[]).includes(key));
+      if (misplaced.length > 0) {
+        throw new SnapdebugError(`A restore in place keeps the container as it was: ${misplaced.map((k) => restoreOptionInfo[k as keyof RestoreOptions].flag).join(', ')} only apply to a snapshot restored --to a host.`);
+      }
+      validateRestoreOptions(given);
+      return { inPlace: true as const, ...containerArgument(target), options: given as Pick<RestoreOptions, (typeof inPlaceKeys)[number]> };
+    }
+    return {
+      inPlace: false as const,
+      snapshot: validateSnapshotRef(target),
+      to: hostArgument(required(values, 'to', 'the host to restore the snapshot on (or give HOST/CONTAINER to restore in place)')),
+      options: restoreOptionsFrom(values),
+      ...(flag(values, 'transfer-image') && { transferImage: true }),
+    };
+  },
+  async run({ core, out, signal }, request) {
+    const control = { signal, progress: (e: Parameters<typeof out.progress>[0]) => out.progress(e) };
+    if (request.inPlace) {
+      const restored = await restoreInPlace(core, request, control);
+      out.result(restored, () => `${request.host}/${restored.name} restored in place (pid ${restored.pid})`);
       return;
     }
-    const to = stringOption(values, 'to');
-    if (!to) throw new SnapdebugError('restore SNAPSHOT needs --to HOST (or give HOST/CONTAINER to restore in place).');
-    const restored = await restoreSnapshot(core, { snapshot: target, to, options, ...(flag(values, 'transfer-image') && { transferImage: true }) }, control);
-    out.result(restored, () => `${restored.snapshot} restored on ${to} as ${restored.name} (pid ${restored.pid})`);
+    const { inPlace: _, ...copy } = request;
+    const restored = await restoreSnapshot(core, copy, control);
+    out.result(restored, () => `${restored.snapshot} restored on ${request.to} as ${restored.name} (pid ${restored.pid})`);
   },
-};
+});
 
-export const migrateCommand: CliCommand = {
+export const migrateCommand = defineCommand({
   name: 'migrate',
   usage: 'migrate HOST/CONTAINER --to HOST [--remove-source]',
   summary: 'Move a container to another host (checkpoint, transfer, restore, verify)',
   options: {
-    to: { type: 'string', help: 'the host to move it to' },
+    to: { type: 'string', value: 'HOST', help: 'the host to move it to' },
     'remove-source': { type: 'boolean', help: 'remove the source container once the target is verified running' },
     'transfer-image': { type: 'boolean', help: 'copy the image if the target lacks it' },
     'tcp-established': { type: 'boolean', help: 'carry established TCP connections' },
     'keep-snapshot': { type: 'boolean', help: 'keep the migration snapshot in the store' },
   },
   positionals: [1, 1],
-  async run({ core, out, positionals, values, signal }) {
-    const { host, container } = parseContainerAddress(positionals[0]!);
-    const to = stringOption(values, 'to');
-    if (!to) throw new SnapdebugError('migrate needs --to HOST.');
-    const result = await migrate(
-      core,
-      {
-        from: host,
-        container,
-        to,
-        ...(flag(values, 'remove-source') && { removeSource: true }),
-        ...(flag(values, 'transfer-image') && { transferImage: true }),
-        ...(flag(values, 'tcp-established') && { tcpEstablished: true }),
-        ...(flag(values, 'keep-snapshot') && { keepSnapshot: true }),
-      },
-      { signal, progress: (e) => out.progress(e) },
-    );
+  parse: ({ positionals, values }) => {
+    const { host, container } = containerArgument(positionals[0]!);
+    const to = hostArgument(required(values, 'to', 'the host to move the container to'));
+    if (to === host) throw new SnapdebugError(`--to ${to} is where ${container} already runs: name another host.`);
+    return {
+      from: host,
+      container,
+      to,
+      ...(flag(values, 'remove-source') && { removeSource: true }),
+      ...(flag(values, 'transfer-image') && { transferImage: true }),
+      ...(flag(values, 'tcp-established') && { tcpEstablished: true }),
+      ...(flag(values, 'keep-snapshot') && { keepSnapshot: true }),
+    };
+  },
+  async run({ core, out, signal }, request) {
+    const result = await migrate(core, request, { signal, progress: (e) => out.progress(e) });
     out.result(result, () =>
       [
-        `${host}/${container} now runs on ${to} as ${result.target.name} (pid ${result.target.pid})`,
-        `podman top on ${to}: ${result.targetTop.map((p) => p.command).join(' | ')}`,
-        result.sourceRemoved ? `removed ${container} from ${host}` : `${container} stays stopped (checkpointed) on ${host}; --remove-source removes it`,
+        `${request.from}/${request.container} now runs on ${request.to} as ${result.target.name} (pid ${result.target.pid})`,
+        `podman top on ${request.to}: ${result.targetTop.map((p) => p.command).join(' | ')}`,
+        result.sourceRemoved ? `removed ${request.container} from ${request.from}` : `${request.container} stays stopped (checkpointed) on ${request.from}; --remove-source removes it`,
       ].join('\n'),
     );
   },
-};
+});

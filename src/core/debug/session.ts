@@ -1,12 +1,13 @@
 // Snapshot & Debug: from a production container to a debugger attached to a restored copy.
 // checkpoint (leave-running: production keeps serving) → into the store and, in the same pass, to
-// the debug host → restore as NAME-snap-TIME (new IP and MAC; the TCP connections it had come back
+// the debug host → restore as NAME-snap-TIME-RANDOM (new IP and MAC; the TCP connections it had come back
 // closed) → prepare the runtime's debugger → a local port tunnelled to it. A cancel or failure at any
 // phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
 import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
 import { phaseTracker, withCleanup } from '../remote/failure';
 import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { copyName } from '../podman/names';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
 import { throwIfAborted } from '../util/abort';
@@ -50,10 +51,6 @@ export interface SnapshotDebugSession extends DebugSession {
  */
 const checkpointOptions: CheckpointOptions = { leaveRunning: true, tcpEstablished: true };
 
-function copyName(container: string, now = new Date()): string {
-  return `${container}-snap-${now.toISOString().slice(11, 19).replace(/:/g, '')}`;
-}
-
 /** Attaches to an existing copy (also what "Restore Another Copy" and launch.json reruns use). */
 export async function attachToCopy(
   core: Core,
@@ -84,7 +81,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   const { signal } = control;
   if (request.to === request.host) {
     throw new SnapdebugError('The debug host must not be the production host: a copy there would share its resources.', {
-      fix: 'Choose another host for the copy (setting snapdebug.defaultDebugHost, or --to).',
+      fix: { text: 'Choose another host for the copy.', options: [{ name: 'debugHost' }] },
     });
   }
   // Plan the restore first: a debug host that cannot take the copy fails before production is touched.

@@ -61,7 +61,7 @@ export async function openTunnel(host: Host, pid: number, port: number, options:
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
-          ? new SnapdebugError(`Local port ${options.localPort} is already in use: choose another (--local-port).`)
+          ? new SnapdebugError(`Local port ${options.localPort} is already in use.`, { fix: { text: 'Choose another local port.', options: [{ name: 'localPort' }] } })
           : error,
       ),
     );

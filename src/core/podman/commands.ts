@@ -1,11 +1,12 @@
 // What to run: each podman command as a typed builder returning its argv and the parser of its
 // output. Running it (over SSH or locally, with sudo or not) is Host's business.
-import { z } from 'zod';
+import type * as z from 'zod/mini';
 import { SnapdebugError } from '../util/errors';
-import { validateContainerRef, validateImageRef, validatePublish, validateRemotePath, validateVolumeName } from './names';
+import { validateContainerRef, validateImageRef, validateRemotePath, validateVolumeName } from './names';
 import {
-  checkpointFlags,
-  restoreFlags,
+  checkpointOptionInfo,
+  optionWords,
+  restoreOptionInfo,
   validateCheckpointOptions,
   validateRestoreOptions,
   type CheckpointOptions,
@@ -24,9 +25,6 @@ import {
   type PsEntry,
 } from './schemas';
 
-/** Where a streamed checkpoint is written: the wrapper (snapshot/transfer.ts) points fd 3 at its output. */
-export const streamFd = '/dev/fd/3';
-
 export interface PodmanCommand<T> {
   /** Arguments after `podman`. */
   argv: string[];
@@ -37,7 +35,12 @@ export interface PodmanCommand<T> {
   readOnly?: boolean;
 }
 
-function parseJson<S extends z.ZodType>(schema: S, what: string): (stdout: string) => z.infer<S> {
+/** One line per problem: where in podman's answer, and what was expected there. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.code === 'invalid_type' ? `expected ${i.expected}` : i.code.replace(/_/g, ' ')}`).join('\n');
+}
+
+function parseJson<S extends z.ZodMiniType>(schema: S, what: string): (stdout: string) => z.output<S> {
   return (stdout) => {
     let data: unknown;
     try {
@@ -48,7 +51,7 @@ function parseJson<S extends z.ZodType>(schema: S, what: string): (stdout: strin
     const result = schema.safeParse(data);
     if (!result.success) {
       throw new SnapdebugError(`podman ${what} answered in a form this version of snapdebug does not understand.`, {
-        detail: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'),
+        detail: describeIssues(result.error.issues),
       });
     }
     return result.data;
@@ -120,18 +123,15 @@ export const podman = {
   },
 
   /**
-   * Checkpoint into an archive at `exportTo`: a host path, or `streamFd` to stream it. podman
-   * prints the container's name on stdout when done, so a streamed archive goes to fd 3, never to
-   * stdout, or that name would end up glued to the end of the archive.
+   * Checkpoint into an archive at `exportTo`, a path on the host: a file, or the FIFO a streamed
+   * checkpoint is read from (snapshot/streamCheckpoint.ts). podman prints the container's name on
+   * stdout when done, so a stream never goes to stdout, or that name would end up glued to the
+   * end of the archive.
    */
   checkpoint(ref: string, options: CheckpointOptions, exportTo: string | undefined): PodmanCommand<string> {
     validateCheckpointOptions(options);
-    const argv = ['container', 'checkpoint'];
-    for (const info of checkpointFlags(options)) {
-      if (info.flag === '--compress') argv.push('--compress', options.compress!);
-      else argv.push(info.flag);
-    }
-    if (exportTo !== undefined) argv.push('--export', exportTo === streamFd ? exportTo : validateRemotePath(exportTo));
+    const argv = ['container', 'checkpoint', ...optionWords(checkpointOptionInfo, options, 'podman')];
+    if (exportTo !== undefined) argv.push('--export', validateRemotePath(exportTo));
     argv.push(validateContainerRef(ref));
     return { argv, parse: text };
   },
@@ -139,30 +139,13 @@ export const podman = {
   /** Restore from an archive on the host (`--import`), or in place when `archive` is undefined. */
   restore(target: { archive: string } | { container: string }, options: RestoreOptions): PodmanCommand<string> {
     validateRestoreOptions(options);
-    const argv = ['container', 'restore'];
-    for (const info of restoreFlags(options)) {
-      switch (info.flag) {
-        case '--name':
-          argv.push('--name', validateContainerRef(options.name!));
-          break;
-        case '--publish':
-          for (const p of options.publish!) argv.push('--publish', validatePublish(p));
-          break;
-        case '--pod':
-          argv.push('--pod', validateContainerRef(options.pod!));
-          break;
-        case '--import-previous':
-          argv.push('--import-previous', validateRemotePath(options.importPrevious!));
-          break;
-        default:
-          argv.push(info.flag);
-      }
-    }
+    const argv = ['container', 'restore', ...optionWords(restoreOptionInfo, options, 'podman')];
     if ('archive' in target) {
       argv.push('--import', validateRemotePath(target.archive));
     } else {
       if (options.name !== undefined || (options.publish?.length ?? 0) > 0 || options.pod !== undefined) {
-        throw new SnapdebugError('--name, --publish and --pod only apply when restoring from an archive (--import).');
+        const { name, publish, pod } = restoreOptionInfo;
+        throw new SnapdebugError(`${name.label}, ${publish.label} and ${pod.label} apply to a restore from an archive, not to a restore in place.`);
       }
       argv.push(validateContainerRef(target.container));
     }

@@ -1,5 +1,6 @@
 // Names and ids that reach a podman command line are checked first: quoting makes any string safe
 // for the shell, but podman itself must also read it as one container and nothing else.
+import { randomBytes } from 'node:crypto';
 import { SnapdebugError } from '../util/errors';
 
 // podman's own rule for container names.
@@ -45,6 +46,23 @@ export function validatePublish(spec: string): string {
     throw new SnapdebugError(`"${spec}" is not a port publication: use [[ip:][hostPort]:]containerPort[/tcp|udp].`);
   }
   return spec;
+}
+
+/** Snapshot ids (and the prefixes that name one): the store's file names, so plain words only. */
+export function validateSnapshotRef(ref: string): string {
+  if (ref.length === 0 || ref.length > maxNameLength || !containerNamePattern.test(ref)) {
+    throw new SnapdebugError(`"${ref}" is not a snapshot id: ids start with a letter or digit and use only letters, digits, _ . -`);
+  }
+  return ref;
+}
+
+/**
+ * The name of a copy Snapshot & Debug restores: NAME-snap-HHMMSS-xxxxxx (UTC time, then 24 random
+ * bits), so two runs started in the same second never collide and the time still reads at a glance.
+ */
+export function copyName(container: string, now: Date = new Date(), random: () => string = () => randomBytes(3).toString('hex')): string {
+  const suffix = `-snap-${now.toISOString().slice(11, 19).replace(/:/g, '')}-${random()}`;
+  return validateContainerRef(`${container.slice(0, maxNameLength - suffix.length)}${suffix}`);
 }
 
 /** Splits HOST/CONTAINER (the CLI's way of naming a container on a host). */

@@ -118,7 +118,7 @@ export class HostSession {
     }
     const why = last?.startsWith(marker.error) ? last.slice(marker.error.length + 1) : `${keeper.stderrText().trim() || 'no answer'}`;
     throw new SnapdebugError(`Cannot open a session on ${this.host.name}: ${why}.`, {
-      fix: 'The temporary folder must exist on the host and be private or sticky (setting snapdebug.remoteTempDir).',
+      fix: { text: 'The temporary folder must exist on the host and be private or sticky, or choose another.', options: [{ name: 'remoteTempDir' }] },
     });
   }
 

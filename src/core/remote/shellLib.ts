@@ -174,6 +174,13 @@ sweep() {
       rm -rf "$k" && echo "${marker.swept} kept $k (never completed)"
     fi
   done
+  # the empty files checkpoints lock (streamCheckpoint.ts), once their container is gone
+  for l in "$sd_tmp"/snapdebug-lock.*; do
+    [ -f "$l" ] && [ -O "$l" ] || continue
+    c=\${l##*/snapdebug-lock.}
+    valid_name "$c" && r podman container exists "$c" 2>/dev/null && continue
+    rm -f "$l"
+  done
 }
 `;
 

@@ -91,12 +91,23 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
 /**
  * A checkpoint that also feeds another host in the same pass (streaming transport only): the
  * bytes leaving the source go both into the store and, relabelled, to a temporary file on `to`.
+ * One at a time per container: podman 5.4 races two checkpoints of one container (both exit 0,
+ * and one archive lacks config.dump and spec.dump), so a second waits for the first.
  */
 export async function checkpointAndSend(
   core: Core,
   request: CheckpointRequest,
   alongside: SendAlongside | undefined,
   control: WorkControl = {},
+): Promise<{ meta: SnapshotMeta; pushed?: PushedArchive }> {
+  return core.locks.run(`checkpoint ${request.host}/${request.container}`, () => checkpointNow(core, request, alongside, control), control.signal);
+}
+
+async function checkpointNow(
+  core: Core,
+  request: CheckpointRequest,
+  alongside: SendAlongside | undefined,
+  control: WorkControl,
 ): Promise<{ meta: SnapshotMeta; pushed?: PushedArchive }> {
   const { signal } = control;
   const tracker = phaseTracker(control.progress);
@@ -111,7 +122,7 @@ export async function checkpointAndSend(
   await host.requireFlags('checkpoint', [...checkpointFlags(options), exportOption]);
   if (caps.info.host.security.rootless) {
     throw new SnapdebugError(`podman on ${request.host} runs rootless, and CRIU checkpoints need rootful podman.`, {
-      fix: `Connect as root, or enable useSudo for ${request.host} (with passwordless sudo for podman).`,
+      fix: { text: `Connect as root, or run podman through sudo on ${request.host} (passwordless sudo needed).`, options: [{ name: 'sudo' }] },
     });
   }
   const before = await inspectOne(host, request.container, signal);
@@ -121,7 +132,7 @@ export async function checkpointAndSend(
   let parent: SnapshotMeta | undefined;
   if (options.withPrevious) {
     if (request.previous === undefined) {
-      throw new SnapdebugError('--with-previous needs the pre-checkpoint snapshot it builds on (--previous SNAPSHOT).');
+      throw new SnapdebugError('A checkpoint with previous needs the pre-checkpoint snapshot it builds on.', { fix: { text: 'Name that pre-checkpoint.', options: [{ name: 'checkpoint.withPrevious' }] } });
     }
     parent = core.store.get(request.previous);
     if (parent.kind !== 'pre-checkpoint' || parent.source.container !== request.container || parent.source.host !== request.host) {

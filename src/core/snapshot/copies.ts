@@ -43,8 +43,13 @@ export async function listCopies(core: Core, host: string, signal?: AbortSignal)
   return entries.flatMap((entry) => copyFromPs(host, entry) ?? []);
 }
 
+/** A copy on a host by name or id prefix; undefined when no container there is one of our copies. */
+export async function findCopy(core: Core, host: string, name: string, signal?: AbortSignal): Promise<CopyInfo | undefined> {
+  return (await listCopies(core, host, signal)).find((c) => c.name === name || c.id.startsWith(name));
+}
+
 export async function discardCopy(core: Core, host: string, name: string): Promise<CopyInfo> {
-  const copy = (await listCopies(core, host)).find((c) => c.name === name || c.id.startsWith(name));
+  const copy = await findCopy(core, host, name);
   if (!copy) {
     throw new SnapdebugError(`${name} on ${host} is not a copy restored by snapdebug (no ${originLabel} label); refusing to remove it.`);
   }

@@ -43,7 +43,9 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   const tracker = phaseTracker(control.progress);
   const tracked = { ...control, progress: tracker.sink };
   const progress = tracker.sink;
-  if (request.from === request.to) throw new SnapdebugError('Migrating a container to its own host does nothing: choose another --to host.');
+  if (request.from === request.to) {
+    throw new SnapdebugError('Migrating a container to its own host does nothing.', { fix: { text: 'Choose another host to move it to.', options: [{ name: 'targetHost' }] } });
+  }
   const source = core.hosts.get(request.from);
   const target = core.hosts.get(request.to);
 
@@ -60,7 +62,7 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   }
   if (!request.transferImage && !(await hasImage(target, { id: before.Image, ...(before.ImageName && { name: before.ImageName }) }))) {
     throw new SnapdebugError(`The image ${before.ImageName ?? before.Image} is not on ${request.to}.`, {
-      fix: `Migrate with --transfer-image to copy it from ${request.from}.`,
+      fix: { text: `Copy it from ${request.from} as part of the migration.`, options: [{ name: 'transferImage' }] },
     });
   }
   const sourceTop = await source.podman(podman.top(request.container));

@@ -16,7 +16,8 @@ import type { RemoteWork } from '../remote/work';
 import type { StreamProcess } from '../ssh/runner';
 import { AbortError, isAbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
-import { widenReceiveWindow, type Received } from './transfer';
+import { widenReceiveWindow } from '../ssh/receiveWindow';
+import type { Received } from './transfer';
 
 const rangeAlignBytes = 1024 * 1024;
 

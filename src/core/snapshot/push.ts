@@ -87,7 +87,7 @@ export async function pushSnapshot(
   const pushed = await pushArchive(core, open, { id: meta.id, work, path, ...(options.rewrite && { rewrite: options.rewrite }), sizeHint: meta.size, resumable: true, label }, control);
   if (!pushed.relabelled && pushed.sha256 !== meta.sha256) {
     throw new SnapdebugError(`The archive of ${meta.id} in the store no longer matches its sha256: it is damaged.`, {
-      fix: `Delete it (snapdebug rm ${meta.id}) and take a new snapshot.`,
+      fix: `Delete snapshot ${meta.id} and take a new one.`,
     });
   }
   return pushed;

@@ -30,7 +30,7 @@ export class ImageMissingError extends SnapdebugError {
     readonly targetHost: string,
   ) {
     super(`The image ${image} is not on ${targetHost}, so podman cannot restore the snapshot there.`, {
-      fix: `Restore with --transfer-image to copy it from ${sourceHost}, or load it on ${targetHost} first.`,
+      fix: { text: `Copy it from ${sourceHost}, or load it on ${targetHost} first.`, options: [{ name: 'transferImage' }] },
     });
   }
 }
@@ -135,7 +135,7 @@ export async function planRestore(
   const { signal } = control;
   const asCopy = request.asCopy ?? true;
   if (meta.kind !== 'checkpoint') {
-    throw new SnapdebugError(`${meta.id} is a pre-checkpoint: restore the checkpoint taken --with-previous on top of it.`);
+    throw new SnapdebugError(`${meta.id} is a pre-checkpoint: restore the checkpoint taken with previous on top of it.`);
   }
   const options: RestoreOptions = { ...request.options };
   // A copy holds production's data: its ports go on its host's loopback, on ports podman picks,
@@ -156,7 +156,7 @@ export async function planRestore(
   const name = options.name !== undefined || !asCopy ? wanted : await freeName(target, wanted, signal);
   if (name === wanted && (await target.podman(podman.containerExists(name), signal ? { signal } : {}))) {
     throw new SnapdebugError(`A container named ${name} already exists on ${request.to}.`, {
-      fix: 'Choose another name (--name), or remove that container first.',
+      fix: { text: 'Choose another name for the copy, or remove that container first.', options: [{ name: 'restore.name' }] },
     });
   }
   const runtime = await restoringRuntime(target, await snapshotRuntime(core, meta), signal);
@@ -168,7 +168,7 @@ export async function planRestore(
   for (const volume of Object.values(volumes ?? {})) {
     if (await target.podman(podman.volumeExists(volume), signal ? { signal } : {})) {
       throw new SnapdebugError(`A volume named ${volume} already exists on ${request.to}, where the copy ${name} would get its own.`, {
-        fix: `Remove that volume (podman volume rm ${volume}) or give the copy another name.`,
+        fix: { text: `Remove that volume (podman volume rm ${volume}) or give the copy another name.`, options: [{ name: 'restore.name' }] },
       });
     }
   }
@@ -241,7 +241,7 @@ export async function restoreInPlace(
   if (before.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is already running.`);
   if (!before.State.Checkpointed) {
     throw new SnapdebugError(`${request.container} on ${request.host} holds no checkpoint to restore in place.`, {
-      fix: 'Checkpoint it with "Checkpoint and Stop" first, or restore a snapshot from the store.',
+      fix: { text: 'Checkpoint it and stop it first, or restore a snapshot from the store.', options: [{ name: 'checkpoint.leaveRunning', value: 'false' }] },
     });
   }
   (control.progress ?? noProgress)({ phase: 'restore', message: `Restoring ${request.container} in place on ${request.host}` });

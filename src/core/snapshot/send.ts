@@ -74,7 +74,7 @@ export async function sendToHost(work: RemoteWork, path: string, open: () => Rea
   const free = await freeBytes(host, dir);
   if (free !== undefined && options.sizeHint !== undefined && free < options.sizeHint) {
     throw new SnapdebugError(`${host.name} has ${free} bytes free in ${dir}, and the archive needs ${options.sizeHint}.`, {
-      fix: 'Free space there, or choose another temporary folder (setting snapdebug.remoteTempDir, CLI --remote-tmp).',
+      fix: { text: 'Free space there, or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] },
     });
   }
   let offset = 0;

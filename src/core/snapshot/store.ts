@@ -111,7 +111,7 @@ export class SnapshotStore {
     if (exact) return exact;
     const matches = all.filter((m) => m.id.startsWith(idOrPrefix));
     if (matches.length === 1) return matches[0]!;
-    if (matches.length === 0) throw new SnapdebugError(`There is no snapshot "${idOrPrefix}" in ${this.dir}.`, { fix: 'List them with: snapdebug snapshots' });
+    if (matches.length === 0) throw new SnapdebugError(`There is no snapshot "${idOrPrefix}" in ${this.dir}.`, { fix: 'Use the id of a snapshot the store lists.' });
     throw new SnapdebugError(`"${idOrPrefix}" names ${matches.length} snapshots: ${matches.map((m) => m.id).join(', ')}.`);
   }
 

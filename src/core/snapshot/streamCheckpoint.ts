@@ -14,13 +14,21 @@ import type { StreamProcess } from '../ssh/runner';
 export const streamFifoName = 'out';
 
 /**
- * Arguments: sudo|root, work folder, container id, then podman's argv (exporting to $work/out).
- * stderr ends with the exit status of podman and the sha256 of every byte that went out.
+ * Arguments: sudo|root, temp folder, work folder, container id, then podman's argv (exporting to
+ * $work/out). stderr ends with the exit status of podman and the sha256 of every byte that went out.
  */
 export const streamCheckpointScript = `${prelude}
-w=$1 cid=$2; shift 2
+sd_tmp=$1 w=$2 cid=$3; shift 3
 trap '' HUP
 ours "$w" || exit 2
+valid_name "$cid" || exit 2
+# One checkpoint of a container at a time, whichever client asks: podman 5.4 races two (both exit
+# 0, and one archive lacks config.dump). flock's lock goes with the process that holds it.
+if command -v flock >/dev/null 2>&1; then
+  l="$sd_tmp/snapdebug-lock.$cid"
+  [ -e "$l" ] || : > "$l" 2>/dev/null
+  exec 9< "$l" && flock 9
+fi
 echo "stream $$ $cid" >> "$w/undo"
 mkfifo "$w/${streamFifoName}" "$w/hash" || exit 2
 sha256sum < "$w/hash" >&2 &
@@ -33,6 +41,8 @@ p=$!
 echo "stream $p $cid" >> "$w/undo"
 wait "$p"
 c=$?
+# podman is done: nothing left to end, only its images to drop should the work be undone.
+if [ "$c" = 0 ]; then { grep -v '^stream ' "$w/undo"; echo "images $cid"; } > "$w/undo.new" && mv "$w/undo.new" "$w/undo"; fi
 # When podman failed before opening the FIFO, tee still waits for a writer: be one, briefly.
 exec 3<>"$w/${streamFifoName}"; exec 3>&-
 wait "$t" || echo "${marker.teeFailed}" >&2
@@ -47,5 +57,5 @@ export async function startStreamingCheckpoint(
   command: PodmanCommand<unknown>,
   signal?: AbortSignal,
 ): Promise<StreamProcess> {
-  return host.runner.start(host.script(streamCheckpointScript, [work.dir, containerId, ...command.argv], 'snapdebug-stream'), signal ? { signal } : {});
+  return host.runner.start(host.script(streamCheckpointScript, [work.session.settings.remoteTempDir, work.dir, containerId, ...command.argv], 'snapdebug-stream'), signal ? { signal } : {});
 }

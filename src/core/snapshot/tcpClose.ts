@@ -37,7 +37,7 @@ export function podmanClosesConnections(restoreFlags: ReadonlySet<string>, runti
 export async function needsCriuConfig(target: Host, options: RestoreOptions, runtime: string): Promise<boolean> {
   if (options.tcpEstablished) {
     throw new SnapdebugError('podman restores established TCP connections only under the original name, and a copy gets a new one.', {
-      fix: 'Restore the copy without --tcp-established: its connections come back closed.',
+      fix: { text: 'Restore the copy without TCP established: its connections come back closed.', options: [{ name: 'restore.tcpEstablished', value: 'false' }] },
     });
   }
   if (podmanClosesConnections((await target.capabilities()).restoreFlags, runtime)) {

@@ -11,6 +11,7 @@ import { marker } from '../remote/shellLib';
 import type { StreamProcess } from '../ssh/runner';
 import { AbortError, isAbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
+import { widenReceiveWindow } from '../ssh/receiveWindow';
 
 export interface Received {
   bytes: number;
@@ -26,57 +27,6 @@ export function parseHashedTrailer(stderr: string): { exitCode: number | undefin
   const sha = lines.map((l) => /^([0-9a-f]{64})\s+-$/.exec(l.trim())).findLast(Boolean);
   const rest = lines.filter((l) => !l.startsWith(exitMarker) && !l.startsWith(marker.teeFailed) && !/^[0-9a-f]{64}\s+-$/.test(l.trim())).join('\n');
   return { exitCode: exit ? Number(exit[1]) : undefined, sha256: sha?.[1], stderr: rest, teeFailed: lines.some((l) => l.startsWith(marker.teeFailed)) };
-}
-
-/**
- * Receive window kept open on an SSH channel we drain ourselves (a streaming checkpoint: one
- * channel, no byte ranges possible). ssh2 (1.17) gives each channel a 2 MiB window and tops it up
- * only once half of it is used, so on a fast link the sender spends most of a transfer waiting for
- * permission to send. Measured by bench/transport.ts (docs/benchmarks.md): a streaming checkpoint
- * of a 512 MiB heap took 11.2 s with ssh2's window and 5.4 s with this one (the file transport,
- * which pulls over 8 channels, 5.3 s).
- */
-export const receiveWindowBytes = 8 * 1024 * 1024;
-
-/** The parts of an ssh2 channel that window handling needs (ssh2 does not expose them). */
-interface Ssh2ChannelWindow {
-  incoming: { window: number };
-  outgoing: { id: number; state: string };
-  _client: { _protocol: { channelWindowAdjust(id: number, amount: number): void } };
-}
-
-/**
- * Opens the receive window of `stream` to `windowBytes` and returns a function to call with the
- * size of each chunk once it has been consumed: consumed bytes, and only those, are granted back
- * to the sender, so what the sender may still send plus what waits here unconsumed stays about
- * `windowBytes` (ssh2's own top-ups come on top only while its 2 MiB buffer has room). For
- * anything that is not an ssh2 channel (a local process, another version of ssh2) it does
- * nothing, and ssh2's flow control stays as it is.
- */
-export function widenReceiveWindow(stream: Readable, windowBytes = receiveWindowBytes): (consumedBytes: number) => void {
-  const channel = stream as unknown as Partial<Ssh2ChannelWindow>;
-  const protocol = channel._client?._protocol;
-  if (windowBytes <= 0 || typeof channel.incoming?.window !== 'number' || typeof channel.outgoing?.id !== 'number' || typeof protocol?.channelWindowAdjust !== 'function') {
-    return () => undefined;
-  }
-  const { incoming, outgoing } = channel as Ssh2ChannelWindow;
-  const grant = (amount: number) => {
-    // Once we have sent CHANNEL_CLOSE nothing more may be sent on the channel (RFC 4254 5.3).
-    if (outgoing.state !== 'open' && outgoing.state !== 'eof') return;
-    incoming.window += amount;
-    protocol.channelWindowAdjust(outgoing.id, amount);
-  };
-  if (windowBytes > incoming.window) grant(windowBytes - incoming.window);
-  // Grants go in steps, not per chunk: each one is a packet of its own.
-  const stepBytes = windowBytes / 4;
-  let consumed = 0;
-  return (bytes: number) => {
-    consumed += bytes;
-    if (consumed < stepBytes) return;
-    const amount = Math.min(consumed, windowBytes - incoming.window);
-    consumed = 0;
-    if (amount > 0) grant(amount);
-  };
 }
 
 /** A pass-through that hashes, counts and shows each chunk to an observer. */

@@ -270,7 +270,7 @@ export class SshConnection {
         const trusted = acceptNew ? true : strict === 'yes' ? false : await this.prompts.confirmHostKey(question);
         if (!trusted) {
           throw new SnapdebugError(`The host key of ${where} is not known (${keyType} ${fingerprint}); refusing to connect.`, {
-            fix: `Check that fingerprint with the host's administrator, then trust it (snapdebug: --accept-new-host-key) or add it to ${knownHostsFile}.`,
+            fix: { text: `Check that fingerprint with the host's administrator, then trust it, or add it to ${knownHostsFile}.`, options: [{ name: 'acceptNewHostKey' }] },
           });
         }
         appendKnownHost(knownHostsFile, host, port, key);

@@ -1,8 +1,8 @@
 // How to run a command on a host, separate from what to run: a Runner takes an argv and runs it
 // over the pooled SSH connection (quoted by shellJoin, the one quoting function) or on this
-// machine (execa, no shell at all), so `local` is a host like any other.
-import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { execa } from 'execa';
+// machine (node:child_process, no shell at all), so `local` is a host like any other.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { AbortError } from '../util/abort';
 import { shellJoin } from '../util/quote';
 import type { SshConnection } from './connection';
@@ -126,6 +126,10 @@ export class SshRunner implements Runner {
   }
 }
 
+/**
+ * Runs a local program (the `local` host) with node:child_process: argv as given, no shell at all.
+ * A program that cannot be started answers like a shell would (126, 127) instead of throwing.
+ */
 export class LocalRunner implements Runner {
   readonly label = 'local';
 
@@ -135,37 +139,43 @@ export class LocalRunner implements Runner {
     return 0; // no link to drop
   }
 
+  private spawn(argv: readonly string[], stdin: 'pipe' | 'ignore', signal: AbortSignal | undefined): { child: ChildProcess; exit: Promise<number | null>; spawnError: () => string } {
+    const [file, ...args] = argv;
+    const child = spawn(file!, args, { stdio: [stdin, 'pipe', 'pipe'] });
+    let failure = '';
+    const exit = new Promise<number | null>((resolve) => {
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        failure = `${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`;
+        if (child.pid === undefined) resolve(error.code === 'ENOENT' ? 127 : 126);
+      });
+      child.once('close', (code) => resolve(code));
+    });
+    // Our side of stdin may close early (the program exits without reading it): not an error here.
+    child.stdin?.on('error', () => undefined);
+    const kill = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', kill, { once: true });
+    void exit.then(() => signal?.removeEventListener('abort', kill));
+    return { child, exit, spawnError: () => failure };
+  }
+
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const started = Date.now();
-    const [file, ...args] = argv;
-    const result = await execa(file!, args, {
-      reject: false,
-      stripFinalNewline: false,
-      ...(options.signal && { cancelSignal: options.signal }),
-      ...(options.stdin !== undefined ? { input: options.stdin } : { stdin: 'ignore' as const }),
-    });
+    const { child, exit, spawnError } = this.spawn(argv, options.stdin !== undefined ? 'pipe' : 'ignore', options.signal);
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
+    const [stdout, stderr, exitCode] = await Promise.all([readAll(child.stdout!), readAll(child.stderr!), exit]);
     if (options.signal?.aborted) throw new AbortError();
-    const exitCode = result.exitCode ?? null;
     this.log({ host: this.label, command: shellJoin(argv), durationMs: Date.now() - started, exitCode });
-    return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode };
+    return { stdout, stderr: `${stderr}${spawnError()}`, exitCode };
   }
 
   async start(argv: readonly string[], options: { signal?: AbortSignal } = {}): Promise<StreamProcess> {
     const started = Date.now();
-    const [file, ...args] = argv;
-    const child = execa(file!, args, {
-      reject: false,
-      buffer: false,
-      stdin: 'pipe',
-      ...(options.signal && { cancelSignal: options.signal }),
-    });
-    const stdout = child.stdout ?? new PassThrough();
+    const { child, exit: exited, spawnError } = this.spawn(argv, 'pipe', options.signal);
     const stderrText = collectBounded(child.stderr!);
-    const exit = child.then((r) => {
-      const code = r.exitCode ?? null;
+    const exit = exited.then((code) => {
       this.log({ host: this.label, command: shellJoin(argv), durationMs: Date.now() - started, exitCode: code });
       return code;
     });
-    return { stdout, stdin: child.stdin!, stderrText, exit, close: () => child.kill('SIGTERM') };
+    return { stdout: child.stdout!, stdin: child.stdin!, stderrText: () => `${stderrText()}${spawnError()}`, exit, close: () => void child.kill('SIGTERM') };
   }
 }

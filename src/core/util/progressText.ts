@@ -1,6 +1,7 @@
 // Progress events as one line for people: "Receiving checkpoint of demo-api: 120.0 MiB of
 // 512.0 MiB (23%), 310.2 MiB/s". Keeps the rate of the current phase between calls, so the
 // terminal bar and the VS Code notification say the same thing.
+import { systemClock, type Clock } from './clock';
 import { formatBytes } from './format';
 import type { ProgressEvent } from './progress';
 
@@ -11,7 +12,9 @@ export class ProgressText {
   private window = { at: 0, bytes: 0 };
   private perSecond = 0;
 
-  line(event: ProgressEvent, now = Date.now()): string {
+  constructor(private readonly clock: Pick<Clock, 'now'> = systemClock) {}
+
+  line(event: ProgressEvent, now = this.clock.now()): string {
     if (event.bytes === undefined) return event.message;
     if (event.phase !== this.phase || event.bytes < this.window.bytes) {
       this.phase = event.phase;

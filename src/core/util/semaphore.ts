@@ -1,5 +1,6 @@
 // A counting semaphore: at most `limit` holders at once, the rest wait in order. Used to keep the
-// channels open on one SSH connection under sshd's MaxSessions.
+// channels open on one SSH connection under sshd's MaxSessions, and (KeyedLocks) to run one
+// checkpoint of a container at a time.
 import { AbortError } from './abort';
 
 export class Semaphore {
@@ -10,6 +11,10 @@ export class Semaphore {
 
   get inUse(): number {
     return this.held;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
   }
 
   async acquire(signal?: AbortSignal): Promise<() => void> {
@@ -50,5 +55,30 @@ export class Semaphore {
       this.held--;
       this.waiting.shift()?.grant();
     };
+  }
+}
+
+/** One holder per key at a time; others with the same key wait in order. */
+export class KeyedLocks {
+  private readonly locks = new Map<string, Semaphore>();
+
+  async run<T>(key: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let lock = this.locks.get(key);
+    if (!lock) {
+      lock = new Semaphore(1);
+      this.locks.set(key, lock);
+    }
+    const release = await lock.acquire(signal);
+    try {
+      return await work();
+    } finally {
+      release();
+      if (lock.inUse === 0 && lock.queued === 0) this.locks.delete(key);
+    }
+  }
+
+  /** Keys held or waited for. */
+  get size(): number {
+    return this.locks.size;
   }
 }

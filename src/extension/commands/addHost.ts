@@ -1,13 +1,13 @@
 // Add Host…: an SSH config alias or user@host[:port], checked for form, appended to
 // snapdebug.hosts (user settings). Its connection is tried at once by the refresh that follows.
 import * as vscode from 'vscode';
-import { parseHostSpec } from '../../core/ssh/sshConfig';
+import { configuredHosts, validateHostSpec } from '../../core';
 import type { Command } from './command';
 
 export const addHost: Command = {
   id: 'snapdebug.addHost',
   async run(services) {
-    const configured = services.core().hosts.configured();
+    const configured = configuredHosts(services.core());
     const spec = await vscode.window.showInputBox({
       title: 'Add Host',
       prompt: `An alias from your SSH config (${configured.slice(0, 5).join(', ') || 'none yet'}) or user@host[:port]`,
@@ -15,7 +15,7 @@ export const addHost: Command = {
       ignoreFocusOut: true,
       validateInput: (value) => {
         try {
-          parseHostSpec(value.trim());
+          validateHostSpec(value.trim());
           return services.hostNames().includes(value.trim()) ? 'That host is already listed.' : undefined;
         } catch (error) {
           return (error as Error).message;

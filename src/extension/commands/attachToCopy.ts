@@ -1,5 +1,5 @@
 // Attach Debugger: to a copy that already runs (after its first session ended, or from the CLI).
-import { attachToCopy as attachWorkflow } from '../../core/debug/session';
+import { attachToCopy as attachWorkflow } from '../../core';
 import { startDebugger } from '../debug/startDebugger';
 import { runLong } from '../progress';
 import type { Command } from './command';

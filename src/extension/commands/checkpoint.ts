@@ -1,8 +1,7 @@
 // Checkpoint… (leave running) and Checkpoint and Stop…: options from a QuickPick (only what the
 // host's podman has), then the checkpoint streams into the store with progress and cancel.
 import * as vscode from 'vscode';
-import { checkpoint as checkpointWorkflow } from '../../core/snapshot/checkpoint';
-import { formatBytes, formatDuration } from '../../core/util/format';
+import { checkpoint as checkpointWorkflow, formatBytes, formatDuration, listSnapshots } from '../../core';
 import { runLong } from '../progress';
 import type { Services } from '../services';
 import type { Command } from './command';
@@ -16,7 +15,7 @@ async function run(services: Services, node: unknown, leaveRunning: boolean): Pr
   if (!options) return;
   let previous: string | undefined;
   if (!options.preCheckpoint) {
-    const pre = services.core().store.list().filter((m) => m.kind === 'pre-checkpoint' && m.source.host === container.host && m.source.container === container.name);
+    const pre = listSnapshots(services.core(), { kind: ['pre-checkpoint'], host: container.host, container: container.name });
     if (pre.length > 0) {
       const answer = await vscode.window.showQuickPick([{ label: 'Full checkpoint' }, { label: 'Only changes since the pre-checkpoint', description: '--with-previous' }], { placeHolder: `${container.name} has a pre-checkpoint` });
       if (!answer) return;

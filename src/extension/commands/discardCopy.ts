@@ -1,7 +1,7 @@
 // Discard Copy (Remove Copy): removes a copy we restored, after confirmation. The core refuses
 // any container without our snapdebug.origin label, so production cannot be removed here.
 import * as vscode from 'vscode';
-import { discardCopy as discardWorkflow } from '../../core/snapshot/copies';
+import { discardCopy as discardWorkflow } from '../../core';
 import { showError } from '../progress';
 import type { Command } from './command';
 import { copyTarget } from './targets';

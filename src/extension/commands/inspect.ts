@@ -1,6 +1,5 @@
 // Inspect: `podman inspect` of a container or copy, or a snapshot's metadata, as read-only JSON.
-import { podman } from '../../core/podman/commands';
-import { showReadOnly } from '../documents';
+import { inspectContainer } from '../../core';
 import { showError } from '../progress';
 import { CopyNode } from '../tree/copiesTree';
 import { SnapshotNode } from '../tree/snapshotsTree';
@@ -11,14 +10,14 @@ export const inspect: Command = {
   id: 'snapdebug.inspect',
   async run(services, node) {
     if (node instanceof SnapshotNode) {
-      await showReadOnly(`${node.meta.id}.json`, JSON.stringify(node.meta, null, 2), 'json');
+      await services.documents.show(`${node.meta.id}.json`, JSON.stringify(node.meta, null, 2), 'json');
       return;
     }
     const target = node instanceof CopyNode ? { host: node.copy.host, name: node.copy.name } : await containerTarget(services, node, () => true, 'Container to inspect');
     if (!target) return;
     try {
-      const json = await services.core().hosts.get(target.host).podman(podman.inspectText(target.name));
-      await showReadOnly(`${target.host}-${target.name}.json`, json, 'json');
+      const json = await inspectContainer(services.core(), target.host, target.name);
+      await services.documents.show(`${target.host}-${target.name}.json`, json, 'json');
     } catch (error) {
       await showError(services, `Inspect ${target.name}`, error);
     }

@@ -1,7 +1,7 @@
 // Migrate to Host…: the seed article's live migration. The source is removed only when the user
 // asks and only after the target is verified running with the same processes.
 import * as vscode from 'vscode';
-import { migrate } from '../../core/snapshot/migrate';
+import { migrate } from '../../core';
 import { runLong } from '../progress';
 import type { Command } from './command';
 import { pickHost } from './pickers';

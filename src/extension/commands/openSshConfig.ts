@@ -2,12 +2,13 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
+import { sshConfigFile } from '../../core';
 import type { Command } from './command';
 
 export const openSshConfig: Command = {
   id: 'snapdebug.openSshConfig',
   async run(services) {
-    const file = services.core().hosts.pool.configFile;
+    const file = sshConfigFile(services.core());
     if (!existsSync(file)) {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       closeSync(openSync(file, 'a', 0o600));

@@ -1,12 +1,22 @@
 // Asking for what a command needs when it runs from the palette: a host, a container, a
 // snapshot, a copy, options. From the tree, the clicked item answers these instead.
 import * as vscode from 'vscode';
-import type { CheckpointOptions, RestoreOptions } from '../../core/podman/options';
-import { checkpointOptionInfo, restoreOptionInfo } from '../../core/podman/options';
-import { validateContainerRef } from '../../core/podman/names';
-import { listCopies, type CopyInfo } from '../../core/snapshot/copies';
-import type { SnapshotMeta } from '../../core/snapshot/store';
-import { formatAge, formatBytes } from '../../core/util/format';
+import {
+  checkpointOptionInfo,
+  formatAge,
+  formatBytes,
+  listCopies,
+  listSnapshots,
+  offeredOptions,
+  optionKeys,
+  restoreOptionInfo,
+  validateContainerRef,
+  type CheckpointOptions,
+  type CopyInfo,
+  type OptionTable,
+  type RestoreOptions,
+  type SnapshotMeta,
+} from '../../core';
 import type { Services } from '../services';
 import type { ContainerInfo } from '../tree/hostsTree';
 
@@ -37,7 +47,7 @@ export async function pickContainer(services: Services, want: (c: ContainerInfo)
 }
 
 export async function pickSnapshot(services: Services, placeHolder: string, kinds: SnapshotMeta['kind'][] = ['checkpoint']): Promise<SnapshotMeta | undefined> {
-  const all = services.core().store.list().filter((m) => kinds.includes(m.kind));
+  const all = listSnapshots(services.core(), { kind: kinds });
   if (all.length === 0) {
     void vscode.window.showWarningMessage('The store holds no snapshots yet: checkpoint a container first.');
     return undefined;
@@ -63,49 +73,37 @@ export async function pickCopy(services: Services): Promise<CopyInfo | undefined
   return picked?.copy;
 }
 
-type BooleanKeys<T> = { [K in keyof T]-?: T[K] extends boolean | undefined ? K : never }[keyof T];
-
 /**
- * A multi-select of boolean options, offering only those the host's podman has (read from its
- * --help), pre-selected from the settings; the placeholder names what this podman lacks, and since
- * which release. undefined when dismissed.
+ * A multi-select of the table's options offered at the start of the work, those the host's podman
+ * has (read from its --help), pre-selected from the settings (else the table's defaults). Labels,
+ * flags and descriptions are the table's, as the CLI's --help shows them. undefined when dismissed.
  */
-async function pickFlags<K extends string>(
-  title: string,
-  keys: K[],
-  info: Record<K, { flag: string; label: string; description: string; since: string }>,
-  host: { offered: Set<string>; podmanVersion: string },
-  defaults: Partial<Record<K, boolean>>,
-): Promise<Partial<Record<K, boolean>> | undefined> {
-  const items = keys
-    .filter((key) => host.offered.has(info[key].flag))
-    .map((key) => ({ label: info[key].label, description: info[key].flag, detail: info[key].description, picked: defaults[key] === true, key }));
-  const lacking = keys.filter((key) => !host.offered.has(info[key].flag)).map((key) => `${info[key].label} (${info[key].flag}, podman ${info[key].since}+)`);
-  const placeHolder = `Options (Enter to accept)${lacking.length > 0 ? `; podman ${host.podmanVersion} here has no ${lacking.join(', ')}` : ''}`;
-  const picked = await vscode.window.showQuickPick(items, { title, canPickMany: true, ignoreFocusOut: true, placeHolder });
+async function pickOptions<T>(title: string, table: OptionTable<T>, offered: Set<keyof T>, defaults: Partial<T>, also: (key: keyof T) => boolean = () => true): Promise<Partial<T> | undefined> {
+  const keys = optionKeys(table).filter((key) => table[key].offered && offered.has(key) && also(key));
+  const items = keys.map((key) => {
+    const info = table[key];
+    return { label: info.label, description: info.flag, detail: info.description, picked: (defaults[key] ?? info.default) === true, key };
+  });
+  const picked = await vscode.window.showQuickPick(items, { title, canPickMany: true, ignoreFocusOut: true, placeHolder: 'Options (Enter to accept)' });
   if (!picked) return undefined;
-  return Object.fromEntries(keys.map((key) => [key, picked.some((p) => p.key === key)])) as Partial<Record<K, boolean>>;
+  return Object.fromEntries(keys.map((key) => [key, picked.some((p) => p.key === key)])) as Partial<T>;
 }
 
 export async function pickCheckpointOptions(services: Services, host: string, leaveRunning: boolean): Promise<CheckpointOptions | undefined> {
   const settings = services.settings().checkpoint;
-  const caps = await services.core().hosts.get(host).capabilities();
-  const offered = { offered: caps.checkpointFlags, podmanVersion: caps.podmanVersion };
-  const keys: BooleanKeys<CheckpointOptions>[] = ['tcpEstablished', 'fileLocks', 'ignoreRootfs', 'ignoreVolumes', 'keep', ...(leaveRunning ? (['preCheckpoint'] as const) : [])];
-  const flags = await pickFlags(leaveRunning ? 'Checkpoint (the container keeps running)' : 'Checkpoint and Stop', keys, checkpointOptionInfo, offered, settings);
-  if (!flags) return undefined;
-  return { ...flags, leaveRunning, compress: settings.compression };
+  const offered = await offeredOptions(services.core(), host, 'checkpoint');
+  // A pre-checkpoint leaves the container running: not offered when it is to stop.
+  const picked = await pickOptions(leaveRunning ? 'Checkpoint (the container keeps running)' : 'Checkpoint and Stop', checkpointOptionInfo, offered, settings, (key) => leaveRunning || key !== 'preCheckpoint');
+  if (!picked) return undefined;
+  return { ...picked, leaveRunning, compress: settings.compress };
 }
 
 export async function pickRestoreOptions(services: Services, host: string, defaultName: string): Promise<RestoreOptions | undefined> {
-  const settings = services.settings().restore;
-  const caps = await services.core().hosts.get(host).capabilities();
-  const offered = { offered: caps.restoreFlags, podmanVersion: caps.podmanVersion };
+  const offered = await offeredOptions(services.core(), host, 'restore');
   // No "TCP established": podman restores connections only under the original name, and a copy
   // always gets its own (a snapshot taken with its connections gives copies them closed).
-  const keys: BooleanKeys<RestoreOptions>[] = ['ignoreStaticIp', 'ignoreStaticMac', 'tcpClose', 'ignoreRootfs', 'ignoreVolumes', 'fileLocks', 'keep'];
-  const flags = await pickFlags(`Restore on ${host}`, keys, restoreOptionInfo, offered, settings);
-  if (!flags) return undefined;
+  const picked = await pickOptions(`Restore on ${host}`, restoreOptionInfo, offered, services.settings().restore);
+  if (!picked) return undefined;
   const name = await vscode.window.showInputBox({
     title: `Restore on ${host}`,
     prompt: 'Name of the copy',
@@ -121,5 +119,5 @@ export async function pickRestoreOptions(services: Services, host: string, defau
     },
   });
   if (name === undefined) return undefined;
-  return { ...flags, name };
+  return { ...picked, name };
 }

@@ -1,8 +1,7 @@
 // Push to Host…: a snapshot to a private folder on a host, verified there, removed by the host
 // after a day; the path and the podman command to restore it are offered for copying.
 import * as vscode from 'vscode';
-import { pushToKeep } from '../../core/snapshot/push';
-import { shellJoin } from '../../core/util/quote';
+import { pushToKeep, restoreArchiveCommand, shellJoin } from '../../core';
 import { runLong } from '../progress';
 import type { Command } from './command';
 import { pickHost } from './pickers';
@@ -20,7 +19,7 @@ export const pushSnapshot: Command = {
     if (!host) return;
     const outcome = await runLong(services, `Push ${meta.id} to ${host}`, (control) => pushToKeep(services.core(), meta, host, keepForMs, control));
     if (outcome.status !== 'done') return;
-    const command = shellJoin(['podman', 'container', 'restore', '--import', outcome.value.path]);
+    const command = shellJoin(restoreArchiveCommand(outcome.value.path));
     const copy = 'Copy Restore Command';
     const answer = await vscode.window.showInformationMessage(`${meta.id} is on ${host} at ${outcome.value.path} (sha256 verified there). It holds process memory: ${host} removes it at ${new Date(outcome.value.expiresAt).toLocaleString()}.`, copy);
     if (answer === copy) await vscode.env.clipboard.writeText(command);

@@ -1,5 +1,6 @@
 // Restore Another Copy: the same snapshot again, on the same host, under the next free name.
 import * as vscode from 'vscode';
+import { listSnapshots } from '../../core';
 import type { Command } from './command';
 import { restoreOn } from './restoreSnapshot';
 import { copyTarget } from './targets';
@@ -9,7 +10,7 @@ export const restoreAnotherCopy: Command = {
   async run(services, node) {
     const copy = await copyTarget(services, node);
     if (!copy) return;
-    const meta = services.core().store.list().find((m) => m.id === copy.snapshot);
+    const meta = listSnapshots(services.core()).find((m) => m.id === copy.snapshot);
     if (!meta) {
       void vscode.window.showErrorMessage(`Snapshot ${copy.snapshot} is no longer in the store, so no other copy can be made.`);
       return;

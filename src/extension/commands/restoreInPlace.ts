@@ -1,7 +1,7 @@
 // Restore in Place: the seed article's `podman container restore --keep NAME`, for a container
 // that holds a checkpoint on its own host.
 import * as vscode from 'vscode';
-import { restoreInPlace as restoreInPlaceWorkflow } from '../../core/snapshot/restore';
+import { restoreInPlace as restoreInPlaceWorkflow } from '../../core';
 import { runLong } from '../progress';
 import type { Command } from './command';
 import { containerTarget, isCheckpointed } from './targets';

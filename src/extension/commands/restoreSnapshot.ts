@@ -1,8 +1,7 @@
 // Restore on Host…: a snapshot onto a chosen host as a copy. When the image is missing there,
 // offer to copy it from the snapshot's source host.
 import * as vscode from 'vscode';
-import { ImageMissingError, freeName, restoreSnapshot as restoreWorkflow } from '../../core/snapshot/restore';
-import type { SnapshotMeta } from '../../core/snapshot/store';
+import { ImageMissingError, freeContainerName, restoreSnapshot as restoreWorkflow, type SnapshotMeta } from '../../core';
 import { runLong } from '../progress';
 import type { Services } from '../services';
 import type { Command } from './command';
@@ -10,7 +9,7 @@ import { pickHost, pickRestoreOptions } from './pickers';
 import { snapshotTarget } from './targets';
 
 export async function restoreOn(services: Services, meta: SnapshotMeta, host: string, askOptions = true): Promise<void> {
-  const defaultName = await freeName(services.core().hosts.get(host), meta.source.container).catch(() => meta.source.container);
+  const defaultName = await freeContainerName(services.core(), host, meta.source.container).catch(() => meta.source.container);
   const settings = services.settings().restore;
   const options = askOptions ? await pickRestoreOptions(services, host, defaultName) : { ...settings, name: defaultName };
   if (!options) return;

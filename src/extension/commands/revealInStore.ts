@@ -1,5 +1,6 @@
 // Reveal in Store: the snapshot's archive in the OS file manager (or the folder, where there is none).
 import * as vscode from 'vscode';
+import { snapshotArchiveFile, storeFolder } from '../../core';
 import type { Command } from './command';
 import { snapshotTarget } from './targets';
 
@@ -8,7 +9,7 @@ export const revealInStore: Command = {
   async run(services, node) {
     const meta = await snapshotTarget(services, node, 'Snapshot to reveal', ['checkpoint', 'pre-checkpoint']);
     if (!meta) return;
-    const uri = vscode.Uri.file(services.core().store.archivePath(meta));
-    await vscode.commands.executeCommand('revealFileInOS', uri).then(undefined, () => vscode.env.openExternal(vscode.Uri.file(services.core().store.dir)));
+    const uri = vscode.Uri.file(snapshotArchiveFile(services.core(), meta));
+    await vscode.commands.executeCommand('revealFileInOS', uri).then(undefined, () => vscode.env.openExternal(vscode.Uri.file(storeFolder(services.core()))));
   },
 };

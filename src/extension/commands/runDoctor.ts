@@ -1,7 +1,7 @@
 // Run Doctor: the core's checks for one host (and, if chosen, a peer), shown as a document.
 import * as vscode from 'vscode';
-import { doctor } from '../../core/doctor';
-import { showReadOnly } from '../documents';
+import { doctor } from '../../core';
+import { wordFix } from '../fixes';
 import { runLong } from '../progress';
 import type { Command } from './command';
 import { hostTarget } from './targets';
@@ -22,11 +22,11 @@ export const runDoctor: Command = {
     const text = [
       `# snapdebug doctor ${host}${peer ? ` --peer ${peer}` : ''}`,
       '',
-      ...report.checks.map((c) => `${mark[c.level]} ${c.name}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ''}`),
+      ...report.checks.map((c) => `${mark[c.level]} ${c.name}: ${c.detail}${c.fix ? `\n    fix: ${wordFix(c.fix).text}` : ''}`),
       '',
       report.ok ? 'Ready.' : 'Not ready: see the failures above.',
     ].join('\n');
-    await showReadOnly(`doctor-${host}${peer ? `-${peer}` : ''}.md`, text, 'markdown');
+    await services.documents.show(`doctor-${host}${peer ? `-${peer}` : ''}.md`, text, 'markdown');
     if (!report.ok) void vscode.window.showWarningMessage(`${host}: ${report.checks.filter((c) => c.level === 'fail').length} checks failed.`);
   },
 };

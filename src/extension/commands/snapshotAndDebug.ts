@@ -2,9 +2,7 @@
 // (snapdebug.defaultDebugHost, else asked) and a debugger attaches to it, all behind one
 // cancellable progress notification.
 import * as vscode from 'vscode';
-import type { Runtime } from '../../core/debug/attach';
-import { snapshotAndDebug as snapshotAndDebugWorkflow } from '../../core/debug/session';
-import { formatDuration } from '../../core/util/format';
+import { formatDuration, snapshotAndDebug as snapshotAndDebugWorkflow, type Runtime } from '../../core';
 import { startDebugger } from '../debug/startDebugger';
 import { runLong } from '../progress';
 import type { Services } from '../services';

@@ -1,7 +1,6 @@
 // One resolver for palette and tree invocations: the clicked node when there is one, else a
 // picker. Each returns undefined when the user dismisses the question.
-import type { CopyInfo } from '../../core/snapshot/copies';
-import type { SnapshotMeta } from '../../core/snapshot/store';
+import type { CopyInfo, SnapshotMeta } from '../../core';
 import type { Services } from '../services';
 import { CopyNode } from '../tree/copiesTree';
 import { ContainerNode, HostNode, type ContainerInfo } from '../tree/hostsTree';

@@ -2,7 +2,7 @@
 // Snapshot & Debug. Resolving it runs the whole workflow, then starts the runtime's own debug
 // session; the snapdebug configuration itself never launches anything.
 import * as vscode from 'vscode';
-import type { Runtime } from '../../core/debug/attach';
+import type { Runtime } from '../../core';
 import { runSnapshotAndDebug } from '../commands/snapshotAndDebug';
 import type { Services } from '../services';
 

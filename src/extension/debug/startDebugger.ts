@@ -1,10 +1,9 @@
 // From an attach point to a debug session in VS Code: js-debug's `node` attach for Node.js (with
 // localRoot/remoteRoot so breakpoints in local sources bind), debugpy's attach for Python when the
 // Python debugger is installed, and gdb in a terminal over SSH for native code. The tunnel stays
-// open until that session ends.
+// open until that session ends: DebugTunnels (one, in the services object) keeps the open ones.
 import * as vscode from 'vscode';
-import type { Runtime } from '../../core/debug/attach';
-import { shellJoin } from '../../core/util/quote';
+import { shellJoin, type Runtime } from '../../core';
 import type { Services } from '../services';
 
 export interface AttachPoint {
@@ -19,22 +18,41 @@ export interface AttachPoint {
   remoteRoot?: string;
 }
 
-const open = new Map<string, AttachPoint>();
-let sequence = 0;
+/** The tunnels of debug sessions, each closed when its session ends (or the extension stops). */
+export class DebugTunnels implements vscode.Disposable {
+  private readonly open = new Map<string, AttachPoint>();
+  private sequence = 0;
+  private readonly subscription: vscode.Disposable;
 
-/** Closes a tunnel when the debug session that uses it ends. Register once at activation. */
-export function trackDebugSessions(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(
-    vscode.debug.onDidTerminateDebugSession((session) => {
+  constructor() {
+    this.subscription = vscode.debug.onDidTerminateDebugSession((session) => {
       const key = session.configuration.__snapdebugTunnel as string | undefined;
-      const point = key ? open.get(key) : undefined;
-      if (point) {
-        open.delete(key!);
-        void point.close();
-      }
-    }),
-    { dispose: () => open.forEach((p) => void p.close()) },
-  );
+      if (key) void this.close(key);
+    });
+  }
+
+  /** Keeps a tunnel under a new key, which its debug configuration carries. */
+  hold(point: AttachPoint): string {
+    const key = `snapdebug-${++this.sequence}`;
+    this.open.set(key, point);
+    return key;
+  }
+
+  async close(key: string): Promise<void> {
+    const point = this.open.get(key);
+    this.open.delete(key);
+    await point?.close();
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    for (const point of this.open.values()) void point.close();
+    this.open.clear();
+  }
 }
 
 function localRoot(services: Services, point: AttachPoint): string | undefined {
@@ -42,7 +60,6 @@ function localRoot(services: Services, point: AttachPoint): string | undefined {
 }
 
 export async function startDebugger(services: Services, point: AttachPoint): Promise<boolean> {
-  const key = `snapdebug-${++sequence}`;
   const name = `${point.copy} on ${point.host}`;
   const folder = vscode.workspace.workspaceFolders?.[0];
   const remoteRoot = point.remoteRoot ?? services.settings().debug.remoteRoot;
@@ -56,41 +73,36 @@ export async function startDebugger(services: Services, point: AttachPoint): Pro
   }
   if (!point.attach) return false;
   const root = localRoot(services, point);
-  let configuration: vscode.DebugConfiguration;
-  if (point.runtime === 'node') {
-    configuration = {
-      type: 'node',
-      request: 'attach',
-      name,
-      address: point.attach.address,
-      port: point.attach.port,
-      ...(root && { localRoot: root, remoteRoot }),
-      skipFiles: ['<node_internals>/**'],
-      __snapdebugTunnel: key,
-    };
-  } else {
-    if (!vscode.extensions.getExtension('ms-python.debugpy')) {
-      void vscode.window.showWarningMessage(
-        `debugpy listens in ${name}, tunnelled to ${point.attach.address}:${point.attach.port}. Install the Python Debugger extension (ms-python.debugpy) to attach from VS Code.`,
-      );
-      open.set(key, point);
-      return false;
-    }
-    configuration = {
-      type: 'debugpy',
-      request: 'attach',
-      name,
-      connect: { host: point.attach.address, port: point.attach.port },
-      ...(root && { pathMappings: [{ localRoot: root, remoteRoot }] }),
-      justMyCode: false,
-      __snapdebugTunnel: key,
-    };
+  if (point.runtime === 'python' && !vscode.extensions.getExtension('ms-python.debugpy')) {
+    services.tunnels.hold(point);
+    void vscode.window.showWarningMessage(
+      `debugpy listens in ${name}, tunnelled to ${point.attach.address}:${point.attach.port}. Install the Python Debugger extension (ms-python.debugpy) to attach from VS Code.`,
+    );
+    return false;
   }
-  open.set(key, point);
+  const key = services.tunnels.hold(point);
+  const configuration: vscode.DebugConfiguration =
+    point.runtime === 'node'
+      ? {
+          type: 'node',
+          request: 'attach',
+          name,
+          address: point.attach.address,
+          port: point.attach.port,
+          ...(root && { localRoot: root, remoteRoot }),
+          skipFiles: ['<node_internals>/**'],
+          __snapdebugTunnel: key,
+        }
+      : {
+          type: 'debugpy',
+          request: 'attach',
+          name,
+          connect: { host: point.attach.address, port: point.attach.port },
+          ...(root && { pathMappings: [{ localRoot: root, remoteRoot }] }),
+          justMyCode: false,
+          __snapdebugTunnel: key,
+        };
   const started = await vscode.debug.startDebugging(folder, configuration);
-  if (!started) {
-    open.delete(key);
-    await point.close();
-  }
+  if (!started) await services.tunnels.close(key);
   return started;
 }

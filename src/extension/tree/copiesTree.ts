@@ -1,7 +1,6 @@
 // Copies restored by us (snapdebug.origin label), per host, each with the snapshot it came from.
 import * as vscode from 'vscode';
-import { listCopies, type CopyInfo } from '../../core/snapshot/copies';
-import { describeError } from '../../core/util/errors';
+import { errorSentence, listCopies, type CopyInfo } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
@@ -21,7 +20,7 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
   private readonly changed = new vscode.EventEmitter<CopiesTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly services: Pick<Services, 'core' | 'hostNames'>) {}
+  constructor(private readonly services: Pick<Services, 'core' | 'hostNames' | 'clock'>) {}
 
   /** One listing per host per refresh, shared by re-renders while it is still running. */
   private listings = new Map<string, Promise<CopyHostNode>>();
@@ -36,7 +35,7 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
     if (!listing) {
       listing = listCopies(this.services.core(), host).then(
         (copies) => new CopyHostNode(host, copies),
-        (error: unknown) => new CopyHostNode(host, undefined, describeError(error).split('\n')[0]),
+        (error: unknown) => new CopyHostNode(host, undefined, errorSentence(error)),
       );
       this.listings.set(host, listing);
     }
@@ -69,14 +68,13 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
       const hosts = await Promise.all(
         this.services.hostNames().map((host) => {
           const listing = this.listing(host);
-          let timer: NodeJS.Timeout | undefined;
           const slow = new Promise<CopyHostNode>((resolve) => {
-            timer = setTimeout(() => {
+            const cancel = this.services.clock.after(slowHostMs, () => {
               resolve(new CopyHostNode(host, undefined, 'loading…'));
               void listing.then(() => this.changed.fire(undefined));
-            }, slowHostMs);
+            });
+            void listing.then(cancel);
           });
-          void listing.then(() => clearTimeout(timer));
           return Promise.race([listing, slow]);
         }),
       );

@@ -2,25 +2,12 @@
 // hosts load in parallel, and one that fails shows its error (with a retry action) without
 // holding up the others. Processes are read when a container is expanded.
 import * as vscode from 'vscode';
-import { podman, type TopProcess } from '../../core/podman/commands';
-import type { PsEntry } from '../../core/podman/schemas';
-import { originLabel } from '../../core/snapshot/restore';
-import { describeError } from '../../core/util/errors';
-import { formatAge } from '../../core/util/format';
+import { containerProcesses, errorSentence, forgetHost, formatAge, listContainers, type ContainerInfo, type TopProcess } from '../../core';
+import { describeForLog } from '../fixes';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
-export interface ContainerInfo {
-  host: string;
-  name: string;
-  id: string;
-  image: string;
-  state: string;
-  startedAt: number | undefined;
-  checkpointed: boolean;
-  /** The snapshot this container was restored from, when it is one of our copies. */
-  copyOf: string | undefined;
-}
+export type { ContainerInfo };
 
 type HostState = { status: 'loading' } | { status: 'ok'; containers: ContainerInfo[] } | { status: 'error'; message: string };
 
@@ -47,19 +34,6 @@ export function containerContext(info: ContainerInfo): string {
   return info.checkpointed ? contextValues.containerCheckpointed : contextValues.containerStopped;
 }
 
-export function toContainerInfo(host: string, entry: PsEntry, checkpointed: Set<string>): ContainerInfo {
-  return {
-    host,
-    name: entry.Names[0] ?? entry.Id.slice(0, 12),
-    id: entry.Id,
-    image: entry.Image,
-    state: entry.State,
-    startedAt: entry.StartedAt,
-    checkpointed: checkpointed.has(entry.Id),
-    copyOf: entry.Labels[originLabel],
-  };
-}
-
 export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
   private readonly changed = new vscode.EventEmitter<HostsTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -79,7 +53,7 @@ export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
 
   /** Reloads one host, dropping its connection first (the retry action). */
   retry(name: string): Promise<void> {
-    this.services.core().hosts.forget(name);
+    forgetHost(this.services.core(), name);
     this.states.set(name, { status: 'loading' });
     this.changed.fire(undefined);
     return this.load(name);
@@ -93,13 +67,13 @@ export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
   private load(name: string): Promise<void> {
     const pending = this.loading.get(name);
     if (pending) return pending;
-    const work = this.fetch(name)
+    const work = listContainers(this.services.core(), name)
       .then((containers) => {
         this.states.set(name, { status: 'ok', containers });
       })
       .catch((error: unknown) => {
-        this.services.log.error(`host ${name}: ${describeError(error)}`);
-        this.states.set(name, { status: 'error', message: describeError(error).split('\n')[0]! });
+        this.services.log.error(`host ${name}: ${describeForLog(error)}`);
+        this.states.set(name, { status: 'error', message: errorSentence(error) });
       })
       .finally(() => {
         this.loading.delete(name);
@@ -107,17 +81,6 @@ export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
       });
     this.loading.set(name, work);
     return work;
-  }
-
-  private async fetch(name: string): Promise<ContainerInfo[]> {
-    const host = this.services.core().hosts.get(name);
-    const entries = await host.podman(podman.ps());
-    // podman ps does not say which stopped containers hold a checkpoint: inspect only those.
-    const stopped = entries.filter((e) => e.State !== 'running').map((e) => e.Id);
-    const checkpointed = new Set(
-      stopped.length === 0 ? [] : (await host.podman(podman.inspect(stopped))).filter((i) => i.State.Checkpointed).map((i) => i.Id),
-    );
-    return entries.map((e) => toContainerInfo(name, e, checkpointed)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   getTreeItem(node: HostsTreeNode): vscode.TreeItem {
@@ -180,10 +143,10 @@ export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
     }
     if (node.kind === 'container') {
       try {
-        const top = await this.services.core().hosts.get(node.info.host).podman(podman.top(node.info.id.slice(0, 12)));
+        const top = await containerProcesses(this.services.core(), node.info.host, node.info.id.slice(0, 12));
         return top.map((p) => new ProcessNode(node.info.host, node.info.name, p));
       } catch (error) {
-        return [new MessageNode(describeError(error).split('\n')[0]!)];
+        return [new MessageNode(errorSentence(error))];
       }
     }
     return [];

@@ -1,8 +1,7 @@
 // The local store: one item per snapshot (container, source host, age, size, compression); its
 // children show the metadata, CRIU's statistics (the frozen time production saw) included.
 import * as vscode from 'vscode';
-import type { SnapshotMeta } from '../../core/snapshot/store';
-import { formatAge, formatBytes, formatDuration } from '../../core/util/format';
+import { formatAge, formatBytes, formatDuration, listSnapshots, type SnapshotMeta } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
@@ -64,7 +63,7 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   }
 
   getChildren(node?: SnapshotsTreeNode): SnapshotsTreeNode[] {
-    if (!node) return this.services.core().store.list().map((meta) => new SnapshotNode(meta));
+    if (!node) return listSnapshots(this.services.core()).map((meta) => new SnapshotNode(meta));
     return node.kind === 'snapshot' ? snapshotDetails(node.meta) : [];
   }
 }

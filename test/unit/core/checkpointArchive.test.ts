@@ -7,18 +7,14 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArchiveInspector, detectCompression, inspectArchiveFile, type ArchiveFacts } from '../../../src/core/archive/checkpointArchive';
 import { decodeDumpStats } from '../../../src/core/archive/criuStats';
-import { fixedChunks, fixture, plannedTempDir, randomChunks } from '../helpers';
+import { fixedChunks, fixture, plannedTempDir, randomChunks, waitUntil } from '../helpers';
 
 const demoApiId = '5c80f3f0f8cd48200888190b3b3645f1ea7164721646186d100be69c96dfdfd5';
 const demoApiImageId = '6e5438d95ab6b9d2b6e74cc3b61a2b701fb18316116c4263e3902b8dae6b2a2e';
 
 /** Waits until the inspector says it is complete (gzip output arrives asynchronously). */
-async function whenComplete(inspector: ArchiveInspector, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!inspector.complete) {
-    if (Date.now() > deadline) assert.fail('the inspector never completed');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+function whenComplete(inspector: ArchiveInspector): Promise<void> {
+  return waitUntil(() => inspector.complete, 'the inspector to complete');
 }
 
 describe('criuStats', () => {

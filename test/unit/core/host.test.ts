@@ -222,11 +222,11 @@ describe('Host', () => {
       const host = new Host('prod', new FakeRunner(labAnswers()));
       await assert.rejects(host.requireFlags('restore', restoreFlags({ tcpClose: true })), (e: unknown) => {
         assert.ok(e instanceof SnapdebugError);
-        assert.equal(e.message, 'podman 5.4.2 on prod has no restore --tcp-close (podman 5.7+).');
+        assert.equal(e.message, 'podman 5.4.2 on prod has no restore option “TCP close” (podman 5.7+).');
         assert.match(e.message, /\bprod\b/);
         assert.match(e.message, /5\.4\.2/);
         assert.match(e.message, /5\.7/);
-        assert.equal(e.fix, 'Update podman on prod, or leave that option out.');
+        assert.deepEqual(e.fix, { text: 'Update podman on prod, or leave that option out.', options: [{ name: 'restore.tcpClose', value: 'false' }] });
         return true;
       });
     });
@@ -236,8 +236,9 @@ describe('Host', () => {
       const host = new Host('old', new FakeRunner(labAnswers([['podman container checkpoint --help', { stdout: oldHelp }]])));
       await assert.rejects(host.requireFlags('checkpoint', checkpointFlags({ leaveRunning: true, fileLocks: true, printStats: true })), (e: unknown) => {
         assert.ok(e instanceof SnapdebugError);
-        assert.equal(e.message, 'podman 5.4.2 on old has no checkpoint --file-locks (podman 3.1+), --print-stats (podman 3.3+).');
-        assert.match(e.fix ?? '', /those options/);
+        assert.equal(e.message, 'podman 5.4.2 on old has no checkpoint option “File locks” (podman 3.1+), “Print stats” (podman 3.3+).');
+        assert.match(e.fix?.text ?? '', /those options/);
+        assert.deepEqual(e.fix?.options?.map((o) => o.name), ['checkpoint.fileLocks', 'checkpoint.printStats']);
         return true;
       });
       // The same flags are there for restore: only the checkpoint help was cut down.
@@ -309,7 +310,7 @@ describe('Host', () => {
       const stderr = 'Error: criu failed: type NOTIFY errno 0\nConnected TCP socket, consider using --tcp-established option.\nlog file: /run/x/dump.log';
       const runner = new FakeRunner(labAnswers([['podman container checkpoint demo-api', { stderr, exitCode: 125 }]]));
       const error = await podmanErrorOf(() => new Host('prod', runner).podman(podman.checkpoint('demo-api', { leaveRunning: false }, undefined)));
-      assert.match(error.fix ?? '', /--tcp-established/);
+      assert.deepEqual(error.fix?.options, [{ name: 'checkpoint.tcpEstablished' }], 'the fix names the option, not a flag');
       assert.equal(error.criuLog?.path, '/run/x/dump.log');
     });
 
@@ -320,7 +321,7 @@ describe('Host', () => {
       // The program sudo refused: the one after `sudo -n` in the host's privileged prefix.
       const program = sudoProgram(host.privileged(['podman']));
       assert.match(error.message, new RegExp(`^sudo on prod does not let .+ run ${program} without a password, which snapdebug needs\\.$`));
-      assert.match(error.fix ?? '', new RegExp(`^Add the line ".+ ALL=\\(root\\) NOPASSWD: \\S+${program}" to /etc/sudoers\\.d/snapdebug on prod`));
+      assert.match(error.fix?.text ?? '', new RegExp(`^Add the line ".+ ALL=\\(root\\) NOPASSWD: \\S+${program}" to /etc/sudoers\\.d/snapdebug on prod`));
     });
 
     it('explains a missing image', async () => {

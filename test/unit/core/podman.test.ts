@@ -3,7 +3,10 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { parseTop, podman } from '../../../src/core/podman/commands';
+import { streamCheckpointScript } from '../../../src/core/snapshot/streamCheckpoint';
+import { restoreArchiveCommand } from '../../../src/core/snapshots';
 import {
+  copyName,
   parseContainerAddress,
   validateContainerRef,
   validateImageRef,
@@ -54,6 +57,24 @@ const hostileNames = [
   'ünï',
   'x'.repeat(254),
 ];
+
+describe('copy names', () => {
+  const at = new Date('2026-11-26T10:15:02.345Z');
+
+  it('read NAME-snap-HHMMSS-RANDOM: the time at a glance, and never the same twice in one second', () => {
+    assert.match(copyName('demo-api', at), /^demo-api-snap-101502-[0-9a-f]{6}$/);
+    const names = new Set(Array.from({ length: 200 }, () => copyName('demo-api', at)));
+    assert.equal(names.size, 200, 'two hundred copies started in the same second get two hundred names');
+    assert.equal(copyName('demo-api', at, () => 'abc123'), 'demo-api-snap-101502-abc123');
+  });
+
+  it('stay valid container names, shortening a long original', () => {
+    const long = copyName('x'.repeat(253), at, () => 'abc123');
+    assert.equal(long.length, 253);
+    assert.ok(long.endsWith('-snap-101502-abc123'));
+    assert.equal(validateContainerRef(long), long);
+  });
+});
 
 describe('podman names', () => {
   it('accepts container names and ids the way podman does', () => {
@@ -171,12 +192,17 @@ describe('podman checkpoint builder', () => {
     assert.equal(argv[argv.indexOf('--compress') + 1], 'gzip');
   });
 
-  it('may stream the archive to /dev/stdout', () => {
-    assert.deepEqual(argvOf({}, '/dev/stdout').slice(-3), ['--export', '/dev/stdout', 'demo-api']);
+  it('streams the archive through a FIFO in the work folder, never to stdout (where podman prints the container name when done)', () => {
+    const fifo = '/var/tmp/snapdebug-s.AbCdEfGhIj/w.KlMnOpQr/out';
+    assert.deepEqual(argvOf({}, fifo).slice(-3), ['--export', fifo, 'demo-api']);
+    // The wrapper makes that FIFO, tees it to its stdout, and sends podman's own stdout to stderr.
+    assert.match(streamCheckpointScript, /mkfifo "\$w\/out"/);
+    assert.match(streamCheckpointScript, /tee "\$w\/hash" < "\$w\/out"/);
+    assert.match(streamCheckpointScript, /r podman "\$@" >&2 &/);
   });
 
   it('refuses --pre-checkpoint with --with-previous', () => {
-    throwsSnapdebug(() => argvOf({ preCheckpoint: true, withPrevious: true, leaveRunning: true }), /--pre-checkpoint and --with-previous cannot be used together/);
+    throwsSnapdebug(() => argvOf({ preCheckpoint: true, withPrevious: true, leaveRunning: true }), /^Pre-checkpoint and with previous cannot be used together\.$/);
   });
 
   it('refuses a pre-checkpoint that would stop the container', () => {
@@ -210,6 +236,8 @@ describe('podman restore builder', () => {
 
   it('with no options, imports the archive', () => {
     assert.deepEqual(argvOf({}), ['container', 'restore', '--import', '/tmp/cp.tar.zst']);
+    // What both faces tell a person to run after a push: the same builder's words.
+    assert.deepEqual(restoreArchiveCommand('/var/tmp/snapdebug-x.tar.zst'), ['podman', 'container', 'restore', '--import', '/var/tmp/snapdebug-x.tar.zst']);
   });
 
   it('in place, names the container instead of importing', () => {
@@ -263,12 +291,12 @@ describe('podman restore builder', () => {
   });
 
   it('refuses --tcp-close with --tcp-established', () => {
-    throwsSnapdebug(() => argvOf({ tcpClose: true, tcpEstablished: true }), /--tcp-close and --tcp-established contradict each other/);
+    throwsSnapdebug(() => argvOf({ tcpClose: true, tcpEstablished: true }), /^TCP close and TCP established contradict each other\.$/);
   });
 
   it('refuses --name, --publish and --pod for an in-place restore', () => {
     for (const options of [{ name: 'copy' }, { publish: ['8080:80'] }, { pod: 'p' }]) {
-      throwsSnapdebug(() => argvOf(options, { container: 'demo-api' }), /only apply when restoring from an archive/);
+      throwsSnapdebug(() => argvOf(options, { container: 'demo-api' }), /^Name, Publish and Pod apply to a restore from an archive, not to a restore in place\.$/);
     }
   });
 

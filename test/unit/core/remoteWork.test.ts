@@ -120,7 +120,7 @@ describe('remote work (host-side sh, run here)', function () {
       assert.equal(trailer.exitCode, 0);
       assert.equal(trailer.sha256, createHash('sha256').update(bytes).digest('hex'));
       assert.equal(trailer.teeFailed, false);
-      assert.match(readFileSync(join(work.dir, 'undo'), 'utf8'), /^stream \d+ a{64}\nstream \d+ a{64}\n$/);
+      assert.equal(readFileSync(join(work.dir, 'undo'), 'utf8'), `images ${'a'.repeat(64)}\n`, 'once podman is done, only its images are left to undo');
       delete process.env.FAKE_ARCHIVE;
     });
 

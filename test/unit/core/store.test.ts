@@ -162,7 +162,7 @@ describe('SnapshotStore', () => {
     it('says there is no such snapshot, where it looked, and how to list them', () => {
       assert.throws(
         () => store.get('nothing'),
-        (e: unknown) => e instanceof SnapdebugError && e.message === `There is no snapshot "nothing" in ${store.dir}.` && /snapdebug snapshots/.test(e.fix ?? ''),
+        (e: unknown) => e instanceof SnapdebugError && e.message === `There is no snapshot "nothing" in ${store.dir}.` && /id of a snapshot the store lists/.test(e.fix?.text ?? ''),
       );
     });
 

@@ -42,7 +42,7 @@ describe('a missing sudo right', () => {
   it('names the user, the program and the sudoers line to add', () => {
     const error = sudoRefusalError('prod', 'dev', 'criu', '/usr/sbin/criu');
     assert.equal(error.message, 'sudo on prod does not let dev run criu without a password, which snapdebug needs.');
-    assert.match(error.fix ?? '', /^Add the line "dev ALL=\(root\) NOPASSWD: \/usr\/sbin\/criu" to \/etc\/sudoers\.d\/snapdebug on prod/);
+    assert.match(error.fix?.text ?? '', /^Add the line "dev ALL=\(root\) NOPASSWD: \/usr\/sbin\/criu" to \/etc\/sudoers\.d\/snapdebug on prod/);
   });
 
   it('finds the user and the program\'s path on the host, as sudo would (secure_path)', async () => {
@@ -50,16 +50,16 @@ describe('a missing sudo right', () => {
     assert.match(error.message, new RegExp(`does not let ${userInfo().username} run cat`));
     // The first of secure_path's folders holding it: /usr/bin before /bin on a merged-/usr system.
     const expected = securePath.map((d) => `${d}/cat`).find((p) => existsSync(p));
-    assert.ok(error.fix?.includes(`NOPASSWD: ${expected}"`), error.fix);
+    assert.ok(error.fix?.text.includes(`NOPASSWD: ${expected}"`), error.fix?.text);
   });
 
   it('a podman command refused by sudo fails with that sentence, not podman\'s', async () => {
     const host = new Host('prod', new RefusingSudo(), { sudo: true });
-    await assert.rejects(host.podman(podman.ps()), (error: Error & { fix?: string }) => {
-      // The program sudo was asked for: today's prefix is `sudo -n env …`, the reworked one `sudo -n podman`.
+    await assert.rejects(host.podman(podman.ps()), (error: Error & { fix?: { text: string } }) => {
+      // The program sudo was asked for: the one after `sudo -n` (podman itself, never env).
       const program = sudoProgram(host.privileged(['podman']));
       assert.match(error.message, new RegExp(`^sudo on prod does not let \\S+ run ${program} without a password`));
-      assert.match(error.fix ?? '', new RegExp(`NOPASSWD: /\\S*${program}"`));
+      assert.match(error.fix?.text ?? '', new RegExp(`NOPASSWD: /\\S*${program}"`));
       return true;
     });
   });

@@ -88,17 +88,17 @@ describe('closing a copy\'s TCP connections', () => {
       const v2 = { name: 'edge', capabilities: async () => ({ info: { host: { cgroupVersion: 'v2' } } }) } as unknown as Host;
       await requireCgroupVersion(v2, 'prod', 'v2');
       await requireCgroupVersion(v2, 'prod', undefined);
-      await assert.rejects(requireCgroupVersion(v2, 'prod', 'v1'), (error: Error & { fix?: string }) => {
+      await assert.rejects(requireCgroupVersion(v2, 'prod', 'v1'), (error: Error & { fix?: { text: string } }) => {
         assert.equal(error.message, "A checkpoint taken on prod (cgroup v1) cannot be restored on edge (cgroup v2): CRIU cannot map the container's cgroup mounts from one to the other.");
-        assert.equal(error.fix, 'Restore on a host with cgroup v1, like prod.');
+        assert.equal(error.fix?.text, 'Restore on a host with cgroup v1, like prod.');
         return true;
       });
     });
 
     it('refuses a target without it, in one sentence naming both runtimes', async () => {
-      await assert.rejects(restoringRuntime(hostWithRuntimes('runc', []), 'crun'), (error: Error & { fix?: string }) => {
+      await assert.rejects(restoringRuntime(hostWithRuntimes('runc', []), 'crun'), (error: Error & { fix?: { text: string } }) => {
         assert.match(error.message, /^A checkpoint taken with crun cannot be restored on edge: podman there has no crun \(its runtime is runc\)/);
-        assert.match(error.fix ?? '', /Install crun on edge/);
+        assert.match(error.fix?.text ?? '', /Install crun on edge/);
         return true;
       });
     });

@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { isAbortError } from '../../../src/core/util/abort';
 import { describeError, SnapdebugError } from '../../../src/core/util/errors';
 import { formatAge, formatBytes, formatDuration } from '../../../src/core/util/format';
-import { Semaphore } from '../../../src/core/util/semaphore';
+import { KeyedLocks, Semaphore } from '../../../src/core/util/semaphore';
 import { wildcardRegExp } from '../../../src/core/util/wildcard';
 
 /** Lets pending promise callbacks run. */
@@ -63,7 +63,8 @@ describe('Semaphore', () => {
         const release = await sem.acquire();
         active++;
         peak = Math.max(peak, active);
-        await new Promise((resolve) => setTimeout(resolve, i % 3));
+        // Holders let go after 1 to 3 turns of the event loop, so releases and acquires interleave.
+        for (let turn = 0; turn <= i % 3; turn++) await new Promise((resolve) => setImmediate(resolve));
         active--;
         release();
       }),
@@ -189,6 +190,38 @@ describe('wildcardRegExp', () => {
   });
 });
 
+describe('KeyedLocks', () => {
+  it('runs work of one key one at a time, in order, and of different keys at once', async () => {
+    const locks = new KeyedLocks();
+    const events: string[] = [];
+    let releaseFirst!: () => void;
+    const first = locks.run('checkpoint prod/demo-api', () => new Promise<void>((resolve) => ((releaseFirst = resolve), events.push('first starts'))));
+    const second = locks.run('checkpoint prod/demo-api', async () => void events.push('second starts'));
+    const other = locks.run('checkpoint prod/demo-python', async () => void events.push('other starts'));
+    await other;
+    assert.deepEqual(events, ['first starts', 'other starts'], 'the same container waits; another does not');
+    releaseFirst();
+    await Promise.all([first, second]);
+    assert.deepEqual(events, ['first starts', 'other starts', 'second starts']);
+    assert.equal(locks.size, 0, 'nothing kept once no one holds or waits');
+  });
+
+  it('lets a waiter give up with its signal, and still releases after a failure', async () => {
+    const locks = new KeyedLocks();
+    let releaseFirst!: () => void;
+    const first = locks.run('k', () => new Promise<void>((resolve) => (releaseFirst = resolve)));
+    const controller = new AbortController();
+    const waiting = locks.run('k', async () => 'never', controller.signal);
+    controller.abort();
+    await assert.rejects(waiting, (e: unknown) => isAbortError(e));
+    releaseFirst();
+    await first;
+    await assert.rejects(locks.run('k', () => Promise.reject(new Error('boom'))), /boom/);
+    assert.equal(await locks.run('k', async () => 'next'), 'next');
+    assert.equal(locks.size, 0);
+  });
+});
+
 describe('SnapdebugError / describeError', () => {
   it('carries message, fix, detail, criuLog and cause', () => {
     const cause = new Error('root');
@@ -201,7 +234,7 @@ describe('SnapdebugError / describeError', () => {
     assert.ok(error instanceof Error);
     assert.equal(error.name, 'SnapdebugError');
     assert.equal(error.message, 'Checkpoint failed.');
-    assert.equal(error.fix, 'Try again.');
+    assert.deepEqual(error.fix, { text: 'Try again.' }, 'a sentence is a fix that names no option');
     assert.equal(error.cause, cause);
     assert.deepEqual(error.criuLog, { host: 'prod', path: '/var/lib/dump.log' });
   });
@@ -217,6 +250,12 @@ describe('SnapdebugError / describeError', () => {
     const error = new SnapdebugError('Checkpoint failed.', { fix: 'Try again.', detail: 'stderr text\n\n' });
     assert.equal(describeError(error), 'Checkpoint failed.\nfix: Try again.\nstderr text');
     assert.equal(describeError(new SnapdebugError('Only a sentence.')), 'Only a sentence.');
+  });
+
+  it('words a structured fix the way the face asks, by default with the option names', () => {
+    const error = new SnapdebugError('No space in /var/tmp.', { fix: { text: 'Choose another temporary folder.', options: [{ name: 'remoteTempDir' }, { name: 'restore.name', value: 'x' }] } });
+    assert.equal(describeError(error), 'No space in /var/tmp.\nfix: Choose another temporary folder. (remoteTempDir, restore.name=x)');
+    assert.equal(describeError(error, (fix) => `${fix.text} [${fix.options!.length} options]`), 'No space in /var/tmp.\nfix: Choose another temporary folder. [2 options]');
   });
 
   it('describes other errors and non-errors plainly', () => {

@@ -4,11 +4,11 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fake, makeContext, makeCore, makeServices, podmanHost, prodPsEntries, unreachableHost } from './harness';
+import { fake, makeCore, makeServices, podmanHost, prodPsEntries, unreachableHost } from './harness';
 import { Uri } from './fakeVscode';
 
 const { SnapdebugConfigurationProvider } = await import('../../../src/extension/debug/configProvider');
-const { startDebugger, trackDebugSessions } = await import('../../../src/extension/debug/startDebugger');
+const { startDebugger } = await import('../../../src/extension/debug/startDebugger');
 type AttachPoint = import('../../../src/extension/debug/startDebugger').AttachPoint;
 
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as {
@@ -66,13 +66,12 @@ describe('SnapdebugConfigurationProvider', () => {
 });
 
 describe('startDebugger', () => {
-  let context: ReturnType<typeof makeContext>;
+  let services: ReturnType<typeof makeServices>;
   beforeEach(() => {
     fake.reset();
-    context = makeContext();
-    trackDebugSessions(context);
+    services = makeServices(makeCore({}));
   });
-  afterEach(() => context.subscriptions.forEach((d) => d.dispose()));
+  afterEach(() => services.context.subscriptions.forEach((d) => d.dispose()));
 
   function point(overrides: Partial<AttachPoint> = {}): AttachPoint & { closed: number } {
     const p = { host: 'debug', copy: 'demo-api-snap-084800', runtime: 'node' as const, attach: { address: '127.0.0.1', port: 40123 }, closed: 0, ...overrides } as AttachPoint & { closed: number };
@@ -85,7 +84,7 @@ describe('startDebugger', () => {
   it("starts js-debug's node attach through the tunnel, mapping the workspace folder to the remote root", async () => {
     fake.workspaceFolders = [{ uri: Uri.file('/home/me/demo-api'), name: 'demo-api', index: 0 }];
     const tunnel = point();
-    assert.equal(await startDebugger(makeServices(makeCore({})), tunnel), true);
+    assert.equal(await startDebugger(services, tunnel), true);
     const [started] = fake.startedDebugging;
     assert.equal(started!.folder, fake.workspaceFolders[0]);
     const { __snapdebugTunnel: key, ...configuration } = started!.configuration;
@@ -105,7 +104,7 @@ describe('startDebugger', () => {
 
   it('closes the tunnel when its debug session ends, not when another one does', async () => {
     const tunnel = point();
-    await startDebugger(makeServices(makeCore({})), tunnel);
+    await startDebugger(services, tunnel);
     fake.terminateDebugSession({ type: 'node', request: 'attach', name: 'something else' });
     assert.equal(tunnel.closed, 0);
     fake.terminateDebugSession(fake.startedDebugging[0]!.configuration);
@@ -117,7 +116,7 @@ describe('startDebugger', () => {
   it('closes the tunnel at once when VS Code cannot start the session', async () => {
     fake.startDebuggingResult = false;
     const tunnel = point();
-    assert.equal(await startDebugger(makeServices(makeCore({})), tunnel), false);
+    assert.equal(await startDebugger(services, tunnel), false);
     assert.equal(tunnel.closed, 1);
   });
 
@@ -125,7 +124,6 @@ describe('startDebugger', () => {
     fake.workspaceFolders = [{ uri: Uri.file('/home/me/ws'), name: 'ws', index: 0 }];
     fake.settings.set('snapdebug.debug.localRoot', '/home/me/from-settings');
     fake.settings.set('snapdebug.debug.remoteRoot', '/srv/app');
-    const services = makeServices(makeCore({}));
     await startDebugger(services, point());
     await startDebugger(services, point({ localRoot: '/home/me/from-launch', remoteRoot: '/opt/app' }));
     const roots = fake.startedDebugging.map((s) => [s.configuration.localRoot, s.configuration.remoteRoot]);
@@ -133,7 +131,6 @@ describe('startDebugger', () => {
   });
 
   it('attaches debugpy when the Python Debugger is installed, else says where debugpy listens', async () => {
-    const services = makeServices(makeCore({}));
     fake.workspaceFolders = [{ uri: Uri.file('/home/me/py'), name: 'py', index: 0 }];
     assert.equal(await startDebugger(services, point({ runtime: 'python', attach: { address: '127.0.0.1', port: 5678 } })), false);
     assert.equal(fake.startedDebugging.length, 0);
@@ -154,7 +151,7 @@ describe('startDebugger', () => {
 
   it('runs gdb for native code in a terminal over ssh, quoted once per shell', async () => {
     fake.settings.set('snapdebug.sshConfigFile', '/home/me/lab ssh/config');
-    const started = await startDebugger(makeServices(makeCore({})), point({ runtime: 'native', attach: undefined, gdb: ['sudo', 'nsenter', '-t', '4242', '-a', 'gdb', '-p', '1'] }));
+    const started = await startDebugger(services, point({ runtime: 'native', attach: undefined, gdb: ['sudo', 'nsenter', '-t', '4242', '-a', 'gdb', '-p', '1'] }));
     assert.equal(started, true);
     const [terminal] = fake.terminals;
     assert.equal(terminal!.name, 'gdb demo-api-snap-084800 on debug');
@@ -165,9 +162,9 @@ describe('startDebugger', () => {
 
   it('closes every open tunnel when the extension is disposed', async () => {
     const tunnel = point();
-    await startDebugger(makeServices(makeCore({})), tunnel);
-    context.subscriptions.forEach((d) => d.dispose());
-    context.subscriptions.length = 0;
+    await startDebugger(services, tunnel);
+    services.context.subscriptions.forEach((d) => d.dispose());
+    services.context.subscriptions.length = 0;
     assert.equal(tunnel.closed, 1);
   });
 });

@@ -59,8 +59,9 @@ describe('fake vscode', () => {
     await assert.rejects(fakeModule.window.showInputBox({ prompt: 'Name' }), /unplanned InputBox "Name"/);
   });
 
-  it('parses and builds URIs like VS Code for the schemes the extension uses', () => {
-    assert.equal(fakeModule.Uri.file('/tmp/a b').toString(), 'file:///tmp/a b');
+  it('parses and builds URIs like VS Code for the schemes the extension uses (it is VS Code\'s own, vscode-uri)', () => {
+    assert.equal(fakeModule.Uri.file('/tmp/a b').toString(), 'file:///tmp/a%20b');
+    assert.equal(fakeModule.Uri.file('/tmp/a b').fsPath, '/tmp/a b');
     const uri = fakeModule.Uri.parse('snapdebug-view:/prod-demo-api.json');
     assert.deepEqual([uri.scheme, uri.path], ['snapdebug-view', '/prod-demo-api.json']);
     assert.equal(fakeModule.Uri.from({ scheme: 'snapdebug-view', path: '/x.log' }).path, '/x.log');

@@ -4,6 +4,7 @@
 // or a responder a test sets, and everything it shows is recorded in `fake`, which tests read.
 // An unplanned QuickPick or InputBox fails the test instead of being silently dismissed.
 import type * as vscode from 'vscode';
+import { URI as VsUri } from 'vscode-uri';
 
 type Listener<T> = (event: T) => unknown;
 
@@ -95,41 +96,9 @@ export class TreeItem {
   ) {}
 }
 
-export class Uri {
-  private constructor(
-    readonly scheme: string,
-    readonly authority: string,
-    readonly path: string,
-    readonly query: string,
-    readonly fragment: string,
-  ) {}
-
-  static file(path: string): Uri {
-    return new Uri('file', '', path.startsWith('/') ? path : `/${path}`, '', '');
-  }
-
-  static from(components: { scheme: string; authority?: string; path?: string; query?: string; fragment?: string }): Uri {
-    return new Uri(components.scheme, components.authority ?? '', components.path ?? '', components.query ?? '', components.fragment ?? '');
-  }
-
-  static parse(value: string): Uri {
-    const match = /^([a-zA-Z][\w+.-]*):(?:\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/.exec(value);
-    if (!match) throw new Error(`fake vscode: cannot parse URI ${value}`);
-    return new Uri(match[1]!, match[2] ?? '', decodeURIComponent(match[3] ?? ''), match[4] ?? '', match[5] ?? '');
-  }
-
-  get fsPath(): string {
-    return this.path;
-  }
-
-  with(change: { scheme?: string; authority?: string; path?: string; query?: string; fragment?: string }): Uri {
-    return new Uri(change.scheme ?? this.scheme, change.authority ?? this.authority, change.path ?? this.path, change.query ?? this.query, change.fragment ?? this.fragment);
-  }
-
-  toString(): string {
-    return `${this.scheme}:${this.authority || this.scheme === 'file' ? `//${this.authority}` : ''}${this.path}${this.query ? `?${this.query}` : ''}${this.fragment ? `#${this.fragment}` : ''}`;
-  }
-}
+/** VS Code's own URI implementation (the vscode-uri package is extracted from VS Code's source). */
+export const Uri = VsUri;
+export type Uri = VsUri;
 
 export enum ProgressLocation {
   SourceControl = 1,

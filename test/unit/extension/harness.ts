@@ -1,7 +1,8 @@
 // What the extension tests share: the fake vscode (registered before any extension module loads),
 // a Core whose hosts are real Host objects over a scripted Runner (so podman's argv builders and
 // JSON schemas run for real, on fixtures captured from the lab), services as activate() builds
-// them, snapshots committed to a real store, and a condition-based wait instead of sleeps.
+// them (createServices, with a clock the test moves), snapshots committed to a real store, and a
+// condition-based wait instead of sleeps.
 //
 // Test files import this module statically and the extension's modules with top-level
 // `await import()`: a static import of src/extension would be resolved before the registration
@@ -18,15 +19,14 @@ import { defaultCoreSettings } from '../../../src/core/core';
 import { Host } from '../../../src/core/host';
 import type { HostRegistry } from '../../../src/core/hosts';
 import { SnapshotStore, type SnapshotMeta } from '../../../src/core/snapshot/store';
+import { KeyedLocks } from '../../../src/core/util/semaphore';
 import type { RunOptions, RunResult, Runner, StreamProcess } from '../../../src/core/ssh/runner';
-import { fixture } from '../helpers';
-import { fake } from './fakeVscode';
+import { fixture, ManualClock } from '../helpers';
+import { fake, workspace } from './fakeVscode';
 
 const { createLog } = await import('../../../src/extension/log');
-const { readSettings } = await import('../../../src/extension/settings');
-const { HostsTree } = await import('../../../src/extension/tree/hostsTree');
-const { SnapshotsTree } = await import('../../../src/extension/tree/snapshotsTree');
-const { CopiesTree } = await import('../../../src/extension/tree/copiesTree');
+const { createServices } = await import('../../../src/extension/services');
+const { readOnlyScheme } = await import('../../../src/extension/documents');
 type Services = import('../../../src/extension/services').Services;
 
 export { fake };
@@ -157,6 +157,7 @@ export function makeCore(scripts: Record<string, Script>, storeDir = '/nonexiste
     store: new SnapshotStore(storeDir),
     settings: { ...defaultCoreSettings },
     log: (line) => logged.push(line),
+    locks: new KeyedLocks(),
     logged,
     dispose: () => undefined,
   };
@@ -304,6 +305,7 @@ export function unreachableHost(message: string): Script {
 export interface TestServices extends Services {
   refreshed: number;
   channel: import('./fakeVscode').FakeLogOutputChannel;
+  clock: ManualClock;
 }
 
 export function makeContext(): vscode.ExtensionContext & { subscriptions: { dispose(): unknown }[] } {
@@ -318,25 +320,19 @@ export function makeContext(): vscode.ExtensionContext & { subscriptions: { disp
   } as unknown as vscode.ExtensionContext & { subscriptions: { dispose(): unknown }[] };
 }
 
-/** Services with the given core; hostNames() follows snapdebug.hosts, else the core's SSH config, like activate(). */
-export function makeServices(core: Core): TestServices {
+/**
+ * Services as activate() builds them (createServices), with the given core and a clock the test
+ * moves; hostNames() follows snapdebug.hosts, else the core's SSH config. refreshAll() only counts.
+ */
+export function makeServices(core: Core, clock = new ManualClock()): TestServices {
   const log = createLog();
-  const services = {
-    context: makeContext(),
-    log,
-    channel: log.channel as unknown as import('./fakeVscode').FakeLogOutputChannel,
-    settings: readSettings,
-    core: () => core,
-    hostNames: () => {
-      const configured = readSettings().hosts;
-      return configured.length > 0 ? configured : core.hosts.configured();
-    },
-    refreshed: 0,
-  } as unknown as TestServices;
+  const services = createServices({ context: makeContext(), log, core: () => core, clock }) as TestServices;
+  services.channel = log.channel as unknown as import('./fakeVscode').FakeLogOutputChannel;
+  services.refreshed = 0;
   services.refreshAll = () => {
     services.refreshed++;
   };
-  services.views = { hosts: new HostsTree(services), snapshots: new SnapshotsTree(services), copies: new CopiesTree(services) };
+  workspace.registerTextDocumentContentProvider(readOnlyScheme, services.documents);
   return services;
 }
 
@@ -374,7 +370,7 @@ export function addSnapshot(store: SnapshotStore, overrides: Partial<SnapshotMet
 
 /** Resolves once `condition` holds, checking after every turn of the event loop; fails after `timeoutMs`. */
 export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = performance.now() + timeoutMs; // not Date.now: controlClock() may have frozen it
+  const deadline = performance.now() + timeoutMs;
   while (!(await condition())) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setImmediate(resolve));
@@ -390,21 +386,6 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
     reject = rej;
   });
   return { promise, resolve, reject };
-}
-
-/** Temporarily replaces Date.now (ProgressText measures rates with it); returns the restore function. */
-export function controlClock(start: number): { set(ms: number): void; restore(): void } {
-  const real = Date.now;
-  let now = start;
-  Date.now = () => now;
-  return {
-    set: (ms) => {
-      now = ms;
-    },
-    restore: () => {
-      Date.now = real;
-    },
-  };
 }
 
 // ---- walking a tree like the view does -------------------------------------------------------

@@ -3,14 +3,13 @@
 // failure is one sentence with "Show Log" (and "Show CRIU Log" when CRIU left one), and progress
 // events become "MiB of MiB (n%), MiB/s" reports with increments.
 import { strict as assert } from 'node:assert';
-import { controlClock, fake, makeCore, makeServices, waitFor, type Script } from './harness';
+import { fake, makeCore, makeServices, waitFor, type Script } from './harness';
 import type { FakeTextDocument } from './fakeVscode';
 import * as vscodeFake from './fakeVscode';
 import { AbortError } from '../../../src/core/util/abort';
 import { SnapdebugError } from '../../../src/core/util/errors';
 
 const { runLong } = await import('../../../src/extension/progress');
-const { readOnlyProvider, readOnlyScheme } = await import('../../../src/extension/documents');
 
 const MiB = 1024 * 1024;
 const title = 'Checkpoint prod/demo-api';
@@ -27,7 +26,6 @@ function untilAborted(seen: { signal?: AbortSignal }) {
 describe('runLong', () => {
   beforeEach(() => {
     fake.reset();
-    vscodeFake.workspace.registerTextDocumentContentProvider(readOnlyScheme, readOnlyProvider as never);
   });
 
   it('shows a cancellable notification titled for the work', async () => {
@@ -78,6 +76,32 @@ describe('runLong', () => {
     assert.match(services.channel.text(), /\[error\] Checkpoint prod\/demo-api: podman container checkpoint failed[^\n]*\nfix: Free space[^\n]*\nError: writing checkpoint/);
   });
 
+  it('words a fix for VS Code: the settings it names, each with a button that opens it; never a CLI flag', async () => {
+    const services = makeServices(makeCore({}));
+    fake.answerMessage = (m) => (m.kind === 'error' ? 'Open Setting' : undefined);
+    const error = new SnapdebugError('debug has 1.2 GiB free in /var/tmp, and the archive needs 2.0 GiB.', { fix: { text: 'Free space there, or choose another temporary folder.', options: [{ name: 'remoteTempDir' }] } });
+    await runLong(services, title, () => Promise.reject(error));
+    assert.deepEqual(fake.messages.map((m) => [m.message, m.items]), [
+      ['Checkpoint prod/demo-api: debug has 1.2 GiB free in /var/tmp, and the archive needs 2.0 GiB. Free space there, or choose another temporary folder. (setting snapdebug.remoteTempDir)', ['Open Setting', 'Show Log']],
+    ]);
+    await waitFor(() => fake.executed.length > 0, 'the setting to open');
+    assert.deepEqual(fake.executed, [{ command: 'workbench.action.openSettings', args: ['snapdebug.remoteTempDir'] }]);
+    assert.doesNotMatch(services.channel.text(), /--remote-tmp/, 'the log words it for VS Code too');
+  });
+
+  it('names options that have no setting as VS Code shows them, with a button per setting when there are several', async () => {
+    const services = makeServices(makeCore({}));
+    const error = new SnapdebugError('The image is not on debug.', { fix: { text: 'Copy it from prod.', options: [{ name: 'transferImage' }, { name: 'sudo' }, { name: 'restore.tcpClose' }] } });
+    await runLong(services, title, () => Promise.reject(error));
+    assert.deepEqual(fake.messages.map((m) => [m.message, m.items]), [
+      ['Checkpoint prod/demo-api: The image is not on debug. Copy it from prod. (“Copy Image” when offered, setting snapdebug.useSudo, option “TCP close”)', ['Open Setting', 'Show Log']],
+    ]);
+    fake.reset();
+    const two = new SnapdebugError('x', { fix: { text: 'y', options: [{ name: 'remoteTempDir' }, { name: 'debugHost' }] } });
+    await runLong(makeServices(makeCore({})), title, () => Promise.reject(two));
+    assert.deepEqual(fake.messages[0]!.items, ['Open snapdebug.remoteTempDir', 'Open snapdebug.defaultDebugHost', 'Show Log']);
+  });
+
   it("shows only the first line of a plain error's message", async () => {
     const services = makeServices(makeCore({}));
     await runLong(services, title, () => Promise.reject(new Error('Connection lost\n    at Socket.<anonymous>')));
@@ -106,21 +130,17 @@ describe('runLong', () => {
 
   it('turns progress events into "MiB of MiB (n%), MiB/s" reports, incrementing by the percent gained', async () => {
     const services = makeServices(makeCore({}));
-    const clock = controlClock(1_000_000);
-    try {
-      await runLong(services, title, async ({ progress }) => {
-        const pull = (bytes: number) => progress!({ phase: 'pull', message: 'Receiving checkpoint of demo-api', bytes, total: 100 * MiB });
-        pull(0);
-        clock.set(1_000_500);
-        pull(25 * MiB);
-        clock.set(1_001_000);
-        pull(50 * MiB);
-        progress!({ phase: 'verify', message: 'Checking the archive' });
-        progress!({ phase: 'push', message: 'Sending to debug', bytes: 10 * MiB, total: 100 * MiB });
-      });
-    } finally {
-      clock.restore();
-    }
+    const clock = services.clock;
+    await runLong(services, title, async ({ progress }) => {
+      const pull = (bytes: number) => progress!({ phase: 'pull', message: 'Receiving checkpoint of demo-api', bytes, total: 100 * MiB });
+      pull(0);
+      clock.set(1_000_500);
+      pull(25 * MiB);
+      clock.set(1_001_000);
+      pull(50 * MiB);
+      progress!({ phase: 'verify', message: 'Checking the archive' });
+      progress!({ phase: 'push', message: 'Sending to debug', bytes: 10 * MiB, total: 100 * MiB });
+    });
     assert.deepEqual(fake.progress[0]!.reports, [
       { message: 'Receiving checkpoint of demo-api: 0 B of 100.0 MiB (0%)', increment: 0 },
       { message: 'Receiving checkpoint of demo-api: 25.0 MiB of 100.0 MiB (25%), 50.0 MiB/s', increment: 25 },

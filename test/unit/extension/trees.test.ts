@@ -350,12 +350,18 @@ describe('CopiesTree', () => {
   it('a slow host does not hold the view back: it shows as loading, and the view redraws when it answers', async () => {
     const slow = gatedHost('slow', [], podmanHost(debugPsEntries()));
     fake.settings.set('snapdebug.hosts', ['prod', 'slow']);
-    const tree = makeServices(makeCore({ prod: podmanHost(prodPsEntries()), slow: slow.script })).views.copies;
+    const services = makeServices(makeCore({ prod: podmanHost(prodPsEntries()), slow: slow.script }));
+    const tree = services.views.copies;
     let redraws = 0;
     tree.onDidChangeTreeData(() => redraws++);
-    const started = Date.now();
-    const first = (await tree.getChildren())!.map((h) => tree.getTreeItem(h));
-    assert.ok(Date.now() - started < 5000, 'answered without waiting for the slow host');
+    let answered = false;
+    const children = Promise.resolve(tree.getChildren()).then((nodes) => ((answered = true), nodes));
+    // prod answers at once (its timer is cancelled); slow's listing waits, and so does the view...
+    await waitFor(() => services.clock.pending === 1, 'prod answered, only the slow host is waited for');
+    assert.equal(answered, false, 'the view waits up to slowHostMs for every host');
+    // ...until the slow-host time has passed (on the test's clock, not the wall's).
+    services.clock.advance(2000);
+    const first = (await children)!.map((h) => tree.getTreeItem(h));
     assert.deepEqual(first.map((i) => [i.label, i.description]), [
       ['prod', '1 copy'],
       ['slow', 'loading…'],

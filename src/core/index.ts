@@ -1,0 +1,82 @@
+// The core's public API: everything the faces (src/extension, src/cli) may call, and nothing else.
+// ESLint holds the faces to it: they import only this file, and never reach into a Core's hosts or
+// store — a Core is a handle they create, pass to these functions, and dispose of. A new feature a
+// face needs is a function here first (its logic in the core, so the CLI and VS Code cannot drift).
+
+// The handle: hosts over pooled SSH, the local store, settings, a log.
+export { createCore, type CheckpointTransport, type Core, type CoreOptions, type CoreSettings, type WorkControl } from './core';
+
+// Hosts and their containers.
+export {
+  configuredHosts,
+  containerLogs,
+  containerProcesses,
+  criuLogTail,
+  defaultLogLines,
+  forgetHost,
+  freeContainerName,
+  hostAddress,
+  inspectContainer,
+  listContainers,
+  offeredOptions,
+  sshConfigFile,
+  validateHostSpec,
+  type ContainerInfo,
+  type HostAddress,
+} from './inventory';
+export { doctor, type CheckLevel, type DoctorCheck, type DoctorReport } from './doctor';
+export type { TopProcess } from './podman/commands';
+export type { HostKeyQuestion, SshPrompts } from './ssh/connection';
+export type { CommandLogEntry } from './ssh/runner';
+
+// Snapshots: taking, keeping, moving, restoring.
+export {
+  deleteSnapshots,
+  getSnapshot,
+  listSnapshots,
+  restoreArchiveCommand,
+  snapshotArchiveFile,
+  snapshotDependents,
+  storeFolder,
+  type DeletedSnapshots,
+  type SnapshotFilter,
+} from './snapshots';
+export type { SnapshotMeta } from './snapshot/store';
+export { checkpoint, type CheckpointRequest } from './snapshot/checkpoint';
+export { pushSnapshot, pushToKeep, type PushedArchive } from './snapshot/push';
+export { ImageMissingError, restoreInPlace, restoreSnapshot, type RestoreRequest, type RestoredContainer } from './snapshot/restore';
+export { migrate, type MigrateRequest, type MigrateResult } from './snapshot/migrate';
+
+// Copies and debuggers.
+export { discardCopy, findCopy, listCopies, type CopyInfo } from './snapshot/copies';
+export { attachToCopy, snapshotAndDebug, type DebugRequest, type DebugSession, type SnapshotDebugSession } from './debug/session';
+export { runtimes, type Runtime } from './debug/attach';
+
+// Options, written once: the faces generate their flags, pickers and settings from these.
+export {
+  checkpointOptionInfo,
+  compressions,
+  optionDefaults,
+  optionKeys,
+  optionWords,
+  restoreOptionInfo,
+  validateCheckpointOptions,
+  validateOptionValues,
+  validateRestoreOptions,
+  type CheckpointOptions,
+  type OptionInfo,
+  type OptionTable,
+  type RestoreOptions,
+} from './podman/options';
+export { workflowDefaults, workflowOptionNames, type OptionName, type WorkflowOption } from './options';
+export { parseContainerAddress, validateContainerRef, validatePublish, validateRemotePath, validateSnapshotRef } from './podman/names';
+export type { Compression } from './archive/checkpointArchive';
+
+// Errors, cancellation, progress, words.
+export { SnapdebugError, describeError, errorSentence, fixOf, plainFixWording, type Fix, type FixOption, type FixWording } from './util/errors';
+export { AbortError, isAbortError } from './util/abort';
+export type { Phase, ProgressEvent, ProgressSink } from './util/progress';
+export { ProgressText } from './util/progressText';
+export { systemClock, type Clock } from './util/clock';
+export { formatAge, formatBytes, formatDuration } from './util/format';
+export { shellJoin } from './util/quote';
