@@ -121,7 +121,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
   checks.push(
     await check('network lock', async () => {
       // CRIU locks the container's network during a dump with iptables-restore unless told to use nftables.
-      const result = await host.runner.run(['sh', '-c', 'command -v iptables-restore || cat /etc/criu/runc.conf /etc/criu/default.conf 2>/dev/null | grep "^network-lock nftables"']);
+      const result = await host.runIdempotent(['sh', '-c', 'command -v iptables-restore || cat /etc/criu/runc.conf /etc/criu/default.conf 2>/dev/null | grep "^network-lock nftables"']);
       const ok = result.exitCode === 0 && result.stdout.trim() !== '';
       return {
         level: ok ? 'ok' : 'fail',
