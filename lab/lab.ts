@@ -8,6 +8,7 @@ import { cachedHostPart, cachedImagesPart, ensureHostPart, ensureImagesPart, par
 import { demoStates, ensureDemoContainers } from './demo';
 import { hostIsRunning, portIsFree, sshBannerAt, startHost, stopHost, type HostParts } from './hosts';
 import { labLinks, labMounts, labNftRules, missingCgroupParents, removeLabCgroups } from './leftovers';
+import { removeLinksTable } from './links';
 import { cacheRoot, labFiles, labHosts, stateDir, type HostKind, type LabHostSpec } from './paths';
 import { preflight } from './preflight';
 import { isAlive } from './proc';
@@ -169,6 +170,7 @@ export async function labDown(say: Say): Promise<void> {
   const containerIds = (await Promise.all(state.hosts.filter(hostIsRunning).map(containerIdsOf))).flat();
   await Promise.all(state.hosts.map(stopHost));
   removeLabCgroups(state.createdCgroupParents, containerIds);
+  await removeLinksTable();
 
   const left = await findLeftovers(state);
   const problems = [...left.processes, ...left.mounts, ...left.links, ...left.nftRules, ...left.cgroups];

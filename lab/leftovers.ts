@@ -83,5 +83,5 @@ export async function labLinks(): Promise<string[]> {
 export async function labNftRules(): Promise<string[]> {
   const nft = await execa('nft', ['list', 'ruleset'], { reject: false });
   if (nft.exitCode !== 0) return []; // no nft on this machine: nothing could have been added
-  return nft.stdout.split('\n').filter((line) => /netavark|podman/.test(line));
+  return nft.stdout.split('\n').filter((line) => /netavark|podman|snapdebug_lab_links/.test(line));
 }
