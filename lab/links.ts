@@ -4,12 +4,15 @@
 // link at all (nsenter into the host's namespaces), to look at a host while its link is down.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { labHosts } from './paths';
+import { labHosts, labPortBase } from './paths';
 import { readState } from './state';
 
 const run = promisify(execFile);
-/** Our own nftables table in this machine's namespace; lab:down removes it. */
-export const linksTable = 'snapdebug_lab_links';
+/**
+ * This lab's own nftables table in this machine's namespace; lab:down removes it. Named after the
+ * lab's port base: labs of other checkouts run beside this one and keep tables of their own.
+ */
+export const linksTable = `snapdebug_lab_links_${labPortBase}`;
 
 function portOf(host: string): number {
   const spec = labHosts.find((h) => h.name === host) ?? readState()?.hosts.find((h) => h.name === host);
