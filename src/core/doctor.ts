@@ -198,6 +198,14 @@ async function leftoverChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
         fix: { text: `They may hold a container's lock (podman ps hangs). End them by PID on ${host.name}: ${host.options.sudo ? 'sudo ' : ''}kill ${found.stuck.map((p) => p.pid).join(' ')}` },
       };
     }
+    const logind = found.logind;
+    if (logind && logind.uid !== 0 && /^(yes|true|1|on)$/i.test(logind.killUserProcesses) && !logind.linger) {
+      return {
+        level: 'warn',
+        detail: `systemd-logind ends ${logind.user}'s processes when the SSH session closes (KillUserProcesses=yes): the watchdog that cleans up after a dropped link would end with it`,
+        fix: { text: `Let ${logind.user}'s processes outlive the session on ${host.name}: sudo loginctl enable-linger ${logind.user}` },
+      };
+    }
     if (found.legacyFiles.length > 0) {
       return {
         level: 'warn',

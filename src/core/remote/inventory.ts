@@ -27,6 +27,10 @@ for d in /proc/[0-9]*; do
   live "$s" && continue
   echo "stuck \${d#/proc/} $args"
 done
+kill=$(sed -n 's/^[[:space:]]*KillUserProcesses[[:space:]]*=[[:space:]]*//p' /etc/systemd/logind.conf /etc/systemd/logind.conf.d/*.conf 2>/dev/null | tail -n 1)
+user=$(id -un)
+if [ -e "/var/lib/systemd/linger/$user" ]; then linger=yes; else linger=no; fi
+echo "logind \${kill:-default} $(id -u) $linger $user"
 `;
 
 export interface HostInventory {
@@ -36,6 +40,8 @@ export interface HostInventory {
   keptArchives: Array<{ folder: string; expiresAt?: string }>;
   legacyFiles: string[];
   stuck: Array<{ pid: number; command: string }>;
+  /** systemd-logind's KillUserProcesses for the login user (a non-root user's watchdog dies with the SSH session when it is yes and the user does not linger). */
+  logind?: { killUserProcesses: string; uid: number; linger: boolean; user: string };
 }
 
 export function parseInventory(stdout: string): HostInventory {
@@ -49,6 +55,7 @@ export function parseInventory(stdout: string): HostInventory {
       inventory.keptArchives.push({ folder: b, ...(Number.isFinite(expires) && expires > 0 && { expiresAt: new Date(expires * 1000).toISOString() }) });
     } else if (kind === 'legacy') inventory.legacyFiles.push(a);
     else if (kind === 'stuck' && /^\d+$/.test(a)) inventory.stuck.push({ pid: Number(a), command: [b, ...rest].join(' ').trim() });
+    else if (kind === 'logind' && /^\d+$/.test(b)) inventory.logind = { killUserProcesses: a, uid: Number(b), linger: rest[0] === 'yes', user: rest[1] ?? '' };
   }
   return inventory;
 }

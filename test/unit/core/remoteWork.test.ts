@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { podman } from '../../../src/core/podman/commands';
 import { undoLine } from '../../../src/core/remote/work';
+import { hostInventory, parseInventory } from '../../../src/core/remote/inventory';
 import { startStreamingCheckpoint, streamFifoName } from '../../../src/core/snapshot/streamCheckpoint';
 import { parseHashedTrailer } from '../../../src/core/snapshot/transfer';
 import { sendToHost } from '../../../src/core/snapshot/send';
@@ -120,6 +121,20 @@ describe('remote work (host-side sh, run here)', function () {
     assert.ok(s.lines().includes('podman rm --force --time 0 leftover-copy'));
     assert.ok(!s.lines().some((l) => l.includes('someone-elses')));
     assert.ok(host.session!.swept.some((l) => l.includes('DEADDEAD00')), `swept: ${host.session!.swept.join(' | ')}`);
+  });
+
+  it("doctor's inventory: live and stale sessions, stuck processes, and whether logind would end a watchdog", async () => {
+    const host = s.host();
+    const work = await host.beginWork('unit test');
+    const found = await hostInventory(host, s.tmp, 15);
+    assert.deepEqual(found.liveSessions, [work.dir.slice(0, work.dir.lastIndexOf('/'))]);
+    assert.deepEqual(found.stuck, []);
+    assert.equal(found.logind?.uid, process.getuid!());
+    await work.finish();
+    const parsed = parseInventory('session stale /var/tmp/snapdebug-s.a\nstuck 42 podman container checkpoint /var/tmp/snapdebug-s.a/w.b/fifo\nlogind yes 1000 no dev\n');
+    assert.deepEqual(parsed.staleSessions, ['/var/tmp/snapdebug-s.a']);
+    assert.deepEqual(parsed.stuck, [{ pid: 42, command: 'podman container checkpoint /var/tmp/snapdebug-s.a/w.b/fifo' }]);
+    assert.deepEqual(parsed.logind, { killUserProcesses: 'yes', uid: 1000, linger: false, user: 'dev' });
   });
 
   describe('the streamed checkpoint wrapper', () => {
