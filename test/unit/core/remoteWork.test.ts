@@ -58,6 +58,19 @@ describe('remote work (host-side sh, run here)', function () {
     assert.deepEqual(s.lines(), ['podman rm --force --time 0 copy', 'podman volume rm --force copy-data']);
   });
 
+  it('abandoned on a full disk, the work still undoes every step, its kept folder included', async () => {
+    const host = s.host();
+    const work = await host.beginWork('restore');
+    const kept = await work.keep({ copy: 'copy' });
+    await work.willUndo({ kind: 'container', name: 'copy' });
+    // No file can be written where the reversed list went (as when the work's archive filled the disk).
+    mkdirSync(join(work.dir, 'undo.rev'));
+    const undone = await work.abandon();
+    assert.deepEqual(undone, ['container copy', `keep ${kept}`]);
+    assert.equal(existsSync(kept), false, 'the kept folder went with the work');
+    assert.equal(existsSync(work.dir), false);
+  });
+
   it('a keeper lost without an end (a dropped link) is adopted again within the lease, and the work survives', async () => {
     const host = s.host({ session: { leaseTtlSeconds: 4 } });
     const work = await host.beginWork('push');
