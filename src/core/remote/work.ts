@@ -145,6 +145,11 @@ export class RemoteWork {
   async abandon(log: (line: string) => void = () => undefined): Promise<string[] | undefined> {
     if (this.ended) return [];
     this.ended = true;
+    if (this.session.lastReachFailed) {
+      // A cut link: the session could not reach the host moments ago (a connect timeout each try).
+      log(`could not undo ${this.dir} on ${this.host.name} now (unreachable moments ago); the host's watchdog will`);
+      return undefined;
+    }
     try {
       const result = await this.host.runIdempotent(this.host.script(abandonScript, [this.session.settings.remoteTempDir, this.dir], 'snapdebug-abandon'));
       if (result.exitCode !== 0) throw new Error(result.stderr.trim() || `exit ${result.exitCode ?? 'none'}`);

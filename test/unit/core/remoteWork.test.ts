@@ -84,6 +84,37 @@ describe('remote work (host-side sh, run here)', function () {
     await work.finish();
   });
 
+  it('a host the session just failed to reach is not asked again to undo (its watchdog will); once reached, it is', async () => {
+    const host = s.host({ session: { leaseTtlSeconds: 4 } });
+    const work = await host.beginWork('restore');
+    await work.willUndo({ kind: 'container', name: 'copy' });
+    const session = work.dir.slice(0, work.dir.lastIndexOf('/'));
+    process.kill(Number(readFileSync(join(session, 'keeper'), 'utf8').trim()), 'SIGKILL');
+    await eventually(() => !host.session!.kept, 'this client to notice the keeper is gone');
+    // The link is cut: every new channel fails, as a connect timeout would.
+    const runner = host.runner as { start: typeof host.runner.start; run: typeof host.runner.run };
+    const { start, run } = runner;
+    let asked = 0;
+    runner.start = async () => {
+      asked++;
+      throw new Error('SSH to local timed out');
+    };
+    runner.run = async () => {
+      asked++;
+      throw new Error('SSH to local timed out');
+    };
+    assert.equal(await host.session!.stillHolds(work.generation), false);
+    const before = asked;
+    assert.equal(await work.abandon(), undefined, 'unreachable: the watchdog undoes it');
+    assert.equal(asked, before, 'abandon did not try the host again');
+    // The link is back: a new session reaches the host, and abandoning asks it again.
+    runner.start = start;
+    runner.run = run;
+    const next = await host.beginWork('restore again');
+    await next.willUndo({ kind: 'volume', name: 'copy-data' });
+    assert.deepEqual(await next.abandon(), ['volume copy-data']);
+  });
+
   it('a session whose lease ran out is gone for good: its work cannot continue, new work starts a new session', async () => {
     const host = s.host({ session: { leaseTtlSeconds: 1 } });
     const work = await host.beginWork('push');
