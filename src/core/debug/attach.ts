@@ -54,7 +54,8 @@ export async function findDebugTarget(host: Host, container: string, wanted?: Ru
 export async function listensInside(host: Host, hostPid: number, port: number): Promise<boolean> {
   assertTargetPid(hostPid);
   const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const result = await host.runner.run(host.privileged(['nsenter', '--target', String(hostPid), '--net', '--', 'cat', '/proc/net/tcp', '/proc/net/tcp6']));
+  // Read-only probes ask again when a channel closes without an exit status (seen under load).
+  const result = await host.runIdempotent(host.privileged(['nsenter', '--target', String(hostPid), '--net', '--', 'cat', '/proc/net/tcp', '/proc/net/tcp6']));
   // Columns: sl local_address rem_address st ...; state 0A is LISTEN.
   return result.stdout.split('\n').some((line) => {
     const fields = line.trim().split(/\s+/);
@@ -86,7 +87,7 @@ export async function prepareNode(host: Host, target: DebugTarget, signal?: Abor
 
 /** Injects debugpy into the copy's Python process (gdb inside the copy does it) and waits for it. */
 export async function preparePython(host: Host, container: string, target: DebugTarget, signal?: AbortSignal): Promise<number> {
-  const probe = await host.runner.run(host.privileged(['podman', ...podman.exec(container, ['python3', '-c', 'import debugpy']).argv]));
+  const probe = await host.runIdempotent(host.privileged(['podman', ...podman.exec(container, ['python3', '-c', 'import debugpy']).argv]));
   if (probe.exitCode !== 0) {
     throw new SnapdebugError(`debugpy is not importable in ${container}, so the Python process cannot be attached.`, {
       fix: 'Add debugpy to the image (pip install debugpy, or Debian\'s python3-debugpy) and gdb, which debugpy uses to inject itself.',
@@ -104,7 +105,7 @@ export async function preparePython(host: Host, container: string, target: Debug
 /** gdb on the debug host, attached by host PID: the argv to run there (e.g. over SSH, in batch). */
 export async function nativeDebuggerArgv(host: Host, target: DebugTarget): Promise<string[]> {
   assertTargetPid(target.hostPid);
-  const gdb = await host.runner.run(['sh', '-c', 'command -v gdb || test -x /usr/bin/gdb']);
+  const gdb = await host.runIdempotent(['sh', '-c', 'command -v gdb || test -x /usr/bin/gdb']);
   if (gdb.exitCode !== 0) {
     throw new SnapdebugError(`There is no gdb on ${host.name}, which native debugging of the copy needs.`, { fix: `Install gdb on ${host.name}.` });
   }
