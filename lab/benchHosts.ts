@@ -7,7 +7,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cachedBuild } from './cache';
 import { portIsFree, startHost, stopHost } from './hosts';
 import { labMounts, removeLabCgroups } from './leftovers';
 import { labFiles, labHosts, labPortBase, type LabHostSpec } from './paths';
@@ -27,7 +26,7 @@ export interface BenchHosts {
 
 export function benchHostSpecs(count: number): LabHostSpec[] {
   if (count < 0 || count > maxBenchHosts) throw new Error(`between 0 and ${maxBenchHosts} bench hosts`);
-  return Array.from({ length: count }, (_, i) => ({ name: `bench${i + 1}`, sshPort: benchHostBasePort + i }));
+  return Array.from({ length: count }, (_, i) => ({ name: `bench${i + 1}`, sshPort: benchHostBasePort + i, kind: 'trixie', cgroups: 'hybrid', extra: true }));
 }
 
 function publicKeyLine(host: LabHostSpec): string {
@@ -62,8 +61,9 @@ function writeClientFiles(dir: string, hosts: LabHostSpec[]): { sshConfig: strin
 export async function startBenchHosts(count: number, dir: string, say: (line: string) => void = () => undefined): Promise<BenchHosts> {
   const lab = readState();
   if (!lab) throw new Error('the lab is not up: run `npm run lab:up` first');
-  const cache = cachedBuild(lab.recipeHash);
-  if (!cache) throw new Error(`the lab's cache ${lab.recipeHash} is gone`);
+  const [rootDir, imagesDir] = [lab.parts['host-trixie'], lab.parts.images];
+  if (!rootDir || !imagesDir || !existsSync(rootDir) || !existsSync(imagesDir)) throw new Error(`the lab's cache (${rootDir}, ${imagesDir}) is gone`);
+  const parts = { rootfs: join(rootDir, 'rootfs'), images: join(imagesDir, 'images') };
   const specs = benchHostSpecs(count);
   for (const spec of specs) {
     if (!(await portIsFree(spec.sshPort))) throw new Error(`127.0.0.1:${spec.sshPort} is taken: bench host ${spec.name} cannot start`);
@@ -78,11 +78,11 @@ export async function startBenchHosts(count: number, dir: string, say: (line: st
       mkdirSync(keys, { recursive: true, mode: 0o700 });
       await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${spec.name}`, '-f', join(keys, 'ssh_host_ed25519_key')]);
     }
-    const results = await Promise.allSettled(specs.map((spec) => startHost(spec, cache)));
+    const results = await Promise.allSettled(specs.map((spec) => startHost(spec, parts)));
     for (const result of results) if (result.status === 'fulfilled') started.push(result.value);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const all = [...labHosts, ...specs];
+    const all = [...labHosts.filter((h) => lab.hosts.some((r) => r.name === h.name)), ...specs];
     Object.assign(bench, writeClientFiles(dir, all), { names: all.map((h) => h.name) });
     say(`bench hosts up: ${specs.map((s) => `${s.name} 127.0.0.1:${s.sshPort}`).join(', ')}`);
     return bench;

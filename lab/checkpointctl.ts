@@ -1,6 +1,8 @@
-// checkpointctl 1.3.0 (Debian trixie, in the lab hosts' root file system) run here, on this
+// checkpointctl 1.3.0 (Debian trixie, in the lab's trixie host root file system) run here, on this
 // machine, through that root's own loader and libraries (it needs glibc 2.38; Debian 12 has 2.36):
-// the reference the inspector's tests and benchmarks compare against.
+// the reference the inspector's tests and benchmarks compare against. Nothing runs it on a host:
+// the inspector reads archives here, so only the trixie root must hold it (sid's has it too;
+// bookworm has no checkpointctl package).
 //
 // checkpointctl 1.3.0 reads a pagemap entry's page count from the field CRIU used before 4.2
 // (CRIU 4.2 writes 0 there and the count in a new 64-bit field), so on the lab's archives it sees
@@ -12,13 +14,13 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { decodeEntry, imageEntries, u64n } from '../src/core/criu/image';
 import { criuType } from '../src/core/criu/schema';
-import { cachedBuild } from './cache';
+import { cachedHostPart } from './cache';
 
 /** argv that runs checkpointctl here: the loader, the library path, the program. */
 export function checkpointctlCommand(): string[] {
-  const cache = cachedBuild();
-  if (!cache) throw new Error('the lab cache is not built: run npx tsx lab/cli.ts up first');
-  const root = cache.hostRootfs;
+  const trixie = cachedHostPart('trixie');
+  if (!trixie) throw new Error('the lab\'s trixie host root is not built: run npx tsx lab/cli.ts up first');
+  const root = trixie.rootfs;
   return [join(root, 'lib64/ld-linux-x86-64.so.2'), '--library-path', join(root, 'lib/x86_64-linux-gnu'), join(root, 'usr/bin/checkpointctl')];
 }
 

@@ -1,14 +1,19 @@
-// `npm run lab:up | lab:down | lab:status`: one progress line per step with the elapsed time.
+// `npm run lab:up [-- --all] | lab:down | lab:status`: one progress line per step with the elapsed time.
 import { labDown, labStatus, labUp } from './lab';
 import { PreflightError } from './preflight';
 
 const started = Date.now();
 const say = (line: string) => console.log(`[lab ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`);
 
-async function main(verb: string | undefined): Promise<number> {
+async function main(verb: string | undefined, flags: string[]): Promise<number> {
+  const unknown = flags.filter((f) => !(verb === 'up' && f === '--all'));
+  if (unknown.length > 0) {
+    console.error(`lab ${verb ?? ''}: unknown ${unknown.join(' ')} (only \`up --all\` takes a flag)`);
+    return 2;
+  }
   switch (verb) {
     case 'up':
-      await labUp(say);
+      await labUp(say, { all: flags.includes('--all') });
       return 0;
     case 'down':
       await labDown(say);
@@ -16,12 +21,12 @@ async function main(verb: string | undefined): Promise<number> {
     case 'status':
       return (await labStatus(say)) ? 0 : 3;
     default:
-      console.error('usage: tsx lab/cli.ts up|down|status');
+      console.error('usage: tsx lab/cli.ts up [--all]|down|status');
       return 2;
   }
 }
 
-main(process.argv[2]).then(
+main(process.argv[2], process.argv.slice(3)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(error instanceof PreflightError ? error.message : `lab ${process.argv[2]} failed: ${(error as Error).message}`);

@@ -1,4 +1,5 @@
-// The containers `lab:up` runs on prod: the services the product is demonstrated and tested on.
+// The containers `lab:up` runs: on prod every demo service the product is demonstrated and tested
+// on; on edge and legacy the Node.js service and the seed article's sleeper, as sources there too.
 import { labSsh } from './sshfiles';
 
 export interface DemoContainer {
@@ -8,6 +9,9 @@ export interface DemoContainer {
 }
 
 export const demoHost = 'prod';
+/** Hosts other than prod that run a few demo services when they are up. */
+const demosElsewhere = new Set(['demo-api', 'demo-sleeper']);
+const hostsWithDemos = ['prod', 'edge', 'legacy'];
 
 /** A small heap and one GC thread: quick checkpoints. */
 const javaOptions = '-Xmx64m -XX:+UseSerialGC';
@@ -36,25 +40,28 @@ export const demoContainers: readonly DemoContainer[] = [
   { name: 'demo-java-noagent', run: `localhost/snapdebug/demo-java:latest java ${javaOptions} -cp /app Demo` },
 ];
 
-async function runningNames(): Promise<Map<string, string>> {
-  const out = await labSsh(demoHost, `podman ps --all --format '{{.Names}} {{.State}}'`);
-  return new Map(out.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+/** name → state ("running", "exited", …), from JSON: podman 4.3's `{{.State}}` is "Up 2 minutes ago". */
+async function states(host: string): Promise<Map<string, string>> {
+  const list = JSON.parse((await labSsh(host, 'podman ps --all --format json')) || '[]') as Array<{ Names: string[]; State: string }>;
+  return new Map(list.flatMap((c) => c.Names.map((name) => [name, c.State] as [string, string])));
 }
 
-/** Starts the demo containers that are not running; returns what it changed. */
-export async function ensureDemoContainers(): Promise<string[]> {
-  const states = await runningNames();
+/** Starts the demo containers that are not running on the given running hosts; returns what it changed. */
+export async function ensureDemoContainers(runningHosts: readonly string[]): Promise<string[]> {
   const changed: string[] = [];
-  for (const demo of demoContainers) {
-    const state = states.get(demo.name);
-    if (state === 'running') continue;
-    if (state !== undefined) await labSsh(demoHost, `podman rm -f ${demo.name}`);
-    await labSsh(demoHost, `podman run -d --name ${demo.name} ${demo.run}`);
-    changed.push(`started ${demo.name} on ${demoHost}`);
+  for (const host of hostsWithDemos.filter((h) => runningHosts.includes(h))) {
+    const current = await states(host);
+    for (const demo of demoContainers.filter((d) => host === demoHost || demosElsewhere.has(d.name))) {
+      const state = current.get(demo.name);
+      if (state === 'running') continue;
+      if (state !== undefined) await labSsh(host, `podman rm -f ${demo.name}`);
+      await labSsh(host, `podman run -d --name ${demo.name} ${demo.run}`);
+      changed.push(`started ${demo.name} on ${host}`);
+    }
   }
   return changed;
 }
 
-export async function demoStates(): Promise<Map<string, string>> {
-  return runningNames();
+export async function demoStates(host = demoHost): Promise<Map<string, string>> {
+  return states(host);
 }

@@ -5,7 +5,7 @@
 # Killing this process ends the whole host: the kernel then kills every process in its PID
 # namespace and drops every mount in its mount namespace.
 #
-# environment: HOST_NAME LOWER STATE IMAGES AUTHORIZED_KEY HOST_KEYS
+# environment: HOST_NAME LOWER STATE IMAGES AUTHORIZED_KEY HOST_KEYS CGROUPS (hybrid|cgroup2)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -19,12 +19,17 @@ mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$STATE/upper,workdir=$STAT
 install -m 0600 "$HOST_KEYS"/ssh_host_*_key "$root/etc/ssh/"
 install -m 0644 "$HOST_KEYS"/ssh_host_*_key.pub "$root/etc/ssh/"
 install -m 0600 "$AUTHORIZED_KEY" "$root/root/.ssh/authorized_keys"
+# The normal user dev (lab/recipe/build-host.sh) logs in with the same key.
+install -m 0600 "$AUTHORIZED_KEY" "$root/home/dev/.ssh/authorized_keys"
+chroot "$root" chown dev:dev /home/dev/.ssh/authorized_keys
 echo "$HOST_NAME" >"$root/etc/hostname"
 printf '127.0.0.1 localhost %s\n' "$HOST_NAME" >"$root/etc/hosts"
 
 echo "host $HOST_NAME: starting sshd"
 # podman's overlay driver cannot keep its layers on an overlay: the storage is on the real disk.
-exec "$here/recipe/enter-root.sh" "$root" \
+cgroup_flag=()
+[ "${CGROUPS:-hybrid}" = cgroup2 ] && cgroup_flag=(--cgroup2)
+exec "$here/recipe/enter-root.sh" "$root" "${cgroup_flag[@]}" \
 	--bind "$STATE/storage:/var/lib/containers/storage" \
 	--bind "$IMAGES:/var/lib/snapdebug-images" \
 	-- /bin/sh -c 'mkdir -p /run/sshd && exec /usr/libexec/podman/catatonit -- /usr/sbin/sshd -D -e'

@@ -1,13 +1,14 @@
-// Starting and stopping one lab host: a trixie root in its own mount, PID, network, UTS and IPC
-// namespaces (lab/host-init.sh is its PID 1), and a socat listener on 127.0.0.1:PORT that hands
-// each accepted connection straight to `sshd -i` inside the host. socat's `nofork` gives sshd the
+// Starting and stopping one lab host: a Debian root (trixie, sid or bookworm) in its own mount,
+// PID, network, UTS and IPC namespaces (lab/host-init.sh is its PID 1), plus a cgroup namespace and
+// a cgroup2 folder of its own for a cgroup2 host, and a socat listener on 127.0.0.1:PORT that
+// hands each accepted connection straight to `sshd -i` inside the host (lab/enter-host.sh). socat's `nofork` gives sshd the
 // TCP socket itself, so no process copies the bytes in between (scp measured 1.5x faster than a
 // socat-to-socat relay).
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import type { LabCache } from './cache';
+import { dirname, join } from 'node:path';
+import { cgroup2Mount, cgroupMounts, removeCgroupTree } from './leftovers';
 import { labDir, labFiles, type LabHostSpec } from './paths';
 import { childrenOf, isAlive, signalTracked, track, waitUntil, type TrackedPid } from './proc';
 import type { HostRunState } from './state';
@@ -57,25 +58,73 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-export async function startHost(spec: LabHostSpec, cache: LabCache): Promise<HostRunState> {
+/** What a host is made of: its kind's root file system and the shared image store. */
+export interface HostParts {
+  rootfs: string;
+  images: string;
+}
+
+/**
+ * The cgroup folders a cgroup2 host lives in, one in each of this machine's hierarchies (the roots
+ * of its cgroup namespace). Not only cgroup2's: the kernel lists the v1 hierarchies in
+ * /proc/PID/cgroup too, CRIU dumps and restores them, and restoring the values of the machine's
+ * root cgroups into new folders fails (cpuset.cpu_exclusive=1); a folder of its own has plain ones.
+ */
+export function hostCgroupDirs(spec: LabHostSpec): string[] {
+  if (spec.cgroups !== 'cgroup2') return [];
+  if (!cgroup2Mount()) throw new Error(`lab host ${spec.name} needs a cgroup2 hierarchy, and this machine mounts none`);
+  return cgroupMounts().map((mount) => join(mount, `snapdebug-lab-${spec.sshPort}-${spec.name}`));
+}
+
+/**
+ * Makes the folders. A v1 cpuset folder takes no process before it has CPUs and memory nodes, and
+ * its children (which CRIU makes when restoring) start with none unless clone_children is set.
+ */
+function makeCgroupDirs(dirs: string[]): void {
+  for (const dir of dirs) {
+    removeCgroupTree(dir); // an earlier run's, empty
+    mkdirSync(dir);
+    if (!existsSync(join(dir, 'cpuset.cpus'))) continue;
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(dir, file), readFileSync(join(dirname(dir), file)));
+    writeFileSync(join(dir, 'cgroup.clone_children'), '1');
+  }
+}
+
+// socat splits its EXEC address at spaces, commas and colons: the script's path must have none.
+const socatSafePath = /^[A-Za-z0-9_./-]+$/;
+
+export async function startHost(spec: LabHostSpec, parts: HostParts): Promise<HostRunState> {
   const state = labFiles.hostState(spec.name);
   rmSync(state, { recursive: true, force: true });
   mkdirSync(state, { recursive: true, mode: 0o700 });
   const log = join(state, 'host.log');
+  const enterHost = join(labDir, 'enter-host.sh');
+  if (!socatSafePath.test(enterHost)) throw new Error(`the lab cannot run from ${labDir}: move the checkout to a path without spaces, commas or colons`);
 
+  const cgroupDirs = hostCgroupDirs(spec);
+  const cgroupList = join(state, 'cgroups');
+  const unshareArgs = ['--mount', '--pid', '--net', '--uts', '--ipc', ...(cgroupDirs.length > 0 ? ['--cgroup'] : []), '--fork', '--propagation', 'private', '--kill-child',
+    'bash', join(labDir, 'host-init.sh')];
+  if (cgroupDirs.length > 0) {
+    if (!socatSafePath.test(cgroupList)) throw new Error(`the lab cannot keep its state in ${cgroupList}: move the checkout to a path without spaces, commas or colons`);
+    makeCgroupDirs(cgroupDirs);
+    writeFileSync(cgroupList, cgroupDirs.join('\n') + '\n', { mode: 0o600 });
+  }
+  // A cgroup2 host's namespace is rooted at its own folders: unshare moves itself there first.
+  const joinCgroups = 'while read -r dir; do echo $$ >"$dir/cgroup.procs" || exit 1; done <"$1" && shift && exec unshare "$@"';
   const unsharePid = startDetached(
-    'unshare',
-    ['--mount', '--pid', '--net', '--uts', '--ipc', '--fork', '--propagation', 'private', '--kill-child',
-      'bash', join(labDir, 'host-init.sh')],
+    cgroupDirs.length > 0 ? 'sh' : 'unshare',
+    cgroupDirs.length > 0 ? ['-c', joinCgroups, 'sh', cgroupList, ...unshareArgs] : unshareArgs,
     log,
     {
       PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
       HOST_NAME: spec.name,
-      LOWER: cache.hostRootfs,
+      LOWER: parts.rootfs,
       STATE: state,
-      IMAGES: cache.images,
+      IMAGES: parts.images,
       AUTHORIZED_KEY: labFiles.publicKey,
       HOST_KEYS: labFiles.hostKeys(spec.name),
+      CGROUPS: spec.cgroups,
     },
   );
   const unshare = track(unsharePid);
@@ -89,13 +138,13 @@ export async function startHost(spec: LabHostSpec, cache: LabCache): Promise<Hos
 
   const forwarderPid = startDetached(
     'socat',
-    [`TCP-LISTEN:${spec.sshPort},bind=127.0.0.1,fork,reuseaddr`, `EXEC:nsenter --target ${initPid} --all /usr/sbin/sshd -i,nofork`],
+    [`TCP-LISTEN:${spec.sshPort},bind=127.0.0.1,fork,reuseaddr`, `EXEC:${enterHost} ${initPid}${cgroupDirs.length > 0 ? ` ${cgroupList}` : ''},nofork`],
     join(state, 'forwarder.log'),
     { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
   );
   const forwarder = track(forwarderPid);
   await waitUntil(() => sshBannerAt(spec.sshPort), 10_000, `${spec.name}'s sshd on 127.0.0.1:${spec.sshPort}`, 200);
-  return { name: spec.name, sshPort: spec.sshPort, unshare, init, forwarder };
+  return { name: spec.name, sshPort: spec.sshPort, kind: spec.kind, unshare, init, forwarder, ...(cgroupDirs.length > 0 && { cgroupDirs }) };
 }
 
 /** Ends a host: its PID 1 (the kernel then ends every process inside), then its forwarder. */
@@ -105,6 +154,10 @@ export async function stopHost(host: HostRunState): Promise<void> {
   signalTracked(host.unshare, 'SIGKILL');
   const ours: TrackedPid[] = [host.forwarder, host.init, host.unshare];
   await waitUntil(() => ours.every((p) => !isAlive(p)), 10_000, `${host.name}'s processes to end`);
+  // The kernel empties a cgroup a moment after its last process is reaped.
+  for (const dir of host.cgroupDirs ?? []) {
+    await waitUntil(() => (removeCgroupTree(dir), !existsSync(dir)), 10_000, `${host.name}'s cgroup ${dir} to empty`);
+  }
 }
 
 export function hostIsRunning(host: HostRunState): boolean {

@@ -27,8 +27,16 @@ export function missingCgroupParents(): string[] {
     .filter((dir) => !existsSync(dir));
 }
 
+/** Where this machine mounts its cgroup2 hierarchy (/sys/fs/cgroup/unified when hybrid). */
+export function cgroup2Mount(): string | undefined {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .find((fields) => fields[fields.indexOf('-') + 1] === 'cgroup2')?.[4];
+}
+
 /** rmdir depth-first; a cgroup that still holds a process cannot be removed and is kept. */
-function removeCgroupTree(dir: string): void {
+export function removeCgroupTree(dir: string): void {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.isDirectory()) removeCgroupTree(join(dir, entry.name));

@@ -1,10 +1,11 @@
 // The SSH material a user of the lab needs, written under .lab/: a client key, each host's own
 // host key (kept across restarts so known_hosts stays valid), known_hosts with those keys, and
-// an OpenSSH client config naming the hosts `prod` and `debug`.
+// an OpenSSH client config naming every lab host (prod, debug, edge, legacy), and prod-sudo and
+// debug-sudo: those hosts as the normal user dev, whose only root rights are the snapdebug sudo rule.
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { labFiles, labHosts, stateDir } from './paths';
+import { labFiles, labHostSpec, labHosts, stateDir, sudoAliases } from './paths';
 
 async function keygen(file: string, comment: string): Promise<void> {
   if (existsSync(file)) return;
@@ -33,19 +34,20 @@ function writeKnownHosts(): void {
 }
 
 function writeSshConfig(): void {
-  const blocks = labHosts.map((host) =>
+  const aliases = [...labHosts.map((h) => ({ name: h.name, port: h.sshPort, user: 'root' })), ...sudoAliases.map((a) => ({ name: a.name, port: labHostSpec(a.host).sshPort, user: a.user }))];
+  const blocks = aliases.map((host) =>
     [
       `Host ${host.name}`,
       `  HostName 127.0.0.1`,
-      `  Port ${host.sshPort}`,
-      `  User root`,
+      `  Port ${host.port}`,
+      `  User ${host.user}`,
       `  IdentityFile ${labFiles.privateKey}`,
       `  IdentitiesOnly yes`,
       `  UserKnownHostsFile ${labFiles.knownHosts}`,
       `  StrictHostKeyChecking yes`,
     ].join('\n'),
   );
-  const header = '# Written by `npm run lab:up`: the two lab hosts, on this machine\'s loopback only.\n';
+  const header = '# Written by `npm run lab:up`: the lab hosts, on this machine\'s loopback only (edge and legacy run with `lab:up -- --all`).\n';
   writeFileSync(labFiles.sshConfig, header + blocks.join('\n\n') + '\n', { mode: 0o600 });
 }
 

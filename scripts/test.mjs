@@ -47,7 +47,8 @@ if (suites.length === 0) process.exit(ci ? 1 : 0);
 
 const labWasUp = suites.includes('lab') || suites.includes('ui') ? run('npx', ['tsx', 'lab/cli.ts', 'status'], { stdio: 'ignore' }) === 0 : false;
 if (suites.includes('lab') || suites.includes('ui')) {
-  if (run('npx', ['tsx', 'lab/cli.ts', 'up']) !== 0) {
+  // Every host: the lab suite proves each workflow on prod, debug, edge and legacy.
+  if (run('npx', ['tsx', 'lab/cli.ts', 'up', '--all']) !== 0) {
     console.error('lab:up failed: the lab and UI suites cannot run');
     process.exit(1);
   }

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds the lab's cached parts into OUT (a fresh folder the caller renames into place only on
-# success): the Debian trixie root file system every lab host runs on, with sid's CRIU 4.2.1, and
-# a podman image store holding the lab's images. Everything comes from Debian's mirror; nothing is
+# Builds the lab's image part into OUT (a fresh folder the caller renames into place only on
+# success): a podman image store holding the lab's images, written by the podman of HOST_ROOT (the
+# trixie host root file system, lab/recipe/build-host.sh). Every lab host, podman 4.3 to 5.8, reads
+# this store as an additional image store. Everything comes from Debian's mirror; nothing is
 # pulled from a registry. Runs as root on the machine; chroot work happens inside a private mount
 # namespace so no mount outlives this script.
 #
-# usage: build-cache.sh OUT LAB_DIR DEB_CACHE
+# usage: build-cache.sh OUT LAB_DIR DEB_CACHE HOST_ROOT
 set -euo pipefail
-out=$1 lab=$2 debs=$3
+out=$1 lab=$2 debs=$3 host_root=$4
 mirror=http://deb.debian.org/debian
-host_packages=podman,runc,conmon,netavark,aardvark-dns,catatonit,passt,nftables,openssh-server,iproute2,bash,curl,procps,gdb,util-linux,zstd,ca-certificates,checkpointctl
 step() { printf '[build %3ss] %s\n' "$SECONDS" "$*"; }
 
 mkdir -p "$out" "$debs"
@@ -43,28 +43,6 @@ slim() { # drop what a container image does not need
 	rm -rf "$1"/var/lib/apt/lists/* "$1"/usr/share/doc/* "$1"/usr/share/man/* "$1"/usr/share/locale/*
 }
 
-step "host root file system: podman, runc, openssh, CRIU from sid"
-derive host-rootfs
-apt_install "$out/host-rootfs" ${host_packages//,/ }
-# sid's Release file is expired on this mirror snapshot: accept it for this one install only.
-echo "deb [check-valid-until=no] $mirror sid main" >"$out/host-rootfs/etc/apt/sources.list.d/sid.list"
-in_chroot "$out/host-rootfs" apt-get update -q >>"$out/apt.log" 2>&1
-apt_install "$out/host-rootfs" -t sid criu
-rm "$out/host-rootfs/etc/apt/sources.list.d/sid.list"
-in_chroot "$out/host-rootfs" apt-get update -q >>"$out/apt.log" 2>&1
-install -m 0644 "$lab/recipe/host-files/containers.conf" "$out/host-rootfs/etc/containers/containers.conf"
-install -m 0644 "$lab/recipe/host-files/storage.conf" "$out/host-rootfs/etc/containers/storage.conf"
-install -m 0644 "$lab/recipe/host-files/sshd_config" "$out/host-rootfs/etc/ssh/sshd_config"
-install -D -m 0644 "$lab/recipe/host-files/criu-runc.conf" "$out/host-rootfs/etc/criu/runc.conf"
-rm -f "$out/host-rootfs"/etc/ssh/ssh_host_*  # each host gets its own keys at start
-mkdir -p "$out/host-rootfs/var/lib/snapdebug-images" "$out/host-rootfs/root/.ssh"
-chmod 0700 "$out/host-rootfs/root/.ssh"
-
-# Runtimes (issue 17): lab/recipe/runtimes.sh holds the Go and Java parts.
-. "$lab/recipe/runtimes.sh"
-step "debugger tools on the hosts: Delve"
-runtimes_host_tools "$out/host-rootfs"
-
 step "image root file systems: node, python"
 derive node-rootfs
 apt_install "$out/node-rootfs" nodejs
@@ -76,14 +54,16 @@ slim "$out/python-rootfs"
 
 step "image root file systems: busybox, native"
 mkdir -p "$out/busybox-rootfs/bin" "$out/busybox-rootfs/tmp"
-in_chroot "$out/host-rootfs" bash -c 'cd /tmp && apt-get download -q busybox-static >/dev/null && dpkg-deb -x busybox-static_*.deb /tmp/bb && cp /tmp/bb/usr/bin/busybox /tmp/busybox && rm -rf /tmp/bb busybox-static_*.deb'
-mv "$out/host-rootfs/tmp/busybox" "$out/busybox-rootfs/bin/busybox"
+in_chroot "$out/minbase" bash -c 'cd /tmp && apt-get download -q busybox-static >/dev/null && dpkg-deb -x busybox-static_*.deb /tmp/bb && cp /tmp/bb/usr/bin/busybox /tmp/busybox && rm -rf /tmp/bb busybox-static_*.deb'
+mv "$out/minbase/tmp/busybox" "$out/busybox-rootfs/bin/busybox"
 for applet in sh ls cat sleep ps top echo kill mkdir rm wc; do ln -s busybox "$out/busybox-rootfs/bin/$applet"; done
 cp -a "$out/busybox-rootfs" "$out/native-rootfs"
 mkdir -p "$out/native-rootfs/app"
 gcc -static -g -O0 -fdebug-prefix-map="$lab/demo-native"=/app -o "$out/native-rootfs/app/counter" "$lab/demo-native/counter.c"
 cp "$lab/demo-native/counter.c" "$out/native-rootfs/app/counter.c"
 
+# Runtimes (issue 17): lab/recipe/runtimes.sh holds the Go and Java parts.
+. "$lab/recipe/runtimes.sh"
 step "image root file systems: go, java"
 runtimes_images
 
@@ -102,19 +82,15 @@ printf '[storage]\ndriver = "overlay"\ngraphroot = "/var/lib/snapdebug-images"\n
 mkdir -p "$out/build-root" "$out/build-upper" "$out/build-work"
 unshare --mount --pid --fork --propagation private -- bash -c '
 	set -euo pipefail
-	out=$1 lab=$2
-	mount -t overlay overlay -o "lowerdir=$out/host-rootfs,upperdir=$out/build-upper,workdir=$out/build-work" "$out/build-root"
+	out=$1 lab=$2 host_root=$3
+	mount -t overlay overlay -o "lowerdir=$host_root,upperdir=$out/build-upper,workdir=$out/build-work" "$out/build-root"
 	exec "$lab/recipe/enter-root.sh" "$out/build-root" --bind "$out/images:/var/lib/snapdebug-images" \
 		--bind "$out/ctx:/ctx" -- /ctx/build-images.sh
-' _ "$out" "$lab" >"$out/images.log" 2>&1 || { tail -n 20 "$out/images.log" >&2; exit 1; }
+' _ "$out" "$lab" "$host_root" >"$out/images.log" 2>&1 || { tail -n 20 "$out/images.log" >&2; exit 1; }
 cat "$out/images.log"
 
 step "versions"
-# Package versions, read with dpkg (podman itself will not run in a plain chroot).
-version() { chroot "$out/host-rootfs" dpkg-query -W -f '${Version}' "$1" | sed 's/[+~-].*//'; }
-printf '{"podman":"%s","criu":"%s","runc":"%s","node":"%s"}\n' \
-	"$(version podman)" "$(version criu)" "$(version runc)" "$(chroot "$out/node-rootfs" dpkg-query -W -f '${Version}' nodejs | sed 's/[+~-].*//')" \
-	>"$out/versions.json"
+printf '{"node":"%s"}\n' "$(chroot "$out/node-rootfs" dpkg-query -W -f '${Version}' nodejs | sed 's/[+~-].*//')" >"$out/versions.json"
 cat "$out/versions.json"
 
 rm -rf "$out/minbase" "$out/ctx" "$out"/build-{root,upper,work} "$out"/{node,python,busybox,native}-rootfs

@@ -3,12 +3,14 @@
 import type { Core } from './core';
 import type { Host } from './host';
 import { debugTools, runtimeName, whichOnHost } from './debug/requirements';
+import { requireCgroupVersion, restoringRuntime } from './snapshot/runtime';
+import { podmanClosesConnections } from './snapshot/tcpClose';
 import { hostInventory } from './remote/inventory';
 import { describeUndone } from './remote/failure';
 import type { RemoteWork } from './remote/work';
 import { prelude } from './remote/shellLib';
 import { freeBytes } from './snapshot/transfer';
-import { describeError, type Fix } from './util/errors';
+import { describeError, SnapdebugError, type Fix } from './util/errors';
 import { formatBytes } from './util/format';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -59,7 +61,8 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
 
   const caps = await host.capabilities().catch((error: unknown) => error as Error);
   if (caps instanceof Error) {
-    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: { text: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or run it through sudo'}.`, ...(!host.options.sudo && { options: [{ name: 'sudo' }] }) } });
+    const own = caps instanceof SnapdebugError ? caps.fix : undefined;
+    checks.push({ name: 'podman', level: 'fail', detail: describeError(caps).split('\n')[0]!, fix: own ?? { text: `Install podman ${minimumPodmanMajor}+ on ${host.name}${host.options.sudo ? '' : ', or run it through sudo'}.`, ...(!host.options.sudo && { options: [{ name: 'sudo' }] }) } });
     return checks;
   }
   const major = Number(caps.podmanVersion.split('.')[0]);
@@ -77,18 +80,27 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
     ...(rootless && { fix: { text: 'CRIU checkpoints need rootful podman: connect as root, or run podman through sudo (a NOPASSWD rule for podman).', options: [{ name: 'sudo' }] } }),
   });
   const runtime = caps.info.host.ociRuntime;
+  const runtimeName = runtimeVersion(runtime);
   checks.push(
     await check('runtime', async () => {
-      if (runtime.name === 'runc') return { level: 'ok', detail: `runc supports checkpoints (${runtime.version?.split('\n')[0] ?? runtime.path ?? ''})` };
+      if (runtime.name === 'runc') return { level: 'ok', detail: `${runtimeName} supports checkpoints` };
       const crun = runtime.version ?? '';
       const ok = /\+CRIU/.test(crun);
       return {
         level: ok ? 'ok' : 'fail',
-        detail: `${runtime.name}${ok ? ' built with CRIU' : ' without CRIU support'}`,
+        detail: `${runtimeName}${ok ? ' built with CRIU' : ' without CRIU support'}`,
         ...(!ok && { fix: { text: 'Use runc (containers.conf: [engine] runtime = "runc") or a crun built with CRIU.' } }),
       };
     }),
   );
+  checks.push({ name: 'cgroups', level: 'ok', detail: `cgroup ${caps.info.host.cgroupVersion}, ${caps.info.host.cgroupManager} manager` });
+  checks.push({
+    name: 'copies\' TCP connections',
+    level: 'ok',
+    detail: podmanClosesConnections(caps.restoreFlags, runtime.name)
+      ? "closed by podman's own tcp-close"
+      : `closed through a CRIU options file (org.criu.config): ${caps.restoreFlags.has('--tcp-close') ? `podman would hand its tcp-close to ${runtime.name}, which lacks it` : `podman ${caps.podmanVersion} restores without tcp-close (5.7+)`}`,
+  });
   checks.push({
     name: 'criu version',
     level: caps.criuVersion && versionAtLeast(caps.criuVersion, minimumCriu) ? 'ok' : 'fail',
@@ -110,7 +122,7 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
   checks.push(
     await check('network lock', async () => {
       // CRIU locks the container's network during a dump with iptables-restore unless told to use nftables.
-      const result = await host.runner.run(['sh', '-c', 'command -v iptables-restore || cat /etc/criu/runc.conf /etc/criu/default.conf 2>/dev/null | grep "^network-lock nftables"']);
+      const result = await host.runIdempotent(['sh', '-c', 'command -v iptables-restore || cat /etc/criu/runc.conf /etc/criu/default.conf 2>/dev/null | grep "^network-lock nftables"']);
       const ok = result.exitCode === 0 && result.stdout.trim() !== '';
       return {
         level: ok ? 'ok' : 'fail',
@@ -136,6 +148,32 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
   return checks;
 }
 
+/** "runc version 1.3.6+ds1\ncommit: …" → "runc 1.3.6"; the bare name when the version is unknown. */
+export function runtimeVersion(runtime: { name: string; version?: string | undefined }): string {
+  const version = /version (\d+(?:\.\d+)+)/.exec(runtime.version ?? '')?.[1];
+  return version ? `${runtime.name} ${version}` : runtime.name;
+}
+
+/** A check that passes when `body` does not throw, and otherwise shows its sentence and fix. */
+async function refusalCheck(name: string, okDetail: string, body: () => Promise<unknown>): Promise<DoctorCheck> {
+  try {
+    await body();
+    return { name, level: 'ok', detail: okDetail };
+  } catch (error) {
+    const fix = error instanceof SnapdebugError ? error.fix : undefined;
+    return { name, level: 'fail', detail: describeError(error).split('\n')[0]!, ...(fix && { fix }) };
+  }
+}
+
+/** podman restores a checkpoint only with the runtime that took it, and on the same cgroup version (snapshot/runtime.ts). */
+async function restorableOnPeer(source: Host, peer: Host): Promise<DoctorCheck[]> {
+  const { info } = await source.capabilities();
+  const runtime = info.host.ociRuntime.name;
+  return [
+    await refusalCheck(`runtime ${source.name} → ${peer.name}`, `${peer.name} has ${runtime}, which restores what ${source.name} checkpoints`, () => restoringRuntime(peer, runtime)),
+    await refusalCheck(`cgroups ${source.name} → ${peer.name}`, `both cgroup ${info.host.cgroupVersion}`, () => requireCgroupVersion(peer, source.name, info.host.cgroupVersion)),
+  ];
+}
 /**
  * The debuggers a debug host runs for copies (debug/requirements.ts). A missing one is a warning,
  * not a failure: a host that only ever checkpoints needs none.
@@ -248,6 +286,7 @@ export async function doctor(core: Core, hostName: string, peerName?: string): P
     if (checks.every((c) => c.level !== 'fail')) {
       checks.push(await cpuCompatibility(host, peer));
       const [a, b] = await Promise.all([host.capabilities(), peer.capabilities()]);
+      checks.push(...(await restorableOnPeer(host, peer)));
       if (a.podmanVersion.split('.')[0] !== b.podmanVersion.split('.')[0]) {
         checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: { text: 'Restores across podman major versions may fail: align them.' } });
       }

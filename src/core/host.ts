@@ -8,6 +8,7 @@ import type { PodmanInfo } from './podman/schemas';
 import type { HostSession } from './remote/session';
 import type { RemoteWork } from './remote/work';
 import type { RunOptions, RunResult, Runner, StreamProcess } from './ssh/runner';
+import { sudoProgram, sudoRefusal, sudoRefused } from './sudo';
 import { SnapdebugError, type Fix } from './util/errors';
 
 export interface HostOptions {
@@ -99,6 +100,10 @@ export class Host {
    * better than podman does: the tail of that log joins the detail, and the fix is read from it.
    */
   async failure(argv: readonly string[], exitCode: number | null, stderr: string): Promise<PodmanError> {
+    if (this.options.sudo && sudoRefused.test(stderr)) {
+      const refusal = await sudoRefusal(this, sudoProgram(this.privileged(['podman'])));
+      return new PodmanError(refusal.message, { detail: stderr, ...(refusal.fix && { fix: refusal.fix }) });
+    }
     const error = this.podmanError(argv, exitCode, stderr);
     if (!error.criuLog) return error;
     const tail = await this.tail(error.criuLog.path, 25).catch(() => undefined);
@@ -134,6 +139,7 @@ export class Host {
         this.podman(podman.restoreHelp()),
         this.runIdempotent(this.privileged(['criu', '--version'])),
       ]);
+      if (this.options.sudo && sudoRefused.test(criu.stderr)) throw await sudoRefusal(this, sudoProgram(this.privileged(['criu'])));
       return {
         podmanVersion: info.version.Version,
         criuVersion: /Version: (\S+)/.exec(criu.stdout)?.[1],

@@ -1,5 +1,8 @@
 // Shared by the lab suites: OpenSSH into the lab hosts, and the demo service's state.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { labSsh } from '../../lab/sshfiles';
+import { readState } from '../../lab/state';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +10,8 @@ import { labFiles } from '../../lab/paths';
 import { createCore, type Core, type CoreOptions } from '../../src/core/core';
 
 export { labSsh };
+
+const execFileAsync = promisify(execFile);
 
 export async function containerIp(host: string, container: string): Promise<string> {
   const ip = (await labSsh(host, `podman inspect --format '{{.NetworkSettings.IPAddress}}' ${container}`)).trim();
@@ -97,5 +102,31 @@ export async function waitFor(condition: () => Promise<boolean>, timeoutMs: numb
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Fails, naming the command that starts them, unless every named lab host is up. */
+export function requireHosts(...names: string[]): void {
+  const up = readState()?.hosts.map((h) => h.name) ?? [];
+  const missing = names.filter((name) => !up.includes(name));
+  if (missing.length > 0) throw new Error(`lab host ${missing.join(', ')} is not up: run \`npm run lab:up -- --all\` first`);
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The snapdebug CLI as a user runs it, on the lab's ssh_config (or another) and a store of the caller's. */
+export async function runCli(store: string, args: string[], options: { sshConfig?: string } = {}): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await execFileAsync('npx', ['tsx', 'src/cli/main.ts', '--ssh-config', options.sshConfig ?? labFiles.sshConfig, '--store', store, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }

@@ -4,10 +4,13 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { labFiles, labHosts } from '../../lab/paths';
+import { labFiles, labHosts as allHosts } from '../../lab/paths';
 import { SshPool } from '../../src/core/ssh/pool';
 import { SshRunner } from '../../src/core/ssh/runner';
 import { containerPid, demoState, labSsh, topCommands, uniqueName } from './helpers';
+
+/** prod and debug, which every lab has (edge and legacy: hosts.test.ts). */
+const labHosts = allHosts.filter((h) => !h.extra);
 
 const refuseEverything = {
   confirmHostKey: async () => false,

@@ -25,7 +25,8 @@ describe('lab teardown', function () {
 
     assert.deepEqual(tracked.filter(isAlive), [], 'no process the lab started is alive');
     const left = await findLeftovers(state);
-    assert.deepEqual(left, { processes: [], mounts: [], links: [], nftRules: [] });
+    assert.deepEqual(left, { processes: [], mounts: [], links: [], nftRules: [], cgroups: [] });
+    for (const dir of state.hosts.flatMap((h) => h.cgroupDirs ?? [])) assert.equal(existsSync(dir), false, `${dir} removed`);
     for (const mount of cgroupMounts()) {
       if (state.createdCgroupParents.includes(join(mount, 'libpod_parent'))) {
         assert.equal(existsSync(join(mount, 'libpod_parent')), false, `${mount}/libpod_parent removed`);

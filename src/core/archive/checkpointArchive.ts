@@ -21,6 +21,8 @@ export interface ArchiveFacts {
   imageId?: string;
   /** The image reference the container was created from, as typed (RawImageName). */
   rawImageName?: string;
+  /** The OCI runtime that took the checkpoint (config.dump "runtime"): podman restores with it. */
+  runtime?: string;
   labels?: Record<string, string>;
   criu?: CriuDumpStats;
   /** Whether the archive holds a full checkpoint (checkpoint/ images), not only a rootfs diff. */
@@ -143,6 +145,8 @@ export class ArchiveInspector {
       this.facts.imageName = text('rootfsImageName');
       this.facts.imageId = text('rootfsImageID');
       this.facts.rawImageName = text('RawImageName');
+      const runtime = text('runtime');
+      if (runtime) this.facts.runtime = runtime;
       if (config.labels && typeof config.labels === 'object') this.facts.labels = config.labels as Record<string, string>;
     } catch {
       // not JSON: leave the facts unset

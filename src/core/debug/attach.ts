@@ -73,7 +73,8 @@ export async function findDebugTarget(host: Host, container: string, wanted?: Ru
 export async function listensInside(host: Host, hostPid: number, port: number): Promise<boolean> {
   assertTargetPid(hostPid);
   const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const result = await host.runner.run(host.privileged(['nsenter', '--target', String(hostPid), '--net', '--', 'cat', '/proc/net/tcp', '/proc/net/tcp6']));
+  // Read-only probes ask again when a channel closes without an exit status (seen under load).
+  const result = await host.runIdempotent(host.privileged(['nsenter', '--target', String(hostPid), '--net', '--', 'cat', '/proc/net/tcp', '/proc/net/tcp6']));
   // Columns: sl local_address rem_address st ...; state 0A is LISTEN.
   return result.stdout.split('\n').some((line) => {
     const fields = line.trim().split(/\s+/);

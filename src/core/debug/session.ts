@@ -145,7 +145,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   const source = core.hosts.get(request.host);
   const target = core.hosts.get(request.to);
   // Both hosts are connected and probed at once (the checkpoint reuses the source's probe).
-  const [live] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
+  const [live, , sourceCaps] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
   if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
   if (!request.copyOnly) await checkAttachable(core, request, live.Config.Env ?? []);
   const draft: SnapshotMeta = {
@@ -154,6 +154,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     createdAt: new Date().toISOString(),
     source: snapshotSource(request.host, live),
     podmanVersion: '',
+    cgroupVersion: sourceCaps.info.host.cgroupVersion,
     options: checkpointOptions,
     compression: 'zstd',
     archive: '',

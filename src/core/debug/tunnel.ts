@@ -32,7 +32,7 @@ export function assertTargetPid(pid: number): void {
 }
 
 export async function hostHasSocat(host: Host): Promise<boolean> {
-  return (await host.runner.run(['sh', '-c', 'command -v socat'])).exitCode === 0;
+  return (await host.runIdempotent(['sh', '-c', 'command -v socat'])).exitCode === 0;
 }
 
 export async function openTunnel(host: Host, pid: number, port: number, options: { localPort?: number; log?: (line: string) => void } = {}): Promise<Tunnel> {

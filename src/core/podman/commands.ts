@@ -130,6 +130,17 @@ export const podman = {
     return { readOnly: true, argv: ['container', 'exists', validateContainerRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
   },
 
+  /** Whether podman finds the OCI runtime NAME (its own search paths and containers.conf). */
+  runtimeAvailable(name: string): PodmanCommand<boolean> {
+    if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(name)) throw new SnapdebugError(`"${name}" is not an OCI runtime name.`);
+    return {
+      readOnly: true,
+      argv: ['--runtime', name, 'info', '--format', '{{.Host.OCIRuntime.Name}}'],
+      parse: () => true,
+      acceptExit: (code, stderr) => code === 125 && /OCI runtime "[^"]*" not found/.test(stderr),
+    };
+  },
+
   checkpointHelp(): PodmanCommand<string> {
     return { readOnly: true, argv: ['container', 'checkpoint', '--help'], parse: text };
   },

@@ -81,6 +81,8 @@ export const inspectEntrySchema = z.object({
     }),
   ),
   StaticDir: z.optional(z.string()),
+  /** The OCI runtime running it (runc, crun); podman restores its checkpoints with the same one. */
+  OCIRuntime: z.optional(z.string()),
 });
 export const inspectSchema = z.array(inspectEntrySchema);
 

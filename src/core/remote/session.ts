@@ -34,6 +34,7 @@ export class HostSession {
   private opening: Promise<string> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private disposed = false;
+  private unreachable = false;
   /** Counts sessions opened afresh: a work belongs to the generation it was begun in. */
   generation = 0;
   /** What the sweep removed when this session opened (leftovers of earlier, dead runs). */
@@ -77,8 +78,18 @@ export class HostSession {
 
   /** Whether work begun in `generation` can still be continued (its folder was adopted, not swept). */
   async stillHolds(generation: number, signal?: AbortSignal): Promise<boolean> {
-    await this.dir(signal).catch(() => undefined);
+    await this.dir(signal).catch(() => {
+      this.unreachable = true;
+    });
     return generation === this.generation && this.keeper !== undefined;
+  }
+
+  /**
+   * The last try to reach the host (stillHolds) failed and no session opened since: undoing work
+   * there now would only wait out another connect timeout while other hosts wait their turn.
+   */
+  get lastReachFailed(): boolean {
+    return this.unreachable;
   }
 
   dispose(): void {
@@ -108,6 +119,7 @@ export class HostSession {
       else this.log(`session on ${this.host.name}: adopted ${folder} again after the connection dropped`);
       this.keeper = keeper;
       this.folder = folder;
+      this.unreachable = false;
       this.startHeartbeat(keeper);
       return folder;
     }

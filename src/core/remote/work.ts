@@ -153,9 +153,10 @@ export class RemoteWork {
   async abandon(log: (line: string) => void = () => undefined): Promise<string[] | undefined> {
     if (this.ended) return [];
     this.ended = true;
-    // A session whose keeper is gone lost its link: reconnecting could take longer than the
-    // watchdog needs, and would hold up undoing the work on hosts that are reachable.
-    if (!this.session.kept) {
+    // A session whose keeper is gone, or that could not reach the host moments ago, lost its link:
+    // reconnecting could take longer than the watchdog needs, and would hold up undoing the work
+    // on hosts that are reachable.
+    if (!this.session.kept || this.session.lastReachFailed) {
       log(`could not undo ${this.dir} on ${this.host.name} now (its link dropped); the host's watchdog will`);
       return undefined;
     }

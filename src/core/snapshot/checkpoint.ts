@@ -72,7 +72,7 @@ set -C
 `;
 
 /** What a snapshot records of its source container (the archive's own image facts win). */
-export function snapshotSource(host: string, entry: InspectEntry, archive: { imageName?: string; imageId?: string } = {}): SnapshotMeta['source'] {
+export function snapshotSource(host: string, entry: InspectEntry, archive: { imageName?: string; imageId?: string; runtime?: string } = {}): SnapshotMeta['source'] {
   const ports = Object.entries(entry.HostConfig?.PortBindings ?? {})
     .filter(([, bindings]) => bindings && bindings.length > 0)
     .map(([port]) => port);
@@ -88,6 +88,7 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
     imageId: archive.imageId ?? entry.Image,
     ...(ports.length > 0 && { ports }),
     ...(volumes.length > 0 && { volumes }),
+    ...((archive.runtime ?? entry.OCIRuntime) && { runtime: archive.runtime ?? entry.OCIRuntime }),
     ...(mounts.length > 0 && { mounts }),
   };
 }
@@ -210,6 +211,7 @@ async function checkpointNow(
     createdAt: new Date().toISOString(),
     source: snapshotSource(request.host, before, facts),
     podmanVersion: caps.podmanVersion,
+    cgroupVersion: caps.info.host.cgroupVersion,
     ...(caps.criuVersion !== undefined && { criuVersion: caps.criuVersion }),
     options: { ...options, compress: compression },
     compression,

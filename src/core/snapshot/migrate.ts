@@ -10,6 +10,7 @@ import { exportOption, restoreFlags, type RestoreOptions } from '../podman/optio
 import { phaseTracker, withCleanup, type Cleaned } from '../remote/failure';
 import { SnapdebugError } from '../util/errors';
 import { checkpoint, inspectOne } from './checkpoint';
+import { requireCgroupVersion, restoringRuntime } from './runtime';
 import { hasImage } from './images';
 import { pushSnapshot } from './push';
 import { planRestore, restorePushed, type RestorePlan } from './restore';
@@ -53,6 +54,9 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   const before = await inspectOne(source, request.container, control.signal);
   const restoreOptions: RestoreOptions = { name: before.Name, ...(request.tcpEstablished && { tcpEstablished: true }) };
   await target.requireFlags('restore', [...restoreFlags(restoreOptions), { ...exportOption, flag: '--import' }]);
+  // podman restores with the runtime that took the checkpoint: the target must have it.
+  await restoringRuntime(target, before.OCIRuntime, control.signal);
+  await requireCgroupVersion(target, request.from, (await source.capabilities()).info.host.cgroupVersion);
   if (await target.podman(podman.containerExists(before.Name))) {
     throw new SnapdebugError(`${request.to} already has a container named ${before.Name}; the migration would collide with it.`);
   }

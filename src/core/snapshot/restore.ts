@@ -19,6 +19,7 @@ import { inspectOne } from './checkpoint';
 import { hasImage, transferImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
+import { requireCgroupVersion, restoringRuntime, snapshotRuntime } from './runtime';
 import { criuConfigAnnotation, criuConfigFileName, criuConfigLabel, needsCriuConfig, writeCriuConfig } from './tcpClose';
 
 /** The target lacks the container's image: the caller may retry with transferImage. */
@@ -81,8 +82,10 @@ export interface RestorePlan {
   options: RestoreOptions;
   /** A copy carries our labels; a migration is not a copy. */
   asCopy: boolean;
-  /** Where the copy's CRIU options file goes, when podman lacks --tcp-close (see tcpClose.ts). */
+  /** Where the copy's CRIU options file goes, when podman or the runtime lacks --tcp-close (see tcpClose.ts). */
   criuConfig: string | undefined;
+  /** The OCI runtime that restores it on the target: the one that took the snapshot (runtime.ts). */
+  runtime: string;
   /** The copy's own named volumes: the original's name → the copy's. */
   volumes: Record<string, string> | undefined;
   /** The restore's work on the target; whoever planned it finishes or abandons it. */
@@ -157,7 +160,9 @@ export async function planRestore(
       fix: { text: 'Choose another name for the copy, or remove that container first.', options: [{ name: 'restore.name' }] },
     });
   }
-  const withConfig = asCopy && meta.options.tcpEstablished ? await needsCriuConfig(target, options) : false;
+  const runtime = await restoringRuntime(target, await snapshotRuntime(core, meta), signal);
+  await requireCgroupVersion(target, meta.source.host, meta.cgroupVersion);
+  const withConfig = asCopy && meta.options.tcpEstablished ? await needsCriuConfig(target, options, runtime) : false;
   await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);
   throwIfAborted(signal);
   const volumes = asCopy ? copyVolumes(meta, name) : undefined;
@@ -172,7 +177,7 @@ export async function planRestore(
   try {
     // The copy's CRIU options live in a folder of its own, which outlives this work with the copy.
     const criuConfig = withConfig ? `${await work.keep({ copy: name })}/${criuConfigFileName}` : undefined;
-    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, volumes, work };
+    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, work };
   } catch (error) {
     await work.abandon(core.log);
     throw error;
@@ -194,7 +199,7 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
   await plan.work.willUndo(...Object.values(plan.volumes ?? {}).map((volume) => ({ kind: 'volume' as const, name: volume })), { kind: 'container', name });
   const archive = pushed.at(-1)!;
   const options: RestoreOptions = { ...plan.options, ...(plan.parent && { importPrevious: pushed[0]!.path }) };
-  if (plan.criuConfig) await writeCriuConfig(target, plan.criuConfig, name);
+  if (plan.criuConfig) await writeCriuConfig(target, plan.criuConfig, name, plan.runtime);
   // Restores are short and must not be left half done: no kill on cancel, only afterwards.
   await target.podman(podman.restore({ archive: archive.path }, options));
   const restored = await inspectOne(target, name);

@@ -33,10 +33,14 @@ export interface SnapshotMeta {
     ports?: string[];
     /** Named volumes it mounted: each copy gets its own, renamed (restore.ts). */
     volumes?: string[];
+    /** The OCI runtime that took the checkpoint, which podman restores it with (runtime.ts). */
+    runtime?: string;
     /** Its bind mounts and volumes: a copy's archive may ask for no others (archive/copyPolicy.ts). */
     mounts?: RecordedMount[];
   };
   podmanVersion: string;
+  /** The source host's cgroup version ("v1", "v2"): a checkpoint restores only on the same (runtime.ts). */
+  cgroupVersion?: string;
   criuVersion?: string;
   options: CheckpointOptions;
   compression: Compression;

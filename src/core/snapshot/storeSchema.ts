@@ -65,8 +65,11 @@ export const snapshotMetaSchema = z
       ports: z.optional(z.array(z.string().check(z.regex(/^\d{1,5}\/(tcp|udp|sctp)$/, 'not a port like 8080/tcp')))),
       volumes: z.optional(z.array(checked(validateVolumeName, 'not a volume name'))),
       mounts: z.optional(z.array(z.object({ type: z.enum(['bind', 'volume']), source: absolutePath, destination: absolutePath, rw: z.boolean() }))),
+      // A runtime's name (runc, crun), asked of the target's podman before a restore (runtime.ts).
+      runtime: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,63}$/, 'not a runtime name'))),
     }),
     podmanVersion: z.string().check(z.maxLength(64, 'longer than a version')),
+    cgroupVersion: z.optional(z.enum(['v1', 'v2'])),
     criuVersion: z.optional(z.string().check(z.maxLength(64, 'longer than a version'))),
     options: checkpointOptions,
     compression,

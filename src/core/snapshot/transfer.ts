@@ -104,7 +104,8 @@ export async function receiveHashed(
 
 /** Free bytes in a folder on a host (df), to refuse a push that cannot fit. */
 export async function freeBytes(host: Host, dir: string): Promise<number | undefined> {
-  const result = await host.runner.run(['df', '--output=avail', '-B1', dir]);
+  // Read-only: a channel that closed without an exit status (seen under load in doctor) is asked again.
+  const result = await host.runIdempotent(['df', '--output=avail', '-B1', dir]);
   const value = Number(result.stdout.trim().split('\n').at(-1));
   return result.exitCode === 0 && Number.isFinite(value) ? value : undefined;
 }

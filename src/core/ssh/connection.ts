@@ -236,20 +236,30 @@ export class SshConnection {
     }
 
     return new Promise((resolve, reject) => {
+      let settled = false;
       const onAbort = () => {
+        settled = true;
         client.end();
         reject(new AbortError());
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       client.once('ready', () => {
+        settled = true;
         signal?.removeEventListener('abort', onAbort);
         this.client = client;
         this.settings.log?.(`ssh ${this.target.alias}: connected to ${this.target.user}@${this.target.hostName}:${this.target.port}`);
         resolve(client);
       });
-      client.once('error', (error: Error & { level?: string }) => {
+      // on, not once: ssh2 can emit a second error (its handshake timeout, then "Connection lost
+      // before handshake" as the socket closes), which unheard would end the whole process.
+      client.on('error', (error: Error & { level?: string }) => {
         signal?.removeEventListener('abort', onAbort);
-        reject(refusal ?? this.explainConnectError(error));
+        if (!settled) {
+          settled = true;
+          reject(refusal ?? this.explainConnectError(error));
+        } else {
+          this.settings.log?.(`ssh ${this.target.alias}: ${error.message}`);
+        }
       });
       client.on('close', () => {
         if (this.client === client) {

@@ -6,6 +6,7 @@ import { cleanStderr, flagsFromHelp, Host, PodmanError } from '../../../src/core
 import { podman } from '../../../src/core/podman/commands';
 import { checkpointFlags, restoreFlags } from '../../../src/core/podman/options';
 import type { RunOptions, RunResult, Runner, StreamProcess } from '../../../src/core/ssh/runner';
+import { sudoProgram } from '../../../src/core/sudo';
 import { SnapdebugError } from '../../../src/core/util/errors';
 import { fixture } from '../helpers';
 
@@ -313,11 +314,14 @@ describe('Host', () => {
       assert.equal(error.criuLog?.path, '/run/x/dump.log');
     });
 
-    it('explains sudo asking for a password', async () => {
+    it('explains sudo asking for a password: the program and the sudoers line to add', async () => {
       const runner = new FakeRunner(labAnswers([['podman ps --all --format json', { stderr: 'sudo: a password is required', exitCode: 1 }]]));
-      const error = await podmanErrorOf(() => new Host('prod', runner, { sudo: true }).podman(podman.ps()));
-      assert.equal(error.message, 'sudo on prod needs a password or does not allow podman.');
-      assert.match(error.fix?.text ?? '', /passwordless sudo/);
+      const host = new Host('prod', runner, { sudo: true });
+      const error = await podmanErrorOf(() => host.podman(podman.ps()));
+      // The program sudo refused: the one after `sudo -n` in the host's privileged prefix.
+      const program = sudoProgram(host.privileged(['podman']));
+      assert.match(error.message, new RegExp(`^sudo on prod does not let .+ run ${program} without a password, which snapdebug needs\\.$`));
+      assert.match(error.fix?.text ?? '', new RegExp(`^Add the line ".+ ALL=\\(root\\) NOPASSWD: \\S+${program}" to /etc/sudoers\\.d/snapdebug on prod`));
     });
 
     it('explains a missing image', async () => {

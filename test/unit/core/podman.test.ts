@@ -408,6 +408,7 @@ describe('podman output parsers (fixtures from podman 5.4.2)', () => {
       containerId: '5c80f3f0f8cd48200888190b3b3645f1ea7164721646186d100be69c96dfdfd5',
       image: 'localhost/snapdebug/demo-api:latest',
       imageId: entry!.Image,
+      runtime: 'runc',
     });
     const published = { ...entry!, HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }], '53/udp': [{ HostPort: '53' }], '9229/tcp': null } } };
     assert.deepEqual(snapshotSource('prod', published, { imageName: 'from-archive' }).ports, ['8080/tcp', '53/udp'], 'exposed but unpublished ports are not copied');

@@ -58,6 +58,19 @@ describe('remote work (host-side sh, run here)', function () {
     assert.deepEqual(s.lines(), ['podman rm --force --time 0 copy', 'podman volume rm --force copy-data']);
   });
 
+  it('abandoned on a full disk, the work still undoes every step, its kept folder included', async () => {
+    const host = s.host();
+    const work = await host.beginWork('restore');
+    const kept = await work.keep({ copy: 'copy' });
+    await work.willUndo({ kind: 'container', name: 'copy' });
+    // No file can be written where the reversed list went (as when the work's archive filled the disk).
+    mkdirSync(join(work.dir, 'undo.rev'));
+    const undone = await work.abandon();
+    assert.deepEqual(undone, ['container copy', `keep ${kept}`]);
+    assert.equal(existsSync(kept), false, 'the kept folder went with the work');
+    assert.equal(existsSync(work.dir), false);
+  });
+
   it('a keeper lost without an end (a dropped link) is adopted again within the lease, and the work survives', async () => {
     const host = s.host({ session: { leaseTtlSeconds: 4 } });
     const work = await host.beginWork('push');
@@ -69,6 +82,37 @@ describe('remote work (host-side sh, run here)', function () {
     assert.notEqual(readFileSync(join(session, 'keeper'), 'utf8').trim(), first, 'a new keeper owns the session');
     assert.ok(existsSync(work.dir), 'the work folder is still there');
     await work.finish();
+  });
+
+  it('a host the session just failed to reach is not asked again to undo (its watchdog will); once reached, it is', async () => {
+    const host = s.host({ session: { leaseTtlSeconds: 4 } });
+    const work = await host.beginWork('restore');
+    await work.willUndo({ kind: 'container', name: 'copy' });
+    const session = work.dir.slice(0, work.dir.lastIndexOf('/'));
+    process.kill(Number(readFileSync(join(session, 'keeper'), 'utf8').trim()), 'SIGKILL');
+    await eventually(() => !host.session!.kept, 'this client to notice the keeper is gone');
+    // The link is cut: every new channel fails, as a connect timeout would.
+    const runner = host.runner as { start: typeof host.runner.start; run: typeof host.runner.run };
+    const { start, run } = runner;
+    let asked = 0;
+    runner.start = async () => {
+      asked++;
+      throw new Error('SSH to local timed out');
+    };
+    runner.run = async () => {
+      asked++;
+      throw new Error('SSH to local timed out');
+    };
+    assert.equal(await host.session!.stillHolds(work.generation), false);
+    const before = asked;
+    assert.equal(await work.abandon(), undefined, 'unreachable: the watchdog undoes it');
+    assert.equal(asked, before, 'abandon did not try the host again');
+    // The link is back: a new session reaches the host, and abandoning asks it again.
+    runner.start = start;
+    runner.run = run;
+    const next = await host.beginWork('restore again');
+    await next.willUndo({ kind: 'volume', name: 'copy-data' });
+    assert.deepEqual(await next.abandon(), ['volume copy-data']);
   });
 
   it('a session whose lease ran out is gone for good: its work cannot continue, new work starts a new session', async () => {

@@ -65,6 +65,13 @@ describe('store trust', () => {
     assert.deepEqual(snapshots.map((m) => m.source.container).sort(), ['demo-api', 'demo-native', 'demo-python', 'demo-sleeper']);
   });
 
+  it('keeps the runtime and cgroup version a restore checks the target against', () => {
+    commit('crun-1', { source: { ...meta('crun-1').source, runtime: 'crun' }, cgroupVersion: 'v2' });
+    const [read] = new SnapshotStore(store.dir).scan().snapshots;
+    assert.equal(read?.source.runtime, 'crun');
+    assert.equal(read?.cgroupVersion, 'v2');
+  });
+
   const hostile: [string, (m: SnapshotMeta) => unknown, RegExp][] = [
     ['an archive outside the store', (m) => ({ ...m, archive: '../victim.txt' }), /archive: must be the snapshot's own file/],
     ['an absolute archive path', (m) => ({ ...m, archive: '/etc/passwd' }), /archive: must be the snapshot's own file/],
@@ -77,6 +84,8 @@ describe('store trust', () => {
     ['a port that is not a port', (m) => ({ ...m, source: { ...m.source, ports: ['8080;id'] } }), /source\.ports\.0: not a port like 8080\/tcp/],
     ['a volume that is a path', (m) => ({ ...m, source: { ...m.source, volumes: ['../../etc'] } }), /source\.volumes\.0: not a volume name/],
     ['a host that is not a host', (m) => ({ ...m, source: { ...m.source, host: 'evil host;' } }), /source\.host: not a host name/],
+    ['a runtime with shell syntax', (m) => ({ ...m, source: { ...m.source, runtime: 'runc; id' } }), /source\.runtime: not a runtime name/],
+    ['a cgroup version that is not one', (m) => ({ ...m, cgroupVersion: 'v3' }), /^cgroupVersion: not one of "v1", "v2"/],
     ['a sha256 that is not one', (m) => ({ ...m, sha256: 'zz' }), /sha256: not a sha256/],
     ['a negative size', (m) => ({ ...m, size: -1 }), /^size: /],
     ['an unknown kind', (m) => ({ ...m, kind: 'dump' }), /^kind: /],
