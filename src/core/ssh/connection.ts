@@ -93,6 +93,9 @@ export class SshConnection {
     private readonly openJump: (spec: string, via: string | undefined) => SshConnection,
   ) {}
 
+  /** The host key this connection verified (known_hosts, or accepted by the user): what another host may pin. */
+  verifiedHostKey: Buffer | undefined;
+
   get channelsInUse(): number {
     return this.channels.inUse;
   }
@@ -198,7 +201,10 @@ export class SshConnection {
       },
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
         this.verifyHostKey(key, host, port)
-          .then(() => verify(true))
+          .then(() => {
+            this.verifiedHostKey = key;
+            verify(true);
+          })
           .catch((error: Error) => {
             refusal = error;
             verify(false);
