@@ -10,6 +10,7 @@ import { hostIsRunning, portIsFree, sshBannerAt, startHost, stopHost, type HostP
 import { attachHost, hubIsRunning, labAddress, labSubnetBits, labSubnetPrefix, startHub, stopHub } from './network';
 import { describeProfile, shapeHosts } from './linkProfile';
 import { labLinks, labMounts, labNftRules, missingCgroupParents, removeLabCgroups } from './leftovers';
+import { removeLinksTable } from './links';
 import { cacheRoot, labFiles, labHosts, stateDir, type HostKind, type LabHostSpec } from './paths';
 import { preflight } from './preflight';
 import { isAlive, waitUntil } from './proc';
@@ -180,6 +181,7 @@ export async function labDown(say: Say): Promise<void> {
   stopHub(state.hub);
   await waitUntil(() => !hubIsRunning(state.hub), 10_000, 'the lab link hub to end');
   removeLabCgroups(state.createdCgroupParents, containerIds);
+  await removeLinksTable();
 
   const left = await findLeftovers(state);
   const problems = [...left.processes, ...left.mounts, ...left.links, ...left.nftRules, ...left.cgroups];

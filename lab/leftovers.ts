@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { linksTable } from './links';
 import { cacheRoot, stateDir } from './paths';
 
 const podmanCgroupParent = 'libpod_parent';
@@ -86,5 +87,7 @@ export async function labLinks(): Promise<string[]> {
 export async function labNftRules(): Promise<string[]> {
   const nft = await execa('nft', ['list', 'ruleset'], { reject: false });
   if (nft.exitCode !== 0) return []; // no nft on this machine: nothing could have been added
-  return nft.stdout.split('\n').filter((line) => /netavark|podman/.test(line));
+  // Another lab's links table (another port base) is not this lab's leftover.
+  const ours = new RegExp(`netavark|podman|\\b${linksTable}\\b`);
+  return nft.stdout.split('\n').filter((line) => ours.test(line));
 }

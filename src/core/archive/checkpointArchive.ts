@@ -1,12 +1,15 @@
 // What a podman checkpoint archive says about itself, read from its first bytes while it streams
 // past: CRIU's dump statistics (frozen time) and podman's container config (name, image). podman
 // writes these small files before the memory pages, so nothing large is ever buffered, and the
-// decompressor stops as soon as they are found.
+// decompressor stops as soon as they are found. The tar reader is the product's one
+// (tarParser.ts): an archive it refuses only means less is learnt here (`refused` says why).
 import { createReadStream } from 'node:fs';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { SnapdebugError } from '../util/errors';
 import { decodeDumpStats, type CriuDumpStats } from './criuStats';
-import { TarReader } from './tarReader';
+import { TarParser, type TarEvent } from './tarParser';
+import { ZstdFrameCheck } from './zstdFrames';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 
@@ -24,10 +27,11 @@ export interface ArchiveFacts {
   criu?: CriuDumpStats;
   /** Whether the archive holds a full checkpoint (checkpoint/ images), not only a rootfs diff. */
   hasCheckpointImages: boolean;
+  /** Why the tar reader refused the archive, if it did (reading stopped there). */
+  refused?: string;
 }
 
 const metadataFiles = new Set(['stats-dump', 'config.dump']);
-const maxMetadataBytes = 4 * 1024 * 1024;
 
 export function detectCompression(head: Buffer): Compression {
   if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
@@ -37,18 +41,13 @@ export function detectCompression(head: Buffer): Compression {
 
 export class ArchiveInspector {
   private compression: Compression | undefined;
-  private tar: TarReader;
+  private readonly tar = new TarParser((entry) => metadataFiles.has(entry.name) && entry.type === 'file');
+  private entryName: string | undefined;
   private zstd: Decompress | undefined;
+  private zstdFrames: ZstdFrameCheck | undefined;
   private gunzip: Gunzip | undefined;
   private readonly facts: ArchiveFacts = { compression: 'none', hasCheckpointImages: false };
   private done = false;
-
-  constructor() {
-    this.tar = new TarReader(
-      (entry) => metadataFiles.has(entry.name) && entry.size <= maxMetadataBytes,
-      (entry, contents) => this.onEntry(entry.name, contents),
-    );
-  }
 
   /** True once every fact has been read (or the archive cannot tell more). */
   get complete(): boolean {
@@ -60,20 +59,36 @@ export class ArchiveInspector {
     if (this.compression === undefined) {
       this.compression = detectCompression(chunk);
       this.facts.compression = this.compression;
-      if (this.compression === 'zstd') this.zstd = new Decompress((data) => this.feedTar(Buffer.from(data)));
+      if (this.compression === 'zstd') {
+        this.zstdFrames = new ZstdFrameCheck();
+        this.zstd = new Decompress((data) => this.feedTar(Buffer.from(data)));
+      }
       if (this.compression === 'gzip') {
         this.gunzip = createGunzip();
         this.gunzip.on('data', (data: Buffer) => this.feedTar(data));
-        this.gunzip.on('error', () => (this.done = true));
+        this.gunzip.on('error', (error) => this.stop(error));
       }
     }
     try {
-      if (this.zstd) this.zstd.push(chunk);
-      else if (this.gunzip) this.gunzip.write(chunk);
+      if (this.zstd) {
+        // Checked before fzstd allocates what a frame header asks for, and fed a megabyte of
+        // output at a time: fzstd decodes all it is given, and the rest may not be needed.
+        for (const piece of this.zstdFrames!.cut(chunk, 1024 * 1024)) {
+          this.zstd.push(piece);
+          if (this.done) break;
+        }
+      } else if (this.gunzip) this.gunzip.write(chunk);
       else this.feedTar(chunk);
-    } catch {
-      this.done = true; // a damaged stream only means we learn less; the sha256 decides integrity
+    } catch (error) {
+      this.stop(error);
     }
+  }
+
+  /** A damaged or refused stream only means we learn less; the sha256 decides integrity. */
+  private stop(error: unknown): void {
+    this.done = true;
+    if (error instanceof SnapdebugError) this.facts.refused = error.message;
+    this.gunzip?.destroy();
   }
 
   result(): ArchiveFacts {
@@ -96,16 +111,26 @@ export class ArchiveInspector {
 
   private feedTar(data: Buffer): void {
     if (this.done) return;
-    this.tar.push(data);
-    if (this.tar.finished) this.done = true;
+    try {
+      for (const event of this.tar.push(data)) {
+        this.onEvent(event);
+        if (this.done) return;
+      }
+    } catch (error) {
+      this.stop(error);
+    }
+    if (this.tar.ended) this.done = true;
   }
 
-  private onEntry(name: string, contents: Buffer | undefined): void {
-    if (name.startsWith('checkpoint/')) this.facts.hasCheckpointImages = true;
-    if (name === 'stats-dump' && contents) this.facts.criu = decodeDumpStats(contents);
-    if (name === 'config.dump' && contents) this.readConfig(contents);
-    // The memory images follow the metadata: once they start, there is nothing more to learn.
-    if (this.facts.hasCheckpointImages && this.facts.containerName !== undefined) {
+  private onEvent(event: TarEvent): void {
+    if (event.kind === 'entry') {
+      this.entryName = event.entry.name;
+      if (this.entryName.startsWith('checkpoint/')) this.facts.hasCheckpointImages = true;
+    } else if (event.kind === 'kept') {
+      if (this.entryName === 'stats-dump') this.facts.criu = decodeDumpStats(event.contents);
+      if (this.entryName === 'config.dump') this.readConfig(event.contents);
+    } else if (event.kind === 'entryEnd' && this.facts.hasCheckpointImages && this.facts.containerName !== undefined) {
+      // The memory images follow the metadata: once they start, there is nothing more to learn.
       this.done = true;
       this.gunzip?.destroy();
     }

@@ -2,14 +2,18 @@
 // into the plain tar that relabel.ts rewrites. zstd goes to a `zstd` process when this machine
 // has one: fzstd (pure JavaScript, the fallback) moves its whole window after every block, so on
 // a 516 MiB archive it took 2.6 s where `zstd -d` took 0.12 s, and those 2.6 s ran on the thread
-// that also encrypts both SSH connections of Snapshot & Debug (bench/debug.ts).
+// that also encrypts both SSH connections of Snapshot & Debug (bench/debug.ts). Either way a
+// frame may ask for a window of at most maxZstdWindowBytes (zstdFrames.ts): a forged header
+// cannot make us, or the zstd process, allocate more.
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { Duplex, PassThrough, Transform } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { SnapdebugError } from '../util/errors';
 import { detectCompression } from './checkpointArchive';
+import { maxZstdWindowBytes, ZstdFrameCheck } from './zstdFrames';
 
 const magicBytes = 4;
 
@@ -35,7 +39,7 @@ export function zstdProgram(): string | undefined {
 
 /** zstd -d in a child process, with backpressure both ways; a bad stream fails with zstd's words. */
 export function zstdProcess(program: string): Duplex {
-  const child = spawn(program, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(program, ['-d', '-c', '-q', `--memory=${maxZstdWindowBytes / 1024 / 1024}MB`], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   const duplex = new Duplex({
@@ -68,34 +72,70 @@ export function zstdProcess(program: string): Duplex {
   return duplex;
 }
 
-function fzstdTransform(): Transform {
-  let zstd: Decompress | undefined;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
+/** Decoded bytes fzstd produces between two looks at the reader: a few of its 128 KiB blocks. */
+const fzstdPieceBytes = 1024 * 1024;
+
+/**
+ * fzstd with backpressure. fzstd decodes all it is given at once, and 4 bytes of a zstd frame
+ * may decode to 128 KiB: it is fed a piece at a time (cut at block boundaries by
+ * ZstdFrameCheck), and waits for its reader whenever a megabyte is waiting to be read.
+ */
+function fzstdDecoder(): Duplex {
+  const frames = new ZstdFrameCheck();
+  let resume: (() => void) | undefined;
+  const duplex: Duplex = new Duplex({
+    readableHighWaterMark: fzstdPieceBytes,
+    write(chunk: Buffer, _encoding, done) {
+      let pieces: Buffer[];
       try {
-        // fzstd may reuse its output buffer: copy each chunk before handing it on.
-        zstd ??= new Decompress((data) => this.push(Buffer.from(data)));
-        zstd.push(chunk);
-        done();
+        pieces = frames.cut(chunk, fzstdPieceBytes);
       } catch (error) {
-        done(error as Error);
+        return done(error as Error);
       }
+      const feed = (from: number): void => {
+        try {
+          for (let i = from; i < pieces.length; i++) {
+            zstd.push(pieces[i]!);
+            if (duplex.readableLength >= fzstdPieceBytes) {
+              resume = () => feed(i + 1);
+              return;
+            }
+          }
+        } catch (error) {
+          return done(error as Error);
+        }
+        done();
+      };
+      feed(0);
+    },
+    final(done) {
+      if (!frames.atFrameBoundary) return done(new SnapdebugError("The archive's zstd stream ends inside a frame: it is truncated."));
+      duplex.push(null);
+      done();
+    },
+    read() {
+      const next = resume;
+      resume = undefined;
+      next?.();
     },
   });
+  // fzstd may reuse its output buffer: copy each chunk before handing it on.
+  const zstd = new Decompress((data) => void duplex.push(Buffer.from(data)));
+  return duplex;
 }
 
-function decoderFor(head: Buffer, program: string | undefined): Duplex {
+function decoderFor(head: Buffer, program: string | null): Duplex {
   const compression = detectCompression(head);
   if (compression === 'gzip') return createGunzip();
   if (compression === 'none') return new PassThrough();
-  return program ? zstdProcess(program) : fzstdTransform();
+  return program ? zstdProcess(program) : fzstdDecoder();
 }
 
 /**
  * A compressed or plain archive stream in, the plain tar out. `program`: the zstd program to use
- * (default: the one on PATH), or undefined for fzstd.
+ * (default: the one on PATH), or null for fzstd (undefined means the default, as ever in JS).
  */
-export function decompressor(program: string | undefined = zstdProgram()): Duplex {
+export function decompressor(program: string | null = zstdProgram() ?? null): Duplex {
   let decoder: Duplex | undefined;
   let head: Buffer[] = [];
   let headBytes = 0;

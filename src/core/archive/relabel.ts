@@ -3,117 +3,62 @@
 // that one small entry while the archive streams to the target; likewise spec.dump (the OCI spec)
 // when the copy needs annotations (tcpClose.ts: runc's org.criu.config) or volumes of its own
 // (restore.ts: named volumes renamed in config.dump, in spec.dump's mount sources, and in the
-// names of the archive's volumes/NAME.tar entries). The output is an
-// uncompressed tar (podman imports those as well; decompress.ts undoes the compression first);
-// every other entry passes through byte for byte.
+// names of the archive's volumes/NAME.tar entries). Both dumps are held (a few MiB at most)
+// until both are read and approved (copyPolicy.ts), then written anew, in plain ustar headers
+// under their plain names; every other entry passes through byte for byte. The archive is read
+// by the product's one tar reader (tarParser.ts), so a dump found under any name encoding (ustar
+// prefix, pax path, GNU long name) is the one rewritten, and a second one is refused. The output
+// is an uncompressed tar (podman imports those as well; decompress.ts undoes the compression).
 import { Transform, type TransformCallback } from 'node:stream';
+import { SnapdebugError } from '../util/errors';
+import { encodeHeader, paddingFor } from './tarFormat';
+import { TarParser, type TarEntry, type TarEvent, type TarLimits } from './tarParser';
 
-const blockBytes = 512;
+export { addAnnotations, addLabels, entryRenames, entryRewrites, renameConfigVolumes, renameSpecVolumes, type CopyRewrite } from './dumpEdits';
 
-function octal(value: number, length: number): string {
-  return value.toString(8).padStart(length - 1, '0') + '\0';
+/** The two files podman rebuilds a container from. */
+export interface CopyDumps {
+  configDump: Buffer;
+  specDump: Buffer;
 }
 
-/** A ustar header with a new size or name, and a recomputed checksum. */
-function withFields(header: Buffer, fields: { size?: number; name?: string }): Buffer {
-  const copy = Buffer.from(header);
-  if (fields.size !== undefined) copy.write(octal(fields.size, 12), 124, 12, 'ascii');
-  if (fields.name !== undefined) {
-    if (Buffer.byteLength(fields.name) >= 100) throw new Error(`archive entry name too long to rename to: ${fields.name}`);
-    copy.fill(0, 0, 100);
-    copy.write(fields.name, 0, 100, 'utf8');
-  }
-  copy.fill(0x20, 148, 156); // the checksum is computed with its own field as spaces
-  let sum = 0;
-  for (const byte of copy) sum += byte;
-  copy.write(octal(sum, 7) + ' ', 148, 8, 'ascii');
-  return copy;
+export interface DumpRewriterOptions {
+  /**
+   * Called once both config.dump and spec.dump are read, before their bytes go on: a throw
+   * (a SnapdebugError saying why) fails the stream, with nothing of the dumps sent.
+   */
+  approve?: (dumps: CopyDumps) => Promise<void>;
+  limits?: TarLimits;
 }
 
-function readString(block: Buffer, offset: number, length: number): string {
-  const field = block.subarray(offset, offset + length);
-  const end = field.indexOf(0);
-  return field.subarray(0, end < 0 ? length : end).toString('utf8');
-}
-
-export function addLabels(configDump: Buffer, labels: Record<string, string>): Buffer {
-  const config = JSON.parse(configDump.toString('utf8')) as { labels?: Record<string, string> | null };
-  config.labels = { ...(config.labels ?? {}), ...labels };
-  return Buffer.from(JSON.stringify(config));
-}
-
-export function addAnnotations(specDump: Buffer, annotations: Record<string, string>): Buffer {
-  const spec = JSON.parse(specDump.toString('utf8')) as { annotations?: Record<string, string> | null };
-  spec.annotations = { ...(spec.annotations ?? {}), ...annotations };
-  return Buffer.from(JSON.stringify(spec));
-}
-
-/** config.dump's named volumes under their new names (old → new). */
-export function renameConfigVolumes(configDump: Buffer, volumes: Record<string, string>): Buffer {
-  const config = JSON.parse(configDump.toString('utf8')) as { namedVolumes?: Array<{ volumeName: string }> | null };
-  for (const volume of config.namedVolumes ?? []) volume.volumeName = volumes[volume.volumeName] ?? volume.volumeName;
-  return Buffer.from(JSON.stringify(config));
-}
-
-/**
- * spec.dump's bind mounts of named volumes pointed at the renamed volumes: CRIU restores the
- * mounts from the spec, so without this the copy would write into the old name's volume.
- */
-export function renameSpecVolumes(specDump: Buffer, volumes: Record<string, string>): Buffer {
-  const spec = JSON.parse(specDump.toString('utf8')) as { mounts?: Array<{ source?: string }> | null };
-  for (const mount of spec.mounts ?? []) {
-    for (const [from, to] of Object.entries(volumes)) {
-      const suffix = `/volumes/${from}/_data`;
-      if (mount.source?.endsWith(suffix)) mount.source = `${mount.source.slice(0, -suffix.length)}/volumes/${to}/_data`;
-    }
-  }
-  return Buffer.from(JSON.stringify(spec));
-}
-
-/** What a copy's archive gains on its way to the target. */
-export interface CopyRewrite {
-  labels: Record<string, string>;
-  /** OCI annotations, written into spec.dump. */
-  annotations?: Record<string, string>;
-  /** Named volumes the copy gets under new names: old → new. */
-  volumes?: Record<string, string>;
-}
-
-/** The archive entries a rewrite changes, and how. */
-export function entryRewrites(rewrite: CopyRewrite): Record<string, (contents: Buffer) => Buffer> {
-  const { labels, annotations, volumes } = rewrite;
-  const spec = (dump: Buffer) => {
-    const annotated = annotations ? addAnnotations(dump, annotations) : dump;
-    return volumes ? renameSpecVolumes(annotated, volumes) : annotated;
-  };
-  return {
-    'config.dump': (config) => (volumes ? renameConfigVolumes(addLabels(config, labels), volumes) : addLabels(config, labels)),
-    ...((annotations || volumes) && { 'spec.dump': spec }),
-  };
-}
-
-/** The archive entries a rewrite renames: each volume's content, volumes/NAME.tar. */
-export function entryRenames(rewrite: CopyRewrite): Record<string, string> {
-  return Object.fromEntries(Object.entries(rewrite.volumes ?? {}).map(([from, to]) => [`volumes/${from}.tar`, `volumes/${to}.tar`]));
+interface Held {
+  entry: TarEntry;
+  owner: { uid: number; gid: number };
+  contents?: Buffer;
 }
 
 /** Rewrites named small entries (config.dump, spec.dump) of an uncompressed tar stream. */
 export class DumpRewriter extends Transform {
-  private pending: Buffer = Buffer.alloc(0);
-  private state: { kind: 'header' } | { kind: 'pass'; remaining: number } | { kind: 'collect'; name: string; header: Buffer; size: number } = {
-    kind: 'header',
-  };
+  private readonly parser: TarParser;
+  /** The dumps held back until all are read: the rewritten ones, and both when approval is asked. */
+  private readonly wanted: Set<string>;
+  private readonly held: Held[] = [];
+  private current: Held | undefined;
+  private droppingPadding = false;
+  private released = false;
   /** Names of the entries rewritten so far. */
   readonly rewritten = new Set<string>();
-
   /** Names of the entries renamed so far. */
   readonly renamed = new Set<string>();
 
   constructor(
     private readonly rewrites: Record<string, (contents: Buffer) => Buffer>,
     private readonly renames: Record<string, string> = {},
+    private readonly options: DumpRewriterOptions = {},
   ) {
     super();
+    this.wanted = new Set([...Object.keys(rewrites), ...(options.approve ? ['config.dump', 'spec.dump'] : [])]);
+    this.parser = new TarParser((entry) => this.wanted.has(entry.name), options.limits);
   }
 
   /** Whether every entry named in the rewrites was found and rewritten. */
@@ -121,71 +66,93 @@ export class DumpRewriter extends Transform {
     return Object.keys(this.rewrites).every((name) => this.rewritten.has(name));
   }
 
-  /** Nothing left to look for: the rest of the stream passes straight on. */
-  private get finished(): boolean {
-    return this.complete && Object.keys(this.renames).every((name) => this.renamed.has(name));
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let events: TarEvent[];
+    try {
+      events = this.parser.push(chunk);
+    } catch (error) {
+      return callback(error as Error);
+    }
+    this.handle(events).then(() => callback(), callback);
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  override _flush(callback: TransformCallback): void {
     try {
-      this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-      this.drain();
+      this.parser.end();
+      this.requireReleased();
       callback();
     } catch (error) {
       callback(error as Error);
     }
   }
 
-  override _flush(callback: TransformCallback): void {
-    if (this.pending.length) this.push(this.pending);
-    callback();
+  private async handle(events: TarEvent[]): Promise<void> {
+    for (const event of events) {
+      switch (event.kind) {
+        case 'entry':
+          this.droppingPadding = false;
+          this.startEntry(event.entry, event.header, event.owner);
+          break;
+        case 'data':
+          this.push(event.chunk);
+          break;
+        case 'kept':
+          this.current!.contents = event.contents;
+          break;
+        case 'entryEnd':
+          if (this.current?.contents) {
+            // A held dump's padding stays behind: it is written anew with its new body.
+            this.droppingPadding = true;
+            if (!this.released && this.held.length === this.wanted.size) await this.release();
+          }
+          break;
+        case 'archiveEnd':
+          this.droppingPadding = false;
+          this.requireReleased();
+          break;
+        case 'raw':
+          if (!this.droppingPadding) this.push(event.bytes);
+          break;
+      }
+    }
   }
 
-  private drain(): void {
-    while (this.pending.length > 0) {
-      if (this.finished) {
-        this.push(this.pending);
-        this.pending = Buffer.alloc(0);
-        return;
-      }
-      const state = this.state;
-      if (state.kind === 'pass') {
-        const take = Math.min(state.remaining, this.pending.length);
-        this.push(this.pending.subarray(0, take));
-        this.pending = this.pending.subarray(take);
-        state.remaining -= take;
-        if (state.remaining === 0) this.state = { kind: 'header' };
-        continue;
-      }
-      if (state.kind === 'collect') {
-        // These entries are small (tens of KiB): wait until all of one and its padding are here.
-        const padded = Math.ceil(state.size / blockBytes) * blockBytes;
-        if (this.pending.length < padded) return;
-        const contents = this.rewrites[state.name]!(Buffer.from(this.pending.subarray(0, state.size)));
-        this.pending = this.pending.subarray(padded);
-        const body = Buffer.alloc(Math.ceil(contents.length / blockBytes) * blockBytes);
-        contents.copy(body);
-        this.push(withFields(state.header, { size: contents.length }));
-        this.push(body);
-        this.rewritten.add(state.name);
-        this.state = { kind: 'header' };
-        continue;
-      }
-      if (this.pending.length < blockBytes) return;
-      const header = this.pending.subarray(0, blockBytes);
-      this.pending = this.pending.subarray(blockBytes);
-      const name = readString(header, 0, 100).replace(/^\.\//, '');
-      const size = parseInt(readString(header, 124, 12).trim() || '0', 8);
-      const type = String.fromCharCode(header[156] || 0x30);
-      if (Object.hasOwn(this.rewrites, name) && !this.rewritten.has(name) && (type === '0' || type === '\0')) {
-        this.state = { kind: 'collect', name, header: Buffer.from(header), size };
-        continue;
-      }
-      const newName = Object.hasOwn(this.renames, name) ? this.renames[name] : undefined;
-      if (newName !== undefined) this.renamed.add(name);
-      this.push(newName === undefined ? header : withFields(header, { name: newName }));
-      const body = Math.ceil(size / blockBytes) * blockBytes;
-      if (body > 0) this.state = { kind: 'pass', remaining: body };
+  private startEntry(entry: TarEntry, header: Buffer[], owner: Held['owner']): void {
+    if (this.wanted.has(entry.name)) {
+      if (entry.type !== 'file') throw new SnapdebugError(`The archive's ${entry.name} is not a file: the archive is refused.`);
+      this.current = { entry, owner };
+      this.held.push(this.current);
+      return;
     }
+    this.current = undefined;
+    const newName = Object.hasOwn(this.renames, entry.name) ? this.renames[entry.name] : undefined;
+    if (newName === undefined || entry.type !== 'file') {
+      for (const block of header) this.push(block);
+      return;
+    }
+    this.renamed.add(entry.name);
+    this.push(encodeHeader({ name: newName, size: entry.size, mode: entry.mode, mtime: entry.mtime ?? 0, ...owner, flag: '0' }));
+  }
+
+  /** Both dumps are here: approved, rewritten and written out, in the order they came. */
+  private async release(): Promise<void> {
+    this.released = true;
+    const dump = (name: string) => this.held.find((h) => h.entry.name === name)?.contents;
+    if (this.options.approve) await this.options.approve({ configDump: dump('config.dump')!, specDump: dump('spec.dump')! });
+    for (const { entry, owner, contents } of this.held) {
+      const rewrite = this.rewrites[entry.name];
+      const body = rewrite ? rewrite(contents!) : contents!;
+      this.push(encodeHeader({ name: entry.name, size: body.length, mode: entry.mode, mtime: entry.mtime ?? 0, ...owner, flag: '0' }));
+      this.push(body);
+      this.push(Buffer.alloc(paddingFor(body.length)));
+      if (rewrite) this.rewritten.add(entry.name);
+    }
+    this.held.length = 0;
+  }
+
+  private requireReleased(): void {
+    if (this.released || this.wanted.size === 0) return;
+    const missing = [...this.wanted].filter((name) => !this.held.some((h) => h.entry.name === name));
+    throw new SnapdebugError(`The archive has no ${missing.join(' or ')}: it is not a podman checkpoint archive.`);
   }
 }

@@ -73,7 +73,7 @@ export const inspectEntrySchema = z.object({
   NetworkSettings: z.optional(
     z.object({ IPAddress: z.optional(z.string()), Networks: z.nullish(z.record(z.string(), z.object({ IPAddress: z.optional(z.string()) }))) }),
   ),
-  Mounts: z.nullish(z.array(z.object({ Type: z.string(), Name: z.optional(z.string()), Destination: z.string() }))),
+  Mounts: z.nullish(z.array(z.object({ Type: z.string(), Name: z.optional(z.string()), Source: z.optional(z.string()), Destination: z.string(), RW: z.optional(z.boolean()) }))),
   HostConfig: z.optional(
     z.object({
       /** "8080/tcp" → where the host publishes it. */

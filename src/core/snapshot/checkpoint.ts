@@ -76,6 +76,9 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
     .filter(([, bindings]) => bindings && bindings.length > 0)
     .map(([port]) => port);
   const volumes = (entry.Mounts ?? []).flatMap((mount) => (mount.Type === 'volume' && mount.Name ? [mount.Name] : []));
+  const mounts = (entry.Mounts ?? []).flatMap((m) =>
+    (m.Type === 'bind' || m.Type === 'volume') && m.Source ? [{ type: m.Type, source: m.Source, destination: m.Destination, rw: m.RW ?? true }] : [],
+  );
   return {
     host,
     container: entry.Name,
@@ -85,6 +88,7 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
     ...(ports.length > 0 && { ports }),
     ...(volumes.length > 0 && { volumes }),
     ...((archive.runtime ?? entry.OCIRuntime) && { runtime: archive.runtime ?? entry.OCIRuntime }),
+    ...(mounts.length > 0 && { mounts }),
   };
 }
 
@@ -197,6 +201,7 @@ async function checkpointNow(
     core.log(`warning: ${request.host}/${request.container} is not running with the same PID after a leave-running checkpoint`);
   }
   const facts = streamed ? await inspector.finish() : await inspectArchiveFile(part);
+  if (facts.refused) core.log(`warning: the archive of ${request.host}/${request.container} would be refused: ${facts.refused}`);
   const meta: SnapshotMeta = {
     id,
     kind: options.preCheckpoint ? 'pre-checkpoint' : 'checkpoint',
@@ -248,11 +253,17 @@ async function streamInto(
           control,
         )
       : undefined;
-  sending?.catch(() => process.close());
+  let sendFailure: unknown;
+  sending?.catch((error: unknown) => {
+    sendFailure ??= error;
+    process.close();
+  });
   try {
     const received = await receiveHashed(host, process, part, { ...(signal && { signal }), onChunk, ...(tee && { tee }), what: `container checkpoint ${before.Name}` });
     return { received, ...(sending && { pushed: await sending }) };
-  } catch (error) {
+  } catch (caught) {
+    // When the copy's side failed first (its archive refused), that is what the user must read.
+    const error = sendFailure ?? caught;
     process.close();
     tee?.destroy();
     await sending?.catch(() => undefined);

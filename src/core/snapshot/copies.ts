@@ -19,6 +19,14 @@ export interface CopyInfo {
   criuConfig?: string;
   /** Its own named volumes (restore.ts copyVolumes), removed with it. */
   volumes?: string[];
+  /** When it was restored (ISO): podman creates a copy's container at restore time. */
+  restoredAt?: string;
+}
+
+/** Whether a copy has run longer than `hours` (0: never stale): a twin of production, holding its data. */
+export function isStale(copy: Pick<CopyInfo, 'restoredAt'>, hours: number, now = new Date()): boolean {
+  if (hours <= 0 || copy.restoredAt === undefined) return false;
+  return now.getTime() - Date.parse(copy.restoredAt) > hours * 3_600_000;
 }
 
 export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
@@ -35,6 +43,7 @@ export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
     source: entry.Labels[sourceLabel],
     ...(criuConfig && { criuConfig }),
     ...(volumes?.length && { volumes }),
+    ...(entry.Created !== undefined && { restoredAt: new Date(entry.Created * 1000).toISOString() }),
   };
 }
 
@@ -62,5 +71,6 @@ export async function discardCopy(core: Core, host: string, name: string): Promi
     if (volume.startsWith(`${copy.name}-`)) await target.podman(podman.volumeRemove(volume)).catch((error: Error) => core.log(`could not remove volume ${volume} on ${host}: ${error.message}`));
   }
   core.log(`discarded copy ${host}/${copy.name} of ${copy.snapshot}`);
+  core.store.audit.record({ action: 'discard', host, container: copy.name, snapshot: copy.snapshot });
   return copy;
 }

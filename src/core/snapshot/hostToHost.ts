@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { inspectArchiveFile } from '../archive/checkpointArchive';
-import { DumpRewriter, entryRewrites, type CopyRewrite } from '../archive/relabel';
+import { approveCopy, pathProbe } from '../archive/copyPolicy';
+import { DumpRewriter, entryRewrites, type CopyRewrite, type DumpRewriterOptions } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { podman } from '../podman/commands';
@@ -89,18 +90,26 @@ export function headEnd(head: Buffer, names: readonly string[]): number | undefi
   return wanted.size === 0 && offset <= head.length ? offset : undefined;
 }
 
-/** The archive's head with the copy's labels (and annotations) in config.dump and spec.dump. */
-export async function relabelHead(head: Buffer, rewrite: CopyRewrite): Promise<Buffer> {
-  const rewriter = new DumpRewriter(entryRewrites(rewrite));
+/**
+ * The archive's head with the copy's labels (and annotations) in config.dump and spec.dump,
+ * approved first as every copy's dumps are (copyPolicy.ts). The tar reader wants a whole archive:
+ * the head gets an end-of-archive marker, which comes back unchanged and is cut off again.
+ */
+export async function relabelHead(head: Buffer, rewrite: CopyRewrite, approve: DumpRewriterOptions['approve']): Promise<Buffer> {
+  const endMarker = Buffer.alloc(2 * tarBlockBytes);
+  const rewriter = new DumpRewriter(entryRewrites(rewrite), {}, { ...(approve && { approve }) });
   const input = new PassThrough();
   const out: Buffer[] = [];
   rewriter.on('data', (chunk: Buffer) => out.push(chunk));
   const done = new Promise<void>((resolve, reject) => (rewriter.once('end', resolve), rewriter.once('error', reject)));
   input.pipe(rewriter);
-  input.end(head);
+  input.end(Buffer.concat([head, endMarker]));
   await done;
   if (!rewriter.complete) throw new SnapdebugError('The archive has no config.dump in its head: it is not a podman checkpoint archive.');
-  return Buffer.concat(out);
+  const all = Buffer.concat(out);
+  const body = all.subarray(0, all.length - endMarker.length);
+  if (!all.subarray(body.length).equals(endMarker)) throw new SnapdebugError('The relabelled head of the archive does not end where it should.');
+  return body;
 }
 
 export interface HostToHostResult {
@@ -109,7 +118,7 @@ export interface HostToHostResult {
   /** The store's copy, pulled from the source's work after the copy is made; the source's work ends with it. */
   storing: () => Promise<SnapshotMeta>;
   /** Undoes the source's work now (a failure after the fetch, before `storing` runs). */
-  abandon: () => Promise<string[]>;
+  abandon: () => Promise<string[] | undefined>;
 }
 
 /**
@@ -154,7 +163,7 @@ export async function checkpointHostToHost(
     const head = Buffer.from(headText.stdout.trim(), 'base64');
     const skip = headEnd(head, Object.keys(entryRewrites(rewrite)));
     if (skip === undefined) throw new SnapdebugError(`The archive of ${before.Name} does not start with config.dump and spec.dump: it cannot be relabelled host to host.`);
-    const newHead = await relabelHead(head.subarray(0, skip), rewrite);
+    const newHead = await relabelHead(head.subarray(0, skip), rewrite, (dumps) => approveCopy(dumps, rewrite.original, pathProbe(target.work.host, control.signal)));
     const wroteHead = await target.work.host.runner.run(['sh', '-c', 'set -C; cat > "$1"', 'sh', target.work.file('head')], { stdin: newHead });
     const [keyType, keyBlob] = publicKey.stdout.trim().split(' ');
     if (publicKey.exitCode !== 0 || keyType !== 'ssh-ed25519' || !keyBlob) throw new SnapdebugError(`Cannot make a one-time key on ${target.work.host.name}.`, { detail: publicKey.stderr });

@@ -74,8 +74,23 @@ describe('snapdebug CLI', function () {
       [['debug', 'prod/demo-api', '--to', 'debug', '--local-port', '70000'], /--local-port 70000 is not a port number/],
       [['attach', 'debug/copy', '--runtime', 'cobol'], /--runtime cobol is not a runtime: use node, python, native/],
       [['logs', 'prod/demo-api', '--tail', 'many'], /--tail many is not a number of lines/],
+      [['inspect', '../x'], /"..\/x" is not a snapshot id/],
+      [['inspect', 'x-1', '--pid', '0'], /--pid 0: give a process id/],
+      [['memory', 'x-1'], /give exactly one of --search TEXT, --regex RE or --maps/],
+      [['memory', 'x-1', '--search', 'a', '--maps'], /give exactly one of --search TEXT, --regex RE or --maps/],
+      [['memory', 'x-1', '--regex', '(unclosed'], /"\(unclosed" is not a regular expression/],
+      [['memory', 'x-1', '--search', 'token', '--context', 'lots'], /--context lots: give a number/],
+      [['diff', 'x-1'], /missing arguments/],
+      [['core', 'x-1', '--pid', '1'], /--out is missing/],
+      [['core', 'x-1', '--out', 'dir'], /--pid is missing/],
       [['--transport', 'pigeon', 'ps', 'prod'], /--transport pigeon: use stream or file/],
       [['--remote-tmp', 'relative/dir', 'ps', 'prod'], /"relative\/dir" is not a usable path/],
+      [['snapshots', '--max-age-days', 'week'], /--max-age-days week: give a whole number \(0 turns it off\)/],
+      [['snapshots', '--max-age-days', '-1'], /'--max-age-days' argument is ambiguous/],
+      [['snapshots', '--max-age-days=-1'], /--max-age-days -1: give a whole number/],
+      [['--ssh-config', '/nonexistent/ssh_config', 'ps', 'prod'], /--ssh-config \/nonexistent\/ssh_config: no such file/],
+      [['copies', 'debug', '--stale-after-hours', '1.5'], /--stale-after-hours 1\.5: give a whole number/],
+      [['copies', 'bad host!', '--stale-after-hours', '24'], /"bad host!" is not a host/],
     ];
     for (const [argv, message] of cases) {
       it(`snapdebug ${argv.join(' ') || '(nothing)'}`, async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ArchiveInspector, detectCompression, inspectArchiveFile, type ArchiveFacts } from '../../../src/core/archive/checkpointArchive';
 import { decodeDumpStats } from '../../../src/core/archive/criuStats';
 import { fixedChunks, fixture, plannedTempDir, randomChunks, waitUntil } from '../helpers';
+import { zstdWindowBomb } from './tarBuild';
 
 const demoApiId = '5c80f3f0f8cd48200888190b3b3645f1ea7164721646186d100be69c96dfdfd5';
 const demoApiImageId = '6e5438d95ab6b9d2b6e74cc3b61a2b701fb18316116c4263e3902b8dae6b2a2e';
@@ -230,7 +231,30 @@ describe('ArchiveInspector', () => {
     const damaged = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x08]), Buffer.alloc(3000, 0xff)]);
     assert.doesNotThrow(() => inspector.push(damaged));
     assert.equal(inspector.complete, true, 'a damaged stream ends the inspection');
-    assert.deepEqual(inspector.result(), { compression: 'zstd', hasCheckpointImages: false });
+    assert.deepEqual(inspector.result(), {
+      compression: 'zstd',
+      hasCheckpointImages: false,
+      refused: 'The archive is not a valid zstd stream: a frame header sets a reserved bit.',
+    });
     assert.doesNotThrow(() => inspector.push(Buffer.alloc(100, 0xff)));
+  });
+
+  it('says why it stopped when the tar reader refuses the archive, and learns nothing after it', () => {
+    const dir = join(temp.dir, 'duplicate');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.dump'), JSON.stringify(config));
+    // GNU tar appends a second config.dump when asked to: podman would extract the last one.
+    const archive = execFileSync('tar', ['-C', dir, '-cf', '-', 'config.dump', 'config.dump']);
+    const inspector = new ArchiveInspector();
+    inspector.push(archive);
+    assert.equal(inspector.complete, true);
+    assert.equal(inspector.result().refused, 'Archive entry "config.dump" appears twice: which one a reader takes would be ambiguous: the archive is refused.');
+  });
+
+  it('refuses a zstd frame that asks fzstd for a 1.5 GiB window, before it is allocated', () => {
+    const inspector = new ArchiveInspector();
+    inspector.push(zstdWindowBomb(1.5 * 1024 * 1024 * 1024));
+    assert.equal(inspector.complete, true);
+    assert.equal(inspector.result().refused, "The archive's zstd stream asks for a 1536 MiB window, more than the 32 MiB any podman archive needs: refused.");
   });
 });

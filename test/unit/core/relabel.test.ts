@@ -1,5 +1,6 @@
 // Relabelling a checkpoint archive as it streams: config.dump gains labels, every other entry passes
 // byte for byte, and GNU tar accepts the result. Archives are built here with tar, zstd and gzip.
+// (Names in every encoding, refusals and approval: relabelNames.test.ts.)
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,7 @@ import { fixedChunks, plannedTempDir, randomChunks, waitUntil } from '../helpers
 const newLabels = { 'snapdebug.origin': 'demo-api-20260101-120000-abcd', 'snapdebug.role': 'debug copy' };
 
 /** Runs bytes through decompressor() and a DumpRewriter; returns the output and the rewriter. */
-async function relabel(pieces: Buffer[], rewrite: CopyRewrite = { labels: newLabels }): Promise<{ output: Buffer; rewriter: DumpRewriter }> {
+async function relabel(pieces: Buffer[], rewrite: Omit<CopyRewrite, 'original'> = { labels: newLabels }): Promise<{ output: Buffer; rewriter: DumpRewriter }> {
   const rewriter = new DumpRewriter(entryRewrites(rewrite));
   const out: Buffer[] = [];
   const sink = new Writable({
@@ -92,12 +93,14 @@ describe('relabel', () => {
     });
   }
 
-  it('finds config.dump stored as ./config.dump', async () => {
+  it('finds config.dump stored as ./config.dump, and writes it back under its plain name', async () => {
     const tar = execFileSync('tar', ['-C', src, '-cf', '-', '.'], { maxBuffer: 64 * 1024 * 1024 });
     assert.match(execFileSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' }), /^\.\/config\.dump$/m);
     const { output, rewriter } = await relabel(randomChunks(gzip(tar), 3000, 41));
     assert.equal(rewriter.complete, true);
-    const config = JSON.parse(execFileSync('tar', ['-xOf', '-', './config.dump'], { input: output, encoding: 'utf8' })) as { labels: unknown };
+    const listing = execFileSync('tar', ['-tf', '-'], { input: output, encoding: 'utf8' }).split('\n');
+    assert.ok(listing.includes('config.dump') && !listing.includes('./config.dump'), listing.join(' '));
+    const config = JSON.parse(execFileSync('tar', ['-xOf', '-', 'config.dump'], { input: output, encoding: 'utf8' })) as { labels: unknown };
     assert.deepEqual(config.labels, { a: 'b', ...newLabels });
   });
 
@@ -106,12 +109,9 @@ describe('relabel', () => {
     assert.equal(output.length % 512, 0);
   });
 
-  it('passes an archive without config.dump through unchanged', async () => {
+  it('fails the stream when the archive has no config.dump', async () => {
     const tar = execFileSync('tar', ['-C', src, '-cf', '-', 'spec.dump', 'checkpoint']);
-    const { output, rewriter } = await relabel(randomChunks(tar, 700, 3));
-    assert.equal(rewriter.complete, false);
-    assert.equal(rewriter.rewritten.size, 0);
-    assert.deepEqual(output, tar);
+    await assert.rejects(relabel(randomChunks(tar, 700, 3)), /^SnapdebugError: The archive has no config\.dump: it is not a podman checkpoint archive\.$/);
   });
 
   it('also writes annotations into spec.dump when asked, wherever it stands in the archive', async () => {
@@ -151,7 +151,7 @@ describe('relabel', () => {
     write('volumes/other.tar', Buffer.alloc(512));
     const tar = execFileSync('tar', ['-C', dir, '-cf', '-', 'config.dump', 'spec.dump', 'checkpoint', 'volumes']);
     const volumes = { data: 'api-snap-1-data', other: 'api-snap-1-other' };
-    const rewriter = new DumpRewriter(entryRewrites({ labels: newLabels, volumes }), entryRenames({ labels: newLabels, volumes }));
+    const rewriter = new DumpRewriter(entryRewrites({ labels: newLabels, volumes }), entryRenames({ volumes }));
     const out: Buffer[] = [];
     await pipeline(Readable.from(randomChunks(tar, 300, 3)), rewriter, new Writable({ write: (chunk: Buffer, _e, done) => (out.push(Buffer.from(chunk)), done()) }));
     const output = Buffer.concat(out);
@@ -167,11 +167,9 @@ describe('relabel', () => {
     assert.deepEqual(spec.mounts.map((m) => m.source), ['/var/lib/containers/storage/volumes/api-snap-1-data/_data', '/run/containers/hosts', '/srv/storage/volumes/api-snap-1-other/_data']);
   });
 
-  it('says which entry is missing: an archive without spec.dump is not complete', async () => {
+  it('says which entry is missing: an archive without spec.dump fails the stream', async () => {
     const tar = execFileSync('tar', ['-C', src, '-cf', '-', 'config.dump', 'checkpoint']);
-    const { rewriter } = await relabel([tar], { labels: newLabels, annotations: { a: 'b' } });
-    assert.equal(rewriter.complete, false);
-    assert.deepEqual([...rewriter.rewritten], ['config.dump']);
+    await assert.rejects(relabel([tar], { labels: newLabels, annotations: { a: 'b' } }), /^SnapdebugError: The archive has no spec\.dump: it is not a podman checkpoint archive\.$/);
   });
 
   it('fails the stream on corrupt gzip input', async () => {
@@ -211,7 +209,7 @@ describe('relabel', () => {
 
 describe('decompressor', () => {
   const tar = Buffer.concat([randomBytes(300_000), Buffer.alloc(700_000, 7), randomBytes(1024)]);
-  const collect = async (pieces: Buffer[], program: string | undefined, slowSink = false): Promise<Buffer> => {
+  const collect = async (pieces: Buffer[], program: string | null | undefined, slowSink = false): Promise<Buffer> => {
     const out: Buffer[] = [];
     await pipeline(
       Readable.from(pieces),
@@ -235,7 +233,7 @@ describe('decompressor', () => {
 
   for (const [way, zstdWay] of [
     ['the zstd program', program],
-    ['fzstd (no zstd program)', undefined],
+    ['fzstd (no zstd program)', null],
   ] as const) {
     it(`turns zstd, gzip and plain tar back into the exact tar, through ${way}`, async () => {
       for (const compressed of [zstdOf(tar), gzipOf(tar), tar]) {
