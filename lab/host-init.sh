@@ -6,6 +6,7 @@
 # namespace and drops every mount in its mount namespace.
 #
 # environment: HOST_NAME LOWER STATE IMAGES AUTHORIZED_KEY HOST_KEYS CGROUPS (hybrid|cgroup2)
+#   LAB_ADDRESS (this host's address on the lab link) LAB_HOSTS (/etc/hosts lines for every host)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -23,7 +24,11 @@ install -m 0600 "$AUTHORIZED_KEY" "$root/root/.ssh/authorized_keys"
 install -m 0600 "$AUTHORIZED_KEY" "$root/home/dev/.ssh/authorized_keys"
 chroot "$root" chown dev:dev /home/dev/.ssh/authorized_keys
 echo "$HOST_NAME" >"$root/etc/hostname"
-printf '127.0.0.1 localhost %s\n' "$HOST_NAME" >"$root/etc/hosts"
+printf '127.0.0.1 localhost\n%s' "$LAB_HOSTS" >"$root/etc/hosts"
+# sshd listens on the lab link too (lab/network.ts). The lab adds that address only after this
+# host is up, so sshd may bind it before it exists.
+printf 'ListenAddress %s\n' "$LAB_ADDRESS" >>"$root/etc/ssh/sshd_config"
+echo 1 >/proc/sys/net/ipv4/ip_nonlocal_bind
 
 echo "host $HOST_NAME: starting sshd"
 # podman's overlay driver cannot keep its layers on an overlay: the storage is on the real disk.

@@ -3,7 +3,7 @@
 // a cgroup2 folder of its own for a cgroup2 host, and a socat listener on 127.0.0.1:PORT that
 // hands each accepted connection straight to `sshd -i` inside the host (lab/enter-host.sh). socat's `nofork` gives sshd the
 // TCP socket itself, so no process copies the bytes in between (scp measured 1.5x faster than a
-// socat-to-socat relay).
+// socat-to-socat relay). A shaped lab (`lab:link wan|lan`) runs lab/relay.ts there instead.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
@@ -11,12 +11,14 @@ import { dirname, join } from 'node:path';
 import { cgroup2Mount, cgroupMounts, removeCgroupTree } from './leftovers';
 import { labDir, labFiles, type LabHostSpec } from './paths';
 import { childrenOf, isAlive, signalTracked, track, waitUntil, type TrackedPid } from './proc';
+import { labAddress, labHostsFile } from './network';
+import type { RelayShape } from './shaping';
 import type { HostRunState } from './state';
 
-function startDetached(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv): number {
+function startDetached(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv, cwd?: string): number {
   const log = openSync(logFile, 'a', 0o600);
   try {
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], env });
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], env, cwd });
     if (child.pid === undefined) throw new Error(`could not start ${command}`);
     child.unref();
     return child.pid;
@@ -93,6 +95,33 @@ function makeCgroupDirs(dirs: string[]): void {
 // socat splits its EXEC address at spaces, commas and colons: the script's path must have none.
 const socatSafePath = /^[A-Za-z0-9_./-]+$/;
 
+/**
+ * Starts what carries this machine's SSH connections to a host on 127.0.0.1:PORT: socat handing
+ * the socket to sshd (unshaped), or with a shape the relay (lab/relay.ts) adding rate and delay.
+ */
+export async function startForwarder(host: Pick<HostRunState, 'name' | 'sshPort' | 'init' | 'cgroupDirs'>, shape: RelayShape | undefined): Promise<TrackedPid> {
+  const state = labFiles.hostState(host.name);
+  const enterHost = join(labDir, 'enter-host.sh');
+  const cgroupList = join(state, 'cgroups');
+  const enterArgs = [String(host.init.pid), ...((host.cgroupDirs ?? []).length > 0 ? [cgroupList] : [])];
+  const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+  const log = join(state, 'forwarder.log');
+  const forwarderPid = shape
+    ? startDetached(process.execPath, ['--import', 'tsx', join(labDir, 'relay.ts'), String(host.sshPort), String(shape.rateBytesPerSecond), String(shape.oneWayDelayMs), String(shape.queueLimitBytes), '--', enterHost, ...enterArgs], log, env, join(labDir, '..'))
+    : startDetached('socat', [`TCP-LISTEN:${host.sshPort},bind=127.0.0.1,fork,reuseaddr`, `EXEC:${[enterHost, ...enterArgs].join(' ')},nofork`], log, env);
+  const forwarder = track(forwarderPid);
+  await waitUntil(async () => !isAlive(forwarder) || (await sshBannerAt(host.sshPort)), 10_000, `${host.name}'s sshd on 127.0.0.1:${host.sshPort}`, 200);
+  if (!isAlive(forwarder)) throw new Error(`the forwarder of lab host ${host.name} ended:\n${readFileSync(log, 'utf8')}`);
+  return forwarder;
+}
+
+/** Replaces a running host's forwarder (open SSH connections through the old one end). */
+export async function replaceForwarder(host: HostRunState, shape: RelayShape | undefined): Promise<HostRunState> {
+  signalTracked(host.forwarder, 'SIGTERM', true);
+  await waitUntil(async () => !isAlive(host.forwarder) && (await portIsFree(host.sshPort)), 10_000, `${host.name}'s forwarder to end`);
+  return { ...host, forwarder: await startForwarder(host, shape) };
+}
+
 export async function startHost(spec: LabHostSpec, parts: HostParts): Promise<HostRunState> {
   const state = labFiles.hostState(spec.name);
   rmSync(state, { recursive: true, force: true });
@@ -125,6 +154,8 @@ export async function startHost(spec: LabHostSpec, parts: HostParts): Promise<Ho
       AUTHORIZED_KEY: labFiles.publicKey,
       HOST_KEYS: labFiles.hostKeys(spec.name),
       CGROUPS: spec.cgroups,
+      LAB_ADDRESS: labAddress(spec.name),
+      LAB_HOSTS: labHostsFile(),
     },
   );
   const unshare = track(unsharePid);
@@ -136,14 +167,7 @@ export async function startHost(spec: LabHostSpec, parts: HostParts): Promise<Ho
   await waitUntil(() => commOf(initPid) === 'catatonit' || !isAlive(init), 20_000, `${spec.name}'s root`);
   if (!isAlive(init)) throw new Error(`lab host ${spec.name} failed while starting:\n${readFileSync(log, 'utf8')}`);
 
-  const forwarderPid = startDetached(
-    'socat',
-    [`TCP-LISTEN:${spec.sshPort},bind=127.0.0.1,fork,reuseaddr`, `EXEC:${enterHost} ${initPid}${cgroupDirs.length > 0 ? ` ${cgroupList}` : ''},nofork`],
-    join(state, 'forwarder.log'),
-    { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-  );
-  const forwarder = track(forwarderPid);
-  await waitUntil(() => sshBannerAt(spec.sshPort), 10_000, `${spec.name}'s sshd on 127.0.0.1:${spec.sshPort}`, 200);
+  const forwarder = await startForwarder({ name: spec.name, sshPort: spec.sshPort, init, cgroupDirs }, undefined);
   return { name: spec.name, sshPort: spec.sshPort, kind: spec.kind, unshare, init, forwarder, ...(cgroupDirs.length > 0 && { cgroupDirs }) };
 }
 

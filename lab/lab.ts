@@ -7,18 +7,20 @@ import { join } from 'node:path';
 import { cachedHostPart, cachedImagesPart, ensureHostPart, ensureImagesPart, partHash, type HostPart } from './cache';
 import { demoStates, ensureDemoContainers } from './demo';
 import { hostIsRunning, portIsFree, sshBannerAt, startHost, stopHost, type HostParts } from './hosts';
+import { attachHost, hubIsRunning, labAddress, labSubnetBits, labSubnetPrefix, startHub, stopHub } from './network';
+import { describeProfile, shapeHosts } from './linkProfile';
 import { labLinks, labMounts, labNftRules, missingCgroupParents, removeLabCgroups } from './leftovers';
 import { removeLinksTable } from './links';
 import { cacheRoot, labFiles, labHosts, stateDir, type HostKind, type LabHostSpec } from './paths';
 import { preflight } from './preflight';
-import { isAlive } from './proc';
+import { isAlive, waitUntil } from './proc';
 import { ensureSshMaterial, labSsh } from './sshfiles';
 import { clearState, readState, writeState, type HostRunState, type LabRunState } from './state';
 
 export type Say = (line: string) => void;
 
 async function isFullyUp(state: LabRunState): Promise<boolean> {
-  if (!state.hosts.every(hostIsRunning)) return false;
+  if (!state.hosts.every(hostIsRunning) || !hubIsRunning(state.hub)) return false;
   const banners = await Promise.all(state.hosts.map((h) => sshBannerAt(h.sshPort)));
   return banners.every(Boolean);
 }
@@ -54,11 +56,17 @@ function changedParts(state: LabRunState): string[] {
 }
 
 async function startHosts(specs: readonly LabHostSpec[], forHost: (spec: LabHostSpec) => HostParts, state: LabRunState, say: Say): Promise<void> {
+  state.hub ??= await startHub();
+  writeState(state);
   const results = await Promise.allSettled(specs.map((spec) => startHost(spec, forHost(spec))));
   for (const result of results) if (result.status === 'fulfilled') state.hosts.push(result.value);
   writeState(state);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+  const hub = state.hub;
+  for (const host of state.hosts.filter((h) => specs.some((s) => s.name === h.name))) await attachHost(hub, host.name, host.init.pid);
+  if (state.link && state.link !== 'off') await shapeHosts(state, state.link, specs.map((s) => s.name));
+  say(`lab link ${labSubnetPrefix}.0/${labSubnetBits}: ${specs.map((s) => `${s.name} ${labAddress(s.name)}`).join(', ')}`);
   for (const spec of specs) say(`host ${spec.name} up: ssh -F .lab/ssh_config ${spec.name} (127.0.0.1:${spec.sshPort})`);
   await Promise.all(specs.map((h) => labSsh(h.name, 'true')));
 }
@@ -157,6 +165,7 @@ export async function findLeftovers(state: LabRunState | undefined): Promise<Lef
   const processes = (state?.hosts ?? []).flatMap((h) =>
     (['unshare', 'init', 'forwarder'] as const).filter((role) => isAlive(h[role])).map((role) => `${h.name} ${role} pid ${h[role].pid}`),
   );
+  if (hubIsRunning(state?.hub)) processes.push(`link hub pid ${state!.hub!.pid}`);
   const cgroups = (state?.hosts ?? []).flatMap((h) => (h.cgroupDirs ?? []).filter((dir) => existsSync(dir)).map((dir) => `${h.name} cgroup ${dir}`));
   return { processes, mounts: labMounts(), links: await labLinks(), nftRules: await labNftRules(), cgroups };
 }
@@ -169,6 +178,8 @@ export async function labDown(say: Say): Promise<void> {
   }
   const containerIds = (await Promise.all(state.hosts.filter(hostIsRunning).map(containerIdsOf))).flat();
   await Promise.all(state.hosts.map(stopHost));
+  stopHub(state.hub);
+  await waitUntil(() => !hubIsRunning(state.hub), 10_000, 'the lab link hub to end');
   removeLabCgroups(state.createdCgroupParents, containerIds);
   await removeLinksTable();
 
@@ -179,7 +190,7 @@ export async function labDown(say: Say): Promise<void> {
   const hostsDir = join(stateDir, 'hosts');
   if (existsSync(hostsDir)) for (const name of readdirSync(hostsDir)) rmSync(join(hostsDir, name), { recursive: true, force: true });
   clearState();
-  say(`lab is down: ${state.hosts.length} hosts ended, no process, mount, link, nft rule or cgroup left`);
+  say(`lab is down: ${state.hosts.length} hosts and their link ended, no process, mount, link, nft rule or cgroup left`);
 }
 
 export async function labStatus(say: Say): Promise<boolean> {
@@ -199,8 +210,10 @@ export async function labStatus(say: Say): Promise<boolean> {
     const running = hostIsRunning(host);
     const banner = running && (await sshBannerAt(host.sshPort));
     up &&= banner;
-    say(`host ${host.name} (${host.kind}): ${banner ? 'up' : running ? 'running, sshd not answering' : 'down'} at 127.0.0.1:${host.sshPort} (init pid ${host.init.pid})`);
+    say(`host ${host.name} (${host.kind}): ${banner ? 'up' : running ? 'running, sshd not answering' : 'down'} at 127.0.0.1:${host.sshPort}, ${labAddress(host.name)} on the lab link (init pid ${host.init.pid})`);
   }
+  up &&= hubIsRunning(state.hub);
+  say(`lab link: ${hubIsRunning(state.hub) ? `${labSubnetPrefix}.0/${labSubnetBits}, hub pid ${state.hub!.pid}` : 'down'}; profile ${describeProfile(state.link ?? 'off')}`);
   if (up) {
     for (const host of state.hosts.filter((h) => ['prod', 'edge', 'legacy'].includes(h.name))) {
       const states = await demoStates(host.name);

@@ -72,13 +72,16 @@ export function labMounts(): string[] {
     .filter((line) => line.includes(stateDir) || line.includes(cacheRoot));
 }
 
-/** Network links podman or netavark would create; none belongs in this machine's namespace. */
+/**
+ * Network links podman or netavark would create, and the lab link's (lab/network.ts: br-lab,
+ * lab-NAME, eth-lab); none belongs in this machine's namespace.
+ */
 export async function labLinks(): Promise<string[]> {
   const { stdout } = await execa('ip', ['-o', 'link', 'show']);
   return stdout
     .split('\n')
     .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
-    .filter((name) => /^(podman\d*|veth|netavark|cni)/.test(name));
+    .filter((name) => /^(podman\d*|veth|netavark|cni|br-lab|lab-|eth-lab)/.test(name));
 }
 
 export async function labNftRules(): Promise<string[]> {

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { labFiles, type HostKind } from './paths';
 import type { TrackedPid } from './proc';
+import type { LinkProfile } from './shaping';
 
 export interface HostRunState {
   name: string;
@@ -23,6 +24,10 @@ export interface LabRunState {
   parts: Record<string, string>;
   startedAt: string;
   hosts: HostRunState[];
+  /** The `sleep` holding the network namespace of the link between hosts (lab/network.ts). */
+  hub?: TrackedPid;
+  /** The shaping `lab:link` last applied (absent: off). */
+  link?: LinkProfile;
   /** cgroup v1/v2 folders named libpod_parent that did not exist before the lab started. */
   createdCgroupParents: string[];
 }

@@ -1,5 +1,5 @@
 // Runs last: lab:down must end every process the lab started and leave nothing of it in this
-// machine's namespaces (mounts, network links, nft rules, cgroup folders, listening ports).
+// machine's namespaces (mounts, network links — the lab link's bridge and veths included —, nft rules, cgroup folders, listening ports).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,7 +17,8 @@ describe('lab teardown', function () {
   it('lab:down ends every process it started and leaves no mount, link, nft rule, cgroup or port', async () => {
     const state = readState();
     assert.ok(state, 'the lab is up before the teardown test');
-    const tracked = state.hosts.flatMap((h) => [h.unshare, h.init, h.forwarder]);
+    assert.ok(state.hub, 'the lab link hub is tracked');
+    const tracked = [state.hub, ...state.hosts.flatMap((h) => [h.unshare, h.init, h.forwarder])];
     assert.ok(tracked.every(isAlive));
 
     const out = execFileSync('npx', ['tsx', 'lab/cli.ts', 'down'], { encoding: 'utf8' });

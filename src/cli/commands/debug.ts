@@ -70,6 +70,7 @@ export const debugCommand = defineCommand({
     to: { type: 'string', value: 'HOST', help: 'the debug host for the copy' },
     'transfer-image': { type: 'boolean', help: 'copy the image if the debug host lacks it' },
     'copy-only': { type: 'boolean', help: 'restore the copy without attaching a debugger (a JVM without a JDWP agent)' },
+    'host-to-host': { type: 'boolean', help: 'send the archive straight from the source to the debug host when it reaches it (preview)' },
     ...attachOptions,
   },
   positionals: [1, 1],
@@ -83,6 +84,7 @@ export const debugCommand = defineCommand({
       to,
       ...attachChoices(values),
       ...(flag(values, 'transfer-image') && { transferImage: true }),
+      ...(flag(values, 'host-to-host') && { hostToHost: true }),
       ...(flag(values, 'copy-only') && { copyOnly: true }),
     };
   },

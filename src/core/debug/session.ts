@@ -8,6 +8,7 @@ import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/check
 import { phaseTracker, withCleanup } from '../remote/failure';
 import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import { podman } from '../podman/commands';
+import { checkpointHostToHost, probeSourceLink, type HostToHostResult } from '../snapshot/hostToHost';
 import { copyName } from '../podman/names';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
@@ -31,6 +32,11 @@ export interface DebugRequest {
   transferImage?: boolean;
   /** Restore the copy without attaching a debugger (a JVM without a JDWP agent, say). */
   copyOnly?: boolean;
+  /**
+   * Send the archive straight from the source to the debug host when it reaches it. A preview, off
+   * by default until the fault suite covers it (docs/architecture.md, "Host to host").
+   */
+  hostToHost?: boolean;
 }
 
 export interface DebugSession {
@@ -49,6 +55,8 @@ export interface DebugSession {
 export interface SnapshotDebugSession extends DebugSession {
   /** The original's published TCP ports, forwarded here to the copy (closed by close()). */
   ports: ForwardedPort[];
+  /** Host to host: the store receives the snapshot after the debugger is attached; this settles then. */
+  storing?: Promise<SnapshotMeta>;
 }
 
 /**
@@ -179,14 +187,25 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   // anything fail, or this client vanish before then, the debug host removes the half-made copy.
   let copy: RestoredContainer | undefined;
   let attached: Pick<DebugSession, 'target' | 'attach' | 'gdb' | 'tunnel' | 'close'> | undefined;
+  let direct: HostToHostResult | undefined;
   try {
-    const { meta, pushed } = await checkpointAndSend(
-      core,
-      { host: request.host, container: request.container, options: checkpointOptions },
-      // The labels name the snapshot, whose id is only known once the checkpoint starts.
-      { work: plan.work, path: plan.work.file('archive.tar'), rewriteFor: (id) => copyRewrite(plan, id)! },
-      control,
-    );
+    const link = request.hostToHost !== true ? { reason: 'host to host is not asked for' } : await probeSourceLink(source, plan.work);
+    if ('reason' in link) {
+      core.log(`The archive goes through this machine: ${link.reason}.`);
+      progress({ phase: 'checkpoint', message: `Through this machine: ${link.reason}` });
+    } else {
+      core.log(`${request.to} reaches ${request.host} at ${link.link.address}: the archive goes host to host.`);
+    }
+    const { meta, pushed } =
+      'link' in link
+        ? (direct = await checkpointHostToHost(core, { host: request.host, before: live, options: checkpointOptions }, { work: plan.work, rewriteFor: (id) => copyRewrite(plan, id)! }, link.link, control))
+        : await checkpointAndSend(
+            core,
+            { host: request.host, container: request.container, options: checkpointOptions },
+            // The labels name the snapshot, whose id is only known once the checkpoint starts.
+            { work: plan.work, path: plan.work.file('archive.tar'), rewriteFor: (id) => copyRewrite(plan, id)! },
+            control,
+          );
     plan.meta = meta;
     copy = await restorePushed(core, plan, pushed ? [pushed] : [], control);
     throwIfAborted(signal);
@@ -202,8 +221,12 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
       await Promise.all([debuggerClose(), ...ports.map((p) => p.tunnel.close())]);
     };
     await plan.work.finish();
-    return { snapshot: meta, copy, ...attached, ports, close };
+    // The store's copy comes now, from the source, while the debugger is already attached.
+    const storing = direct?.storing();
+    storing?.catch((error: unknown) => core.log(`The store did not receive ${meta.id}: ${(error as Error).message}`));
+    return { snapshot: meta, copy, ...attached, ports, close, ...(storing && { storing }) };
   } catch (error) {
+    await direct?.abandon();
     // A debugger already attached (Delve, a tunnel) lets go before the copy goes.
     await attached?.close().catch(() => undefined);
     const undone = await plan.work.abandon(core.log);

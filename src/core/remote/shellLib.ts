@@ -105,6 +105,22 @@ drop_copy_file() {
   r podman exec --user "$u" "$1" rm -f "$f"
 }
 
+# A host-to-host transfer's one-archive key (snapshot/hostToHost.ts): its line in the login
+# account's authorized_keys, found by its tag, goes; the file keeps its inode and mode.
+drop_authkey() {
+  f=$HOME/.ssh/authorized_keys
+  { [ -f "$f" ] && [ ! -L "$f" ]; } || return 0
+  grep -q -F " $1" "$f" || return 0
+  grep -v -F " $1" "$f" > "$f.snapdebug"
+  [ $? -le 1 ] && cat "$f.snapdebug" > "$f"
+  rm -f "$f.snapdebug"
+}
+
+# The ssh a debug host runs to fetch an archive from its source: ended by PID, if still that one.
+end_fetch() {
+  tr '\\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF "$2/fetch_key" && kill "$1"
+}
+
 # Undoes a work that never finished, newest step first, then removes its folder.
 clean_work() {
   w=$1
@@ -119,6 +135,8 @@ clean_work() {
         volume) valid_name "$a" && r podman volume rm --force "$a" ;;
         unstop) valid_name "$a" && unstop "$a" ;;
         copyfile) valid_name "$a" && drop_copy_file "$a" "$b" ;;
+        authkey) valid_name "$a" && drop_authkey "$a" ;;
+        fetch) valid_pid "$a" && end_fetch "$a" "$w" ;;
         unmount)
           case $a in
             image) valid_image "$b" && r podman image unmount "$b" ;;

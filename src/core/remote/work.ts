@@ -68,6 +68,10 @@ export type UndoStep =
   | { kind: 'volume'; name: string }
   /** A migration's source, stopped by the checkpoint: run again if the migration does not finish. */
   | { kind: 'unstop'; name: string }
+  /** A one-archive key in the login account's authorized_keys, found by its tag (hostToHost.ts). */
+  | { kind: 'authkey'; tag: string }
+  /** The ssh a debug host runs to fetch an archive from the source host. */
+  | { kind: 'fetch'; pid: number }
   /** An image's or a container's root file system we mounted to read files from (a core's libraries). */
   | { kind: 'unmount'; what: 'image' | 'container'; ref: string }
   /** A file a copy's process writes inside the copy (a JVM's heap dump), removed there as `user`. */
@@ -87,6 +91,12 @@ export function undoLine(step: UndoStep): string {
       return `${step.kind} ${validateContainerRef(step.name)}`;
     case 'volume':
       return `volume ${validateVolumeName(step.name)}`;
+    case 'authkey':
+      if (!/^snapdebug-fetch-[a-z0-9]+$/.test(step.tag)) throw new SnapdebugError(`"${step.tag}" is not a key tag snapdebug makes.`);
+      return `authkey ${step.tag}`;
+    case 'fetch':
+      if (!Number.isInteger(step.pid) || step.pid < 2) throw new SnapdebugError(`${step.pid} is not a process id.`);
+      return `fetch ${step.pid}`;
     case 'unmount':
       return `unmount ${step.what} ${step.what === 'image' ? validateImageRef(step.ref) : validateContainerRef(step.ref)}`;
     case 'copyFile':

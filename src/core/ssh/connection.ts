@@ -87,7 +87,7 @@ export class SshConnection {
   drops = 0;
   /**
    * The host key this connection verified (known_hosts, or a person's yes) before it offered any
-   * credential: OpenSSH's ssh may be pointed at this host with exactly this key pinned (openssh.ts).
+   * credential: OpenSSH's ssh here (openssh.ts) or another host (hostToHost.ts) may pin exactly this key.
    */
   verifiedHostKey: Buffer | undefined;
 

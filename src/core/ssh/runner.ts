@@ -43,6 +43,8 @@ export interface Runner {
   start(argv: readonly string[], options?: { signal?: AbortSignal }): Promise<StreamProcess>;
   /** How often the link to the host dropped so far: a failure that came with a drop may be resumed. */
   drops(): number;
+  /** The host key verified when connecting (undefined before a connection, or for a local runner). */
+  hostKey?(): Buffer | undefined;
 }
 
 export type CommandLogger = (entry: CommandLogEntry) => void;
@@ -78,6 +80,10 @@ export class SshRunner implements Runner {
 
   drops(): number {
     return this.connection.drops;
+  }
+
+  hostKey(): Buffer | undefined {
+    return this.connection.verifiedHostKey;
   }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
