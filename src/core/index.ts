@@ -51,6 +51,8 @@ export { migrate, type MigrateRequest, type MigrateResult } from './snapshot/mig
 export { discardCopy, findCopy, listCopies, type CopyInfo } from './snapshot/copies';
 export { attachToCopy, snapshotAndDebug, type DebugRequest, type DebugSession, type SnapshotDebugSession } from './debug/session';
 export { runtimes, type Runtime } from './debug/attach';
+export { describeEgress, formatEgress, parseEgress, parseEgressList, type AllowedEgress, type EgressSpec } from './fence/egress';
+export { fenceSupport, type FenceRequest, type FenceSupport } from './fence/fence';
 
 // Options, written once: the faces generate their flags, pickers and settings from these.
 export {

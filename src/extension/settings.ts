@@ -30,6 +30,8 @@ export const optionSettings = {
   sshConfigFile: 'snapdebug.sshConfigFile',
   knownHostsFile: 'snapdebug.knownHostsFile',
   snapshotDirectory: 'snapdebug.snapshotDirectory',
+  fenced: 'snapdebug.debug.fenceCopies',
+  allowEgress: 'snapdebug.debug.allowEgress',
 } as const satisfies Partial<Record<OptionName, `snapdebug.${string}`>>;
 
 type SettingOption = keyof typeof optionSettings;
@@ -48,7 +50,7 @@ export interface Settings {
   refreshIntervalSeconds: number;
   checkpoint: Required<CheckpointSettings>;
   restore: Required<RestoreSettings>;
-  debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined };
+  debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined; fenceCopies: boolean; allowEgress: string[] };
   rememberPasswords: boolean;
 }
 
@@ -94,6 +96,8 @@ export function readSettings(): Settings {
       localRoot: text('debug.localRoot'),
       remoteRoot: c.get<string>('debug.remoteRoot', '/app'),
       runtime: runtime === workflowDefaults.runtime ? undefined : (runtime as Runtime),
+      fenceCopies: c.get<boolean>(key('fenced'), true),
+      allowEgress: c.get<string[]>(key('allowEgress'), []).map((spec) => spec.trim()).filter(Boolean),
     },
     rememberPasswords: c.get<boolean>('rememberPasswords', false),
   };

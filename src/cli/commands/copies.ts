@@ -1,7 +1,13 @@
 // Copies restored by snapdebug: list them, discard one.
-import { discardCopy, listCopies } from '../../core';
+import { describeEgress, discardCopy, listCopies, type CopyInfo } from '../../core';
 import { containerArgument, defineCommand, hostArgument } from '../context';
 import { table } from '../output';
+
+/** "fenced", "fenced: db:5432 (10.0.0.5)", or "no" for a copy that reaches everything. */
+export function fenceColumn(copy: Pick<CopyInfo, 'fence'>): string {
+  if (!copy.fence) return 'no';
+  return copy.fence.allowed.length === 0 ? 'fenced' : `fenced: ${copy.fence.allowed.map(describeEgress).join(', ')}`;
+}
 
 export const copiesCommand = defineCommand({
   name: 'copies',
@@ -12,7 +18,7 @@ export const copiesCommand = defineCommand({
   parse: ({ positionals }) => positionals.map(hostArgument),
   async run({ core, out, signal }, hosts) {
     const copies = (await Promise.all(hosts.map((h) => listCopies(core, h, signal)))).flat();
-    out.result(copies, () => table([['HOST', 'COPY', 'STATE', 'SNAPSHOT'], ...copies.map((c) => [c.host, c.name, c.state, c.snapshot])]));
+    out.result(copies, () => table([['HOST', 'COPY', 'STATE', 'SNAPSHOT', 'FENCE'], ...copies.map((c) => [c.host, c.name, c.state, c.snapshot, fenceColumn(c)])]));
   },
 });
 

@@ -11,6 +11,7 @@ const undoneWords: Record<string, (arg: string) => string> = {
   volume: (name) => `removed the volume ${name}`,
   unstop: (name) => `started ${name} again`,
   keep: () => 'removed the files kept for it',
+  fence: () => "took down the copy's fence (its network and rules)",
 };
 
 /** "stream 123 abc" (from RemoteWork.abandon) in words. */

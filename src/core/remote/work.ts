@@ -3,6 +3,7 @@
 // client died, the link dropped, or it failed). Each step that creates something on the host
 // writes its undo line *before* it acts, so there is no moment when it could be forgotten.
 import type { Host } from '../host';
+import { validateFenceId } from '../fence/rules';
 import { validateContainerRef, validateVolumeName } from '../podman/names';
 import { SnapdebugError } from '../util/errors';
 import type { HostSession } from './session';
@@ -49,7 +50,9 @@ export type UndoStep =
   | { kind: 'container'; name: string }
   | { kind: 'volume'; name: string }
   /** A migration's source, stopped by the checkpoint: run again if the migration does not finish. */
-  | { kind: 'unstop'; name: string };
+  | { kind: 'unstop'; name: string }
+  /** A copy's fence (fence/): its rules and network, taken down if the copy is never made. */
+  | { kind: 'fence'; id: string; copy: string };
 
 export function undoLine(step: UndoStep): string {
   switch (step.kind) {
@@ -62,6 +65,8 @@ export function undoLine(step: UndoStep): string {
       return `${step.kind} ${validateContainerRef(step.name)}`;
     case 'volume':
       return `volume ${validateVolumeName(step.name)}`;
+    case 'fence':
+      return `fence ${validateFenceId(step.id)} ${validateContainerRef(step.copy)}`;
   }
 }
 

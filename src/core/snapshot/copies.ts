@@ -7,6 +7,9 @@ import type { PsEntry } from '../podman/schemas';
 import { SnapdebugError } from '../util/errors';
 import { originLabel, sourceLabel, volumesLabel } from './restore';
 import { criuConfigLabel, removeCriuConfig } from './tcpClose';
+import { decodeAllowed, type AllowedEgress } from '../fence/egress';
+import { takeDownFence } from '../fence/fence';
+import { fenceAllowLabel, fenceLabel, validateFenceId } from '../fence/rules';
 
 export interface CopyInfo {
   host: string;
@@ -19,6 +22,19 @@ export interface CopyInfo {
   criuConfig?: string;
   /** Its own named volumes (restore.ts copyVolumes), removed with it. */
   volumes?: string[];
+  /** Set when it was restored fenced (fence/): its fence's id and what it may still reach. */
+  fence?: { id: string; allowed: AllowedEgress[] };
+}
+
+/** A fence as a copy's labels say, if they say one well formed. */
+function fenceFromLabels(labels: Record<string, string>): CopyInfo['fence'] {
+  const id = labels[fenceLabel];
+  if (id === undefined) return undefined;
+  try {
+    return { id: validateFenceId(id), allowed: decodeAllowed(labels[fenceAllowLabel]) };
+  } catch {
+    return undefined;
+  }
 }
 
 export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
@@ -26,6 +42,7 @@ export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
   if (snapshot === undefined) return undefined;
   const criuConfig = entry.Labels[criuConfigLabel];
   const volumes = entry.Labels[volumesLabel]?.split(',').filter(Boolean);
+  const fence = fenceFromLabels(entry.Labels);
   return {
     host,
     name: entry.Names[0] ?? entry.Id.slice(0, 12),
@@ -35,6 +52,7 @@ export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
     source: entry.Labels[sourceLabel],
     ...(criuConfig && { criuConfig }),
     ...(volumes?.length && { volumes }),
+    ...(fence && { fence }),
   };
 }
 
@@ -57,6 +75,8 @@ export async function discardCopy(core: Core, host: string, name: string): Promi
   const target = core.hosts.get(host);
   await target.podman(podman.remove(copy.name, { force: true, stopSeconds: 0 }));
   await removeCriuConfig(target, copy.criuConfig);
+  // Its network and rules; the host removes them only if that network was made for this copy.
+  if (copy.fence) await takeDownFence(target, core.settings.remoteTempDir, copy.fence.id, copy.name, core.log);
   // Only volumes named after this copy: a label cannot make us remove anything else.
   for (const volume of copy.volumes ?? []) {
     if (volume.startsWith(`${copy.name}-`)) await target.podman(podman.volumeRemove(volume)).catch((error: Error) => core.log(`could not remove volume ${volume} on ${host}: ${error.message}`));

@@ -1,6 +1,6 @@
 // Snapshot & Debug: production keeps running; a copy is restored on the debug host
-// (snapdebug.defaultDebugHost, else asked) and a debugger attaches to it, all behind one
-// cancellable progress notification.
+// (snapdebug.defaultDebugHost, else asked), fenced (snapdebug.debug.fenceCopies, allowEgress), and
+// a debugger attaches to it, all behind one cancellable progress notification.
 import * as vscode from 'vscode';
 import { formatDuration, snapshotAndDebug as snapshotAndDebugWorkflow, type Runtime } from '../../core';
 import { startDebugger } from '../debug/startDebugger';
@@ -28,7 +28,18 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
   if (!debugHost) return false;
   const runtime = request.runtime ?? settings.debug.runtime;
   const outcome = await runLong(services, `Snapshot & Debug ${request.host}/${request.container}`, (control) =>
-    snapshotAndDebugWorkflow(services.core(), { host: request.host, container: request.container, to: debugHost, ...(runtime && { runtime }) }, control),
+    snapshotAndDebugWorkflow(
+      services.core(),
+      {
+        host: request.host,
+        container: request.container,
+        to: debugHost,
+        ...(runtime && { runtime }),
+        // Fenced unless the machine's settings say otherwise (a workspace cannot).
+        ...(settings.debug.fenceCopies ? { allowEgress: settings.debug.allowEgress } : { allowAllEgress: true }),
+      },
+      control,
+    ),
   );
   services.refreshAll();
   if (outcome.status !== 'done') return false;

@@ -1,10 +1,23 @@
 // Copies restored by us (snapdebug.origin label), per host, each with the snapshot it came from.
 import * as vscode from 'vscode';
-import { errorSentence, listCopies, type CopyInfo } from '../../core';
+import { describeEgress, errorSentence, listCopies, type CopyInfo } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
 const slowHostMs = 2000;
+
+/** "fenced", "fenced, allows 1" or "not fenced": what the copy can reach, at a glance. */
+export function fenceWords(copy: Pick<CopyInfo, 'fence'>): string {
+  if (!copy.fence) return 'not fenced';
+  const count = copy.fence.allowed.length;
+  return count === 0 ? 'fenced' : `fenced, allows ${count}`;
+}
+
+function fenceTooltip(copy: Pick<CopyInfo, 'fence' | 'host'>): string {
+  if (!copy.fence) return `not fenced: it reaches whatever ${copy.host} reaches`;
+  const allowed = copy.fence.allowed.map(describeEgress);
+  return `fenced: it reaches nothing outside itself${allowed.length ? ` but ${allowed.join(', ')}` : ''}`;
+}
 
 export class CopyHostNode {
   readonly kind = 'copy-host';
@@ -55,8 +68,8 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
     const item = new vscode.TreeItem(copy.name, vscode.TreeItemCollapsibleState.None);
     item.id = `copy:${copy.host}/${copy.id}`;
     item.contextValue = copy.state === 'running' ? contextValues.copyRunning : contextValues.copyStopped;
-    item.description = `${copy.state} · from ${copy.snapshot}`;
-    item.tooltip = `${copy.host}/${copy.name}\nrestored from snapshot ${copy.snapshot}${copy.source ? `\noriginal: ${copy.source}` : ''}`;
+    item.description = `${copy.state} · ${fenceWords(copy)} · from ${copy.snapshot}`;
+    item.tooltip = `${copy.host}/${copy.name}\nrestored from snapshot ${copy.snapshot}${copy.source ? `\noriginal: ${copy.source}` : ''}\n${fenceTooltip(copy)}`;
     item.iconPath = new vscode.ThemeIcon('debug-alt', copy.state === 'running' ? new vscode.ThemeColor('testing.iconPassed') : undefined);
     return item;
   }
