@@ -9,7 +9,8 @@ import { createCore, type Core, type CoreOptions } from '../../src/core/core';
 export { labSsh };
 
 export async function containerIp(host: string, container: string): Promise<string> {
-  const ip = (await labSsh(host, `podman inspect --format '{{.NetworkSettings.IPAddress}}' ${container}`)).trim();
+  // Fenced copies sit on a network of their own, where podman leaves .NetworkSettings.IPAddress empty.
+  const ip = (await labSsh(host, `podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${container}`)).trim().split(' ')[0] ?? '';
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`no IP for ${host}/${container}: "${ip}"`);
   return ip;
 }
