@@ -11,6 +11,7 @@ import { sshBannerAt } from '../lab/hosts';
 import { readState } from '../lab/state';
 import { debugBenchmark } from './debug';
 import { freezeBenchmark } from './freeze';
+import { inspectBenchmark } from './inspect';
 import { Cleanup } from './lib/cleanup';
 import { benchDir, repoRoot } from './lib/child';
 import type { Benchmark, BenchContext } from './lib/context';
@@ -23,7 +24,7 @@ import { pullBenchmark } from './pull';
 import { transportBenchmark } from './transport';
 import { treeBenchmark } from './tree';
 
-const benchmarks: Benchmark[] = [pullBenchmark, transportBenchmark, debugBenchmark, freezeBenchmark, treeBenchmark, memoryBenchmark, packageBenchmark];
+const benchmarks: Benchmark[] = [pullBenchmark, transportBenchmark, debugBenchmark, freezeBenchmark, treeBenchmark, memoryBenchmark, inspectBenchmark, packageBenchmark];
 const needsNoLab = new Set(['package']);
 
 const started = Date.now();

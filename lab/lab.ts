@@ -7,6 +7,7 @@ import { cachedBuild, ensureCache, recipeHash } from './cache';
 import { demoHost, demoStates, ensureDemoContainers } from './demo';
 import { hostIsRunning, portIsFree, sshBannerAt, startHost, stopHost } from './hosts';
 import { labLinks, labMounts, labNftRules, missingCgroupParents, removeLabCgroups } from './leftovers';
+import { removeLinksTable } from './links';
 import { cacheRoot, labFiles, labHosts, stateDir } from './paths';
 import { preflight } from './preflight';
 import { isAlive } from './proc';
@@ -109,6 +110,7 @@ export async function labDown(say: Say): Promise<void> {
   const containerIds = (await Promise.all(state.hosts.filter(hostIsRunning).map(containerIdsOf))).flat();
   await Promise.all(state.hosts.map(stopHost));
   removeLabCgroups(state.createdCgroupParents, containerIds);
+  await removeLinksTable();
 
   const left = await findLeftovers(state);
   const problems = [...left.processes, ...left.mounts, ...left.links, ...left.nftRules];

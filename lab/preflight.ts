@@ -13,6 +13,8 @@ const toolPackages: Record<string, string> = {
   ssh: 'openssh-client',
   gcc: 'gcc',
   ip: 'iproute2',
+  // Fault tests cut a host's link with nftables in this machine's namespace (lab/links.ts).
+  nft: 'nftables',
 };
 
 export class PreflightError extends Error {}

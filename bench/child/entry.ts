@@ -2,10 +2,11 @@
 // bundled: runs the one task given as JSON in argv[2] and prints {ok, result | error} as its last
 // line. A process per measured run keeps each figure clean of the parent's state and memory.
 import { checkpointOurs, checkpointSftp, type CheckpointSftpTask, type CheckpointTask } from './checkpointTasks';
+import { inspectTask, type InspectTask } from './inspectTasks';
 import { listHosts, type ListTask } from './listTasks';
 import { pullExec, pullOurs, pullSftp, type ExecTask, type PullTask, type SftpTask } from './pullTasks';
 
-export type ChildTask = PullTask | ExecTask | SftpTask | CheckpointTask | CheckpointSftpTask | ListTask;
+export type ChildTask = PullTask | ExecTask | SftpTask | CheckpointTask | CheckpointSftpTask | ListTask | InspectTask;
 
 function run(task: ChildTask): Promise<unknown> {
   switch (task.kind) {
@@ -21,6 +22,10 @@ function run(task: ChildTask): Promise<unknown> {
       return checkpointSftp(task);
     case 'list':
       return listHosts(task);
+    case 'inspect':
+    case 'search':
+    case 'core':
+      return inspectTask(task);
   }
 }
 

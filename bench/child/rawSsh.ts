@@ -4,12 +4,12 @@
 import { readFileSync } from 'node:fs';
 import ssh2, { type Client as ClientType } from 'ssh2';
 import { checkHostKey, keyTypeOf, readKnownHostsFiles } from '../../src/core/ssh/knownHosts';
-import { readConfigText, resolveHost } from '../../src/core/ssh/sshConfig';
+import { loadSshConfig, resolveHost } from '../../src/core/ssh/sshConfig';
 
 const { Client } = ssh2;
 
 export async function connectRaw(sshConfig: string, alias: string, ciphers?: string[]): Promise<ClientType> {
-  const target = resolveHost(alias, readConfigText(sshConfig));
+  const target = resolveHost(alias, loadSshConfig({ file: sshConfig }));
   const known = readKnownHostsFiles(target.userKnownHostsFiles);
   const client = new Client();
   await new Promise<void>((resolve, reject) => {

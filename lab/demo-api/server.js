@@ -1,7 +1,8 @@
 // demo-api: the lab's production service. It keeps state in memory only, so the only way to see
 // it on another host is a CRIU snapshot: a request counter, the most recent requests, and an
 // object that grows every second. GET /state returns it. BALLAST_MB fills that much heap with
-// data (for benchmarks of large snapshots).
+// data (for benchmarks of large snapshots). POST /note keeps the request's body in memory (the
+// inspector's tests place a token in the heap this way and search the snapshot for it).
 'use strict';
 const http = require('http');
 
@@ -10,6 +11,7 @@ const state = {
   requestCount: 0,
   recentRequests: new Map(), // request id -> { path, at }
   ticks: { count: 0, samples: [] },
+  notes: [],
 };
 
 const ballast = [];
@@ -49,8 +51,22 @@ function snapshotOfState() {
   };
 }
 
+function keepNote(req, res) {
+  const parts = [];
+  req.on('data', (part) => parts.push(part));
+  req.on('end', () => {
+    state.notes.push(Buffer.concat(parts).toString('utf8'));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ notes: state.notes.length }));
+  });
+}
+
 const server = http.createServer((req, res) => {
   rememberRequest(req);
+  if (req.method === 'POST' && req.url === '/note') {
+    keepNote(req, res);
+    return;
+  }
   if (req.url === '/state') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(snapshotOfState()));

@@ -9,7 +9,7 @@
 set -euo pipefail
 out=$1 lab=$2 debs=$3
 mirror=http://deb.debian.org/debian
-host_packages=podman,runc,conmon,netavark,aardvark-dns,catatonit,passt,nftables,openssh-server,iproute2,bash,curl,procps,gdb,util-linux,zstd,ca-certificates
+host_packages=podman,runc,conmon,netavark,aardvark-dns,catatonit,passt,nftables,openssh-server,iproute2,bash,curl,procps,gdb,util-linux,zstd,ca-certificates,checkpointctl
 step() { printf '[build %3ss] %s\n' "$SECONDS" "$*"; }
 
 mkdir -p "$out" "$debs"

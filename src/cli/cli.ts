@@ -3,12 +3,15 @@
 // where the help is; 1 on a failure, said as one sentence, the fix (with the flags that carry it
 // out), then podman's or CRIU's own words; 130 when cancelled with Ctrl-C (after cleaning up on
 // every host). With --json, stdout carries one JSON document: the result, or {"error", "fix"}.
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createCore, describeError, isAbortError, SnapdebugError, validateRemotePath, type CheckpointTransport, type Fix } from '../core';
+import { createCore, describeError, isAbortError, redact, SnapdebugError, validateRemotePath, type CheckpointTransport, type Fix } from '../core';
 import type { Arguments, CliCommand, OptionSpec, OptionValues } from './context';
 import { copiesCommand, discardCommand } from './commands/copies';
 import { attachCommand, debugCommand } from './commands/debug';
 import { doctorCommand, hostsCommand, logsCommand, psCommand, topCommand } from './commands/hosts';
+import { diffCommand, inspectCommand } from './commands/inspect';
+import { coreCommand, memoryCommand } from './commands/memory';
 import { migrateCommand, restoreCommand } from './commands/restore';
 import { checkpointCommand, pushCommand, rmCommand, snapshotsCommand } from './commands/snapshots';
 import { cliFixWording, fixFlags, remoteTempDefault } from './options';
@@ -29,6 +32,10 @@ export const commands: CliCommand[] = [
   restoreCommand,
   migrateCommand,
   rmCommand,
+  inspectCommand,
+  memoryCommand,
+  diffCommand,
+  coreCommand,
   debugCommand,
   attachCommand,
   copiesCommand,
@@ -99,6 +106,9 @@ function globalsFrom(values: OptionValues): Globals {
   if (transport !== undefined && !transports.includes(transport as CheckpointTransport)) throw new SnapdebugError(`--transport ${transport}: use ${transports.join(' or ')}.`);
   const remoteTmp = text('remote-tmp');
   if (remoteTmp !== undefined) validateRemotePath(remoteTmp);
+  // A config named explicitly replaces ~/.ssh/config (as ssh -F): one that is not there is a mistake, not an empty config.
+  const sshConfig = text('ssh-config');
+  if (sshConfig !== undefined && !existsSync(sshConfig)) throw new SnapdebugError(`--ssh-config ${sshConfig}: no such file.`);
   return {
     json: values.json === true,
     verbose: values.verbose === true,
@@ -171,12 +181,12 @@ export function parseInvocation(argv: string[]): Invocation {
 export function usageLine(command: string | undefined, message: string, fix: Fix | undefined): string {
   const who = command ? `snapdebug ${command}` : 'snapdebug';
   const flags = fixFlags(fix).length > 0 ? ` (${fixFlags(fix).join(', ')})` : '';
-  return `${who}: ${message.replace(/\s*\n\s*/g, ' ').replace(/[.:]$/, '')}${flags}. See '${who} --help'.`;
+  return redact(`${who}: ${message.replace(/\s*\n\s*/g, ' ').replace(/[.:]$/, '')}${flags}. See '${who} --help'.`);
 }
 
-/** With --json, an error is a document on stdout too: what failed and what to do about it. */
+/** With --json, an error is a document on stdout too: what failed and what to do about it (secrets masked, as on stderr). */
 function jsonError(error: string, fix: Fix | undefined, detail?: string): string {
-  return JSON.stringify({ error, fix: fix ? cliFixWording(fix) : null, ...(detail && { detail }) }, null, 2) + '\n';
+  return JSON.stringify({ error: redact(error), fix: fix ? redact(cliFixWording(fix)) : null, ...(detail && { detail: redact(detail) }) }, null, 2) + '\n';
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -202,14 +212,17 @@ async function run(command: CliCommand, request: unknown, globals: Globals): Pro
   const controller = new AbortController();
   let interrupted = false;
   let stopLine = 'cancelling: cleaning up on every host (Ctrl-C again to quit at once)';
+  // A second Ctrl-C stops waiting for cleanup here: the hosts then undo the work by themselves
+  // (their watchdogs see our sessions end). A closed terminal (SIGHUP) cancels like Ctrl-C.
   const onSignal = () => {
-    if (interrupted) process.exit(130); // a second Ctrl-C: stop waiting for cleanup
+    if (interrupted) process.exit(130);
     interrupted = true;
     out.info(stopLine);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
 
   const core = createCore({
     prompts: terminalPrompts,
@@ -240,7 +253,7 @@ async function run(command: CliCommand, request: unknown, globals: Globals): Pro
       return 130;
     }
     // The detail carries podman's words and, after a CRIU failure, the tail of CRIU's log.
-    process.stderr.write(`snapdebug ${command.name}: ${describeError(error, cliFixWording)}\n`);
+    process.stderr.write(`snapdebug ${command.name}: ${redact(describeError(error, cliFixWording))}\n`);
     if (globals.json) {
       const fix = error instanceof SnapdebugError ? error.fix : undefined;
       const detail = error instanceof SnapdebugError ? error.detail?.trimEnd() : undefined;
@@ -250,6 +263,7 @@ async function run(command: CliCommand, request: unknown, globals: Globals): Pro
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     core.dispose();
   }
 }

@@ -1,6 +1,7 @@
 // How the CLI speaks. stdout carries results only (one JSON document with --json); stderr carries
 // progress: a redrawn bar with bytes and rate on a terminal, plain lines otherwise (logs, CI).
-import { ProgressText, systemClock, type Clock, type ProgressEvent } from '../core';
+// Every line on stderr goes through redact(): logs, --verbose commands and errors mask secrets.
+import { ProgressText, redact, systemClock, type Clock, type ProgressEvent } from '../core';
 
 export interface Output {
   json: boolean;
@@ -30,7 +31,7 @@ export function createOutput(options: { json: boolean; stderr?: NodeJS.WriteStre
       stdout.write(options.json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
     },
     progress(event) {
-      const line = text.line(event);
+      const line = redact(text.line(event));
       const now = clock.now();
       if (tty) {
         stderr.write(`\r\x1b[2K${line.slice(0, (stderr.columns ?? 100) - 1)}`);
@@ -43,7 +44,7 @@ export function createOutput(options: { json: boolean; stderr?: NodeJS.WriteStre
     },
     info(line) {
       this.done();
-      stderr.write(line + '\n');
+      stderr.write(redact(line) + '\n');
     },
     done() {
       if (barOpen) stderr.write('\n');

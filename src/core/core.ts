@@ -5,6 +5,8 @@ import { HostRegistry, type HostRegistryOptions } from './hosts';
 import { workflowDefaults } from './options';
 import { validateRemotePath } from './podman/names';
 import { SnapshotStore } from './snapshot/store';
+import type { CommandLogEntry } from './ssh/runner';
+import { redact } from './util/redact';
 import type { ProgressSink } from './util/progress';
 import { KeyedLocks } from './util/semaphore';
 
@@ -43,13 +45,24 @@ export interface CoreOptions extends HostRegistryOptions {
 export function createCore(options: CoreOptions): Core {
   const settings = { ...defaultCoreSettings, ...options.settings };
   validateRemotePath(settings.remoteTempDir);
-  const hosts = new HostRegistry({ ...options, session: { ...options.session, remoteTempDir: settings.remoteTempDir } });
-  const store = new SnapshotStore(options.storeDir);
+  // Whatever a face does with log lines, they leave the core with secrets masked.
+  const given = options.log;
+  const log = given ? (line: string) => given(redact(line)) : () => undefined;
+  const commandLog = options.commandLog;
+  const hosts = new HostRegistry({
+    ...options,
+    log,
+    ...(commandLog && { commandLog: (entry: CommandLogEntry) => commandLog({ ...entry, command: redact(entry.command) }) }),
+    session: { ...options.session, remoteTempDir: settings.remoteTempDir },
+  });
+  const store = new SnapshotStore(options.storeDir, { onError: log });
+  // Downloads a dead process left half done hold process memory nobody will finish.
+  for (const part of store.sweepParts()) log(`removed ${part} from the store: its download was never finished`);
   return {
     hosts,
     store,
     settings,
-    log: options.log ?? (() => undefined),
+    log,
     locks: new KeyedLocks(),
     dispose: () => hosts.dispose(),
   };

@@ -26,7 +26,7 @@ export {
 } from './inventory';
 export { doctor, type CheckLevel, type DoctorCheck, type DoctorReport } from './doctor';
 export type { TopProcess } from './podman/commands';
-export type { HostKeyQuestion, SshPrompts } from './ssh/connection';
+export type { HostKeyQuestion, RefusedSecret, SshPrompts } from './ssh/connection';
 export type { CommandLogEntry } from './ssh/runner';
 
 // Snapshots: taking, keeping, moving, restoring.
@@ -34,21 +34,45 @@ export {
   deleteSnapshots,
   getSnapshot,
   listSnapshots,
+  oldSnapshots,
   restoreArchiveCommand,
+  retentionDefaults,
+  scanSnapshots,
   snapshotArchiveFile,
   snapshotDependents,
   storeFolder,
   type DeletedSnapshots,
   type SnapshotFilter,
 } from './snapshots';
-export type { SnapshotMeta } from './snapshot/store';
+export { isOlderThan, type InvalidSnapshotFile, type SnapshotMeta } from './snapshot/store';
 export { checkpoint, type CheckpointRequest } from './snapshot/checkpoint';
 export { pushSnapshot, pushToKeep, type PushedArchive } from './snapshot/push';
 export { ImageMissingError, restoreInPlace, restoreSnapshot, type RestoreRequest, type RestoredContainer } from './snapshot/restore';
 export { migrate, type MigrateRequest, type MigrateResult } from './snapshot/migrate';
 
+// Looking inside a snapshot without restoring it (issue 16): from the archive alone, except core
+// files, whose program and libraries come from the source host.
+export { inspectSnapshot, type InspectOptions } from './inspect/inspect';
+export { defaultContextBytes, defaultMaxHits, hexDump, memoryMaps, searchMemory, type MemorySearchRequest, type MemorySearchResult } from './inspect/memory';
+export { regexReachBytes, validateMemoryQuery } from './inspect/matcher';
+export { diffSnapshots, diffText, type ProcessChanges, type ProcessSummary, type SnapshotDiff } from './inspect/diff';
+export { criuPhases, type CriuPhase } from './inspect/phases';
+export type {
+  CheckpointedContainer,
+  CheckpointStats,
+  MemoryArea,
+  MemoryHit,
+  MountInfo,
+  OpenFile,
+  ProcessInfo,
+  ProcessMaps,
+  SnapshotContents,
+  SocketInfo,
+} from './inspect/model';
+export { coreFromSnapshot, snapshotCoresFolder, type SnapshotCoreRequest, type SnapshotCoreResult } from './coredump/snapshotCore';
+
 // Copies and debuggers.
-export { discardCopy, findCopy, listCopies, type CopyInfo } from './snapshot/copies';
+export { discardCopy, findCopy, isStale, listCopies, type CopyInfo } from './snapshot/copies';
 export { attachToCopy, snapshotAndDebug, type DebugRequest, type DebugSession, type SnapshotDebugSession } from './debug/session';
 export { runtimes, type Runtime } from './debug/attach';
 export { describeEgress, formatEgress, parseEgress, parseEgressList, type AllowedEgress, type EgressSpec } from './fence/egress';
@@ -82,3 +106,4 @@ export { ProgressText } from './util/progressText';
 export { systemClock, type Clock } from './util/clock';
 export { formatAge, formatBytes, formatDuration } from './util/format';
 export { shellJoin } from './util/quote';
+export { redact } from './util/redact';

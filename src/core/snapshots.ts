@@ -1,8 +1,16 @@
-// The snapshot store as the faces use it: list and find snapshots, and delete them saying which
-// checkpoints taken on top of them (with previous) can no longer be restored.
+// The snapshot store as the faces use it: list and find snapshots (and the metadata files the
+// store will not act on), say which are old, and delete them saying which checkpoints taken on top
+// of them (with previous) can no longer be restored.
 import type { Core } from './core';
 import { podman } from './podman/commands';
-import type { SnapshotMeta } from './snapshot/store';
+import type { InvalidSnapshotFile, SnapshotMeta } from './snapshot/store';
+
+/**
+ * How long snapshots and copies are kept before the faces say so: snapshots older than
+ * `maxAgeDays` are offered for deletion, copies restored more than `staleAfterHours` ago are
+ * marked stale (0 turns either off). Both hold production's memory.
+ */
+export const retentionDefaults = { maxAgeDays: 7, staleAfterHours: 24 } as const;
 
 export interface SnapshotFilter {
   kind?: SnapshotMeta['kind'][];
@@ -15,6 +23,16 @@ export function listSnapshots(core: Core, filter: SnapshotFilter = {}): Snapshot
   return core.store
     .list()
     .filter((m) => (filter.kind === undefined || filter.kind.includes(m.kind)) && (filter.host === undefined || m.source.host === filter.host) && (filter.container === undefined || m.source.container === filter.container));
+}
+
+/** The valid snapshots (newest first) and, one line each, the metadata files the store leaves alone. */
+export function scanSnapshots(core: Core): { snapshots: SnapshotMeta[]; invalid: InvalidSnapshotFile[] } {
+  return core.store.scan();
+}
+
+/** Snapshots taken more than `days` days before `now` (0: none), oldest first. */
+export function oldSnapshots(core: Core, days: number, now = new Date()): SnapshotMeta[] {
+  return core.store.olderThan(days, now);
 }
 
 /** A snapshot by id, or by a prefix naming exactly one. */
@@ -44,7 +62,7 @@ export function deleteSnapshots(core: Core, idsOrPrefixes: string[]): DeletedSna
 }
 
 /** Where a snapshot's archive is on this machine. */
-export function snapshotArchiveFile(core: Core, meta: Pick<SnapshotMeta, 'archive'>): string {
+export function snapshotArchiveFile(core: Core, meta: Pick<SnapshotMeta, 'id' | 'compression'>): string {
   return core.store.archivePath(meta);
 }
 

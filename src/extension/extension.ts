@@ -5,6 +5,7 @@ import { registerCommands } from './commands';
 import { SnapdebugConfigurationProvider } from './debug/configProvider';
 import { readOnlyScheme } from './documents';
 import { createLog } from './log';
+import { reviewStore } from './retention';
 import { CoreHolder, createServices, type Services } from './services';
 import { readSettings } from './settings';
 
@@ -50,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   scheduleRefresh();
   void vscode.commands.executeCommand('setContext', 'snapdebug.noHosts', services.hostNames().length === 0);
   log.info('Snapshot Debugger activated');
+  void reviewStore(services).catch((error: unknown) => log.error(`reviewing the snapshot store: ${(error as Error).message}`));
   return services;
 }
 

@@ -1,17 +1,7 @@
 // The "Snapshot Debugger" log channel: every remote command with its host, duration and exit
-// code, and every workflow step. Secrets never reach it: known secret shapes are masked first.
+// code, and every workflow step. Secrets never reach it: every line goes through the core's redact().
 import * as vscode from 'vscode';
-import type { CommandLogEntry } from '../core';
-
-const secretPatterns: RegExp[] = [
-  /((?:password|passwd|passphrase|secret|token|api[_-]?key)["']?\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi,
-  /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g,
-  /(Authorization:\s*\w+\s+)(\S+)/gi,
-];
-
-export function redact(text: string): string {
-  return secretPatterns.reduce((out, pattern) => out.replace(pattern, (_m, head: string, tail?: string) => (pattern.source.includes('BEGIN') ? `${head}…${tail}` : `${head}***`)), text);
-}
+import { redact, type CommandLogEntry } from '../core';
 
 export interface Log {
   channel: vscode.LogOutputChannel;

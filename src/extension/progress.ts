@@ -3,7 +3,7 @@
 // never as a failure; a failure is one sentence with its fix worded for VS Code (the settings it
 // names, each with a button opening it), "Show Log", and the CRIU log when there is one.
 import * as vscode from 'vscode';
-import { criuLogTail, errorSentence, isAbortError, ProgressText, SnapdebugError, type WorkControl } from '../core';
+import { criuLogTail, errorSentence, isAbortError, ProgressText, redact, SnapdebugError, type WorkControl } from '../core';
 import { describeForLog, settingButton, wordFix } from './fixes';
 import type { Services } from './services';
 
@@ -67,7 +67,7 @@ export async function showError(deps: Pick<Services, 'log' | 'core' | 'documents
   const settings = fix?.settings ?? [];
   const openSetting = new Map(settings.map((setting) => [settingButton(setting, settings), setting]));
   const actions = [...openSetting.keys(), 'Show Log', ...(criuLog ? ['Show CRIU Log'] : [])];
-  const choice = await vscode.window.showErrorMessage(`${title}: ${errorSentence(error)}${fix ? ` ${fix.text}` : ''}`, ...actions);
+  const choice = await vscode.window.showErrorMessage(redact(`${title}: ${errorSentence(error)}${fix ? ` ${fix.text}` : ''}`), ...actions);
   if (choice === 'Show Log') deps.log.channel.show(true);
   const setting = choice === undefined ? undefined : openSetting.get(choice);
   if (setting) await vscode.commands.executeCommand('workbench.action.openSettings', setting);

@@ -2,10 +2,14 @@
 // defaults of option settings are the core's (its option tables, core/podman/options.ts), which
 // package.json repeats and a unit test holds to them; which core option each setting holds is
 // written here once (optionSettings), for reading them and for naming them in fixes.
+// Settings that choose where data goes or what is trusted are "scope": "machine" in package.json,
+// and are read from the user's own settings only: a repository's .vscode/settings.json must never
+// send production's memory to another host, store or known_hosts file.
 import * as vscode from 'vscode';
 import {
   checkpointOptionInfo,
   restoreOptionInfo,
+  retentionDefaults,
   workflowDefaults,
   type CheckpointOptions,
   type Compression,
@@ -52,7 +56,29 @@ export interface Settings {
   restore: Required<RestoreSettings>;
   debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined; fenceCopies: boolean; allowEgress: string[] };
   rememberPasswords: boolean;
+  /** Snapshots older than this are offered for deletion at start (0: never). */
+  storeMaxAgeDays: number;
+  /** Copies restored longer ago than this are shown as stale (0: never). */
+  copiesStaleAfterHours: number;
 }
+
+/** Where data goes and what is trusted: package.json gives each "scope": "machine" (a test checks). */
+export const machineSettings = [
+  'sshConfigFile',
+  'knownHostsFile',
+  'hosts',
+  'snapshotDirectory',
+  'defaultDebugHost',
+  'useSudo',
+  'remoteTempDir',
+  'restore.ignoreStaticIp',
+  'restore.ignoreStaticMac',
+  'rememberPasswords',
+  'store.maxAgeDays',
+  'copies.staleAfterHours',
+  'debug.fenceCopies',
+  'debug.allowEgress',
+] as const;
 
 function expandHome(path: string): string {
   return path.startsWith('~/') ? `${process.env.HOME ?? ''}${path.slice(1)}` : path;
@@ -65,22 +91,29 @@ function key(option: SettingOption): string {
 
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('snapdebug');
+  // VS Code already ignores workspace values of machine settings; reading the user value
+  // ourselves keeps that true whatever the host application does with scopes.
+  const get = <T>(name: string, fallback: T): T => {
+    if (!(machineSettings as readonly string[]).includes(name)) return c.get<T>(name, fallback);
+    const inspected = c.inspect<T>(name);
+    return inspected?.globalValue ?? inspected?.defaultValue ?? fallback;
+  };
   const text = (name: string) => {
-    const value = c.get<string>(name, '').trim();
+    const value = get<string>(name, '').trim();
     return value === '' ? undefined : expandHome(value);
   };
-  const checkpointDefault = <K extends keyof CheckpointSettings>(k: K) => c.get(key(`checkpoint.${k}`), checkpointOptionInfo[k].default as Required<CheckpointSettings>[K]);
-  const restoreDefault = <K extends keyof RestoreSettings>(k: K) => c.get(key(`restore.${k}`), restoreOptionInfo[k].default as boolean);
-  const runtime = c.get<string>(key('runtime'), workflowDefaults.runtime);
+  const checkpointDefault = <K extends keyof CheckpointSettings>(k: K) => get(key(`checkpoint.${k}`), checkpointOptionInfo[k].default as Required<CheckpointSettings>[K]);
+  const restoreDefault = <K extends keyof RestoreSettings>(k: K) => get(key(`restore.${k}`), restoreOptionInfo[k].default as boolean);
+  const runtime = get<string>(key('runtime'), workflowDefaults.runtime);
   return {
     sshConfigFile: text(key('sshConfigFile')),
     knownHostsFile: text(key('knownHostsFile')),
-    hosts: c.get<string[]>('hosts', []).map((h) => h.trim()).filter(Boolean),
+    hosts: get<string[]>('hosts', []).map((h) => h.trim()).filter(Boolean),
     snapshotDirectory: text(key('snapshotDirectory')),
     defaultDebugHost: text(key('debugHost')),
-    useSudo: c.get<string[]>(key('sudo'), []),
+    useSudo: get<string[]>(key('sudo'), []),
     remoteTempDir: text(key('remoteTempDir')) ?? workflowDefaults.remoteTempDir,
-    refreshIntervalSeconds: Math.max(0, c.get<number>('refreshIntervalSeconds', 30)),
+    refreshIntervalSeconds: Math.max(0, get<number>('refreshIntervalSeconds', 30)),
     checkpoint: {
       compress: checkpointDefault('compress') as Compression,
       tcpEstablished: checkpointDefault('tcpEstablished'),
@@ -94,11 +127,13 @@ export function readSettings(): Settings {
     },
     debug: {
       localRoot: text('debug.localRoot'),
-      remoteRoot: c.get<string>('debug.remoteRoot', '/app'),
+      remoteRoot: get<string>('debug.remoteRoot', '/app'),
       runtime: runtime === workflowDefaults.runtime ? undefined : (runtime as Runtime),
-      fenceCopies: c.get<boolean>(key('fenced'), true),
-      allowEgress: c.get<string[]>(key('allowEgress'), []).map((spec) => spec.trim()).filter(Boolean),
+      fenceCopies: get<boolean>(key('fenced'), true),
+      allowEgress: get<string[]>(key('allowEgress'), []).map((spec) => spec.trim()).filter(Boolean),
     },
-    rememberPasswords: c.get<boolean>('rememberPasswords', false),
+    rememberPasswords: get<boolean>('rememberPasswords', false),
+    storeMaxAgeDays: Math.max(0, get<number>('store.maxAgeDays', retentionDefaults.maxAgeDays)),
+    copiesStaleAfterHours: Math.max(0, get<number>('copies.staleAfterHours', retentionDefaults.staleAfterHours)),
   };
 }

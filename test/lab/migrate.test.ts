@@ -54,6 +54,10 @@ describe('migrate (lab)', function () {
       assert.equal(await state('prod', name), 'absent');
       assert.equal(await state('debug', name), 'running');
       assert.deepEqual(result.targetTop.map((p) => p.command).sort(), result.sourceTop.map((p) => p.command).sort());
+      // The audit log says where the memory went and that production's container was removed.
+      const audit = core.store.audit.read().filter((e) => e.container === name);
+      assert.deepEqual(audit.map((e) => [e.action, e.host]), [['checkpoint', 'prod'], ['push', 'debug'], ['restore', 'debug'], ['remove-source', 'prod'], ['delete', 'prod']]);
+      assert.equal(audit[3]!.detail, `migrated to debug as ${name}`);
     } finally {
       await removeContainer('prod', name);
       await removeContainer('debug', name);

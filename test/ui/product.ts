@@ -30,7 +30,7 @@ export interface Product {
 }
 
 /** Installs snapdebug.vsix (built by `npm run package`) into a fresh code-server and opens it in Chromium. */
-export async function startProduct(name: string, settings: Record<string, unknown> = {}): Promise<Product> {
+export async function startProduct(name: string, settings: Record<string, unknown> = {}, folder = demoFolder): Promise<Product> {
   const { entry } = await ensureCodeServer((line) => console.log(`      ${line}`));
   const home = mkdtempSync(join(tmpdir(), `snapdebug-ui-${name}-`));
   const storeDir = join(home, 'snapshots');
@@ -56,7 +56,7 @@ export async function startProduct(name: string, settings: Record<string, unknow
       port: await freePort(),
       extensionsDir,
       userDataDir,
-      folder: demoFolder,
+      folder,
       settings: { ...labSettings(), 'snapdebug.snapshotDirectory': storeDir, ...settings },
     });
     browser = await launchBrowser();

@@ -7,9 +7,11 @@ import {
   formatBytes,
   formatDuration,
   getSnapshot,
-  listSnapshots,
+  isOlderThan,
   pushToKeep,
+  retentionDefaults,
   restoreArchiveCommand,
+  scanSnapshots,
   shellJoin,
   SnapdebugError,
   storeFolder,
@@ -18,7 +20,7 @@ import {
   type CheckpointOptions,
   type SnapshotMeta,
 } from '../../core';
-import { containerArgument, defineCommand, flag, hostArgument, required, stringOption, type Arguments, type OptionSpec } from '../context';
+import { containerArgument, defineCommand, flag, hostArgument, required, stringOption, type Arguments, type OptionSpec, type OptionValues } from '../context';
 import { tableOptionSpecs, tableValues } from '../options';
 import { table } from '../output';
 
@@ -65,23 +67,42 @@ export const checkpointCommand = defineCommand({
   },
 });
 
+/** A whole number option of at least 0 (0 turns it off), or the default. */
+export function countOption(values: OptionValues, name: string, fallback: number): number {
+  const text = stringOption(values, name);
+  if (text === undefined) return fallback;
+  if (!/^\d{1,6}$/.test(text)) throw new SnapdebugError(`--${name} ${text}: give a whole number (0 turns it off).`);
+  return Number(text);
+}
+
 export const snapshotsCommand = defineCommand({
   name: 'snapshots',
-  usage: 'snapshots',
-  summary: 'List the snapshots in the local store',
-  options: {},
+  usage: 'snapshots [--max-age-days N]',
+  summary: `List the snapshots in the local store, marking those older than N days (default ${retentionDefaults.maxAgeDays})`,
+  options: { 'max-age-days': { type: 'string', value: 'N', help: `snapshots older than this are marked old (default ${retentionDefaults.maxAgeDays}, 0: never)` } },
   positionals: [0, 0],
-  parse: () => undefined,
-  async run({ core, out }) {
-    const all = listSnapshots(core);
-    out.result(all, () =>
-      all.length === 0
-        ? `no snapshots in ${storeFolder(core)}`
-        : table([
-            ['ID', 'SOURCE', 'AGE', 'SIZE', 'FROZEN'],
-            ...all.map((m) => [m.id, `${m.source.host}/${m.source.container}`, formatAge(new Date(m.createdAt)), formatBytes(m.size), frozen(m)]),
-          ]),
+  parse: ({ values }) => ({ maxAgeDays: countOption(values, 'max-age-days', retentionDefaults.maxAgeDays) }),
+  async run({ core, out }, { maxAgeDays }) {
+    const { snapshots: all, invalid } = scanSnapshots(core);
+    // Metadata the store will not act on: one line each, on stderr, so --json stays one document.
+    for (const file of invalid) out.info(`not a snapshot (left alone): ${file.file}: ${file.problem}`);
+    const now = new Date();
+    const old = new Set(all.filter((m) => isOlderThan(m, maxAgeDays, now)).map((m) => m.id).reverse());
+    out.result(
+      all.map((m) => ({ ...m, old: old.has(m.id) })),
+      () =>
+        all.length === 0
+          ? `no snapshots in ${storeFolder(core)}`
+          : table([
+              ['ID', 'SOURCE', 'AGE', 'SIZE', 'FROZEN'],
+              ...all.map((m) => [m.id, `${m.source.host}/${m.source.container}`, `${formatAge(new Date(m.createdAt))}${old.has(m.id) ? ' (old)' : ''}`, formatBytes(m.size), frozen(m)]),
+            ]),
     );
+    if (old.size > 0) {
+      out.info(
+        `${old.size} snapshot${old.size === 1 ? ' is' : 's are'} older than ${maxAgeDays} day${maxAgeDays === 1 ? '' : 's'} and hold${old.size === 1 ? 's' : ''} process memory, secrets included. Remove ${old.size === 1 ? 'it' : 'them'} with: ${shellJoin(['snapdebug', 'rm', ...old])}`,
+      );
+    }
   },
 });
 

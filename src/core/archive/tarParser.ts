@@ -6,6 +6,9 @@
 // links and devices (checkpointLayout.ts), an archive that ends inside an entry. Memory is
 // bounded whatever the input: one header block, one pax/GNU record (64 KiB at most), the bodies
 // asked to be kept (maxKeptBytes), and the set of names seen (maxEntries names of ≤ 1 KiB).
+// A caller may reuse its buffer for the next chunk once push() has returned and its events are
+// handled (the inspector reads a 1 GiB archive through one buffer): whatever the parser keeps
+// across calls — a record, a header block, a kept body — it copies.
 import { SnapdebugError } from '../util/errors';
 import { describeType, EntryRefusal, normaliseName, SeenEntries, shown } from './checkpointLayout';
 import { blockBytes, decodeHeader, decodeLongName, decodePax, HeaderError, isZeroBlock, paddingFor, type RawHeader } from './tarFormat';
@@ -65,7 +68,7 @@ const recordWords: Record<RecordKind, string> = { x: 'pax header', g: 'global pa
 type State =
   | { at: 'header' }
   | { at: 'record'; kind: RecordKind; size: number; remaining: number; padding: number; parts: Buffer[] }
-  | { at: 'body'; entry: TarEntry; remaining: number; padding: number; keep: Buffer[] | undefined }
+  | { at: 'body'; entry: TarEntry; remaining: number; padding: number; keep: { into: Buffer; filled: number } | undefined }
   | { at: 'padding'; remaining: number }
   | { at: 'secondZero' }
   | { at: 'ended' };
@@ -140,16 +143,15 @@ export class TarParser {
       }
       case 'body': {
         const take = Math.min(state.remaining, available);
-        const piece = chunk.subarray(offset, offset + take);
-        if (state.keep) state.keep.push(piece);
-        else events.push({ kind: 'data', chunk: piece });
+        if (state.keep) state.keep.filled += chunk.copy(state.keep.into, state.keep.filled, offset, offset + take);
+        else events.push({ kind: 'data', chunk: chunk.subarray(offset, offset + take) });
         state.remaining -= take;
         if (state.remaining === 0) this.finishBody(state, events);
         return offset + take;
       }
       case 'record': {
         const take = Math.min(state.remaining + state.padding, available);
-        state.parts.push(chunk.subarray(offset, offset + take));
+        state.parts.push(Buffer.from(chunk.subarray(offset, offset + take))); // a copy: it outlives the chunk
         const fromBody = Math.min(take, state.remaining);
         state.remaining -= fromBody;
         state.padding -= take - fromBody;
@@ -201,8 +203,11 @@ export class TarParser {
       if (error instanceof HeaderError) throw this.headerRefusal(error.message);
       throw error;
     }
+    if (raw.flag === 'x' || raw.flag === 'g' || raw.flag === 'L' || raw.flag === 'K') {
+      this.pending.header.push(Buffer.from(block)); // a copy: the entry it belongs to comes later
+      return this.startRecord(raw.flag, raw.size);
+    }
     this.pending.header.push(block);
-    if (raw.flag === 'x' || raw.flag === 'g' || raw.flag === 'L' || raw.flag === 'K') return this.startRecord(raw.flag, raw.size);
     this.startEntry(raw, events);
   }
 
@@ -291,13 +296,13 @@ export class TarParser {
       throw this.refusal(name, `is ${size} bytes, more than the ${this.maxKeptBytes} read into memory (podman writes tens of KiB)`);
     }
     events.push({ kind: 'entry', entry, header: p.header, owner: { uid: raw.uid, gid: raw.gid } });
-    const body: Extract<State, { at: 'body' }> = { at: 'body', entry, remaining: size, padding: paddingFor(size), keep: keep ? [] : undefined };
+    const body: Extract<State, { at: 'body' }> = { at: 'body', entry, remaining: size, padding: paddingFor(size), keep: keep ? { into: Buffer.allocUnsafe(size), filled: 0 } : undefined };
     this.state = body;
     if (size === 0) this.finishBody(body, events);
   }
 
   private finishBody(state: Extract<State, { at: 'body' }>, events: TarEvent[]): void {
-    if (state.keep) events.push({ kind: 'kept', contents: Buffer.concat(state.keep) });
+    if (state.keep) events.push({ kind: 'kept', contents: state.keep.into });
     events.push({ kind: 'entryEnd' });
     this.state = state.padding > 0 ? { at: 'padding', remaining: state.padding } : { at: 'header' };
   }

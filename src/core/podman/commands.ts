@@ -99,6 +99,24 @@ export const podman = {
     return { readOnly: true, argv: ['image', 'exists', validateImageRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
   },
 
+  /** Mounts an image's root file system read-only on the host; prints where. */
+  imageMount(ref: string): PodmanCommand<string> {
+    return { argv: ['image', 'mount', validateImageRef(ref)], parse: (stdout) => stdout.trim() };
+  },
+
+  imageUnmount(ref: string): PodmanCommand<string> {
+    return { argv: ['image', 'unmount', validateImageRef(ref)], parse: text };
+  },
+
+  /** Mounts a container's root file system on the host (a running container stays as it is). */
+  containerMount(ref: string): PodmanCommand<string> {
+    return { argv: ['container', 'mount', validateContainerRef(ref)], parse: (stdout) => stdout.trim() };
+  },
+
+  containerUnmount(ref: string): PodmanCommand<string> {
+    return { argv: ['container', 'unmount', validateContainerRef(ref)], parse: text };
+  },
+
   containerExists(ref: string): PodmanCommand<boolean> {
     return { readOnly: true, argv: ['container', 'exists', validateContainerRef(ref)], parse: () => true, acceptExit: (code) => code === 1 };
   },

@@ -10,6 +10,7 @@ const undoneWords: Record<string, (arg: string) => string> = {
   container: (name) => `removed the half-made container ${name}`,
   volume: (name) => `removed the volume ${name}`,
   unstop: (name) => `started ${name} again`,
+  unmount: (what) => `unmounted the ${what} it read files from`,
   keep: () => 'removed the files kept for it',
   fence: () => "took down the copy's fence (its network and rules)",
 };
@@ -22,7 +23,8 @@ export function describeUndone(line: string): string {
 
 export interface Cleaned {
   host: string;
-  undone: string[];
+  /** What was undone there; undefined when the host could not be reached (its watchdog does it). */
+  undone: string[] | undefined;
 }
 
 /** Kept on an annotated error, so that an outer workflow adds its own cleanup instead of a second suffix. */
@@ -38,7 +40,13 @@ export function withCleanup(error: unknown, phase: string | undefined, cleaned: 
   const prior = (error as { [cleanupOf]?: CleanupNote } | undefined)?.[cleanupOf];
   const base = prior?.base ?? (error instanceof Error ? error : new Error(String(error)));
   const note: CleanupNote = { base, phase: prior?.phase ?? phase, cleaned: [...(prior?.cleaned ?? []), ...cleaned] };
-  const what = note.cleaned.map(({ host, undone }) => `on ${host}: ${[...new Set(undone.map(describeUndone)), 'removed its temporary files'].join(', ')}`).join('; ');
+  const what = note.cleaned
+    .map(({ host, undone }) =>
+      undone === undefined
+        ? `on ${host}: nothing from here (unreachable); ${host} undoes the work by itself once the session's lease runs out`
+        : `on ${host}: ${[...new Set(undone.map(describeUndone)), 'removed its temporary files'].join(', ')}`,
+    )
+    .join('; ');
   const during = note.phase ?? 'preparation';
   let annotated: Error;
   if (isAbortError(base)) {

@@ -6,8 +6,8 @@
 import type { Host } from '../host';
 import type { StreamProcess } from '../ssh/runner';
 import { SnapdebugError } from '../util/errors';
-import { keeperScript, marker, watchdogScript } from './shellLib';
-import { beginWorkScript, RemoteWork } from './work';
+import { keeperScript, marker, watchdogScript, workPrefix } from './shellLib';
+import { beginWorkScript, folderName, RemoteWork } from './work';
 
 export interface SessionSettings {
   /** Where session folders live on hosts (validated, absolute). */
@@ -62,7 +62,8 @@ export class HostSession {
   async begin(purpose: string, signal?: AbortSignal): Promise<RemoteWork> {
     for (let attempt = 0; ; attempt++) {
       const dir = await this.dir(signal);
-      const result = await this.host.runner.run(this.host.script(beginWorkScript, [dir, purpose.replace(/[^\x20-\x7e]/g, '?')]), signal ? { signal } : {});
+      const name = folderName(workPrefix, 8);
+      const result = await this.host.runIdempotent(this.host.script(beginWorkScript, [dir, name, purpose.replace(/[^\x20-\x7e]/g, '?')], 'snapdebug-begin'), signal ? { signal } : {});
       const path = result.stdout.trim();
       if (result.exitCode === 0 && path.startsWith(`${dir}/`)) return new RemoteWork(this.host, this, path, this.generation);
       // The session ended under us (its watchdog or a sweep got there first): open a new one.
@@ -87,7 +88,7 @@ export class HostSession {
     this.forgetKeeper(false);
   }
 
-  private async open(signal?: AbortSignal): Promise<string> {
+  private async open(signal?: AbortSignal, attempt = 1): Promise<string> {
     const adopt = this.folder ?? '';
     const argv = this.host.script(keeperScript, [this.settings.remoteTempDir, String(this.settings.leaseTtlSeconds), adopt, watchdogScript], 'snapdebug-keeper');
     const keeper = await this.host.runner.start(argv, signal ? { signal } : {});
@@ -110,6 +111,8 @@ export class HostSession {
       return folder;
     }
     keeper.close();
+    // A channel that closed before the keeper said anything (seen rarely under load): ask again.
+    if (last === undefined && attempt < 3 && !signal?.aborted) return this.open(signal, attempt + 1);
     if (last?.startsWith(marker.sessionGone)) {
       // The host already undid that session's work: start a fresh one; works of the old one are lost.
       this.log(`session on ${this.host.name}: ${adopt} was cleaned up by the host while the link was down`);

@@ -41,6 +41,7 @@ sd_sudo=$1; shift
 r() { if [ "$sd_sudo" = sudo ]; then sudo -n "$@"; else "$@"; fi; }
 valid_name() { case $1 in ''|-*|*[!A-Za-z0-9_.-]*) return 1 ;; esac; }
 valid_pid() { case $1 in ''|*[!0-9]*|0|1) return 1 ;; esac; }
+valid_image() { case $1 in ''|-*|*[!A-Za-z0-9_.:/@-]*) return 1 ;; esac; }
 # ours: a real folder (not a link) that belongs to the account we log in as
 ours() { [ -d "$1" ] && [ ! -L "$1" ] && [ -O "$1" ]; }
 `;
@@ -124,13 +125,14 @@ end_stream() {
   done
 }
 
-# podman keeps a leave-running checkpoint's images (process memory) in the container's folder.
-# A checkpointed (stopped) container keeps them: they are what restores it in place.
+# podman keeps a leave-running checkpoint's images (process memory) in the container's folder,
+# and the export's copy of the files the container changed. A checkpointed (stopped) container
+# keeps them: they are what restores it in place.
 drop_images() {
   info=$(r podman container inspect --format '{{.StaticDir}} {{.State.Checkpointed}}' "$1" 2>/dev/null) || return 0
   dir=\${info% *}
   [ "\${info##* }" = true ] && return 0
-  case $dir in /*/userdata) r rm -rf "$dir/checkpoint" "$dir/devshm-checkpoint.tar" ;; esac
+  case $dir in /*/userdata) r rm -rf "$dir/checkpoint" "$dir/devshm-checkpoint.tar" "$dir/rootfs-diff.tar" ;; esac
 }
 
 # A migration's source that was stopped for the checkpoint runs again: in place from its
@@ -158,6 +160,11 @@ clean_work() {
         volume) valid_name "$a" && r podman volume rm --force "$a" ;;
         unstop) valid_name "$a" && unstop "$a" ;;
         fence) unfence "$a" "$b" ;;
+        unmount)
+          case $a in
+            image) valid_image "$b" && r podman image unmount "$b" ;;
+            container) valid_name "$b" && r podman container unmount "$b" ;;
+          esac ;;
         keep) case $a in "$sd_tmp"/${keepPrefix}*) ours "$a" && rm -rf "$a" ;; esac ;;
         *) continue ;;
       esac >/dev/null 2>&1

@@ -2,34 +2,52 @@
 // work's temporary files, and an undo list the host replays if the work never finishes (the
 // client died, the link dropped, or it failed). Each step that creates something on the host
 // writes its undo line *before* it acts, so there is no moment when it could be forgotten.
+import { randomBytes } from 'node:crypto';
 import type { Host } from '../host';
 import { validateFenceId } from '../fence/rules';
-import { validateContainerRef, validateVolumeName } from '../podman/names';
+import { validateContainerRef, validateImageRef, validateVolumeName } from '../podman/names';
 import { SnapdebugError } from '../util/errors';
 import type { HostSession } from './session';
 import { abandonScript, keepPrefix, marker, prelude, sessionPrefix, workPrefix } from './shellLib';
 
-/** Arguments: sudo|root, session folder, purpose. Prints the new work's folder. */
+/**
+ * Arguments: sudo|root, session folder, the work's folder name (w.RANDOM, chosen by the client so
+ * that asking again after a lost answer finds the same folder), purpose. Prints the folder.
+ */
 export const beginWorkScript = `${prelude}
-s=$1
+s=$1 w=$1/$2
 case $s in */${sessionPrefix}*) ;; *) exit 2 ;; esac
+case $2 in ${workPrefix}[A-Za-z0-9]*) ;; *) exit 2 ;; esac
 { ours "$s" && [ ! -e "$s/ended" ]; } || exit 3
-w=$(mktemp -d "$s/${workPrefix}XXXXXXXX") || exit 2
-printf '%s\\n' "$2" > "$w/purpose"
+if mkdir -m 700 "$w" 2>/dev/null; then
+  printf '%s\\n' "$3" > "$w/purpose"
+elif ! { ours "$w" && [ -f "$w/purpose" ]; }; then
+  exit 2
+fi
 echo "$w"
 `;
+
+/** A random name for a folder on a host (letters and digits): the client names its folders. */
+export function folderName(prefix: string, length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return prefix + [...randomBytes(length)].map((byte) => alphabet[byte % alphabet.length]).join('');
+}
 
 /**
  * A folder that outlives the work (a copy's CRIU options; an archive `snapdebug push` leaves on
  * purpose), created privately and listed in the work's undo list until the work finishes.
- * Arguments: sudo|root, temp folder, work folder, copy name or "", expiry (epoch s) or "".
+ * Arguments: sudo|root, temp folder, work folder, the folder's name (chosen by the client, as for
+ * a work), copy name or "", expiry (epoch s) or "".
  */
 const keepScript = `${prelude}
-sd_tmp=$1 w=$2 copy=$3 expires=$4
+sd_tmp=$1 w=$2 k=$1/$3 copy=$4 expires=$5
 ours "$w" || exit 3
-k=$(mktemp -d "$sd_tmp/${keepPrefix}XXXXXXXXXX") || exit 2
-echo "keep $k" >> "$w/undo"
-[ -n "$copy" ] && printf '%s\\n' "$copy" > "$k/copy"
+case $3 in ${keepPrefix}[A-Za-z0-9]*) ;; *) exit 2 ;; esac
+# The undo step first: should the folder then be made and anything after fail (a full disk),
+# the work's undo still removes it.
+grep -qx "keep $k" "$w/undo" 2>/dev/null || echo "keep $k" >> "$w/undo" || exit 2
+if ! mkdir -m 700 "$k" 2>/dev/null && ! ours "$k"; then exit 2; fi
+if [ -n "$copy" ]; then printf '%s\\n' "$copy" > "$k/copy" || exit 2; fi
 if [ -n "$expires" ]; then
   printf '%s\\n' "$expires" > "$k/expires"
   # removed on time even if no snapdebug ever connects again (the sweep covers a reboot)
@@ -52,7 +70,9 @@ export type UndoStep =
   /** A migration's source, stopped by the checkpoint: run again if the migration does not finish. */
   | { kind: 'unstop'; name: string }
   /** A copy's fence (fence/): its rules and network, taken down if the copy is never made. */
-  | { kind: 'fence'; id: string; copy: string };
+  | { kind: 'fence'; id: string; copy: string }
+  /** An image's or a container's root file system we mounted to read files from (a core's libraries). */
+  | { kind: 'unmount'; what: 'image' | 'container'; ref: string };
 
 export function undoLine(step: UndoStep): string {
   switch (step.kind) {
@@ -67,6 +87,8 @@ export function undoLine(step: UndoStep): string {
       return `volume ${validateVolumeName(step.name)}`;
     case 'fence':
       return `fence ${validateFenceId(step.id)} ${validateContainerRef(step.copy)}`;
+    case 'unmount':
+      return `unmount ${step.what} ${step.what === 'image' ? validateImageRef(step.ref) : validateContainerRef(step.ref)}`;
   }
 }
 
@@ -94,7 +116,8 @@ export class RemoteWork {
   async willUndo(...steps: UndoStep[]): Promise<void> {
     if (steps.length === 0) return;
     const text = steps.map(undoLine).join('\n') + '\n';
-    const result = await this.host.runner.run(['sh', '-c', 'cat >> "$1/undo"', 'sh', this.dir], { stdin: text });
+    // Asked again when the answer is lost: an undo step written twice is undone twice, harmlessly.
+    const result = await this.host.runIdempotent(['sh', '-c', 'cat >> "$1/undo"', 'sh', this.dir], { stdin: text });
     if (result.exitCode !== 0) throw new SnapdebugError(`Cannot record the work's undo steps on ${this.host.name}.`, { detail: result.stderr });
   }
 
@@ -102,7 +125,7 @@ export class RemoteWork {
   async keep(what: { copy?: string; expiresAtMs?: number }): Promise<string> {
     const copy = what.copy === undefined ? '' : validateContainerRef(what.copy);
     const expires = what.expiresAtMs === undefined ? '' : String(Math.floor(what.expiresAtMs / 1000));
-    const result = await this.host.runner.run(this.host.script(keepScript, [this.session.settings.remoteTempDir, this.dir, copy, expires]));
+    const result = await this.host.runIdempotent(this.host.script(keepScript, [this.session.settings.remoteTempDir, this.dir, folderName(keepPrefix, 10), copy, expires], 'snapdebug-keep'));
     const path = result.stdout.trim();
     if (result.exitCode !== 0 || !path.startsWith(`${this.session.settings.remoteTempDir}/${keepPrefix}`)) {
       throw new SnapdebugError(`Cannot create a private folder in ${this.session.settings.remoteTempDir} on ${this.host.name}.`, { detail: result.stderr });
@@ -114,23 +137,29 @@ export class RemoteWork {
   async finish(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    const result = await this.host.runner.run(['rm', '-rf', this.dir]);
+    // Asked twice: a file that appears while rm walks the folder fails the first pass.
+    let result = await this.host.runIdempotent(['rm', '-rf', this.dir]);
+    if (result.exitCode !== 0) result = await this.host.runIdempotent(['rm', '-rf', this.dir]);
     if (result.exitCode !== 0) throw new SnapdebugError(`Cannot remove ${this.dir} on ${this.host.name}.`, { detail: result.stderr });
   }
 
-  /** Undoes the work now, newest step first, and removes its files; never throws. Returns what it undid. */
-  async abandon(log: (line: string) => void = () => undefined): Promise<string[]> {
+  /**
+   * Undoes the work now, newest step first, and removes its files; never throws. Returns what it
+   * undid, or undefined when the host cannot be reached now (its watchdog undoes it by itself).
+   */
+  async abandon(log: (line: string) => void = () => undefined): Promise<string[] | undefined> {
     if (this.ended) return [];
     this.ended = true;
     try {
-      const result = await this.host.runner.run(this.host.script(abandonScript, [this.session.settings.remoteTempDir, this.dir]));
+      const result = await this.host.runIdempotent(this.host.script(abandonScript, [this.session.settings.remoteTempDir, this.dir], 'snapdebug-abandon'));
+      if (result.exitCode !== 0) throw new Error(result.stderr.trim() || `exit ${result.exitCode ?? 'none'}`);
       const undone = result.stdout.split('\n').filter((l) => l.startsWith(marker.undone)).map((l) => l.slice(marker.undone.length + 1));
       if (undone.length > 0) log(`undid on ${this.host.name}: ${undone.join(', ')}`);
       return undone;
     } catch (error) {
       // The link is down: the host's watchdog undoes it when the lease runs out.
       log(`could not undo ${this.dir} on ${this.host.name} now (${(error as Error).message}); the host's watchdog will`);
-      return [];
+      return undefined;
     }
   }
 }

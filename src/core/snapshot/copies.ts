@@ -24,6 +24,8 @@ export interface CopyInfo {
   volumes?: string[];
   /** Set when it was restored fenced (fence/): its fence's id and what it may still reach. */
   fence?: { id: string; allowed: AllowedEgress[] };
+  /** When it was restored (ISO): podman creates a copy's container at restore time. */
+  restoredAt?: string;
 }
 
 /** A fence as a copy's labels say, if they say one well formed. */
@@ -35,6 +37,12 @@ function fenceFromLabels(labels: Record<string, string>): CopyInfo['fence'] {
   } catch {
     return undefined;
   }
+}
+
+/** Whether a copy has run longer than `hours` (0: never stale): a twin of production, holding its data. */
+export function isStale(copy: Pick<CopyInfo, 'restoredAt'>, hours: number, now = new Date()): boolean {
+  if (hours <= 0 || copy.restoredAt === undefined) return false;
+  return now.getTime() - Date.parse(copy.restoredAt) > hours * 3_600_000;
 }
 
 export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
@@ -53,6 +61,7 @@ export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
     ...(criuConfig && { criuConfig }),
     ...(volumes?.length && { volumes }),
     ...(fence && { fence }),
+    ...(entry.Created !== undefined && { restoredAt: new Date(entry.Created * 1000).toISOString() }),
   };
 }
 
@@ -82,5 +91,6 @@ export async function discardCopy(core: Core, host: string, name: string): Promi
     if (volume.startsWith(`${copy.name}-`)) await target.podman(podman.volumeRemove(volume)).catch((error: Error) => core.log(`could not remove volume ${volume} on ${host}: ${error.message}`));
   }
   core.log(`discarded copy ${host}/${copy.name} of ${copy.snapshot}`);
+  core.store.audit.record({ action: 'discard', host, container: copy.name, snapshot: copy.snapshot });
   return copy;
 }

@@ -104,6 +104,7 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
     progress({ phase: 'cleanup', message: `Removing ${before.Name} from ${request.from}` });
     await source.podman(podman.remove(before.Name, { force: true }));
     sourceRemoved = true;
+    core.store.audit.record({ action: 'remove-source', host: request.from, container: before.Name, snapshot: snapshot.id, detail: `migrated to ${request.to} as ${restored.name}` });
   }
   if (!request.keepSnapshot) core.store.remove(snapshot.id);
   return { snapshot, target: { host: request.to, name: restored.name, pid: restored.pid }, sourceTop, targetTop, sourceRemoved };

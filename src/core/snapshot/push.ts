@@ -1,8 +1,9 @@
 // push: a snapshot from the store to a file inside a work's private folder on a host, verified
 // there before use. A copy's archive is relabelled on the way (see archive/relabel.ts); otherwise
 // the bytes sent are the store's bytes, and their hash must still match the one recorded at
-// checkpoint time. The file lives as long as the work: removed when it finishes or is undone.
-import { createReadStream } from 'node:fs';
+// checkpoint time; the store re-hashes its archive before each send (the first and every resume)
+// and refuses a replaced one before a byte leaves. The file lives as long as the work: removed
+// when it finishes or is undone.
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressor } from '../archive/decompress';
@@ -14,6 +15,7 @@ import type { RemoteWork } from '../remote/work';
 import { SnapdebugError } from '../util/errors';
 import { formatBytes } from '../util/format';
 import { noProgress } from '../util/progress';
+import { phaseTracker, withCleanup } from '../remote/failure';
 import { sendToHost } from './send';
 import type { SnapshotMeta } from './store';
 
@@ -31,14 +33,15 @@ export function archiveFileName(meta: Pick<SnapshotMeta, 'archive'>, relabelled:
 
 /**
  * Sends an archive (as podman wrote it) to `path` in `work`'s folder, relabelled on the way when a
- * rewrite is given. `open` yields the archive from its first byte; when it can do so again
- * (`resumable`), a transfer cut by a dropped link resumes. pipeline() carries a read or
+ * rewrite is given. `open` yields the archive from its first byte (or refuses, when what it would
+ * yield is not what it should be); when it can do so again (`resumable`), a transfer cut by a
+ * dropped link resumes, from a fresh `open`. pipeline() carries a read or
  * decompression error to the chain's last stream, which is what is sent, so any failure fails
  * the push.
  */
 export async function pushArchive(
   core: Core,
-  open: () => Readable,
+  open: () => Readable | Promise<Readable>,
   request: { id: string; work: RemoteWork; path: string; rewrite?: CopyRewrite; sizeHint?: number; resumable: boolean; label: string },
   control: WorkControl = {},
 ): Promise<PushedArchive & { relabelled: boolean }> {
@@ -47,8 +50,8 @@ export async function pushArchive(
   let rewriter: DumpRewriter | undefined;
   // A copy's dumps are checked (copyPolicy.ts) before their bytes go on: a refusal fails the push.
   const approve = (dumps: CopyDumps) => approveCopy(dumps, rewrite!.original, pathProbe(work.host, control.signal));
-  const source = () => {
-    const archive = open();
+  const source = async () => {
+    const archive = await open();
     if (!rewrite) return archive;
     rewriter = new DumpRewriter(entryRewrites(rewrite), entryRenames(rewrite), { approve });
     const chain: [Readable, ...Duplex[]] = [archive, decompressor(), rewriter];
@@ -81,12 +84,28 @@ export async function pushSnapshot(
 ): Promise<PushedArchive> {
   const path = work.file(archiveFileName(meta, options.rewrite !== undefined, options.role));
   const label = `Sending ${meta.id} to ${work.host.name}`;
-  (control.progress ?? noProgress)({ phase: 'push', message: label, bytes: 0, total: meta.size });
-  const open = () => createReadStream(core.store.archivePath(meta), { highWaterMark: 1024 * 1024 });
-  const pushed = await pushArchive(core, open, { id: meta.id, work, path, ...(options.rewrite && { rewrite: options.rewrite }), sizeHint: meta.size, resumable: true, label }, control);
+  const progress = control.progress ?? noProgress;
+  // Every open hashes the store's archive again and hands out the very file it hashed: a
+  // replaced or damaged archive is refused before a byte of it is sent. The first is opened
+  // before the host is asked anything; a resume opens (and hashes) afresh.
+  const verified = (message: string) => core.store.openVerified(meta, control.signal, (bytes) => progress({ phase: 'verify', message, bytes, total: meta.size }));
+  let first: Readable | undefined = await verified(`Checking the sha256 of ${meta.id} in the store`);
+  progress({ phase: 'push', message: label, bytes: 0, total: meta.size });
+  const open = async (): Promise<Readable> => {
+    const ready = first;
+    first = undefined;
+    return ready ?? verified(`Checking the sha256 of ${meta.id} in the store again before resuming`);
+  };
+  let pushed: PushedArchive & { relabelled: boolean };
+  try {
+    pushed = await pushArchive(core, open, { id: meta.id, work, path, ...(options.rewrite && { rewrite: options.rewrite }), sizeHint: meta.size, resumable: true, label }, control);
+  } finally {
+    first?.destroy(); // never sent (the host refused first): let go of the file
+  }
+  core.store.audit.record({ action: 'push', host: work.host.name, container: meta.source.container, snapshot: meta.id, detail: pushed.path });
   if (!pushed.relabelled && pushed.sha256 !== meta.sha256) {
     throw new SnapdebugError(`The archive of ${meta.id} in the store no longer matches its sha256: it is damaged.`, {
-      fix: `Delete snapshot ${meta.id} and take a new one.`,
+      fix: `Delete ${meta.id} from the store and take a new snapshot.`,
     });
   }
   return pushed;
@@ -98,6 +117,8 @@ export async function pushSnapshot(
  * in the work's folder, so an interrupted push leaves nothing behind.
  */
 export async function pushToKeep(core: Core, meta: SnapshotMeta, to: string, keepForMs: number, control: WorkControl = {}): Promise<PushedArchive & { expiresAt: string }> {
+  const tracker = phaseTracker(control.progress);
+  control = { ...control, progress: tracker.sink };
   const host = core.hosts.get(to);
   const work = await host.beginWork(`push ${meta.id}`, control.signal);
   try {
@@ -110,7 +131,6 @@ export async function pushToKeep(core: Core, meta: SnapshotMeta, to: string, kee
     await work.finish();
     return { ...pushed, path, expiresAt: new Date(expiresAtMs).toISOString() };
   } catch (error) {
-    await work.abandon(core.log);
-    throw error;
+    throw withCleanup(error, tracker.phase(), [{ host: to, undone: await work.abandon(core.log) }]);
   }
 }

@@ -217,6 +217,7 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
     throw new SnapdebugError(`${name} was restored on ${target.name} but is ${restored.State.Status}, not running.`);
   }
   core.log(`restored ${plan.meta.id} on ${target.name} as ${name} (pid ${restored.State.Pid})${plan.fence ? `, fenced on ${plan.fence.network}` : ''}`);
+  core.store.audit.record({ action: 'restore', host: target.name, container: name, snapshot: plan.meta.id, detail: plan.asCopy ? (plan.fence ? 'fenced copy' : 'copy') : 'migration' });
   return { host: target.name, name, id: restored.Id, snapshot: plan.meta.id, pid: restored.State.Pid, ...(plan.fence && { fence: { allowed: plan.fence.allowed } }) };
 }
 
@@ -258,6 +259,7 @@ export async function restoreInPlace(
   (control.progress ?? noProgress)({ phase: 'restore', message: `Restoring ${request.container} in place on ${request.host}` });
   await host.podman(podman.restore({ container: request.container }, request.options));
   const after = await inspectOne(host, request.container);
+  core.store.audit.record({ action: 'restore-in-place', host: request.host, container: request.container });
   if (!after.State.Running) throw new SnapdebugError(`${request.container} was restored on ${request.host} but is ${after.State.Status}.`);
   return { host: request.host, name: after.Name, id: after.Id, snapshot: '', pid: after.State.Pid };
 }

@@ -64,10 +64,11 @@ export async function remoteFileSize(host: Host, path: string): Promise<number |
 }
 
 /**
- * Sends the stream `open()` produces (always from its first byte) to `path` inside `work`'s folder.
+ * Sends the stream `open()` produces (always from its first byte) to `path` inside `work`'s folder;
+ * a resume calls `open()` again.
  * Any failure leaves the partial file for the work's finish/abandon to remove.
  */
-export async function sendToHost(work: RemoteWork, path: string, open: () => Readable, options: SendOptions = {}): Promise<Received> {
+export async function sendToHost(work: RemoteWork, path: string, open: () => Readable | Promise<Readable>, options: SendOptions = {}): Promise<Received> {
   const host = work.host;
   if (!path.startsWith(`${work.dir}/`)) throw new SnapdebugError(`${path} is not inside the work's folder on ${host.name}.`);
   const dir = path.slice(0, path.lastIndexOf('/'));
@@ -80,9 +81,13 @@ export async function sendToHost(work: RemoteWork, path: string, open: () => Rea
   let offset = 0;
   for (let attempt = 0; ; attempt++) {
     const dropsBefore = host.runner.drops();
+    // open() may refuse (the store's archive no longer matches): that ends the send, resume or not.
+    const source = await open();
     try {
-      return await sendOnce(host, path, open(), offset, options);
+      return await sendOnce(host, path, source, offset, options);
     } catch (error) {
+      // Not read to its end: let go of it (a store file's handle) before anything else.
+      source.destroy();
       if (options.signal?.aborted || isAbortError(error)) throw new AbortError();
       const linkDropped = host.runner.drops() > dropsBefore;
       if (!linkDropped || !options.resumable || attempt >= maxResumes) throw error;
@@ -118,15 +123,25 @@ async function sendOnce(host: Host, path: string, source: Readable, offset: numb
     const output: Buffer[] = [];
     process.stdout.on('data', (chunk: Buffer) => output.push(chunk));
     // A host that refuses (the file exists, no space) stops reading: its reason beats our EPIPE.
-    const sent = await pipeline(source, counter, skipFirst(offset), process.stdin).then(
+    // A channel that closes under us (the link died) may never fail the write on its own: its
+    // closing ends the send, so a dead link is noticed, and maybe resumed, instead of waited on.
+    let piped = false;
+    const piping = pipeline(source, counter, skipFirst(offset), process.stdin).then(
       () => undefined,
       (error: Error) => error,
     );
+    void piping.finally(() => (piped = true));
+    const closedFirst = await Promise.race([piping.then(() => false), process.exit.then(() => !piped)]);
+    if (closedFirst) counter.destroy(new Error('the channel closed'));
+    const sent = await piping;
     const code = await process.exit;
     if (options.signal?.aborted) throw new AbortError();
     const stderr = process.stderrText();
     if (code !== 0 || stderr.includes(marker.teeFailed) || sent) {
       const why = stderr.split('\n').find((l) => l.startsWith(marker.error))?.slice(marker.error.length + 1);
+      // What we were sending refused itself (a copy's dumps not approved, a hostile archive): that
+      // sentence is the reason, not the write it cut short.
+      if (!why && sent instanceof SnapdebugError) throw sent;
       const fallback = code === null ? ': the connection closed' : sent ? `: ${sent.message}` : '';
       throw new SnapdebugError(`Writing the archive to ${path} on ${host.name} failed${why ? `: ${why}` : fallback}.`, { detail: stderr, cause: sent });
     }

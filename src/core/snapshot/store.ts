@@ -1,15 +1,22 @@
 // The local store: one folder (0700) holding each snapshot as an archive (0600) with a JSON file
-// of metadata beside it. Archives hold process memory, secrets included, so nothing here is ever
-// readable by another user, and an unfinished download only ever exists as `.part`.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// of metadata beside it, and the audit log. Archives hold process memory, secrets included, so
+// nothing here is ever readable by another user, and an unfinished download only ever exists as
+// `.part`. Metadata is checked against a schema before anything acts on it; a file that fails is
+// reported, one line each, and left alone.
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Compression } from '../archive/checkpointArchive';
 import type { RecordedMount } from '../archive/copyPolicy';
 import type { CriuDumpStats } from '../archive/criuStats';
 import type { CheckpointOptions } from '../podman/options';
+import { AbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
+import { AuditLog, auditFileName, type AuditOptions } from './audit';
+import { archiveExtensions, describeIssue, parseSnapshotMeta, snapshotIdPattern, snapshotMetaSchema } from './storeSchema';
 
 export interface SnapshotMeta {
   id: string;
@@ -33,6 +40,7 @@ export interface SnapshotMeta {
   criuVersion?: string;
   options: CheckpointOptions;
   compression: Compression;
+  /** Always `<id>` plus the compression's extension (the schema refuses anything else). */
   archive: string;
   size: number;
   sha256: string;
@@ -44,17 +52,46 @@ export interface SnapshotMeta {
   timings: { checkpointMs: number; totalMs: number };
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A metadata file the store will not act on, and why (one line). */
+export interface InvalidSnapshotFile {
+  file: string;
+  problem: string;
+}
+
 export const defaultStoreDir = join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'snapdebug', 'snapshots');
 
-const extensionFor: Record<Compression, string> = { zstd: '.tar.zst', gzip: '.tar.gz', none: '.tar' };
-const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Metadata is a page of JSON; anything far larger is not ours and is not read. */
+const maxMetadataBytes = 1024 * 1024;
+const hashChunkBytes = 1024 * 1024;
+const dayMs = 86_400_000;
+
+/** Whether a snapshot was taken more than `days` days before `now` (0: never old). */
+export function isOlderThan(meta: Pick<SnapshotMeta, 'createdAt'>, days: number, now = new Date()): boolean {
+  return days > 0 && now.getTime() - Date.parse(meta.createdAt) > days * dayMs;
+}
 
 function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
 export class SnapshotStore {
-  constructor(readonly dir: string = defaultStoreDir) {}
+  readonly audit: AuditLog;
+
+  constructor(
+    readonly dir: string = defaultStoreDir,
+    options: AuditOptions = {},
+  ) {
+    this.audit = new AuditLog(join(dir, auditFileName), options);
+  }
 
   /** Creates the folder, and tightens it to 0700 if someone loosened it. */
   ensure(): void {
@@ -67,50 +104,85 @@ export class SnapshotStore {
   }
 
   archiveName(id: string, compression: Compression): string {
-    return `${id}${extensionFor[compression]}`;
+    return `${id}${archiveExtensions[compression]}`;
   }
 
-  archivePath(meta: Pick<SnapshotMeta, 'archive'>): string {
-    return join(this.dir, meta.archive);
+  /** The snapshot's own archive file, from its id: never a path the metadata chose. */
+  archivePath(meta: Pick<SnapshotMeta, 'id' | 'compression'>): string {
+    return join(this.dir, this.archiveName(meta.id, meta.compression));
   }
 
+  /** Where core files made from a snapshot go (process memory: removed with the snapshot). */
+  coresDir(id: string): string {
+    if (!snapshotIdPattern.test(id)) throw new SnapdebugError(`"${id}" is not a snapshot id.`);
+    return join(this.dir, 'cores', id);
+  }
+
+  /** Where a download lands until it is verified; it names this process, so a later start can tell it was abandoned. */
   partPath(id: string): string {
-    return join(this.dir, `${id}.part`);
+    return join(this.dir, `${id}.${process.pid}.part`);
   }
 
   /** Moves a finished download into place and writes its metadata: the snapshot now exists. */
   commit(partPath: string, meta: SnapshotMeta): SnapshotMeta {
+    const checked = snapshotMetaSchema.safeParse(meta);
+    if (!checked.success) throw new SnapdebugError(`Refusing to store ${meta.id}: its metadata is not valid (${describeIssue(checked.error.issues[0]!, meta)}).`);
     this.ensure();
     chmodSync(partPath, 0o600);
     renameSync(partPath, this.archivePath(meta));
     writeFileSync(join(this.dir, `${meta.id}.json`), JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
+    this.audit.record({ action: 'checkpoint', host: meta.source.host, container: meta.source.container, snapshot: meta.id, detail: meta.kind });
     return meta;
   }
 
-  list(): SnapshotMeta[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((name) => name.endsWith('.json'))
-      .flatMap((name) => {
-        try {
-          const meta = JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as SnapshotMeta;
-          return existsSync(this.archivePath(meta)) ? [meta] : [];
-        } catch {
-          return [];
-        }
-      })
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  /** Every metadata file: the valid snapshots (newest first) and, one line each, the files that are not. */
+  scan(): { snapshots: SnapshotMeta[]; invalid: InvalidSnapshotFile[] } {
+    if (!existsSync(this.dir)) return { snapshots: [], invalid: [] };
+    const snapshots: SnapshotMeta[] = [];
+    const invalid: InvalidSnapshotFile[] = [];
+    for (const name of readdirSync(this.dir).filter((n) => n.endsWith('.json')).sort()) {
+      const problem = (text: string) => invalid.push({ file: join(this.dir, name), problem: text });
+      const stat = lstatSync(join(this.dir, name));
+      if (!stat.isFile()) {
+        problem('not a regular file');
+        continue;
+      }
+      if (stat.size > maxMetadataBytes) {
+        problem(`${stat.size} bytes, far more than metadata ever is`);
+        continue;
+      }
+      const parsed = parseSnapshotMeta(readFileSync(join(this.dir, name), 'utf8'), name);
+      if ('problem' in parsed) {
+        problem(parsed.problem);
+        continue;
+      }
+      const archive = this.archivePath(parsed.meta);
+      const archiveStat = existsSync(archive) ? lstatSync(archive) : undefined;
+      if (!archiveStat) problem(`its archive ${parsed.meta.archive} is missing`);
+      else if (!archiveStat.isFile()) problem(`its archive ${parsed.meta.archive} is not a regular file`);
+      else if (archiveStat.size !== parsed.meta.size) problem(`its archive has ${archiveStat.size} bytes, the metadata says ${parsed.meta.size}`);
+      else snapshots.push(parsed.meta);
+    }
+    return { snapshots: snapshots.sort((a, b) => b.createdAt.localeCompare(a.createdAt)), invalid };
   }
 
-  /** A snapshot by id, or by a prefix that names exactly one. */
+  list(): SnapshotMeta[] {
+    return this.scan().snapshots;
+  }
+
+  /** A snapshot by id, or by a prefix that names exactly one. Invalid metadata is never returned. */
   get(idOrPrefix: string): SnapshotMeta {
-    if (!idPattern.test(idOrPrefix)) throw new SnapdebugError(`"${idOrPrefix}" is not a snapshot id.`);
-    const all = this.list();
+    if (!snapshotIdPattern.test(idOrPrefix)) throw new SnapdebugError(`"${idOrPrefix}" is not a snapshot id.`);
+    const { snapshots: all, invalid } = this.scan();
     const exact = all.find((m) => m.id === idOrPrefix);
     if (exact) return exact;
     const matches = all.filter((m) => m.id.startsWith(idOrPrefix));
     if (matches.length === 1) return matches[0]!;
-    if (matches.length === 0) throw new SnapdebugError(`There is no snapshot "${idOrPrefix}" in ${this.dir}.`, { fix: 'Use the id of a snapshot the store lists.' });
+    if (matches.length === 0) {
+      const bad = invalid.find((f) => f.file === join(this.dir, `${idOrPrefix}.json`));
+      if (bad) throw new SnapdebugError(`The metadata of ${idOrPrefix} is not valid (${bad.problem}); snapdebug leaves it and its archive alone.`, { fix: `Look at ${bad.file}, and remove it by hand if it is not yours.` });
+      throw new SnapdebugError(`There is no snapshot "${idOrPrefix}" in ${this.dir}.`, { fix: 'Use the id of a snapshot the store lists.' });
+    }
     throw new SnapdebugError(`"${idOrPrefix}" names ${matches.length} snapshots: ${matches.map((m) => m.id).join(', ')}.`);
   }
 
@@ -118,13 +190,75 @@ export class SnapshotStore {
     const meta = this.get(id);
     rmSync(this.archivePath(meta), { force: true });
     rmSync(join(this.dir, `${meta.id}.json`), { force: true });
-    rmSync(this.partPath(meta.id), { force: true });
+    for (const part of this.partFiles().filter((name) => name.startsWith(`${meta.id}.`))) rmSync(join(this.dir, part), { force: true });
+    rmSync(this.coresDir(meta.id), { recursive: true, force: true });
+    this.audit.record({ action: 'delete', host: meta.source.host, container: meta.source.container, snapshot: meta.id });
+  }
+
+  /** Snapshots taken more than `days` days before `now` (0: none), oldest first. */
+  olderThan(days: number, now = new Date()): SnapshotMeta[] {
+    return this.list()
+      .filter((m) => isOlderThan(m, days, now))
+      .reverse();
+  }
+
+  /**
+   * The archive, read once to check its sha256 against the metadata, then handed out from the
+   * same open file: a replaced or damaged archive is refused before any byte of it is sent.
+   */
+  async openVerified(meta: SnapshotMeta, signal?: AbortSignal, onBytes?: (bytes: number) => void): Promise<Readable> {
+    let file: FileHandle;
+    try {
+      file = await open(this.archivePath(meta), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      throw new SnapdebugError(`The archive of ${meta.id} cannot be opened: ${(error as Error).message}`);
+    }
+    try {
+      const hash = createHash('sha256');
+      const buffer = Buffer.alloc(hashChunkBytes);
+      let bytes = 0;
+      for (;;) {
+        if (signal?.aborted) throw new AbortError();
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, bytes);
+        if (bytesRead === 0) break;
+        hash.update(buffer.subarray(0, bytesRead));
+        bytes += bytesRead;
+        onBytes?.(bytes);
+      }
+      const sha256 = hash.digest('hex');
+      if (bytes !== meta.size || sha256 !== meta.sha256) {
+        throw new SnapdebugError(`The archive of ${meta.id} in the store is not the one checkpointed: its sha256 is ${sha256.slice(0, 12)}… (${bytes} bytes), the metadata says ${meta.sha256.slice(0, 12)}… (${meta.size} bytes). It was replaced or damaged; nothing was sent.`, {
+          fix: `Delete ${meta.id} from the store and take a new snapshot.`,
+        });
+      }
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+    // The same open file, from its start: the stream closes it when done or destroyed.
+    return file.createReadStream({ start: 0, autoClose: true, highWaterMark: hashChunkBytes });
   }
 
   /** Leftover `.part` files (from a crash; a cancel removes its own). */
   partFiles(): string[] {
     if (!existsSync(this.dir)) return [];
     return readdirSync(this.dir).filter((n) => n.endsWith('.part'));
+  }
+
+  /**
+   * Removes the `.part` files of downloads whose process is gone (killed, crashed, a window
+   * closed): process memory nobody will finish. Returns their names. A streamed checkpoint cannot
+   * resume, and a pull's source on the host was undone when its session ended, so none can resume.
+   */
+  sweepParts(): string[] {
+    const removed: string[] = [];
+    for (const name of this.partFiles()) {
+      const pid = Number(/\.(\d+)\.part$/.exec(name)?.[1]);
+      if (pid === process.pid || (pid > 0 && processAlive(pid))) continue;
+      rmSync(join(this.dir, name), { force: true });
+      removed.push(name);
+    }
+    return removed;
   }
 
 }

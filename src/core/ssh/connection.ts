@@ -38,15 +38,20 @@ export interface HostKeyQuestion {
   port: number;
   keyType: string;
   fingerprint: string;
-  /** Where the key will be recorded if trusted. */
-  knownHostsFile: string;
+  /** Where the key will be recorded if trusted; undefined when UserKnownHostsFile is none. */
+  knownHostsFile: string | undefined;
 }
+
+/** A password or passphrase the server or the key refused: a front end that remembers it forgets it. */
+export type RefusedSecret = { kind: 'password'; user: string; host: string } | { kind: 'passphrase'; keyFile: string };
 
 /** How the front end answers what SSH needs to ask a person. */
 export interface SshPrompts {
   confirmHostKey(question: HostKeyQuestion): Promise<boolean>;
   passphrase(keyFile: string): Promise<string | undefined>;
   password(user: string, host: string): Promise<string | undefined>;
+  /** Told when an answer failed, so a remembered one is not offered again. */
+  refused?(secret: RefusedSecret): Promise<void> | void;
 }
 
 export interface SshSettings {
@@ -166,8 +171,9 @@ export class SshConnection {
     return this.settings.knownHostsFiles ?? [...this.target.userKnownHostsFiles, ...this.target.globalKnownHostsFiles];
   }
 
-  private recordFile(): string {
-    return this.settings.knownHostsFiles?.[0] ?? this.target.userKnownHostsFiles[0]!;
+  /** Where a newly trusted key goes: none when UserKnownHostsFile is none (then it is trusted for this connection only, as in ssh). */
+  private recordFile(): string | undefined {
+    return this.settings.knownHostsFiles?.[0] ?? this.target.userKnownHostsFiles[0];
   }
 
   /** Host and port as written in known_hosts (HostKeyAlias replaces both, as in OpenSSH). */
@@ -270,10 +276,14 @@ export class SshConnection {
         const trusted = acceptNew ? true : strict === 'yes' ? false : await this.prompts.confirmHostKey(question);
         if (!trusted) {
           throw new SnapdebugError(`The host key of ${where} is not known (${keyType} ${fingerprint}); refusing to connect.`, {
-            fix: { text: `Check that fingerprint with the host's administrator, then trust it, or add it to ${knownHostsFile}.`, options: [{ name: 'acceptNewHostKey' }] },
+            fix: { text: `Check that fingerprint with the host's administrator, then trust it, or add it to ${knownHostsFile ?? 'a known_hosts file'}.`, options: [{ name: 'acceptNewHostKey' }] },
           });
         }
-        appendKnownHost(knownHostsFile, host, port, key);
+        if (knownHostsFile === undefined) {
+          this.settings.log?.(`ssh ${this.target.alias}: trusted ${keyType} ${fingerprint} for this connection only (UserKnownHostsFile none)`);
+          return;
+        }
+        appendKnownHost(knownHostsFile, host, port, key, this.target.hashKnownHosts);
         this.settings.log?.(`ssh ${this.target.alias}: recorded ${keyType} ${fingerprint} in ${knownHostsFile}`);
         return;
       }
@@ -299,7 +309,11 @@ export class SshConnection {
         const passphrase = await this.prompts.passphrase(file);
         if (passphrase === undefined) return undefined;
         parsed = utils.parseKey(data, passphrase);
-        if (parsed instanceof Error) throw new SnapdebugError(`The passphrase for ${file} is wrong.`);
+        if (parsed instanceof Error) {
+          this.settings.log?.(`ssh ${this.target.alias}: the passphrase for ${file} is wrong`);
+          await this.prompts.refused?.({ kind: 'passphrase', keyFile: file });
+          return undefined;
+        }
         return { type: 'publickey', username: user, key: data, passphrase };
       });
     }
@@ -310,13 +324,18 @@ export class SshConnection {
 
     // ssh2 ends authentication when handed `false`; its types do not say so.
     const giveUp = false as unknown as AnyAuthMethod;
-    return (methodsLeft, _partial, next) => {
+    let offered: AnyAuthMethod['type'] | undefined;
+    return (methodsLeft, partial, next) => {
+      // Called again after each attempt: if that was the password, the server refused it.
+      if (offered === 'password' && !partial) void Promise.resolve(this.prompts.refused?.({ kind: 'password', user, host: this.target.alias })).catch(() => undefined);
+      offered = undefined;
       const tryNext = async (): Promise<void> => {
         const step = queue.shift();
         if (!step) return next(giveUp);
         const auth = await step();
         const allowed = auth === undefined || !methodsLeft || methodsLeft.includes(auth.type === 'agent' ? 'publickey' : auth.type);
         if (auth === undefined || !allowed) return tryNext();
+        offered = auth.type;
         next(auth);
       };
       tryNext().catch(() => next(giveUp));

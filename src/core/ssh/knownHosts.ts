@@ -4,7 +4,8 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { wildcardRegExp } from '../util/wildcard';
+import { SnapdebugError } from '../util/errors';
+import { matchHostname } from './patterns';
 
 export interface KnownHostsEntry {
   file: string;
@@ -42,6 +43,11 @@ export function readKnownHostsFiles(files: readonly string[]): KnownHostsEntry[]
   return files.filter((f) => existsSync(f)).flatMap((f) => parseKnownHosts(readFileSync(f, 'utf8'), f));
 }
 
+/** Letters, digits and `_ . : % -` only (not leading `-`): nothing known_hosts reads as a pattern. */
+export function isPlainHostName(name: string): boolean {
+  return /^[A-Za-z0-9_.:%-]+$/.test(name) && !name.startsWith('-');
+}
+
 /** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise. */
 export function hostToken(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
@@ -57,16 +63,8 @@ function hashedMatches(pattern: string, token: string): boolean {
 /** Whether a known_hosts host field (comma-separated, maybe hashed or negated) names the token. */
 export function patternsMatch(patterns: string, token: string): boolean {
   if (patterns.startsWith('|')) return hashedMatches(patterns, token);
-  let matched = false;
-  for (const pattern of patterns.split(',')) {
-    const negated = pattern.startsWith('!');
-    const body = negated ? pattern.slice(1) : pattern;
-    if (wildcardRegExp(body, 'i').test(token)) {
-      if (negated) return false; // a matching negation wins over everything else on the line
-      matched = true;
-    }
-  }
-  return matched;
+  // A matching negation wins over everything else on the line.
+  return matchHostname(token, patterns);
 }
 
 export function checkHostKey(
@@ -109,8 +107,15 @@ export function keyTypeOf(keyBlob: Buffer): string {
   return keyBlob.subarray(4, 4 + length).toString('ascii');
 }
 
-/** Records a newly accepted key, hashed like OpenSSH's HashKnownHosts when asked to. */
+/**
+ * Records a newly accepted key, hashed like OpenSSH's HashKnownHosts when asked to. The name is
+ * checked first: in known_hosts `,` lists, `*` `?` match anything, `!` negates, `|` starts a
+ * hash and whitespace ends the field, so `foo,*` would trust this key for every host.
+ */
 export function appendKnownHost(file: string, host: string, port: number, keyBlob: Buffer, hashed = false): void {
+  if (!isPlainHostName(host)) {
+    throw new SnapdebugError(`Refusing to record a host key for "${host}": known_hosts would read it as a pattern, not one host name.`);
+  }
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const token = hostToken(host, port);
   let name = token;

@@ -1,13 +1,18 @@
-// Hosts as OpenSSH sees them: an alias resolved through an ssh_config file (Host patterns, first
-// value wins, Include expanded), or a plain `user@host:port`. `Match exec` is never evaluated: a
-// config file must not make us run commands.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
-import SSHConfig from 'ssh-config';
+// Hosts as OpenSSH sees them: an alias resolved through ssh_config (matching, Include, Match,
+// first value wins, tokens: see sshConfigEval.ts and sshConfigFile.ts), or a plain
+// `user@host:port`. What we cannot do (ProxyCommand, Match exec, …) is refused with a sentence
+// naming the keyword, the file and the host, never dropped; nothing here runs a program.
+import { existsSync } from 'node:fs';
+import { homedir, hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { SnapdebugError } from '../util/errors';
-import { wildcardRegExp } from '../util/wildcard';
+import { isPlainHostName } from './knownHosts';
+import { evaluateConfig, parseTime, type Obtained, type ObtainedOptions } from './sshConfigEval';
+import { parseConfigText, readConfigFile, type ConfigFile, type ConfigLine } from './sshConfigFile';
+import { offValues, refusedKeywords } from './sshConfigKeywords';
+import { expandPath, expandTilde, expandTokens, type Connection, type LocalContext } from './sshConfigTokens';
 
+export type { LocalContext } from './sshConfigTokens';
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
 
 export interface HostTarget {
@@ -19,64 +24,53 @@ export interface HostTarget {
   identityFiles: string[];
   identitiesOnly: boolean;
   identityAgent: string | undefined;
+  /** Jump hosts, each `[user@]host[:port]`, comma-separated (ssh:// URIs already unwrapped). */
   proxyJump: string | undefined;
+  /** Empty when UserKnownHostsFile is none: then a newly trusted key is not recorded. */
   userKnownHostsFiles: string[];
   globalKnownHostsFiles: string[];
   strictHostKeyChecking: StrictHostKeyChecking;
   hostKeyAlias: string | undefined;
+  /** Record new keys hashed (HashKnownHosts yes), as ssh would. */
+  hashKnownHosts: boolean;
   connectTimeoutMs: number;
 }
 
-export const defaultSshConfigFile = join(homedir(), '.ssh', 'config');
-
-function expandHome(path: string): string {
-  return path.startsWith('~/') || path === '~' ? join(homedir(), path.slice(1)) : path;
+/** The files a config was read from, user file first; an empty list means no config at all. */
+export interface SshConfig {
+  files: ConfigFile[];
 }
 
-/** OpenSSH's %-tokens that make sense before connecting. */
-function expandTokens(value: string, target: { alias: string; hostName: string; port: number; user: string }): string {
-  return value.replace(/%([%dhnpru])/g, (_, token: string) => {
-    switch (token) {
-      case '%': return '%';
-      case 'd': return homedir();
-      case 'h': return target.hostName;
-      case 'n': return target.alias;
-      case 'p': return String(target.port);
-      case 'r': return target.user;
-      case 'u': return process.env.USER ?? 'root';
-      default: return token;
-    }
-  });
+export const systemSshConfigFile = '/etc/ssh/ssh_config';
+const defaultConnectTimeoutMs = 15_000;
+
+export function localContext(): LocalContext {
+  return { home: homedir(), user: process.env.USER ?? userInfo().username, uid: process.getuid?.() ?? 0, hostname: hostname(), env: process.env };
 }
 
-function globFiles(pattern: string): string[] {
-  const dir = dirname(pattern);
-  const name = basename(pattern);
-  if (!/[*?]/.test(name)) return existsSync(pattern) ? [pattern] : [];
-  if (!existsSync(dir)) return [];
-  const re = wildcardRegExp(name);
-  return readdirSync(dir).filter((f) => re.test(f)).sort().map((f) => join(dir, f));
+/**
+ * Reads the config like ssh: a file named explicitly (CLI --ssh-config, the sshConfigFile setting)
+ * replaces both defaults, like `ssh -F`, and must exist; otherwise ~/.ssh/config (which may be
+ * missing, and must not be writable by others) then the system-wide file.
+ */
+export function loadSshConfig(options: { file?: string; systemFile?: string | null; home?: string } = {}): SshConfig {
+  const home = options.home ?? homedir();
+  if (options.file !== undefined) {
+    const file = readConfigFile(options.file, { user: true, checkPermissions: false, home });
+    if (!file) throw new SnapdebugError(`The ssh config file ${options.file} does not exist.`, {
+      fix: { text: 'Name an existing file, or none for ~/.ssh/config.', options: [{ name: 'sshConfigFile' }] },
+    });
+    return { files: [file] };
+  }
+  const user = readConfigFile(join(home, '.ssh', 'config'), { user: true, checkPermissions: true, home });
+  const systemPath = options.systemFile === undefined ? systemSshConfigFile : options.systemFile;
+  const system = systemPath === null ? undefined : readConfigFile(systemPath, { user: false, checkPermissions: false, home });
+  return { files: [user, system].filter((f): f is ConfigFile => f !== undefined) };
 }
 
-/** Reads a config file with its Include directives expanded in place (relative to ~/.ssh). */
-export function readConfigText(file: string, depth = 0): string {
-  if (depth > 16) throw new SnapdebugError(`ssh config Include nesting is too deep at ${file}.`);
-  if (!existsSync(file)) return '';
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .map((line) => {
-      const include = /^\s*Include\s+(.+)$/i.exec(line);
-      if (!include) return line;
-      return include[1]!
-        .trim()
-        .split(/\s+/)
-        .map((p) => expandHome(p.replace(/^"|"$/g, '')))
-        .map((p) => (isAbsolute(p) ? p : join(homedir(), '.ssh', p)))
-        .flatMap(globFiles)
-        .map((f) => readConfigText(f, depth + 1))
-        .join('\n');
-    })
-    .join('\n');
+/** A config given as text (a user config, with relative Includes under ~/.ssh). */
+export function parseSshConfig(text: string, path = 'ssh_config'): SshConfig {
+  return { files: [parseConfigText(text, path, { user: true, checkPermissions: false, home: homedir() })] };
 }
 
 /** Splits `user@host:port` (also `[v6]:port`) into parts; undefined where not given. */
@@ -98,92 +92,140 @@ export function parseHostSpec(spec: string): { user?: string; host: string; port
   return { ...(user !== undefined && { user }), host: match[1]!, ...(port !== undefined && { port }) };
 }
 
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Every value of a directive; ssh-config already splits multi-value ones (and keeps quoted spaces). */
-function all(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).filter(Boolean);
-}
-
 /**
- * Hostname canonicalisation makes the ssh-config library run nslookup: a config file must never
- * make us run programs, so those directives are dropped before computing (we connect to the
- * HostName as written, which is what OpenSSH does with CanonicalizeHostName no).
+ * A name that is written into known_hosts (host, HostKeyAlias). known_hosts reads `,` as a list,
+ * `*` `?` as wildcards, `!` as negation, `|` as a hash and whitespace as the end of the field: a
+ * key recorded for `foo,*` would be trusted for every host. Such names are refused outright.
  */
-function withoutCanonicalization(configText: string): string {
-  return configText
-    .split('\n')
-    .filter((line) => !/^\s*Canonical(ize\w*|Domains)\b/i.test(line))
-    .join('\n');
+export function validateKnownHostsName(name: string, what: string): string {
+  if (!isPlainHostName(name)) {
+    const bad = [...new Set(name.replace(/[A-Za-z0-9_.:%-]/g, ''))].map((c) => (/\s/.test(c) ? 'whitespace' : `"${c}"`));
+    throw new SnapdebugError(`${what} "${name}" is not a plain host name${bad.length ? ` (it has ${bad.join(', ')})` : ''}: snapdebug refuses it before any host key is looked up or recorded.`, {
+      fix: 'Use letters, digits, dots, dashes, underscores (and colons for IPv6) only.',
+    });
+  }
+  return name;
+}
+
+function where(o: Obtained | undefined, alias: string): string {
+  return o && o.line > 0 ? `ssh config ${o.file} line ${o.line} (for ${alias})` : `the host spec ${alias}`;
 }
 
 function strictness(value: string | undefined): StrictHostKeyChecking {
   switch (value?.toLowerCase()) {
     case 'yes':
+    case 'true':
       return 'yes';
     case 'accept-new':
       return 'accept-new';
     case 'no':
     case 'off':
+    case 'false':
       return 'no';
     default:
       return 'ask';
   }
 }
 
-function agentSocket(configured: string | undefined): string | undefined {
-  if (configured === undefined || configured === 'SSH_AUTH_SOCK') return process.env.SSH_AUTH_SOCK;
-  return configured.toLowerCase() === 'none' ? undefined : expandHome(configured);
+/** Refuses what we cannot do when it applies to this host, naming the keyword and where it is. */
+function refuseUnsupported(options: ObtainedOptions, alias: string): void {
+  const applied: Obtained[] = [...options.first.values(), ...options.certificateFiles];
+  for (const o of applied) {
+    const reason = refusedKeywords[o.keyword];
+    if (reason === undefined || (o.keyword !== 'certificatefile' && offValues.has((o.args[0] ?? '').toLowerCase()))) continue;
+    const name = o.spelled;
+    throw new SnapdebugError(`${where(o, alias)}: ${name} ${o.raw} applies to ${alias}, and ${reason}. Connecting without it could reach another machine, so snapdebug refuses.`, {
+      fix: `Change the config for ${alias} (for example "${name} none" in a Host ${alias} block above the one that sets it), or use a host spec user@host[:port].`,
+    });
+  }
 }
 
-export function resolveHost(spec: string, configText: string): HostTarget {
+function jumpHosts(raw: string): string | undefined {
+  const text = raw.replace(/#.*$/, '').trim();
+  if (text.toLowerCase() === 'none') return undefined;
+  return text
+    .split(',')
+    .map((hop) => hop.replace(/^ssh:\/\//, '').replace(/\/$/, ''))
+    .join(',');
+}
+
+export function resolveHost(spec: string, config: SshConfig | string, local: LocalContext = localContext()): HostTarget {
+  const files = typeof config === 'string' ? parseSshConfig(config).files : config.files;
   const parsed = parseHostSpec(spec);
-  const computed = SSHConfig.parse(withoutCanonicalization(configText)).compute(
-    { Host: parsed.host, ...(parsed.user !== undefined && { User: parsed.user }) },
-    { ignoreCase: true, matchExec: false },
-  );
-  const get = (key: string) => computed[key.toLowerCase()];
-  const hostName = first(get('HostName')) ?? parsed.host;
-  const port = parsed.port ?? Number(first(get('Port')) ?? 22);
-  const user = parsed.user ?? first(get('User')) ?? process.env.USER ?? 'root';
-  const base = { alias: spec, hostName: hostName.replace(/%h/g, parsed.host), port, user };
-  // OpenSSH's %n is the host as given on the command line, without any user@ or :port.
-  const tokens = { ...base, alias: parsed.host };
+  const { options, host } = evaluateConfig(files, {
+    hostArg: parsed.host,
+    ...(parsed.user !== undefined && { user: parsed.user }),
+    ...(parsed.port !== undefined && { port: parsed.port }),
+    localUser: local.user,
+    expandHostName: (name, hostArg) => expandTokens(name, { '%': '%', h: hostArg }, `HostName ${name} for ${spec}`),
+  });
+  refuseUnsupported(options, spec);
+  const value = (keyword: string) => options.first.get(keyword)?.args[0];
+  const list = (keyword: string) => options.first.get(keyword)?.args;
 
-  const configuredIdentities = all(get('IdentityFile')).map((f) => expandHome(expandTokens(f.replace(/^"|"$/g, ''), tokens)));
-  const defaultIdentities = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f));
-  const userKnown = all(get('UserKnownHostsFile')).map((f) => expandHome(expandTokens(f, tokens)));
-  const globalKnown = all(get('GlobalKnownHostsFile')).map((f) => expandHome(expandTokens(f, tokens)));
-  const proxyJump = first(get('ProxyJump'));
-  const timeout = first(get('ConnectTimeout'));
-  const agent = first(get('IdentityAgent'));
+  const hostName = validateKnownHostsName(host, `The host name of ${spec}`);
+  const alias = value('hostkeyalias')?.toLowerCase();
+  if (alias !== undefined) validateKnownHostsName(alias, `${where(options.first.get('hostkeyalias'), spec)}: the HostKeyAlias`);
+  const connection: Connection = { hostArg: parsed.host, host: hostName, port: Number(value('port') ?? 22), user: value('user') ?? local.user, hostKeyAlias: alias };
+  const path = (o: Obtained, p: string) => expandPath(p, local, connection, where(o, spec));
 
+  const identities = options.identityFiles.map((o) => path(o, o.args[0]!));
+  const defaults = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(local.home, '.ssh', f)).filter((f) => existsSync(f));
+  const userKnown = options.first.get('userknownhostsfile');
+  const globalKnown = options.first.get('globalknownhostsfile');
+  const agent = options.first.get('identityagent');
+  const jump = options.first.get('proxyjump');
+  const timeout = value('connecttimeout');
   return {
-    ...base,
-    identityFiles: configuredIdentities.length > 0 ? configuredIdentities : defaultIdentities.filter((f) => existsSync(f)),
-    identitiesOnly: first(get('IdentitiesOnly'))?.toLowerCase() === 'yes',
-    identityAgent: agentSocket(agent),
-    proxyJump: proxyJump === undefined || proxyJump.toLowerCase() === 'none' ? undefined : proxyJump,
-    userKnownHostsFiles: userKnown.length > 0 ? userKnown : [join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2')],
-    globalKnownHostsFiles: globalKnown.length > 0 ? globalKnown : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
-    strictHostKeyChecking: strictness(first(get('StrictHostKeyChecking'))),
-    hostKeyAlias: first(get('HostKeyAlias')),
-    connectTimeoutMs: timeout === undefined ? 15_000 : Number(timeout) * 1000,
+    alias: spec,
+    hostName,
+    port: connection.port,
+    user: connection.user,
+    identityFiles: identities.length > 0 ? identities : defaults,
+    identitiesOnly: ['yes', 'true'].includes(value('identitiesonly')?.toLowerCase() ?? ''),
+    identityAgent: agentSocket(agent, local, (p) => path(agent!, p)),
+    proxyJump: jump ? jumpHosts(jump.raw) : undefined,
+    userKnownHostsFiles: userKnown
+      ? list('userknownhostsfile')!.filter((f) => f.toLowerCase() !== 'none').map((f) => path(userKnown, f))
+      : [join(local.home, '.ssh', 'known_hosts'), join(local.home, '.ssh', 'known_hosts2')],
+    globalKnownHostsFiles: globalKnown
+      ? list('globalknownhostsfile')!.filter((f) => f.toLowerCase() !== 'none').map((f) => expandTilde(f, local, where(globalKnown, spec)))
+      : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+    strictHostKeyChecking: strictness(value('stricthostkeychecking')),
+    hostKeyAlias: alias,
+    hashKnownHosts: ['yes', 'true'].includes(value('hashknownhosts')?.toLowerCase() ?? ''),
+    connectTimeoutMs: timeout === undefined || timeout === 'none' ? defaultConnectTimeoutMs : parseTime(timeout)! * 1000,
   };
 }
 
-/** Host aliases a config names explicitly (no wildcard, no negation), in file order. */
-export function listConfiguredHosts(configText: string): string[] {
+function agentSocket(agent: Obtained | undefined, local: LocalContext, expand: (path: string) => string): string | undefined {
+  const configured = agent?.args[0];
+  if (configured === undefined || configured === 'SSH_AUTH_SOCK') return local.env.SSH_AUTH_SOCK;
+  if (configured.toLowerCase() === 'none') return undefined;
+  // The legacy form $NAME names a variable holding the socket path.
+  if (/^\$[A-Za-z_][A-Za-z0-9_]*$/.test(configured)) return local.env[configured.slice(1)];
+  return expand(configured);
+}
+
+/** Host aliases a config names explicitly (no wildcard, no negation), in file order, Includes included. */
+export function listConfiguredHosts(config: SshConfig | string): string[] {
+  const files = typeof config === 'string' ? parseSshConfig(config).files : config.files;
   const names: string[] = [];
-  for (const line of configText.split('\n')) {
-    const host = /^\s*Host\s+(.+)$/i.exec(line);
-    if (!host) continue;
-    for (const pattern of host[1]!.trim().split(/\s+/)) {
-      if (!/[*?!]/.test(pattern) && !names.includes(pattern)) names.push(pattern);
+  const visit = (lines: readonly ConfigLine[]) => {
+    for (const line of lines) {
+      if (line.keyword === 'include') for (const file of line.included ?? []) visit(file.lines);
+      if (line.keyword !== 'host') continue;
+      for (const pattern of line.args) {
+        if (/[*?!]/.test(pattern) || names.includes(pattern)) continue;
+        try {
+          parseHostSpec(pattern);
+          names.push(pattern);
+        } catch {
+          // Not something a user could type as a host (e.g. "a,b"): ssh refuses it too.
+        }
+      }
     }
-  }
+  };
+  for (const file of files) visit(file.lines);
   return names;
 }

@@ -11,7 +11,8 @@ export type Phase =
   | 'transfer-image'
   | 'attach'
   | 'cleanup'
-  | 'migrate';
+  | 'migrate'
+  | 'fetch';
 
 export interface ProgressEvent {
   phase: Phase;

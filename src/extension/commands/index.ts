@@ -4,12 +4,14 @@ import type { Services } from '../services';
 import { addHost } from './addHost';
 import { attachToCopy } from './attachToCopy';
 import { checkpoint, checkpointAndStop } from './checkpoint';
+import { compareSnapshot } from './compareSnapshot';
 import type { Command } from './command';
 import { copyCliCommand } from './copyCliCommand';
 import { deleteSnapshot } from './deleteSnapshot';
 import { discardCopy } from './discardCopy';
 import { inspect } from './inspect';
 import { migrateContainer } from './migrateContainer';
+import { openCore } from './openCore';
 import { openSshConfig } from './openSshConfig';
 import { pushSnapshot } from './pushSnapshot';
 import { refresh } from './refresh';
@@ -19,10 +21,13 @@ import { restoreSnapshot } from './restoreSnapshot';
 import { retryHost } from './retryHost';
 import { revealInStore } from './revealInStore';
 import { runDoctor } from './runDoctor';
+import { searchMemoryCommand } from './searchMemory';
 import { showLog } from './showLog';
+import { showEnvironment } from './showEnvironment';
 import { showLogs } from './showLogs';
 import { showProcesses } from './showProcesses';
 import { snapshotAndDebug } from './snapshotAndDebug';
+import { snapshotReport } from './snapshotReport';
 
 export const allCommands: readonly Command[] = [
   addHost,
@@ -40,6 +45,11 @@ export const allCommands: readonly Command[] = [
   showProcesses,
   showLogs,
   inspect,
+  searchMemoryCommand,
+  compareSnapshot,
+  openCore,
+  showEnvironment,
+  snapshotReport,
   revealInStore,
   deleteSnapshot,
   attachToCopy,

@@ -1,6 +1,7 @@
-// Copies restored by us (snapdebug.origin label), per host, each with the snapshot it came from.
+// Copies restored by us (snapdebug.origin label), per host, each with the snapshot it came from;
+// those restored longer ago than snapdebug.copies.staleAfterHours are marked stale.
 import * as vscode from 'vscode';
-import { describeEgress, errorSentence, listCopies, type CopyInfo } from '../../core';
+import { describeEgress, errorSentence, formatAge, isStale, listCopies, type CopyInfo } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
 
@@ -33,7 +34,7 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
   private readonly changed = new vscode.EventEmitter<CopiesTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly services: Pick<Services, 'core' | 'hostNames' | 'clock'>) {}
+  constructor(private readonly services: Pick<Services, 'core' | 'hostNames' | 'clock' | 'settings'>) {}
 
   /** One listing per host per refresh, shared by re-renders while it is still running. */
   private listings = new Map<string, Promise<CopyHostNode>>();
@@ -68,9 +69,17 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
     const item = new vscode.TreeItem(copy.name, vscode.TreeItemCollapsibleState.None);
     item.id = `copy:${copy.host}/${copy.id}`;
     item.contextValue = copy.state === 'running' ? contextValues.copyRunning : contextValues.copyStopped;
-    item.description = `${copy.state} · ${fenceWords(copy)} · from ${copy.snapshot}`;
-    item.tooltip = `${copy.host}/${copy.name}\nrestored from snapshot ${copy.snapshot}${copy.source ? `\noriginal: ${copy.source}` : ''}\n${fenceTooltip(copy)}`;
-    item.iconPath = new vscode.ThemeIcon('debug-alt', copy.state === 'running' ? new vscode.ThemeColor('testing.iconPassed') : undefined);
+    const now = new Date(this.services.clock.now());
+    const stale = isStale(copy, this.services.settings().copiesStaleAfterHours, now);
+    const restored = copy.restoredAt ? formatAge(new Date(copy.restoredAt), now) : undefined;
+    item.description = `${copy.state} · ${fenceWords(copy)} · from ${copy.snapshot}${restored ? ` · restored ${restored}` : ''}${stale ? ' · stale' : ''}`;
+    item.tooltip = `${copy.host}/${copy.name}\nrestored from snapshot ${copy.snapshot}${restored ? ` ${restored}` : ''}${copy.source ? `\noriginal: ${copy.source}` : ''}${
+      stale ? "\nstale: it still holds production's data; discard it when done" : ''
+    }\n${fenceTooltip(copy)}`;
+    item.iconPath = new vscode.ThemeIcon(
+      stale ? 'warning' : 'debug-alt',
+      stale ? new vscode.ThemeColor('list.warningForeground') : copy.state === 'running' ? new vscode.ThemeColor('testing.iconPassed') : undefined,
+    );
     return item;
   }
 

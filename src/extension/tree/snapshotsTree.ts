@@ -1,9 +1,12 @@
-// The local store: one item per snapshot (container, source host, age, size, compression); its
-// children show the metadata, CRIU's statistics (the frozen time production saw) included.
+// The local store: one item per snapshot (container, source host, age, size, compression, "old"
+// past snapdebug.store.maxAgeDays); its children are its process tree, read from the archive
+// (snapshotContents.ts), then the metadata, CRIU's statistics (the frozen time production saw)
+// included. Metadata files the store will not act on show as warnings.
 import * as vscode from 'vscode';
-import { formatAge, formatBytes, formatDuration, listSnapshots, type SnapshotMeta } from '../../core';
+import { formatAge, formatBytes, formatDuration, isOlderThan, scanSnapshots, type InvalidSnapshotFile, type SnapshotMeta } from '../../core';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
+import { ContentsCache, contentsChildren, contentsItem, processRoots, type ContentsNode } from './snapshotContents';
 
 export class SnapshotNode {
   readonly kind = 'snapshot';
@@ -13,7 +16,11 @@ export class DetailNode {
   readonly kind = 'detail';
   constructor(readonly label: string, readonly value: string) {}
 }
-export type SnapshotsTreeNode = SnapshotNode | DetailNode;
+export class InvalidSnapshotNode {
+  readonly kind = 'invalid';
+  constructor(readonly file: InvalidSnapshotFile) {}
+}
+export type SnapshotsTreeNode = SnapshotNode | DetailNode | ContentsNode | InvalidSnapshotNode;
 
 export function snapshotDetails(meta: SnapshotMeta): DetailNode[] {
   const us = (value: number) => formatDuration(value / 1000);
@@ -38,13 +45,19 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
   private readonly changed = new vscode.EventEmitter<SnapshotsTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly services: Pick<Services, 'core'>) {}
+  readonly contents: ContentsCache;
+
+  constructor(private readonly services: Pick<Services, 'core' | 'settings' | 'clock'>) {
+    this.contents = new ContentsCache(services);
+  }
 
   refresh(): void {
+    this.contents.clear();
     this.changed.fire(undefined);
   }
 
   getTreeItem(node: SnapshotsTreeNode): vscode.TreeItem {
+    if (node.kind !== 'detail' && node.kind !== 'snapshot' && node.kind !== 'invalid') return contentsItem(node);
     if (node.kind === 'detail') {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
       item.description = node.value;
@@ -52,18 +65,37 @@ export class SnapshotsTree implements vscode.TreeDataProvider<SnapshotsTreeNode>
       item.contextValue = contextValues.snapshotDetail;
       return item;
     }
+    if (node.kind === 'invalid') {
+      const name = node.file.file.split('/').pop()!;
+      const item = new vscode.TreeItem(`not a snapshot: ${name}`, vscode.TreeItemCollapsibleState.None);
+      item.id = `invalid:${name}`;
+      item.description = node.file.problem;
+      item.tooltip = `${node.file.file}: ${node.file.problem}. snapdebug leaves this file and any archive beside it alone.`;
+      item.contextValue = contextValues.message;
+      item.iconPath = new vscode.ThemeIcon('warning');
+      return item;
+    }
     const meta = node.meta;
+    const now = new Date(this.services.clock.now());
+    const old = isOlderThan(meta, this.services.settings().storeMaxAgeDays, now);
     const item = new vscode.TreeItem(meta.source.container, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `snapshot:${meta.id}`;
     item.contextValue = meta.kind === 'pre-checkpoint' ? contextValues.preCheckpoint : contextValues.snapshot;
-    item.description = `${meta.source.host} · ${formatAge(new Date(meta.createdAt))} · ${formatBytes(meta.size)} ${meta.compression}${meta.kind === 'pre-checkpoint' ? ' · pre-checkpoint' : ''}`;
+    item.description = `${meta.source.host} · ${formatAge(new Date(meta.createdAt), now)} · ${formatBytes(meta.size)} ${meta.compression}${meta.kind === 'pre-checkpoint' ? ' · pre-checkpoint' : ''}${old ? ' · old' : ''}`;
     item.tooltip = new vscode.MarkdownString(`**${meta.id}**\n\n${meta.kind} of ${meta.source.host}/${meta.source.container}${meta.criu ? `, frozen ${formatDuration(meta.criu.frozenTimeUs / 1000)}` : ''}`);
     item.iconPath = new vscode.ThemeIcon(meta.kind === 'pre-checkpoint' ? 'history' : 'archive');
     return item;
   }
 
-  getChildren(node?: SnapshotsTreeNode): SnapshotsTreeNode[] {
-    if (!node) return listSnapshots(this.services.core()).map((meta) => new SnapshotNode(meta));
-    return node.kind === 'snapshot' ? snapshotDetails(node.meta) : [];
+  async getChildren(node?: SnapshotsTreeNode): Promise<SnapshotsTreeNode[]> {
+    if (!node) {
+      const { snapshots, invalid } = scanSnapshots(this.services.core());
+      return [...snapshots.map((meta) => new SnapshotNode(meta)), ...invalid.map((file) => new InvalidSnapshotNode(file))];
+    }
+    if (node.kind === 'detail' || node.kind === 'invalid') return [];
+    if (node.kind !== 'snapshot') return contentsChildren(this.services, node);
+    // A pre-checkpoint carries memory only: it has no process tree to show.
+    const processes = node.meta.kind === 'checkpoint' ? await processRoots(this.contents, node.meta) : [];
+    return [...processes, ...snapshotDetails(node.meta)];
   }
 }

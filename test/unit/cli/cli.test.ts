@@ -81,8 +81,23 @@ describe('snapdebug CLI', function () {
       [['restore', 'demo-api-20261126-084800-ab12', '--to', 'debug', '--allow-egress', 'db:0'], /no port between 1 and 65535/],
       [['restore', 'prod/demo-sleeper', '--fenced'], /A restore in place keeps the container's own network: --fenced only applies/],
       [['logs', 'prod/demo-api', '--tail', 'many'], /--tail many is not a number of lines/],
+      [['inspect', '../x'], /"..\/x" is not a snapshot id/],
+      [['inspect', 'x-1', '--pid', '0'], /--pid 0: give a process id/],
+      [['memory', 'x-1'], /give exactly one of --search TEXT, --regex RE or --maps/],
+      [['memory', 'x-1', '--search', 'a', '--maps'], /give exactly one of --search TEXT, --regex RE or --maps/],
+      [['memory', 'x-1', '--regex', '(unclosed'], /"\(unclosed" is not a regular expression/],
+      [['memory', 'x-1', '--search', 'token', '--context', 'lots'], /--context lots: give a number/],
+      [['diff', 'x-1'], /missing arguments/],
+      [['core', 'x-1', '--pid', '1'], /--out is missing/],
+      [['core', 'x-1', '--out', 'dir'], /--pid is missing/],
       [['--transport', 'pigeon', 'ps', 'prod'], /--transport pigeon: use stream or file/],
       [['--remote-tmp', 'relative/dir', 'ps', 'prod'], /"relative\/dir" is not a usable path/],
+      [['snapshots', '--max-age-days', 'week'], /--max-age-days week: give a whole number \(0 turns it off\)/],
+      [['snapshots', '--max-age-days', '-1'], /'--max-age-days' argument is ambiguous/],
+      [['snapshots', '--max-age-days=-1'], /--max-age-days -1: give a whole number/],
+      [['--ssh-config', '/nonexistent/ssh_config', 'ps', 'prod'], /--ssh-config \/nonexistent\/ssh_config: no such file/],
+      [['copies', 'debug', '--stale-after-hours', '1.5'], /--stale-after-hours 1\.5: give a whole number/],
+      [['copies', 'bad host!', '--stale-after-hours', '24'], /"bad host!" is not a host/],
     ];
     for (const [argv, message] of cases) {
       it(`snapdebug ${argv.join(' ') || '(nothing)'}`, async () => {
@@ -228,7 +243,7 @@ describe('snapdebug CLI', function () {
       const ran = await run('copies', 'local');
       assert.equal(ran.code, 0, ran.stderr);
       const rows = ran.stdout.trim().split('\n');
-      assert.match(rows[0]!, /^HOST +COPY +STATE +SNAPSHOT +FENCE$/);
+      assert.match(rows[0]!, /^HOST +COPY +STATE +SNAPSHOT +RESTORED +FENCE$/);
       assert.match(rows.find((r) => r.includes('open-copy'))!, / no$/);
       assert.match(rows.find((r) => r.includes('shut-copy'))!, / fenced$/);
       assert.match(rows.find((r) => r.includes('db-copy'))!, / fenced: db\.internal:5432 \(10\.0\.0\.5\)$/);

@@ -7,8 +7,10 @@ import { pipeline } from 'node:stream/promises';
 import { ArchiveInspector } from '../../../src/core/archive/checkpointArchive';
 import { decompressor, zstdProgram } from '../../../src/core/archive/decompress';
 import { DumpRewriter, entryRewrites } from '../../../src/core/archive/relabel';
-import { tarEntries } from '../../../src/core/archive/tar';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { archiveStream, tarEntries } from '../../../src/core/archive/tar';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { endMarker, gzipParts, header, podmanEntries, zstdFrame, zstdWindowBomb } from './tarBuild';
 
 const GiB = 1024 * 1024 * 1024;
@@ -53,6 +55,18 @@ async function read(compressed: Buffer): Promise<number> {
       const plain = decompressor(zstdProgram());
       source().pipe(plain);
       for await (const { body } of tarEntries(plain)) for await (const chunk of body) bytes += chunk.length;
+      return bytes;
+    }
+    case 'file': {
+      // tarEntries over archiveStream of a file, as the inspector reads a snapshot: the zstd
+      // program reads the file, its output comes through one reused buffer (zstdFile.ts).
+      const dir = mkdtempSync(join(tmpdir(), 'snapdebug-bomb-'));
+      try {
+        writeFileSync(join(dir, 'archive'), compressed, { mode: 0o600 });
+        for await (const { body } of tarEntries(archiveStream(join(dir, 'archive')))) for await (const chunk of body) bytes += chunk.length;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       return bytes;
     }
     case 'rewriter': {

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   appendKnownHost,
@@ -290,6 +290,16 @@ describe('known_hosts', () => {
       writeFileSync(file, '');
       appendKnownHost(file, 'prod', 22, ed.blob);
       assert.equal(readFileSync(file, 'utf8'), `prod ssh-ed25519 ${ed.base64}\n`);
+    });
+
+    it('refuses names known_hosts would read as patterns: a key for "foo,*" would be trusted for every host', () => {
+      const file = join(temp.dir, 'patterns');
+      for (const name of ['foo,*', '*', 'web?', '!prod', '|1|x|y', 'a b', 'a\tb', '-oProxy', '[h]:1', '']) {
+        assert.throws(() => appendKnownHost(file, name, 22, ed.blob), /Refusing to record a host key/, JSON.stringify(name));
+      }
+      assert.equal(existsSync(file), false, 'nothing was written');
+      // What such a line would have done: trusted this key for any host at all.
+      assert.equal(checkHostKey(parseKnownHosts(`foo,* ${ed.type} ${ed.base64}\n`, 'x'), 'bank.example', 22, ed.type, ed.base64).status, 'trusted');
     });
   });
 });

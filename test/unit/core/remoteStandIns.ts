@@ -1,5 +1,5 @@
 // Stand-ins for a host's privileged programs, for running our POSIX sh (remote/shellLib.ts) here
-// through a real `sh`: podman, criu and sudo as small scripts on PATH that log what they were
+// through a real `sh`: podman, criu, nsenter and sudo as small scripts on PATH that log what they were
 // asked to do, so tests can check what a watchdog, a sweep or an abandon did, and in which order.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ case "$1 $2" in
         sleep 600 & wait $! ;;
     esac ;;
   "container exists") [ -n "\${FAKE_EXISTS:-}" ]; exit $? ;;
+  "image mount"|"container mount") echo "$FAKE_MOUNT" ;;
 esac
 exit 0
 `;
@@ -40,6 +41,15 @@ exit 0
 const criu = `#!/bin/sh
 sleep 1
 echo "criu done" >> "$FAKE_LOG"
+`;
+
+/** Enters no namespace: logs the program it was asked to run there, then runs it. */
+const nsenter = `#!/bin/sh
+while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
+shift
+echo "nsenter $1" >> "$FAKE_LOG"
+[ "\${FAKE_MODE:-}" = hang-stat ] && [ "$1" = stat ] && exec sleep 600
+exec "$@"
 `;
 
 /** Logs the program asked for, then runs it: what a sudo rule would have to allow. */
@@ -70,7 +80,7 @@ export function standIns(): StandIns {
   mkdirSync(bin);
   mkdirSync(tmp, { mode: 0o700 });
   mkdirSync(join(dir, 'static', 'userdata', 'checkpoint'), { recursive: true });
-  for (const [name, text] of Object.entries({ podman, criu, sudo })) writeFileSync(join(bin, name), text, { mode: 0o755 });
+  for (const [name, text] of Object.entries({ podman, criu, sudo, nsenter })) writeFileSync(join(bin, name), text, { mode: 0o755 });
   const saved = { PATH: process.env.PATH, FAKE_LOG: process.env.FAKE_LOG, FAKE_STATIC: process.env.FAKE_STATIC };
   process.env.PATH = `${bin}:${process.env.PATH}`;
   process.env.FAKE_LOG = log;

@@ -3,10 +3,11 @@
 // adoption after a dropped keeper, the sweep of dead runs' leftovers, the streamed checkpoint's
 // wrapper, and — through sudo — only the programs a sudo rule for snapdebug names.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { podman } from '../../../src/core/podman/commands';
+import { undoLine } from '../../../src/core/remote/work';
 import { startStreamingCheckpoint, streamFifoName } from '../../../src/core/snapshot/streamCheckpoint';
 import { parseHashedTrailer } from '../../../src/core/snapshot/transfer';
 import { sendToHost } from '../../../src/core/snapshot/send';
@@ -88,6 +89,20 @@ describe('remote work (host-side sh, run here)', function () {
     assert.ok(s.lines().includes('podman rm --force --time 0 half-made'));
   });
 
+  it("unmounts what a core's files were read from when the client vanishes, newest first, and only well-formed names", async () => {
+    const host = s.host({ sudo: true, session: { heartbeatIntervalMs: 60_000 } });
+    const work = await host.beginWork('read the files a core maps');
+    const container = 'c'.repeat(64);
+    await work.willUndo({ kind: 'unmount', what: 'image', ref: 'localhost/demo-native:latest' }, { kind: 'unmount', what: 'container', ref: container });
+    appendFileSync(join(work.dir, 'undo'), 'unmount image --all\nunmount container a;b\nunmount volume x\n'); // forged on the host
+    await eventually(() => sessions(s.tmp).length === 0, 'the watchdog to act on the stale lease');
+    assert.deepEqual(
+      acted(s).filter((l) => l.startsWith('podman ')),
+      [`podman container unmount ${container}`, 'podman image unmount localhost/demo-native:latest'],
+    );
+    assert.throws(() => undoLine({ kind: 'unmount', what: 'image', ref: '--all' }), /is not an image reference/);
+  });
+
   it("sweeps what a dead run left (undoing its steps), and leaves another client's live session alone", async () => {
     const dead = join(s.tmp, 'snapdebug-s.DEADDEAD00');
     const alive = join(s.tmp, 'snapdebug-s.ALIVEALIVE');
@@ -154,7 +169,7 @@ describe('remote work (host-side sh, run here)', function () {
       assert.ok(lines.indexOf('criu done') >= 0 && lines.indexOf('criu done') < lines.indexOf('podman TERM'), `CRIU first, then podman: ${lines.join(' | ')}`);
       assert.equal(existsSync(join(s.dir, 'static', 'userdata', 'checkpoint')), false, 'checkpoint images removed');
       assert.equal(existsSync(work.dir), false);
-      assert.match(undone[0] ?? '', /^stream \d+$/);
+      assert.match(undone?.[0] ?? '', /^stream \d+$/);
     });
   });
 

@@ -1,16 +1,23 @@
 // Transfers that resume after a dropped link (issue 11, point 3), run through a real `sh` here: a
 // runner that cuts its first streams part-way and counts a drop, as a dead SSH link does. A pull
 // asks only for the bytes it misses; a push continues the file on the host; both verify the whole
-// by sha256. A drop without a host that still holds the work fails clearly instead.
+// by sha256. A drop without a host that still holds the work fails clearly instead. A push from
+// the store hashes the stored archive again before it resumes: one replaced while the link was
+// down is refused, and nothing more of it is sent.
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { createCore } from '../../../src/core/core';
 import { Host } from '../../../src/core/host';
 import type { RemoteWork } from '../../../src/core/remote/work';
 import { pullFile } from '../../../src/core/snapshot/pull';
+import { pushSnapshot } from '../../../src/core/snapshot/push';
 import { sendToHost } from '../../../src/core/snapshot/send';
+import type { SnapshotMeta } from '../../../src/core/snapshot/store';
+import { SnapdebugError } from '../../../src/core/util/errors';
+import type { ProgressEvent } from '../../../src/core/util/progress';
 import { LocalRunner, type RunOptions, type RunResult, type Runner, type StreamProcess } from '../../../src/core/ssh/runner';
 import { makeTempDir } from '../helpers';
 
@@ -21,6 +28,8 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 class DroppingRunner implements Runner {
   readonly label = 'flaky';
   private dropped = 0;
+  /** How many pushes the host was asked to receive. */
+  receives = 0;
   private readonly inner = new LocalRunner();
 
   constructor(
@@ -38,6 +47,7 @@ class DroppingRunner implements Runner {
 
   async start(argv: readonly string[], options?: { signal?: AbortSignal }): Promise<StreamProcess> {
     const process = await this.inner.start(argv, options);
+    if (argv[3] === 'snapdebug-receive') this.receives++;
     if (this.cuts <= 0) return process;
     this.cuts--;
     let seen = 0;
@@ -65,9 +75,13 @@ class DroppingRunner implements Runner {
   }
 }
 
-/** As far as a transfer asks: a host still holding the work after a reconnect (or not). */
-function workOn(host: Host, dir: string, holds: boolean): RemoteWork {
-  return { host, dir, generation: 1, session: { stillHolds: async () => holds } } as unknown as RemoteWork;
+/** As far as a transfer asks: a host still holding the work after a reconnect (or not), told when asked. */
+function workOn(host: Host, dir: string, holds: boolean, onAsked: () => void = () => undefined): RemoteWork {
+  const stillHolds = async () => {
+    onAsked();
+    return holds;
+  };
+  return { host, dir, generation: 1, session: { stillHolds }, file: (name: string) => join(dir, name) } as unknown as RemoteWork;
 }
 
 describe('transfers resume after a dropped link', function () {
@@ -124,5 +138,76 @@ describe('transfers resume after a dropped link', function () {
       sendToHost(workOn(host, temp.dir, true), join(temp.dir, 'live.tar'), () => Readable.from([randomBytes(3 * MiB)]), { resumable: false }),
       /Writing the archive .* failed/,
     );
+  });
+
+  it('a source that refuses itself mid-way (a copy not approved) fails the send with its own sentence', async () => {
+    const host = new Host('debug', new DroppingRunner(MiB, 0));
+    const refusing = () =>
+      new Readable({
+        read() {
+          this.push(randomBytes(64 * 1024));
+          this.destroy(new SnapdebugError('spec.dump asks for an OCI hook: the copy is refused.'));
+        },
+      });
+    await assert.rejects(sendToHost(workOn(host, temp.dir, true), join(temp.dir, 'copy.tar'), refusing, { resumable: true }), (error: Error) => error.message === 'spec.dump asks for an OCI hook: the copy is refused.');
+  });
+
+  describe('a push from the store', () => {
+    const data = randomBytes(6 * MiB + 99);
+    function storeWith(id: string) {
+      const core = createCore({ prompts: undefined as never, storeDir: join(temp.dir, 'store') });
+      core.store.ensure();
+      const meta: SnapshotMeta = {
+        id,
+        kind: 'checkpoint',
+        createdAt: '2026-12-01T00:00:00.000Z',
+        source: { host: 'prod', container: 'demo-api' },
+        podmanVersion: '5.4.2',
+        options: { leaveRunning: true },
+        compression: 'zstd',
+        archive: `${id}.tar.zst`,
+        size: data.length,
+        sha256: sha256(data),
+        sourceLeftRunning: true,
+        timings: { checkpointMs: 1, totalMs: 1 },
+      };
+      writeFileSync(core.store.partPath(id), data);
+      return { core, meta: core.store.commit(core.store.partPath(id), meta) };
+    }
+
+    it('hashes the stored archive again before it resumes, then sends the rest', async () => {
+      const { core, meta } = storeWith('resumed-1');
+      const runner = new DroppingRunner(2 * MiB + 5, 1);
+      const events: ProgressEvent[] = [];
+      try {
+        const pushed = await pushSnapshot(core, meta, workOn(new Host('debug', runner), temp.dir, true), {}, { progress: (e) => events.push(e) });
+        assert.equal(pushed.sha256, meta.sha256);
+        assert.ok(readFileSync(join(temp.dir, 'archive.tar.zst')).equals(data), 'the file on the host is whole');
+        assert.equal(runner.receives, 2, 'one send, one resume');
+        const verifying = [...new Set(events.filter((e) => e.phase === 'verify').map((e) => e.message))];
+        assert.deepEqual(verifying, ['Checking the sha256 of resumed-1 in the store', 'Checking the sha256 of resumed-1 in the store again before resuming']);
+        const again = events.filter((e) => e.message.endsWith('again before resuming'));
+        assert.equal(again.at(-1)!.bytes, data.length, 'the whole archive was hashed again');
+      } finally {
+        core.dispose();
+      }
+    });
+
+    it('refuses an archive replaced while the link was down, and sends none of it', async () => {
+      const { core, meta } = storeWith('swapped-1');
+      const runner = new DroppingRunner(2 * MiB + 5, 1);
+      const forged = Buffer.from(data);
+      forged[forged.length - 1] = forged[forged.length - 1]! ^ 0xff;
+      // While the client reconnects, someone replaces the archive in the store.
+      const work = workOn(new Host('debug', runner), temp.dir, true, () => writeFileSync(core.store.archivePath(meta), forged));
+      try {
+        await assert.rejects(pushSnapshot(core, meta, work, {}), /swapped-1 in the store is not the one checkpointed/);
+        assert.equal(runner.receives, 1, 'the host was never asked to continue');
+        const arrived = statSync(join(temp.dir, 'archive.tar.zst')).size;
+        assert.ok(arrived <= 2 * MiB + 5, `only what went before the drop is on the host (${arrived} bytes)`);
+      } finally {
+        core.dispose();
+      }
+    });
   });
 });

@@ -1,6 +1,8 @@
 // The local snapshot store in a temporary folder: private permissions, commit of a finished
 // download, listing newest first, lookup by id or unique prefix, removal and leftover .part files.
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compression } from '../../../src/core/archive/checkpointArchive';
@@ -19,8 +21,8 @@ function metaFor(store: SnapshotStore, id: string, createdAt: string, compressio
     options: { leaveRunning: true, compress: compression },
     compression,
     archive: store.archiveName(id, compression),
-    size: 11,
-    sha256: 'a'.repeat(64),
+    size: 12,
+    sha256: createHash('sha256').update('archive data').digest('hex'),
     criu: {
       freezingTimeUs: 1,
       frozenTimeUs: 112924,
@@ -82,8 +84,8 @@ describe('SnapshotStore', () => {
       assert.equal(store.archiveName('s1', 'zstd'), 's1.tar.zst');
       assert.equal(store.archiveName('s1', 'gzip'), 's1.tar.gz');
       assert.equal(store.archiveName('s1', 'none'), 's1.tar');
-      assert.equal(store.archivePath({ archive: 's1.tar.zst' }), join(store.dir, 's1.tar.zst'));
-      assert.equal(store.partPath('s1'), join(store.dir, 's1.part'));
+      assert.equal(store.archivePath({ id: 's1', compression: 'zstd' }), join(store.dir, 's1.tar.zst'));
+      assert.equal(store.partPath('s1'), join(store.dir, `s1.${process.pid}.part`), 'a download names the process doing it');
     });
   });
 
@@ -117,7 +119,7 @@ describe('SnapshotStore', () => {
       );
     });
 
-    it('ignores metadata whose archive is missing, and files that are not JSON', () => {
+    it('lists only snapshots whose metadata and archive are sound; other files are not snapshots', () => {
       addSnapshot(store, 'kept', '2026-01-02T00:00:00.000Z');
       const orphan = addSnapshot(store, 'orphan', '2026-01-03T00:00:00.000Z');
       rmSync(store.archivePath(orphan));
@@ -126,6 +128,10 @@ describe('SnapshotStore', () => {
       assert.deepEqual(
         store.list().map((m) => m.id),
         ['kept'],
+      );
+      assert.deepEqual(
+        store.scan().invalid.map((f) => f.file),
+        [join(store.dir, 'broken.json'), join(store.dir, 'orphan.json')],
       );
     });
   });
@@ -201,7 +207,20 @@ describe('SnapshotStore', () => {
       addSnapshot(store, 'done', '2026-01-01T00:00:00.000Z');
       writeFileSync(store.partPath('crashed-1'), 'x');
       writeFileSync(store.partPath('crashed-2'), 'y');
-      assert.deepEqual(store.partFiles().sort(), ['crashed-1.part', 'crashed-2.part']);
+      assert.deepEqual(store.partFiles().sort(), [`crashed-1.${process.pid}.part`, `crashed-2.${process.pid}.part`]);
+    });
+  });
+
+  describe('sweepParts', () => {
+    it("removes the .part files of processes that are gone, and keeps this process's and other live ones'", () => {
+      store.ensure();
+      const dead = spawnSync('true').pid!;
+      writeFileSync(join(store.dir, `killed.${dead}.part`), 'memory');
+      writeFileSync(join(store.dir, 'older-version.part'), 'memory');
+      writeFileSync(join(store.dir, `parent.${process.ppid}.part`), 'still downloading');
+      writeFileSync(store.partPath('mine'), 'still downloading');
+      assert.deepEqual(store.sweepParts().sort(), [`killed.${dead}.part`, 'older-version.part']);
+      assert.deepEqual(store.partFiles().sort(), [`mine.${process.pid}.part`, `parent.${process.ppid}.part`]);
     });
   });
 });

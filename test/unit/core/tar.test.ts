@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { archiveStream, tarEntries, type TarEntry } from '../../../src/core/archive/tar';
 import { TarParser, type TarEvent } from '../../../src/core/archive/tarParser';
 import { fixedChunks, fixture, plannedTempDir, randomChunks } from '../helpers';
+import { zstdWindowBomb } from './tarBuild';
 
 interface Seen {
   entries: TarEntry[];
@@ -42,6 +43,19 @@ function parse(pieces: Buffer[], keep: (entry: TarEntry) => boolean = () => fals
 
 async function* from(pieces: Buffer[]): AsyncGenerator<Buffer> {
   for (const piece of pieces) yield piece;
+}
+
+/**
+ * A source like archiveStream's: every piece is copied into ONE buffer, which the next piece
+ * overwrites (after scribbling over it, so that bytes kept by reference are caught).
+ */
+async function* reusing(pieces: Buffer[]): AsyncGenerator<Buffer> {
+  const shared = Buffer.alloc(Math.max(...pieces.map((p) => p.length)));
+  for (const piece of pieces) {
+    shared.fill(0xee);
+    piece.copy(shared);
+    yield shared.subarray(0, piece.length);
+  }
 }
 
 describe('tar reader', () => {
@@ -230,6 +244,23 @@ describe('tar reader', () => {
       assert.deepEqual(contents['config.dump'], files['config.dump']);
     });
 
+    it('keeps nothing by reference from a source that reuses its buffer: records, headers and contents that span pieces', async () => {
+      for (const format of ['pax', 'gnu', 'ustar'] as const) {
+        const archive = tarBytes(format, format === 'ustar' ? order : [...order, 'volumes']);
+        const expected = Object.fromEntries(Object.entries(files).filter(([name]) => name !== unsplittable || format !== 'ustar'));
+        for (const size of [100, 333, 512, 4099]) {
+          const names: string[] = [];
+          const read: Record<string, Buffer> = {};
+          for await (const { entry, contents } of tarEntries(reusing(fixedChunks(archive, size)))) {
+            names.push(entry.name);
+            if (entry.type === 'file') read[entry.name] = await contents();
+          }
+          assert.deepEqual(names, tarList(archive), `${format} in pieces of ${size}`);
+          assert.deepEqual(read, expected, `${format} in pieces of ${size}`);
+        }
+      }
+    });
+
     it('refuses a body read after the next entry was asked for', async () => {
       const bodies: Array<AsyncIterable<Buffer>> = [];
       for await (const { body } of tarEntries(from([tarBytes('ustar', ['config.dump', 'empty.txt'])]))) bodies.push(body);
@@ -260,6 +291,36 @@ describe('tar reader', () => {
         assert.deepEqual(names, tarList(tarBytes('ustar')));
       });
     }
+
+    for (const [label, compress] of [
+      ['zstd', ['zstd', '-q', '-c']],
+      ['plain', ['cat']],
+    ] as const) {
+      it(`reads a ${label} archive into one reused buffer, whose pieces tarEntries never keeps`, async () => {
+        const path = join(temp.dir, `reused.${label}`);
+        const archive = tarBytes('pax', [...order, 'volumes']);
+        writeFileSync(path, execFileSync(compress[0], compress.slice(1), { input: archive, maxBuffer: 64 * 1024 * 1024 }));
+        const memory = new Set<ArrayBufferLike>();
+        const source = (async function* () {
+          for await (const chunk of archiveStream(path)) {
+            memory.add(chunk.buffer);
+            yield chunk;
+          }
+        })();
+        const read: Record<string, Buffer> = {};
+        for await (const { entry, contents } of tarEntries(source)) if (entry.type === 'file') read[entry.name] = await contents();
+        assert.equal(memory.size, 1, 'every piece lies in the same memory');
+        assert.deepEqual(read, files);
+      });
+    }
+
+    it('holds the zstd program to a 32 MiB window, as the stream decoders', async () => {
+      const path = join(temp.dir, 'window.tar.zst');
+      writeFileSync(path, zstdWindowBomb(1.5 * 1024 * 1024 * 1024));
+      await assert.rejects(async () => {
+        for await (const _chunk of archiveStream(path));
+      }, /Window size larger than maximum : 1610612736 > 33554432/);
+    });
 
     it('fails the reader with the file\'s own error', async () => {
       await assert.rejects(async () => {

@@ -252,7 +252,10 @@ export interface FakeTextDocument {
 export class FakeTerminal {
   readonly sent: string[] = [];
   shown = 0;
-  constructor(readonly name: string | undefined) {}
+  constructor(
+    readonly name: string | undefined,
+    readonly options: { name?: string; shellPath?: string; shellArgs?: string[] } = {},
+  ) {}
   sendText(text: string): void {
     this.sent.push(text);
   }
@@ -262,13 +265,31 @@ export class FakeTerminal {
   dispose(): void {}
 }
 
+/** A webview panel: what it was opened with and the page it was given. */
+export class FakeWebviewPanel {
+  readonly webview = { html: '' };
+  constructor(
+    readonly viewType: string,
+    readonly title: string,
+    readonly options: vscode.WebviewPanelOptions & vscode.WebviewOptions,
+  ) {}
+  dispose(): void {}
+}
+
+export const ViewColumn = { Active: -1, Beside: -2, One: 1, Two: 2 } as const;
+
 type CommandHandler = (...args: unknown[]) => unknown;
 
 function freshState() {
   return {
     /** Settings by full key ('snapdebug.hosts'); absent keys read as the caller's default. */
     settings: new Map<string, unknown>(),
-    /** Every full key read through getConfiguration().get, with the default the caller passed. */
+    /**
+     * What a repository's .vscode/settings.json says. get() hands these out whatever the setting's
+     * scope (the fake enforces no scopes), so a test can show what the extension itself ignores.
+     */
+    workspaceSettings: new Map<string, unknown>(),
+    /** Every full key read through getConfiguration().get or inspect, with the default the caller passed. */
     settingReads: new Map<string, unknown>(),
     settingUpdates: [] as { key: string; value: unknown; target: unknown }[],
     messages: [] as RecordedMessage[],
@@ -289,6 +310,7 @@ function freshState() {
     contentProviders: new Map<string, vscode.TextDocumentContentProvider>(),
     shownDocuments: [] as { document: FakeTextDocument | Uri; options: unknown }[],
     terminals: [] as FakeTerminal[],
+    webviewPanels: [] as FakeWebviewPanel[],
     statusBarMessages: [] as string[],
     debugProviders: new Map<string, vscode.DebugConfigurationProvider>(),
     startedDebugging: [] as { folder: unknown; configuration: vscode.DebugConfiguration }[],
@@ -417,10 +439,16 @@ export const window = {
     return { document };
   },
 
-  createTerminal(options?: { name?: string }): FakeTerminal {
-    const terminal = new FakeTerminal(options?.name);
+  createTerminal(options?: { name?: string; shellPath?: string; shellArgs?: string[] }): FakeTerminal {
+    const terminal = new FakeTerminal(options?.name, options);
     fake.terminals.push(terminal);
     return terminal;
+  },
+
+  createWebviewPanel(viewType: string, title: string, _column: unknown, options: vscode.WebviewPanelOptions & vscode.WebviewOptions = {}): FakeWebviewPanel {
+    const panel = new FakeWebviewPanel(viewType, title, options);
+    fake.webviewPanels.push(panel);
+    return panel;
   },
 
   setStatusBarMessage(text: string): Disposable {
@@ -448,13 +476,15 @@ function configuration(section?: string) {
   return {
     get<T>(key: string, defaultValue?: T): T | undefined {
       fake.settingReads.set(full(key), defaultValue);
+      if (fake.workspaceSettings.has(full(key))) return fake.workspaceSettings.get(full(key)) as T;
       return fake.settings.has(full(key)) ? (fake.settings.get(full(key)) as T) : defaultValue;
     },
     has(key: string): boolean {
-      return fake.settings.has(full(key));
+      return fake.settings.has(full(key)) || fake.workspaceSettings.has(full(key));
     },
     inspect(key: string) {
-      return { key: full(key), globalValue: fake.settings.get(full(key)) };
+      fake.settingReads.set(full(key), undefined);
+      return { key: full(key), globalValue: fake.settings.get(full(key)), workspaceValue: fake.workspaceSettings.get(full(key)) };
     },
     async update(key: string, value: unknown, target?: unknown): Promise<void> {
       fake.settingUpdates.push({ key: full(key), value, target });

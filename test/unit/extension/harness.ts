@@ -12,7 +12,8 @@
 // "Top-level await is currently not supported with the cjs output format". The real error:
 //   node --import tsx --input-type=module -e "globalThis.describe = () => {}; await import('./test/unit/extension/X.test.ts')"
 import './register-fake-vscode.mjs';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import type * as vscode from 'vscode';
 import type { Core } from '../../../src/core/core';
 import { defaultCoreSettings } from '../../../src/core/core';
@@ -358,12 +359,30 @@ export function snapshotMeta(store: SnapshotStore, overrides: Partial<SnapshotMe
   };
 }
 
-/** Writes a `.part` as a download does and commits it, so the store holds archive + metadata. */
+/** sha256 of the sparse archives addSnapshot writes ("archive bytes", then zeros), by size. */
+const sparseHashes = new Map<number, string>();
+
+/**
+ * Writes a `.part` as a download does and commits it, so the store holds archive + metadata. The
+ * archive is sparse, of the metadata's size, with the sha256 the metadata records (the store
+ * checks both).
+ */
 export function addSnapshot(store: SnapshotStore, overrides: Partial<SnapshotMeta> & { id: string }): SnapshotMeta {
   store.ensure();
   const part = store.partPath(overrides.id);
+  const draft = snapshotMeta(store, overrides);
   writeFileSync(part, 'archive bytes', { mode: 0o600 });
-  return store.commit(part, snapshotMeta(store, overrides));
+  truncateSync(part, draft.size);
+  if (!sparseHashes.has(draft.size)) sparseHashes.set(draft.size, createHash('sha256').update(readFileSync(part)).digest('hex'));
+  return store.commit(part, { ...draft, sha256: overrides.sha256 ?? sparseHashes.get(draft.size)! });
+}
+
+/** A snapshot whose archive is a real one of the lab's (test/fixtures), to read its insides. */
+export function addFixtureSnapshot(store: SnapshotStore, id: string, fixtureName: string, overrides: Partial<SnapshotMeta> = {}): SnapshotMeta {
+  store.ensure();
+  const part = store.partPath(id);
+  writeFileSync(part, readFileSync(fixture(fixtureName)), { mode: 0o600 });
+  return store.commit(part, snapshotMeta(store, { id, size: readFileSync(part).length, ...overrides }));
 }
 
 // ---- waiting on conditions ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { addSnapshot, debugPsEntries, fake, makeContext, makeCore, makeServices, podmanHost, prodPsEntries, unreachableHost, walkTree } from './harness';
+import { addFixtureSnapshot, addSnapshot, debugPsEntries, fake, makeContext, makeCore, makeServices, podmanHost, prodPsEntries, unreachableHost, walkTree } from './harness';
 import { makeTempDir, plannedTempDir } from '../helpers';
 import * as vscodeFake from './fakeVscode';
 
@@ -115,6 +115,8 @@ describe('package.json contributes ↔ src/extension', () => {
         );
         addSnapshot(core.store, { id: 'demo-api-20261126-084800-ab12' });
         addSnapshot(core.store, { id: 'demo-api-20261126-084500-cd34', kind: 'pre-checkpoint', createdAt: '2026-11-26T08:45:00.000Z' });
+        // A real archive, so the snapshot's processes, environment, files, sockets and maps show.
+        addFixtureSnapshot(core.store, 'demo-sleeper-20261130-083519-8ed8', 'demo-sleeper-checkpoint.tar.zst', { source: { host: 'prod', container: 'demo-sleeper' } });
         const services = makeServices(core);
         await services.views.hosts.refresh();
         const items = [

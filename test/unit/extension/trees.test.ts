@@ -17,7 +17,7 @@ import {
   walkTree,
   type Script,
 } from './harness';
-import { plannedTempDir } from '../helpers';
+import { ManualClock, plannedTempDir } from '../helpers';
 import type * as vscode from 'vscode';
 import type { ThemeIcon, MarkdownString } from './fakeVscode';
 
@@ -259,7 +259,7 @@ describe('SnapshotsTree', () => {
 
   it('lists the store newest first, with host, size, compression and kind', async () => {
     const { tree } = storeWithSnapshots();
-    const nodes = tree.getChildren();
+    const nodes = await tree.getChildren();
     const items = nodes.map((n) => tree.getTreeItem(n));
     assert.deepEqual(items.map((i) => i.id), ['snapshot:demo-sleeper-20261126-085000-ef56', 'snapshot:demo-api-20261126-084800-ab12', 'snapshot:demo-api-20261126-084500-cd34']);
     assert.deepEqual(items.map((i) => i.contextValue), ['snapshot:checkpoint', 'snapshot:checkpoint', 'snapshot:pre-checkpoint']);
@@ -271,10 +271,13 @@ describe('SnapshotsTree', () => {
     assert.match((items[1]!.tooltip as unknown as MarkdownString).value, /checkpoint of prod\/demo-api, frozen 113 ms/);
   });
 
-  it("children show the snapshot's metadata, the frozen time formatted", () => {
+  it("children show the snapshot's metadata, the frozen time formatted", async () => {
     const { tree, full } = storeWithSnapshots();
-    const node = tree.getChildren().find((n) => n instanceof SnapshotNode && n.meta.id === full.id)!;
-    const details = tree.getChildren(node);
+    const node = (await tree.getChildren()).find((n) => n instanceof SnapshotNode && n.meta.id === full.id)!;
+    const children = await tree.getChildren(node);
+    // This store's archives are stand-ins: the process tree says it could not be read, then the details.
+    assert.equal(tree.getTreeItem(children[0]!).label, 'Could not read the processes');
+    const details = children.slice(1);
     assert.ok(details.every((d) => d instanceof DetailNode));
     const rows = Object.fromEntries(details.map((d) => [(d as InstanceType<typeof DetailNode>).label, (d as InstanceType<typeof DetailNode>).value]));
     assert.deepEqual(rows, {
@@ -286,20 +289,21 @@ describe('SnapshotsTree', () => {
       'freezing time': '2 ms',
       'memory dump': '40 ms, 9100 pages written of 12000 scanned',
       'source afterwards': 'kept running',
-      options: 'leaveRunning, compress=zstd, withPrevious, tcpEstablished',
+      // In the schema's order: the store hands out metadata as its schema read it.
+      options: 'leaveRunning, compress=zstd, tcpEstablished, withPrevious',
       'based on': 'demo-api-20261126-084500-cd34',
       'podman / CRIU': '5.4.2 / 4.1',
-      sha256: 'ab'.repeat(32),
+      sha256: full.sha256,
     });
     const item = tree.getTreeItem(details[4]!);
     assert.deepEqual([item.label, item.description, item.contextValue, item.tooltip], ['frozen time', '113 ms', 'snapshot-detail', 'frozen time: 113 ms']);
-    assert.deepEqual(tree.getChildren(details[0]!), []);
+    assert.deepEqual(await tree.getChildren(details[0]!), []);
   });
 
-  it('leaves out what a snapshot does not know (no CRIU statistics), and says a stopped source was stopped', () => {
+  it('leaves out what a snapshot does not know (no CRIU statistics), and says a stopped source was stopped', async () => {
     const { tree, bare } = storeWithSnapshots();
-    const node = tree.getChildren().find((n) => n instanceof SnapshotNode && n.meta.id === bare.id)!;
-    const rows = Object.fromEntries(tree.getChildren(node).map((d) => [(d as InstanceType<typeof DetailNode>).label, (d as InstanceType<typeof DetailNode>).value]));
+    const node = (await tree.getChildren()).find((n) => n instanceof SnapshotNode && n.meta.id === bare.id)!;
+    const rows = Object.fromEntries((await tree.getChildren(node)).filter((d) => d instanceof DetailNode).map((d) => [(d as InstanceType<typeof DetailNode>).label, (d as InstanceType<typeof DetailNode>).value]));
     assert.equal(rows['frozen time'], undefined);
     assert.equal(rows['memory dump'], undefined);
     assert.equal(rows['image'], undefined);
@@ -322,7 +326,7 @@ describe('CopiesTree', () => {
   it('groups copies (snapdebug.origin label) per host, hides hosts without any, shows failing hosts', async () => {
     fake.settings.set('snapdebug.hosts', ['prod', 'debug', 'empty', 'broken']);
     const core = makeCore({ prod: podmanHost(prodPsEntries()), debug: podmanHost(debugPsEntries()), empty: podmanHost([]), broken: unreachableHost('All configured authentication methods failed') });
-    const tree = makeServices(core).views.copies;
+    const tree = makeServices(core, new ManualClock(Date.parse('2026-12-01T00:00:00.000Z'))).views.copies;
     const hosts = (await tree.getChildren())!;
     const hostItems = hosts.map((h) => tree.getTreeItem(h));
     // "1 copies" or "1 copy": the plural is cosmetic, the count is what matters here.
@@ -336,11 +340,12 @@ describe('CopiesTree', () => {
     const onDebug = (await tree.getChildren(hosts[1]!))!;
     assert.ok(onDebug.every((c) => c instanceof CopyNode));
     const items = onDebug.map((c) => tree.getTreeItem(c));
-    assert.deepEqual(items.map((i) => [i.label, i.contextValue, i.description]), [
+    // The fixture's copies were created on 2026-11-26; the clock says 2026-12-01.
+    assert.deepEqual(items.map((i) => [i.label, i.contextValue, String(i.description).replace(/ · restored \d+ days ago · stale$/, '')]), [
       ['demo-api', 'copy:running', `running · not fenced · from ${copySnapshotId}`],
       ['demo-api-copy1', 'copy:stopped', `exited · not fenced · from ${copySnapshotId}`],
     ]);
-    assert.match(String(items[0]!.tooltip), /restored from snapshot demo-api-20261126-084800-ab12\noriginal: prod\/demo-api/);
+    assert.match(String(items[0]!.tooltip), /restored from snapshot demo-api-20261126-084800-ab12 .* ago\noriginal: prod\/demo-api/);
 
     const onProd = (await tree.getChildren(hosts[0]!))!.map((c) => tree.getTreeItem(c));
     assert.deepEqual(onProd.map((i) => i.label), ['demo-python'], 'only the labelled container of prod');
@@ -362,7 +367,8 @@ describe('CopiesTree', () => {
     const tree = makeServices(makeCore({ debug: podmanHost(entries) })).views.copies;
     const [host] = (await tree.getChildren())!;
     const items = (await tree.getChildren(host))!.map((c) => tree.getTreeItem(c));
-    assert.deepEqual(items.map((i) => [i.label, i.description]), [
+    // When each was restored is the stale test's business (below).
+    assert.deepEqual(items.map((i) => [i.label, String(i.description).replace(/ · restored [^·]+( · stale)?$/, '')]), [
       ['demo-api', `running · not fenced · from ${copySnapshotId}`],
       ['shut', `running · fenced · from ${copySnapshotId}`],
       ['opened', `running · fenced, allows 2 · from ${copySnapshotId}`],
@@ -371,6 +377,27 @@ describe('CopiesTree', () => {
     assert.match(String(items[0]!.tooltip), /\nnot fenced: it reaches whatever debug reaches$/);
     assert.match(String(items[1]!.tooltip), /\nfenced: it reaches nothing outside itself$/);
     assert.match(String(items[2]!.tooltip), /\nfenced: it reaches nothing outside itself but db\.internal:5432 \(10\.0\.0\.5, 10\.0\.0\.6\), 10\.0\.0\.7:6379$/);
+  });
+
+  it('marks copies restored longer ago than snapdebug.copies.staleAfterHours as stale', async () => {
+    const clock = new ManualClock(Date.parse('2026-12-01T00:00:00.000Z'));
+    const nowSeconds = clock.now() / 1000;
+    const [running, stopped] = debugPsEntries();
+    // An hour and two days old: far either side of the 24 hours the setting defaults to.
+    const entries = [{ ...running!, Created: nowSeconds - 3600 }, { ...stopped!, Created: nowSeconds - 2 * 86400 }];
+    fake.settings.set('snapdebug.hosts', ['debug']);
+    const tree = makeServices(makeCore({ debug: podmanHost(entries) }), clock).views.copies;
+    const [host] = (await tree.getChildren())!;
+    const items = (await tree.getChildren(host))!.map((c) => tree.getTreeItem(c));
+    assert.deepEqual(items.map((i) => [i.description, icon(i)]), [
+      [`running · not fenced · from ${copySnapshotId} · restored 1 hour ago`, 'debug-alt'],
+      [`exited · not fenced · from ${copySnapshotId} · restored 2 days ago · stale`, 'warning'],
+    ]);
+    assert.match(String(items[1]!.tooltip), /stale: it still holds production's data; discard it when done/);
+    fake.settings.set('snapdebug.copies.staleAfterHours', 0);
+    const never = makeServices(makeCore({ debug: podmanHost(entries) }), clock).views.copies;
+    const neverItems = (await never.getChildren((await never.getChildren())![0]))!.map((c) => never.getTreeItem(c));
+    assert.ok(neverItems.every((i) => !String(i.description).includes('stale')));
   });
 
   it('a slow host does not hold the view back: it shows as loading, and the view redraws when it answers', async () => {
