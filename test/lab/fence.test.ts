@@ -1,9 +1,13 @@
 // Fenced copies against the lab (issue 12 point 9): a copy restored by Snapshot & Debug reaches
 // nothing outside itself from its first instruction — proven with a service that connects out in
-// a tight loop, whose target on the debug host counts every connection it ever gets — while its
-// loopback, its debugger and its forwarded service port still work; --allow-egress opens exactly
-// the host and port it names; discarding the last fenced copy, an abandoned restore and the sweep
+// a tight loop, whose target on the debug host counts every connection it ever gets — nor the debug
+// host itself on any of its addresses (a listener in the host's own network namespace), while its
+// loopback, its debugger and its forwarded service port still work and production runs on with the
+// same process; --allow-egress opens exactly the host and port it names; discarding the last fenced
+// copy, an abandoned restore, a client SIGKILLed mid-restore (the host's watchdog) and the sweep
 // leave no network and no rules; a debug host that cannot fence refuses before production is touched.
+// The lab's hosts share no link, so "production's services" are stood in for by a target at the
+// same address on both hosts (10.88.0.200): reached from prod, refused from the copy on debug.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -16,6 +20,7 @@ import { restoreSnapshot } from '../../src/core/snapshot/restore';
 import { isAbortError } from '../../src/core/util/abort';
 import { shellJoin } from '../../src/core/util/quote';
 import { connectCdp } from './cdp';
+import { startCli } from './faultKit';
 import { labCore, labSsh, removeContainer, tempArchives, waitFor } from './helpers';
 
 const execFileAsync = promisify(execFile);
@@ -47,6 +52,8 @@ http.createServer((q, r) => r.end(JSON.stringify(counts))).listen(8080);
 `;
 const loop = 'fence-loop';
 const targets = { denied: `${targetAddress}:7000`, allowed: `${targetAddress}:7001` };
+/** A listener in the debug host's own network namespace: every address of the host (same counting script). */
+const hostListener = 'fence-hostside';
 /** A name only the debug host knows (its /etc/hosts): what --allow-egress resolves there. */
 const targetName = 'fence-db.lab';
 
@@ -54,6 +61,21 @@ type LoopCounts = Record<string, { ok: number; fail: number; last: string }>;
 
 async function listenerCounts(host: string): Promise<{ 7000: number; 7001: number }> {
   return JSON.parse(await labSsh(host, `curl -sf --max-time 5 http://${targetAddress}:7002/`)) as { 7000: number; 7001: number };
+}
+
+/** What reached the listener in the debug host's own namespace. */
+async function hostCounts(): Promise<{ 7000: number; 7001: number }> {
+  return JSON.parse(await labSsh('debug', 'curl -sf --max-time 5 http://127.0.0.1:7002/')) as { 7000: number; 7001: number };
+}
+
+/** A TCP connect from inside a copy (bash's /dev/tcp, in the copy's network namespace): "connected" or bash's error. */
+async function connectFromCopy(copy: string, address: string, port: number): Promise<string> {
+  const probe = `exec 3<>/dev/tcp/${address}/${port} && echo connected`;
+  return (await labSsh('debug', `${shellJoin(['podman', 'exec', copy, 'timeout', '10', 'bash', '-c', probe])} 2>&1 || true`)).trim();
+}
+
+async function containerPid(host: string, name: string): Promise<number> {
+  return Number((await labSsh(host, `podman inspect --format '{{.State.Pid}}' ${name}`)).trim());
 }
 
 async function loopCounts(url: string): Promise<LoopCounts> {
@@ -78,6 +100,8 @@ describe('fenced copies (lab)', function () {
       await labSsh(host, `podman rm -f -t 0 fence-target >/dev/null 2>&1; ${shellJoin(['podman', 'run', '-d', '--name', 'fence-target', '--ip', targetAddress, 'localhost/snapdebug/node:20', 'node', '-e', listenerScript])} >/dev/null`);
       await waitFor(async () => (await labSsh(host, `curl -s -m 2 http://${targetAddress}:7002/ || true`)).includes('7000'), 30_000, `the target on ${host}`);
     }
+    await labSsh('debug', `podman rm -f -t 0 ${hostListener} >/dev/null 2>&1; ${shellJoin(['podman', 'run', '-d', '--name', hostListener, '--network', 'host', 'localhost/snapdebug/node:20', 'node', '-e', listenerScript])} >/dev/null`);
+    await waitFor(async () => (await labSsh('debug', 'curl -s -m 2 http://127.0.0.1:7002/ || true')).includes('7000'), 30_000, "the listener in debug's own namespace");
     await labSsh('debug', `grep -q ${targetName} /etc/hosts || echo '${targetAddress} ${targetName}' >> /etc/hosts`);
     const env = `TARGETS=${Object.values(targets).join(',')}`;
     await labSsh('prod', `podman rm -f -t 0 ${loop} >/dev/null 2>&1; ${shellJoin(['podman', 'run', '-d', '--name', loop, '--restart', 'on-failure', '-p', '18091:8080', '-e', env, 'localhost/snapdebug/node:20', 'node', '-e', loopScript])} >/dev/null`);
@@ -90,12 +114,16 @@ describe('fenced copies (lab)', function () {
     for (const name of made) await removeContainer('debug', name);
     await removeContainer('prod', loop);
     for (const host of ['prod', 'debug']) await removeContainer(host, 'fence-target');
+    await removeContainer('debug', hostListener);
     await labSsh('debug', `sed -i '/ ${targetName}$/d' /etc/hosts`);
     core.cleanup();
   });
 
   it('Snapshot & Debug fences the copy from its first instruction: its tight reconnect loop never reaches the target, while loopback, the debugger and the forwarded port work', async () => {
     const before = await listenerCounts('debug');
+    const hostBefore = await hostCounts();
+    const prodPid = await containerPid('prod', loop);
+    const prodBefore = await listenerCounts('prod');
     const session = await snapshotAndDebug(core, { host: 'prod', container: loop, to: 'debug' });
     sessions.push(session);
     made.push(session.copy.name);
@@ -128,6 +156,24 @@ describe('fenced copies (lab)', function () {
     const copy = (await listCopies(core, 'debug')).find((c) => c.name === session.copy.name)!;
     assert.deepEqual(copy.fence?.allowed, []);
     const network = `snapdebug-fence-${copy.fence!.id}`;
+
+    // The debug host itself, on each of its addresses: its side of the copy's own bridge (on-link,
+    // so only our input rule stands in the way), podman0 (where the host's other containers are)
+    // and its loopback as the copy would name it. Nothing reaches the listener there.
+    const gateway = (await labSsh('debug', `podman network inspect --format '{{range .Subnets}}{{.Gateway}}{{end}}' ${network}`)).trim();
+    assert.match(gateway, /^\d+\.\d+\.\d+\.\d+$/);
+    assert.match(await connectFromCopy(copy.name, gateway, 7000), /No route to host/, 'the host on the copy\'s own bridge: our rules reject it');
+    assert.match(await connectFromCopy(copy.name, '10.88.0.1', 7000), /(No route to host|Network is unreachable)/, 'the host on podman0');
+    assert.match(await connectFromCopy(copy.name, targetAddress, 7001), /(No route to host|Network is unreachable)/, 'another container on debug, another port');
+    assert.deepEqual(await hostCounts(), hostBefore, "nothing reached the debug host's own listener");
+    assert.deepEqual(await listenerCounts('debug'), before, 'nor the target on debug');
+    // The same probe from an unfenced container on debug does connect: the refusals above are the fence.
+    assert.equal((await labSsh('debug', `${shellJoin(['podman', 'exec', 'fence-target', 'node', '-e', 'require("net").connect(7000, "10.88.0.1").on("connect", () => { console.log("connected"); process.exit(0); })'])} 2>&1 || true`)).trim(), 'connected');
+    assert.equal((await hostCounts())[7000], hostBefore[7000] + 1);
+
+    // Production: the same process, and still reaching what the copy may not.
+    assert.equal(await containerPid('prod', loop), prodPid, 'production keeps its process');
+    await waitFor(async () => (await listenerCounts('prod'))[7000] > prodBefore[7000] + 100, 30_000, 'production to keep connecting');
     assert.equal((await labSsh('debug', `podman inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' ${copy.name}`)).trim(), network);
     assert.equal((await labSsh('debug', `podman network inspect --format '{{.NetworkInterface}} {{index .Labels "snapdebug.fence"}} {{index .Options "no_default_route"}}' ${network}`)).trim(), `snapdebug${copy.fence!.id} ${copy.name} true`);
     assert.match(await labSsh('debug', 'nft list map inet snapdebug allowed'), new RegExp(`"snapdebug${copy.fence!.id}" : jump allow_${copy.fence!.id}`));
@@ -161,7 +207,7 @@ describe('fenced copies (lab)', function () {
     assert.match(await labSsh('debug', `nft list chain inet snapdebug allow_${id}`), /ip daddr 10\.88\.0\.200 tcp dport 7001 accept\s+counter packets [1-9]\d* /);
 
     const table = await cli('copies', 'debug');
-    assert.match(table, new RegExp(`${restored.name}\\s+running\\s+${meta.id}\\s+fenced: ${targetName.replace('.', '\\.')}:7001 \\(${targetAddress.replace(/\./g, '\\.')}\\)`));
+    assert.match(table, new RegExp(`${restored.name}\\s+running\\s+${meta.id}\\s+.+ ago\\s+fenced: ${targetName.replace('.', '\\.')}:7001 \\(${targetAddress.replace(/\./g, '\\.')}\\)`));
 
     await cli('discard', `debug/${restored.name}`);
     made.splice(made.indexOf(restored.name), 1);
@@ -212,6 +258,31 @@ describe('fenced copies (lab)', function () {
       next.cleanup();
     }
     assert.deepEqual(await fenceState(), { networks: [], table: false });
+  });
+
+  it('a client SIGKILLed while its fenced copy is being restored: the debug host takes the fence down on its own (watchdog), and production runs on', async () => {
+    assert.deepEqual(await fenceState(), { networks: [], table: false });
+    const prodPid = await containerPid('prod', loop);
+    const run = startCli(core.store.dir, ['debug', `prod/${loop}`, '--to', 'debug']);
+    try {
+      await run.reached(new RegExp(`Restoring ${loop}-snap-`));
+      // The fence stood before the copy: it is there now, naming the copy being made.
+      const standing = await fenceState();
+      assert.equal(standing.networks.length, 1);
+      assert.equal(standing.table, true);
+      run.child.kill('SIGKILL');
+      const ended = await run.exited;
+      assert.equal(ended.signal, 'SIGKILL');
+      // Nobody is left to ask: the host's watchdog replays the work's undo list (`fence ID COPY`).
+      await waitFor(async () => {
+        const state = await fenceState();
+        return state.networks.length === 0 && !state.table;
+      }, 60_000, 'the watchdog to take the fence down');
+      assert.equal((await labSsh('debug', `podman ps -a --format '{{.Names}}' | grep -c '^${loop}-snap-' || true`)).trim(), '0', 'no half-made copy');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    assert.equal(await containerPid('prod', loop), prodPid, 'production keeps its process');
   });
 
   it('a debug host without nft: Snapshot & Debug refuses before production is touched, and doctor says why', async () => {
