@@ -138,7 +138,7 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
     await openViewContainer(page, 'Snapshot Debugger');
     // Snapshot & Debug fenced the copy: its row says so.
     const { info } = await childRow(page, viewTree(page, 'Copies'), 'debug', copy);
-    assert.match(info.description, /^running · fenced · from demo-api-\d{8}-\d{6}-[0-9a-f]{4}$/);
+    assert.match(info.description, /^running · fenced · from demo-api-\d{8}-\d{6}-[0-9a-f]{4} · restored .+$/);
     await rowMenu(page, async () => (await childRow(page, viewTree(page, 'Copies'), 'debug', copy)).row, 'Discard Copy');
     await page.locator('.monaco-dialog-box', { hasText: `Discard copy ${copy} on debug?` }).waitFor();
     await screenshot(page, 'discard-copy');
