@@ -151,8 +151,8 @@ clean_work() {
   w=$1
   ours "$w" || return 0
   if [ -f "$w/undo" ]; then
-    sed '1!G;h;$!d' "$w/undo" > "$w/undo.rev"
-    while read -r kind a b; do
+    # newest first, read through a pipe: on a full temp folder a reversed copy could not be written
+    sed '1!G;h;$!d' "$w/undo" | while read -r kind a b; do
       case $kind in
         stream) valid_pid "$a" && end_stream "$a" "$w"; valid_name "$b" && drop_images "$b" ;;
         images) valid_name "$a" && drop_images "$a" ;;
@@ -169,7 +169,7 @@ clean_work() {
         *) continue ;;
       esac >/dev/null 2>&1
       echo "${marker.undone} $kind $a"
-    done < "$w/undo.rev"
+    done
   fi
   rm -rf "$w"
 }
