@@ -79,6 +79,8 @@ const workflowFlags: Record<WorkflowOption, string> = {
   sshConfigFile: '--ssh-config FILE',
   knownHostsFile: '--known-hosts FILE',
   snapshotDirectory: '--store DIR',
+  fenced: '--fenced',
+  allowEgress: '--allow-egress HOST:PORT',
 };
 
 /** How the CLI says "set this option (to this value)". */
@@ -86,6 +88,7 @@ export function cliOptionWords(option: FixOption): string {
   const [verb, key] = option.name.split('.') as [string, string | undefined];
   if (key === undefined) return option.value === undefined ? workflowFlags[option.name as WorkflowOption] : `${workflowFlags[option.name as WorkflowOption].split(' ')[0]} ${option.value}`;
   if (option.name === 'checkpoint.leaveRunning') return option.value === 'false' ? '--stop' : 'without --stop';
+  if (option.name === 'fenced') return option.value === 'false' ? '--allow-all-egress' : '--fenced';
   if (option.name === 'checkpoint.withPrevious') return '--with-previous SNAPSHOT';
   const info = (verb === 'checkpoint' ? checkpointOptionInfo : restoreOptionInfo) as Record<string, OptionInfo>;
   const entry = info[key]!;

@@ -12,6 +12,8 @@ import { prelude } from './remote/shellLib';
 import { freeBytes } from './snapshot/transfer';
 import { describeError, SnapdebugError, type Fix } from './util/errors';
 import { formatBytes } from './util/format';
+import { versionAtLeast } from './util/version';
+import { fenceSupport, hasRouteOptions } from './fence/fence';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -33,14 +35,7 @@ const minimumPodmanMajor = 4;
 const minimumCriu = [3, 11];
 const lowSpaceBytes = 2 * 1024 ** 3;
 
-export function versionAtLeast(version: string, minimum: number[]): boolean {
-  const parts = version.split(/[.+~-]/).map((p) => Number.parseInt(p, 10));
-  for (let i = 0; i < minimum.length; i++) {
-    const part = Number.isNaN(parts[i]) ? 0 : parts[i]!;
-    if (part !== minimum[i]) return part > minimum[i]!;
-  }
-  return true;
-}
+export { versionAtLeast };
 
 async function check(name: string, body: () => Promise<Omit<DoctorCheck, 'name'>>): Promise<DoctorCheck> {
   try {
@@ -129,6 +124,21 @@ async function hostChecks(core: Core, host: Host): Promise<DoctorCheck[]> {
         detail: ok ? result.stdout.trim().split('\n')[0]! : 'neither iptables-restore nor "network-lock nftables" in /etc/criu/runc.conf',
         ...(!ok && { fix: { text: 'Install iptables, or add the line "network-lock nftables" to /etc/criu/runc.conf.' } }),
       };
+    }),
+  );
+  checks.push(
+    await check('fence', async () => {
+      // Snapshot & Debug fences its copies (fence/): a debug host that cannot refuses them.
+      const support = await fenceSupport(host);
+      if (!support.ok) {
+        return {
+          level: 'warn',
+          detail: `copies restored here cannot be fenced: ${support.detail}`,
+          fix: { text: `Install nftables on ${host.name}${host.options.sudo ? ' and let sudo run nsenter' : ''} (Snapshot & Debug refuses an unfenced copy unless told to let it reach everything).`, options: [{ name: 'fenced', value: 'false' }] },
+        };
+      }
+      const routes = hasRouteOptions(caps.podmanVersion) ? 'and no default route' : 'by the host\'s rules only (podman before 4.7 has no network without a default route)';
+      return { level: 'ok', detail: `copies can be fenced (${support.detail}), ${routes}` };
     }),
   );
   checks.push(...(await leftoverChecks(core, host)));

@@ -85,6 +85,8 @@ export { debugTools, runtimeName } from './debug/requirements';
 // in the store beside the snapshot it came from.
 export { maxProfileSeconds, recordCpuProfile, saveHeap, saveHeapDump, saveHeapSnapshot, saveThreadDump, type Capture, type CaptureRequest } from './debug/captures';
 export { artifactTitles, type Artifact, type ArtifactKind } from './snapshot/artifacts';
+export { describeEgress, formatEgress, parseEgress, parseEgressList, type AllowedEgress, type EgressSpec } from './fence/egress';
+export { fenceSupport, type FenceRequest, type FenceSupport } from './fence/fence';
 
 // Options, written once: the faces generate their flags, pickers and settings from these.
 export {

@@ -31,6 +31,10 @@ export const workflowOptionNames = [
   'knownHostsFile',
   /** The local snapshot store. */
   'snapshotDirectory',
+  /** Fence a copy: it reaches nothing outside itself but what is allowed (off: it reaches everything). */
+  'fenced',
+  /** HOST:PORT pairs a fenced copy may still reach. */
+  'allowEgress',
 ] as const;
 
 export type WorkflowOption = (typeof workflowOptionNames)[number];

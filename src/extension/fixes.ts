@@ -18,6 +18,8 @@ const workflowWords: Record<WorkflowOption, string | undefined> = {
   sshConfigFile: undefined,
   knownHostsFile: undefined,
   snapshotDirectory: undefined,
+  fenced: undefined,
+  allowEgress: undefined,
 };
 
 export function settingOf(name: OptionName): string | undefined {

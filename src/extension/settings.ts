@@ -34,6 +34,8 @@ export const optionSettings = {
   sshConfigFile: 'snapdebug.sshConfigFile',
   knownHostsFile: 'snapdebug.knownHostsFile',
   snapshotDirectory: 'snapdebug.snapshotDirectory',
+  fenced: 'snapdebug.debug.fenceCopies',
+  allowEgress: 'snapdebug.debug.allowEgress',
 } as const satisfies Partial<Record<OptionName, `snapdebug.${string}`>>;
 
 type SettingOption = keyof typeof optionSettings;
@@ -52,7 +54,7 @@ export interface Settings {
   refreshIntervalSeconds: number;
   checkpoint: Required<CheckpointSettings>;
   restore: Required<RestoreSettings>;
-  debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined };
+  debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined; fenceCopies: boolean; allowEgress: string[] };
   rememberPasswords: boolean;
   /** Snapshots older than this are offered for deletion at start (0: never). */
   storeMaxAgeDays: number;
@@ -74,6 +76,8 @@ export const machineSettings = [
   'rememberPasswords',
   'store.maxAgeDays',
   'copies.staleAfterHours',
+  'debug.fenceCopies',
+  'debug.allowEgress',
 ] as const;
 
 function expandHome(path: string): string {
@@ -125,6 +129,8 @@ export function readSettings(): Settings {
       localRoot: text('debug.localRoot'),
       remoteRoot: get<string>('debug.remoteRoot', '/app'),
       runtime: runtime === workflowDefaults.runtime ? undefined : (runtime as Runtime),
+      fenceCopies: get<boolean>(key('fenced'), true),
+      allowEgress: get<string[]>(key('allowEgress'), []).map((spec) => spec.trim()).filter(Boolean),
     },
     rememberPasswords: get<boolean>('rememberPasswords', false),
     storeMaxAgeDays: Math.max(0, get<number>('store.maxAgeDays', retentionDefaults.maxAgeDays)),

@@ -293,7 +293,8 @@ describe('Snapshot & Debug (lab)', function () {
         child.once('exit', () => reject(new Error('the CLI exited before printing its line')));
       });
       const announced = JSON.parse(line) as { snapshot: string; host: string; container: string; runtime: string; attach: { address: string; port: number } };
-      assert.deepEqual(Object.keys(announced).sort(), ['attach', 'container', 'host', 'runtime', 'snapshot']);
+      assert.deepEqual(Object.keys(announced).sort(), ['attach', 'container', 'fence', 'host', 'runtime', 'snapshot']);
+      assert.deepEqual((announced as unknown as { fence: unknown }).fence, { allowed: [] }, 'Snapshot & Debug fences the copy by default');
       assert.deepEqual([announced.host, announced.runtime, announced.attach.address, announced.attach.port], ['debug', 'node', '127.0.0.1', localPort]);
       const cdp = await connectCdp(localPort);
       const [count] = await evaluateInTick(cdp, ['state.requestCount']);

@@ -70,6 +70,8 @@ export interface HostLeftovers {
   volumes: string[];
   /** podman processes started for one of our works. */
   processes: string[];
+  /** Fenced copies' networks whose copy is gone, and our nftables table with no fence left to need it. */
+  fences: string[];
 }
 
 const leftoversScript = (namePattern: string) => `
@@ -89,6 +91,12 @@ podman ps -a --format '{{.ID}} {{.Names}}' | grep -E ' (faults-|${namePattern.re
 done
 podman ps -a --format '{{.Names}}' | grep -E '${namePattern}' | sed 's/^/container /'
 podman volume ls --format '{{.Name}}' | grep -E '${namePattern}' | sed 's/^/volume /'
+nets=$(podman network ls --quiet --filter label=snapdebug.fence)
+for n in $nets; do
+  c=$(podman network inspect --format '{{index .Labels "snapdebug.fence"}}' "$n")
+  podman container exists "$c" 2>/dev/null || echo "fence $n"
+done
+[ -z "$nets" ] && nft list table inet snapdebug >/dev/null 2>&1 && echo "fence table inet snapdebug"
 for d in /proc/[0-9]*; do
   [ "$(cat "$d/comm" 2>/dev/null)" = podman ] || continue
   a=$(tr '\\0' ' ' < "$d/cmdline" 2>/dev/null) || continue
@@ -99,8 +107,8 @@ true
 
 export async function leftoversOn(host: string, namePattern: string): Promise<HostLeftovers> {
   const out = await hostShell(host, leftoversScript(namePattern));
-  const found: HostLeftovers = { work: [], kept: [], images: [], containers: [], volumes: [], processes: [] };
-  const key: Record<string, keyof HostLeftovers> = { work: 'work', kept: 'kept', images: 'images', container: 'containers', volume: 'volumes', process: 'processes' };
+  const found: HostLeftovers = { work: [], kept: [], images: [], containers: [], volumes: [], processes: [], fences: [] };
+  const key: Record<string, keyof HostLeftovers> = { work: 'work', kept: 'kept', images: 'images', container: 'containers', volume: 'volumes', process: 'processes', fence: 'fences' };
   for (const line of out.split('\n')) {
     const [kind = '', ...rest] = line.split(' ');
     if (key[kind]) found[key[kind]].push(rest.join(' '));

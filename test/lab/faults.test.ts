@@ -3,7 +3,7 @@
 // the target's temp folder full (a small tmpfs), CRIU failing on restore — and then, every time:
 // production runs with the same PID and answers; `podman ps` answers in under 10 s on every host
 // within 30 s of the fault; no work folder, checkpoint image, half-made copy or volume is left on
-// any host; no .part in the store after the next start; a migration leaves exactly one running
+// any host, nor a fenced copy's network or rules; no .part in the store after the next start; a migration leaves exactly one running
 // container; the error (when the client lived to say it) names the phase and what was cleaned.
 // The table of faults × phases is printed and kept in test-results/reliability.md.
 import { strict as assert } from 'node:assert';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cutLink, hostShell, mendLink } from '../../lab/links';
 import { answers, containerPidOn, containerState, isClean, leftoversOn, partFiles, podmanPsSeconds, startCli, type CliRun, type HostLeftovers } from './faultKit';
-import { waitFor } from './helpers';
+import { removeOrphanFences, waitFor } from './helpers';
 
 type Fault = 'client killed' | 'link cut' | 'temp folder full' | 'CRIU fails on restore';
 
@@ -61,6 +61,8 @@ describe('faults (lab): production survives every fault, and nothing is left on 
     await waitFor(() => answers('prod', api), 60_000, `${api} serving`);
     apiPid = await containerPidOn('prod', api);
     await runMig();
+    // Fences other files' copies left when removed by hand are the next sweep's, not a case's.
+    await hostShell('debug', removeOrphanFences);
     const taken = await startCli(store, ['--json', 'checkpoint', `prod/${api}`]).exited;
     assert.equal(taken.code, 0, taken.stderr);
     snapshot = (JSON.parse(taken.stdout) as { id: string }).id;
@@ -181,6 +183,8 @@ describe('faults (lab): production survives every fault, and nothing is left on 
         if (c.cut) await mendLink(c.cut);
         if (c.fault === 'CRIU fails on restore') await hostShell('debug', `sed -i '/snapdebug-fault/d' /etc/criu/runc.conf`);
         await hostShell('debug', `podman ps -a --format '{{.Names}}' | grep -E '${copyNames}' | xargs -r podman rm -f -t 0 >/dev/null 2>&1; true`);
+        // A copy that outlived its case (its work had finished) was fenced: its fence goes with it here.
+        await hostShell('debug', removeOrphanFences);
       }
     });
   }

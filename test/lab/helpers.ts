@@ -14,7 +14,8 @@ export { labSsh };
 const execFileAsync = promisify(execFile);
 
 export async function containerIp(host: string, container: string): Promise<string> {
-  const ip = (await labSsh(host, `podman inspect --format '{{.NetworkSettings.IPAddress}}' ${container}`)).trim();
+  // Fenced copies sit on a network of their own, where podman leaves .NetworkSettings.IPAddress empty.
+  const ip = (await labSsh(host, `podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${container}`)).trim().split(' ')[0] ?? '';
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`no IP for ${host}/${container}: "${ip}"`);
   return ip;
 }
@@ -93,8 +94,17 @@ export async function criuConfigs(host: string): Promise<string[]> {
 }
 
 /** Removes a container, and the folder snapdebug may have kept for it. */
+/**
+ * Host shell: fenced copies' networks whose copy is gone, and our table once none is left — what
+ * `snapdebug discard` takes down with a copy (a copy removed by hand leaves them to the next sweep).
+ */
+export const removeOrphanFences = `for n in $(podman network ls --quiet --filter label=snapdebug.fence); do
+  podman container exists "$(podman network inspect --format '{{index .Labels "snapdebug.fence"}}' "$n")" || podman network rm "$n" >/dev/null
+done
+[ -n "$(podman network ls --quiet --filter label=snapdebug.fence)" ] || nft delete table inet snapdebug 2>/dev/null; true`;
+
 export async function removeContainer(host: string, name: string): Promise<void> {
-  await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null 2>&1; for k in /var/tmp/snapdebug-k.*; do [ "$(cat "$k/copy" 2>/dev/null)" = ${name} ] && rm -rf "$k"; done; true`);
+  await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null 2>&1; for k in /var/tmp/snapdebug-k.*; do [ "$(cat "$k/copy" 2>/dev/null)" = ${name} ] && rm -rf "$k"; done; ${removeOrphanFences}`);
 }
 
 export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

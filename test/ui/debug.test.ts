@@ -1,7 +1,8 @@
 // Snapshot & Debug in a real VS Code (code-server in Chromium) against the lab (issue 5): with a
 // breakpoint in lab/demo-api/server.js, Snapshot & Debug on prod's demo-api restores a copy on
 // debug and attaches js-debug to it; a request to the copy stops at the breakpoint while prod's
-// demo-api keeps answering; continuing lets the request finish; the copy is discarded after.
+// demo-api keeps answering; continuing lets the request finish; the Copies view shows the copy
+// fenced, and it is discarded after.
 // Needs the lab (npm run lab:up) and snapdebug.vsix (npm run package): `node scripts/test.mjs ui`.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -135,6 +136,9 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
     await screenshot(page, 'debugging-stopped');
 
     await openViewContainer(page, 'Snapshot Debugger');
+    // Snapshot & Debug fenced the copy: its row says so.
+    const { info } = await childRow(page, viewTree(page, 'Copies'), 'debug', copy);
+    assert.match(info.description, /^running · fenced · from demo-api-\d{8}-\d{6}-[0-9a-f]{4} · restored .+$/);
     await rowMenu(page, async () => (await childRow(page, viewTree(page, 'Copies'), 'debug', copy)).row, 'Discard Copy');
     await page.locator('.monaco-dialog-box', { hasText: `Discard copy ${copy} on debug?` }).waitFor();
     await screenshot(page, 'discard-copy');

@@ -108,7 +108,7 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     await waitForNotification(page, `${copyName} runs on debug (restored from ${snapshotId})`);
 
     const inCopies = await childRow(page, viewTree(page, 'Copies'), 'debug', copyName);
-    assert.match(inCopies.info.description, new RegExp(`^running · from ${snapshotId} · restored .+ ago$`));
+    assert.match(inCopies.info.description, new RegExp(`^running · not fenced · from ${snapshotId} · restored .+ ago$`));
     const inHosts = await childRow(page, viewTree(page, 'Hosts'), 'debug', copyName);
     assert.match(inHosts.info.description, new RegExp(` · up .* · copy of ${snapshotId}$`));
     await screenshot(page, 'restored-copy');

@@ -1,8 +1,14 @@
 // Copies restored by snapdebug: list them, discard one.
-import { discardCopy, formatAge, isStale, listCopies, retentionDefaults, shellJoin } from '../../core';
+import { describeEgress, discardCopy, formatAge, isStale, listCopies, retentionDefaults, shellJoin, type CopyInfo } from '../../core';
 import { containerArgument, defineCommand, hostArgument } from '../context';
 import { table } from '../output';
 import { countOption } from './snapshots';
+
+/** "fenced", "fenced: db:5432 (10.0.0.5)", or "no" for a copy that reaches everything. */
+export function fenceColumn(copy: Pick<CopyInfo, 'fence'>): string {
+  if (!copy.fence) return 'no';
+  return copy.fence.allowed.length === 0 ? 'fenced' : `fenced: ${copy.fence.allowed.map(describeEgress).join(', ')}`;
+}
 
 export const copiesCommand = defineCommand({
   name: 'copies',
@@ -16,8 +22,8 @@ export const copiesCommand = defineCommand({
     const copies = (await Promise.all(hosts.map((h) => listCopies(core, h, signal)))).flat().map((c) => ({ ...c, stale: isStale(c, hours, now) }));
     out.result(copies, () =>
       table([
-        ['HOST', 'COPY', 'STATE', 'SNAPSHOT', 'RESTORED'],
-        ...copies.map((c) => [c.host, c.name, c.state, c.snapshot, `${c.restoredAt ? formatAge(new Date(c.restoredAt)) : 'unknown'}${c.stale ? ' (stale)' : ''}`]),
+        ['HOST', 'COPY', 'STATE', 'SNAPSHOT', 'RESTORED', 'FENCE'],
+        ...copies.map((c) => [c.host, c.name, c.state, c.snapshot, `${c.restoredAt ? formatAge(new Date(c.restoredAt)) : 'unknown'}${c.stale ? ' (stale)' : ''}`, fenceColumn(c)]),
       ]),
     );
     const stale = copies.filter((c) => c.stale);

@@ -1,8 +1,8 @@
 // Snapshot & Debug from a terminal: `debug` prints one JSON line as soon as a debugger can attach
 // (with --json) and keeps the tunnel open until SIGINT/SIGTERM; `attach` does the same for a copy
 // that already exists. The copy stays until `snapdebug discard HOST/COPY`.
-import { SnapdebugError, attachToCopy, findCopy, runtimes, shellJoin, snapshotAndDebug, terminalClient, type Runtime } from '../../core';
-import { containerArgument, defineCommand, flag, hostArgument, required, stringOption, type CliContext, type OptionSpec, type OptionValues } from '../context';
+import { SnapdebugError, attachToCopy, describeEgress, findCopy, formatEgress, parseEgressList, runtimes, shellJoin, snapshotAndDebug, terminalClient, type AllowedEgress, type Runtime } from '../../core';
+import { containerArgument, defineCommand, flag, hostArgument, listOption, required, stringOption, type CliContext, type OptionSpec, type OptionValues } from '../context';
 
 function runtimeOption(values: OptionValues): Runtime | undefined {
   const runtime = stringOption(values, 'runtime');
@@ -27,10 +27,31 @@ function attachChoices(values: OptionValues): { runtime?: Runtime; localPort?: n
   return { ...(runtime && { runtime }), ...(localPort !== undefined && { localPort }) };
 }
 
+/** The fence options, shared with `restore`: --allow-egress HOST:PORT (repeatable), --allow-all-egress. */
+export const egressOptions: Record<string, OptionSpec> = {
+  'allow-egress': { type: 'string', multiple: true, value: 'HOST:PORT', help: 'let the fenced copy reach this host and TCP port (repeatable)' },
+  'allow-all-egress': { type: 'boolean', help: 'do not fence the copy: it reaches whatever its host reaches' },
+};
+
+/** The HOST:PORT pairs, checked, each once; refused together with --allow-all-egress. */
+export function egressChoices(values: OptionValues): { allowEgress: string[]; allowAllEgress: boolean } {
+  const allowEgress = parseEgressList(listOption(values, 'allow-egress')).map(formatEgress);
+  const allowAllEgress = flag(values, 'allow-all-egress');
+  if (allowAllEgress && allowEgress.length > 0) throw new SnapdebugError('--allow-egress opens a fence and --allow-all-egress leaves none: give one of them.');
+  return { allowEgress, allowAllEgress };
+}
+
+/** One line on what the copy can reach. */
+export function fenceLine(copy: string, fence: { allowed: AllowedEgress[] } | undefined): string {
+  if (!fence) return `${copy} is not fenced: it reaches whatever its host reaches`;
+  const allowed = fence.allowed.map(describeEgress);
+  return `${copy} is fenced: it reaches nothing outside itself${allowed.length ? ` but ${allowed.join(', ')}` : ''}`;
+}
+
 /** Announces the attach point, then holds the tunnel until the process is told to stop. */
 async function holdOpen(
   context: CliContext,
-  line: { snapshot: string; host: string; container: string; runtime: Runtime; attach?: { address: string; port: number }; gdb?: string[] },
+  line: { snapshot: string; host: string; container: string; runtime: Runtime; attach?: { address: string; port: number }; gdb?: string[]; fence?: { allowed: AllowedEgress[] } | null },
   close: () => Promise<void>,
   ports: ReadonlyArray<{ port: string; local: number }> = [],
 ): Promise<void> {
@@ -51,6 +72,7 @@ async function holdOpen(
       process.stdout.write(`${copy} runs without a debugger${line.runtime === 'java' ? `; dumps: snapdebug threads ${copy}, snapdebug heap ${copy}` : ''}\n`);
     }
     for (const forwarded of ports) process.stdout.write(`the copy's ${forwarded.port} at 127.0.0.1:${forwarded.local}\n`);
+    if (line.fence !== undefined) process.stdout.write(`${fenceLine(line.container, line.fence ?? undefined)}\n`);
   }
   context.onStopSay(`closing the tunnel; ${line.container} stays on ${line.host} until \`snapdebug discard ${line.host}/${line.container}\``);
   if (line.attach || ports.length > 0) await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
@@ -71,6 +93,7 @@ export const debugCommand = defineCommand({
     'transfer-image': { type: 'boolean', help: 'copy the image if the debug host lacks it' },
     'copy-only': { type: 'boolean', help: 'restore the copy without attaching a debugger (a JVM without a JDWP agent)' },
     'host-to-host': { type: 'boolean', help: 'send the archive straight from the source to the debug host when it reaches it (preview)' },
+    ...egressOptions,
     ...attachOptions,
   },
   positionals: [1, 1],
@@ -78,6 +101,7 @@ export const debugCommand = defineCommand({
     const { host, container } = containerArgument(positionals[0]!);
     const to = hostArgument(required(values, 'to', 'the debug host for the copy'));
     if (to === host) throw new SnapdebugError(`--to ${to} is the production host: the copy needs a host of its own.`);
+    const { allowEgress, allowAllEgress } = egressChoices(values);
     return {
       host,
       container,
@@ -86,6 +110,7 @@ export const debugCommand = defineCommand({
       ...(flag(values, 'transfer-image') && { transferImage: true }),
       ...(flag(values, 'host-to-host') && { hostToHost: true }),
       ...(flag(values, 'copy-only') && { copyOnly: true }),
+      ...(allowAllEgress ? { allowAllEgress } : { allowEgress }),
     };
   },
   async run(context, request) {
@@ -93,7 +118,15 @@ export const debugCommand = defineCommand({
     const session = await snapshotAndDebug(core, request, { signal, progress: (e) => out.progress(e) });
     await holdOpen(
       context,
-      { snapshot: session.snapshot.id, host: request.to, container: session.copy.name, runtime: session.target.runtime, ...(session.attach && { attach: session.attach }), ...(session.gdb && { gdb: session.gdb }) },
+      {
+        snapshot: session.snapshot.id,
+        host: request.to,
+        container: session.copy.name,
+        runtime: session.target.runtime,
+        ...(session.attach && { attach: session.attach }),
+        ...(session.gdb && { gdb: session.gdb }),
+        fence: session.copy.fence ?? null,
+      },
       session.close,
       session.ports,
     );

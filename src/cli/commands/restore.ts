@@ -12,6 +12,14 @@ import {
 } from '../../core';
 import { containerArgument, defineCommand, flag, hostArgument, required, stringOption, type OptionValues } from '../context';
 import { tableOptionSpecs, tableValues, withDefaults } from '../options';
+import { egressChoices, egressOptions, fenceLine } from './debug';
+
+/** --fenced, or --allow-egress (which fences too); nothing (or --allow-all-egress): not fenced. */
+function fenceChoice(values: OptionValues): { fence?: { allowEgress: string[] } } {
+  const { allowEgress, allowAllEgress } = egressChoices(values);
+  if (allowAllEgress && flag(values, 'fenced')) throw new SnapdebugError('--fenced and --allow-all-egress contradict each other: give one of them.');
+  return flag(values, 'fenced') || allowEgress.length > 0 ? { fence: { allowEgress } } : {};
+}
 
 /** What a restore in place takes: no name, ports or pod (it stays the container it was). */
 const inPlaceKeys = ['keep', 'tcpEstablished', 'tcpClose', 'fileLocks', 'ignoreStaticIp', 'ignoreStaticMac', 'printStats'] as const;
@@ -31,11 +39,15 @@ export const restoreCommand = defineCommand({
     to: { type: 'string', value: 'HOST', help: 'host to restore the snapshot on' },
     ...tableOptionSpecs(restoreOptionInfo),
     'transfer-image': { type: 'boolean', help: "copy the image from the snapshot's source host if the target lacks it" },
+    fenced: { type: 'boolean', help: 'fence the copy: it reaches nothing outside itself but what --allow-egress names' },
+    ...egressOptions,
   },
   positionals: [1, 1],
   parse: ({ positionals, values }) => {
     const target = positionals[0]!;
     if (target.includes('/')) {
+      const fenceFlags = ['fenced', 'allow-egress', 'allow-all-egress'].filter((name) => values[name] !== undefined);
+      if (fenceFlags.length > 0) throw new SnapdebugError(`A restore in place keeps the container's own network: --${fenceFlags[0]} only applies to a snapshot restored --to a host.`);
       // HOST/CONTAINER: the seed article's `podman container restore [--keep] NAME`, with only what was said.
       if (stringOption(values, 'to') !== undefined) throw new SnapdebugError('A restore in place takes no --to: it restores HOST/CONTAINER on its own host.');
       const given = tableValues(restoreOptionInfo, values);
@@ -52,6 +64,7 @@ export const restoreCommand = defineCommand({
       to: hostArgument(required(values, 'to', 'the host to restore the snapshot on (or give HOST/CONTAINER to restore in place)')),
       options: restoreOptionsFrom(values),
       ...(flag(values, 'transfer-image') && { transferImage: true }),
+      ...fenceChoice(values),
     };
   },
   async run({ core, out, signal }, request) {
@@ -63,7 +76,7 @@ export const restoreCommand = defineCommand({
     }
     const { inPlace: _, ...copy } = request;
     const restored = await restoreSnapshot(core, copy, control);
-    out.result(restored, () => `${restored.snapshot} restored on ${request.to} as ${restored.name} (pid ${restored.pid})`);
+    out.result(restored, () => `${restored.snapshot} restored on ${request.to} as ${restored.name} (pid ${restored.pid})\n${fenceLine(restored.name, restored.fence)}`);
   },
 });
 

@@ -1,6 +1,7 @@
 // What a copy's config.dump and spec.dump gain on the way to the debug host (relabel.ts writes
-// them back into the archive): our labels, runc's annotations, the copy's own volume names; and
-// what they lose: host paths podman would otherwise write to or unmount there.
+// them back into the archive): our labels, runc's annotations, the copy's own volume names, a
+// fenced copy's network; and what they lose: host paths podman would otherwise write to or
+// unmount there, labels of ours the archive brought.
 import type { OriginalContainer } from './copyPolicy';
 
 type Json = Record<string, unknown>;
@@ -13,9 +14,41 @@ function serialise(value: Json): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
+/**
+ * Our labels over the archive's. Labels of ours the archive brings along are dropped first: they
+ * are production's word, and a label such as snapdebug.fence says what discarding the copy removes.
+ */
 export function addLabels(configDump: Buffer, labels: Record<string, string>): Buffer {
   const config = parse(configDump) as { labels?: Record<string, string> | null };
-  config.labels = { ...(config.labels ?? {}), ...labels };
+  const theirs = Object.entries(config.labels ?? {}).filter(([key]) => !key.startsWith('snapdebug.'));
+  config.labels = { ...Object.fromEntries(theirs), ...labels };
+  return serialise(config);
+}
+
+/** Where a fenced copy's network traffic goes (fence/): its own network, and /etc/hosts lines. */
+export interface CopyNetwork {
+  network: string;
+  /** podman's NAME:ADDRESS entries for /etc/hosts. */
+  hosts: string[];
+}
+
+/**
+ * config.dump attached to the fenced copy's network and to nothing else (podman creates the copy's
+ * interfaces from newNetworks), under the interface name the original had. The copy does not
+ * restart on its own: a copy started after a reboot would come up before any fence does.
+ */
+export function attachToNetwork(configDump: Buffer, target: CopyNetwork): Buffer {
+  const config = parse(configDump) as {
+    newNetworks?: Record<string, { interface_name?: string }> | null;
+    hostsAdd?: string[] | null;
+    UseImageHosts?: boolean;
+  } & Json;
+  const interfaceName = Object.values(config.newNetworks ?? {}).find((n) => typeof n?.interface_name === 'string')?.interface_name ?? 'eth0';
+  config.newNetworks = { [target.network]: { interface_name: /^[a-zA-Z0-9_.-]{1,15}$/.test(interfaceName) ? interfaceName : 'eth0' } };
+  config['networkMode'] = 'bridge';
+  delete config['restart_policy'];
+  delete config['restart_retries'];
+  if (target.hosts.length > 0 && config.UseImageHosts !== true) config.hostsAdd = [...(config.hostsAdd ?? []), ...target.hosts];
   return serialise(config);
 }
 
@@ -68,16 +101,19 @@ export interface CopyRewrite {
   annotations?: Record<string, string>;
   /** Named volumes the copy gets under new names: old → new. */
   volumes?: Record<string, string>;
+  /** A fenced copy's network (fence/), instead of the original's. */
+  network?: CopyNetwork;
   /** What the snapshot recorded of the original container; the dumps must agree (copyPolicy.ts). */
   original: OriginalContainer;
 }
 
 /** The archive entries a rewrite changes, and how. */
-export function entryRewrites(rewrite: Pick<CopyRewrite, 'labels' | 'annotations' | 'volumes'>): Record<string, (contents: Buffer) => Buffer> {
-  const { labels, annotations, volumes } = rewrite;
+export function entryRewrites(rewrite: Pick<CopyRewrite, 'labels' | 'annotations' | 'volumes' | 'network'>): Record<string, (contents: Buffer) => Buffer> {
+  const { labels, annotations, volumes, network } = rewrite;
   const config = (dump: Buffer) => {
     const labelled = dropHostPaths(addLabels(dump, labels));
-    return volumes ? renameConfigVolumes(labelled, volumes) : labelled;
+    const attached = network ? attachToNetwork(labelled, network) : labelled;
+    return volumes ? renameConfigVolumes(attached, volumes) : attached;
   };
   const spec = (dump: Buffer) => {
     const annotated = annotations ? addAnnotations(dump, annotations) : dump;

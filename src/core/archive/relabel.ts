@@ -3,7 +3,7 @@
 // that one small entry while the archive streams to the target; likewise spec.dump (the OCI spec)
 // when the copy needs annotations (tcpClose.ts: runc's org.criu.config) or volumes of its own
 // (restore.ts: named volumes renamed in config.dump, in spec.dump's mount sources, and in the
-// names of the archive's volumes/NAME.tar entries). Both dumps are held (a few MiB at most)
+// names of the archive's volumes/NAME.tar entries), or a network (fence/). Both dumps are held (a few MiB at most)
 // until both are read and approved (copyPolicy.ts), then written anew, in plain ustar headers
 // under their plain names; every other entry passes through byte for byte. The archive is read
 // by the product's one tar reader (tarParser.ts), so a dump found under any name encoding (ustar
@@ -14,7 +14,7 @@ import { SnapdebugError } from '../util/errors';
 import { encodeHeader, paddingFor } from './tarFormat';
 import { TarParser, type TarEntry, type TarEvent, type TarLimits } from './tarParser';
 
-export { addAnnotations, addLabels, entryRenames, entryRewrites, renameConfigVolumes, renameSpecVolumes, type CopyRewrite } from './dumpEdits';
+export { addAnnotations, addLabels, attachToNetwork, entryRenames, entryRewrites, renameConfigVolumes, renameSpecVolumes, type CopyNetwork, type CopyRewrite } from './dumpEdits';
 
 /** The two files podman rebuilds a container from. */
 export interface CopyDumps {

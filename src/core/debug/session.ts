@@ -1,8 +1,8 @@
 // Snapshot & Debug: from a production container to a debugger attached to a restored copy.
 // checkpoint (leave-running: production keeps serving) → into the store and, in the same pass, to
 // the debug host → restore as NAME-snap-TIME-RANDOM (new IP and MAC; the TCP connections it had come back
-// closed) → prepare the runtime's debugger → a local port tunnelled to it. A cancel or failure at any
-// phase leaves no copy and no temporary archive anywhere; production is never stopped.
+// closed; fenced: it reaches nothing outside itself but what was allowed) → prepare the runtime's
+// debugger → a local port tunnelled to it. A cancel or failure at any phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
 import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
 import { phaseTracker, withCleanup } from '../remote/failure';
@@ -37,6 +37,10 @@ export interface DebugRequest {
    * by default until the fault suite covers it (docs/architecture.md, "Host to host").
    */
   hostToHost?: boolean;
+  /** HOST:PORT pairs the fenced copy may still reach (TCP). */
+  allowEgress?: readonly string[];
+  /** Leave the copy unfenced: it reaches whatever its host reaches. Only when asked for. */
+  allowAllEgress?: boolean;
 }
 
 export interface DebugSession {
@@ -179,6 +183,8 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
       // The copy's TCP connections come back closed (planRestore sees tcpEstablished above).
       options: { name: copyName(live.Name), ignoreStaticIp: true, ignoreStaticMac: true },
       ...(request.transferImage && { transferImage: true }),
+      // Fenced unless asked otherwise: a debug host that cannot fence refuses here, before production is touched.
+      ...(!request.allowAllEgress && { fence: { allowEgress: request.allowEgress ?? [] } }),
     },
     control,
   );

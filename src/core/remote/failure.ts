@@ -13,6 +13,7 @@ const undoneWords: Record<string, (arg: string) => string> = {
   unmount: (what) => `unmounted the ${what} it read files from`,
   keep: () => 'removed the files kept for it',
   copyfile: (name) => `removed the file it was writing in ${name}`,
+  fence: () => "took down the copy's fence (its network and rules)",
 };
 
 /** "stream 123 abc" (from RemoteWork.abandon) in words. */

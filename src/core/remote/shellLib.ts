@@ -1,7 +1,7 @@
 // The POSIX sh that runs on hosts so that remote work cleans up after itself, whatever happens to
 // this machine (see docs/architecture.md, "Remote work"). Hosts need nothing but sh, coreutils,
 // awk and /proc. Every script starts with the prelude: its first argument says whether privileged
-// programs (podman, kill, rm of podman's files) go through `sudo -n`; nothing else ever does.
+// programs (podman, kill, nsenter, rm of podman's files) go through `sudo -n`; nothing else ever does.
 //
 // On a host, under the temp folder ($tmp, /var/tmp by default):
 //   snapdebug-s.XXXXXXXXXX/        one client's session (mktemp -d: 0700, ours)
@@ -13,6 +13,10 @@
 //   snapdebug-k.XXXXXXXXXX/        what outlives a work: a copy's CRIU options (file `copy` names
 //                                  the copy), or an archive `snapdebug push` left on purpose
 //                                  (file `expires` holds when the sweep may remove it)
+// and, for fenced copies (fence/), podman networks snapdebug-fence-ID labelled with their copy and
+// the nftables table `inet snapdebug`, which goes with the last of them.
+
+import { fenceLabel, fenceNetworkPrefix, fenceTable } from '../fence/rules';
 
 export const sessionPrefix = 'snapdebug-s.';
 export const keepPrefix = 'snapdebug-k.';
@@ -42,8 +46,55 @@ valid_image() { case $1 in ''|-*|*[!A-Za-z0-9_.:/@-]*) return 1 ;; esac; }
 ours() { [ -d "$1" ] && [ ! -L "$1" ] && [ -O "$1" ]; }
 `;
 
+/**
+ * Fenced copies' host-level parts (fence/rules.ts, fence/fenceShell.ts): taking one down, and the
+ * sweep of those whose copy is gone. Needs sd_tmp set.
+ */
+export const fenceLib = `
+nft_() { r nsenter --target 1 --net -- nft "$@"; }
+# $1: -s (setting up) or -x (taking down). Without flock, fences are still set up and taken down.
+fence_lock() { command -v flock >/dev/null 2>&1 || return 0; exec 8< "$sd_tmp" && flock "$1" -w 120 8; }
+fence_unlock() { exec 8<&-; }
+valid_fence_id() { case $1 in [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) return 0 ;; esac; return 1; }
+
+# Takes down the fence $1 of the copy $2: its map entry, its chain, its network (only if that
+# network was made for that copy), and our table once no fence network is left.
+unfence() {
+  valid_fence_id "$1" && valid_name "$2" || return 0
+  uf_id=$1 uf_copy=$2 uf_net=${fenceNetworkPrefix}$1
+  fence_lock -x || return 1
+  uf_owner=$(r podman network inspect --format '{{index .Labels "${fenceLabel}"}}' "$uf_net" 2>/dev/null </dev/null)
+  if [ -n "$uf_owner" ] && [ "$uf_owner" != "$uf_copy" ]; then fence_unlock; return 0; fi
+  nft_ destroy element inet ${fenceTable} allowed "{ snapdebug$uf_id }" 2>/dev/null ||
+    nft_ delete element inet ${fenceTable} allowed "{ snapdebug$uf_id }" 2>/dev/null
+  nft_ delete chain inet ${fenceTable} "allow_$uf_id" 2>/dev/null
+  [ -n "$uf_owner" ] && r podman network rm "$uf_net" >/dev/null 2>&1 </dev/null
+  # podman must answer: when it cannot say no fence network is left, the table stays
+  if uf_left=$(r podman network ls --quiet --filter label=${fenceLabel} 2>/dev/null </dev/null) && [ -z "$uf_left" ]; then
+    nft_ delete table inet ${fenceTable} 2>/dev/null
+  fi
+  fence_unlock
+  return 0
+}
+
+# Fences whose copy is gone, unless a live work is still making that copy (its undo list names the fence).
+sweep_fences() {
+  sf_list=$(r podman network ls --quiet --filter label=${fenceLabel} 2>/dev/null </dev/null) || return 0
+  for sf_net in $sf_list; do
+    case $sf_net in ${fenceNetworkPrefix}*) ;; *) continue ;; esac
+    sf_id=\${sf_net#${fenceNetworkPrefix}}
+    valid_fence_id "$sf_id" || continue
+    sf_copy=$(r podman network inspect --format '{{index .Labels "${fenceLabel}"}}' "$sf_net" 2>/dev/null </dev/null)
+    valid_name "$sf_copy" || continue
+    r podman container exists "$sf_copy" 2>/dev/null </dev/null && continue
+    grep -qs "^fence $sf_id " "$sd_tmp"/${sessionPrefix}*/${workPrefix}*/undo && continue
+    unfence "$sf_id" "$sf_copy" && echo "${marker.swept} fence $sf_net (its copy $sf_copy is gone)"
+  done
+}
+`;
+
 /** Functions shared by the watchdog, the sweep and an abandon from the client. */
-export const cleanupLib = `
+export const cleanupLib = `${fenceLib}
 age() { m=$(stat -c %Y "$1" 2>/dev/null) || { echo 999999; return; }; echo $(( $(date +%s) - m )); }
 
 # "pid comm" of every descendant of $1, read from /proc (no procps needed)
@@ -137,6 +188,7 @@ clean_work() {
         copyfile) valid_name "$a" && drop_copy_file "$a" "$b" ;;
         authkey) valid_name "$a" && drop_authkey "$a" ;;
         fetch) valid_pid "$a" && end_fetch "$a" "$w" ;;
+        fence) unfence "$a" "$b" ;;
         unmount)
           case $a in
             image) valid_image "$b" && r podman image unmount "$b" ;;
@@ -212,6 +264,7 @@ sweep() {
       rm -rf "$k" && echo "${marker.swept} kept $k (never completed)"
     fi
   done
+  sweep_fences
   # the empty files checkpoints lock (streamCheckpoint.ts), once their container is gone
   for l in "$sd_tmp"/snapdebug-lock.*; do
     [ -f "$l" ] && [ -O "$l" ] || continue

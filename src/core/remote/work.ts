@@ -4,6 +4,7 @@
 // writes its undo line *before* it acts, so there is no moment when it could be forgotten.
 import { randomBytes } from 'node:crypto';
 import type { Host } from '../host';
+import { validateFenceId } from '../fence/rules';
 import { validateContainerRef, validateExecUser, validateImageRef, validateVolumeName } from '../podman/names';
 import { SnapdebugError } from '../util/errors';
 import type { HostSession } from './session';
@@ -72,6 +73,8 @@ export type UndoStep =
   | { kind: 'authkey'; tag: string }
   /** The ssh a debug host runs to fetch an archive from the source host. */
   | { kind: 'fetch'; pid: number }
+  /** A copy's fence (fence/): its rules and network, taken down if the copy is never made. */
+  | { kind: 'fence'; id: string; copy: string }
   /** An image's or a container's root file system we mounted to read files from (a core's libraries). */
   | { kind: 'unmount'; what: 'image' | 'container'; ref: string }
   /** A file a copy's process writes inside the copy (a JVM's heap dump), removed there as `user`. */
@@ -97,6 +100,8 @@ export function undoLine(step: UndoStep): string {
     case 'fetch':
       if (!Number.isInteger(step.pid) || step.pid < 2) throw new SnapdebugError(`${step.pid} is not a process id.`);
       return `fetch ${step.pid}`;
+    case 'fence':
+      return `fence ${validateFenceId(step.id)} ${validateContainerRef(step.copy)}`;
     case 'unmount':
       return `unmount ${step.what} ${step.what === 'image' ? validateImageRef(step.ref) : validateContainerRef(step.ref)}`;
     case 'copyFile':

@@ -7,6 +7,9 @@ import type { PsEntry } from '../podman/schemas';
 import { SnapdebugError } from '../util/errors';
 import { originLabel, sourceLabel, volumesLabel } from './restore';
 import { criuConfigLabel, removeCriuConfig } from './tcpClose';
+import { decodeAllowed, type AllowedEgress } from '../fence/egress';
+import { takeDownFence } from '../fence/fence';
+import { fenceAllowLabel, fenceLabel, validateFenceId } from '../fence/rules';
 
 export interface CopyInfo {
   host: string;
@@ -21,8 +24,21 @@ export interface CopyInfo {
   volumes?: string[];
   /** Its command line as podman lists it (the runtime it runs shows there). */
   command?: string;
+  /** Set when it was restored fenced (fence/): its fence's id and what it may still reach. */
+  fence?: { id: string; allowed: AllowedEgress[] };
   /** When it was restored (ISO): podman creates a copy's container at restore time. */
   restoredAt?: string;
+}
+
+/** A fence as a copy's labels say, if they say one well formed. */
+function fenceFromLabels(labels: Record<string, string>): CopyInfo['fence'] {
+  const id = labels[fenceLabel];
+  if (id === undefined) return undefined;
+  try {
+    return { id: validateFenceId(id), allowed: decodeAllowed(labels[fenceAllowLabel]) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a copy has run longer than `hours` (0: never stale): a twin of production, holding its data. */
@@ -36,6 +52,7 @@ export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
   if (snapshot === undefined) return undefined;
   const criuConfig = entry.Labels[criuConfigLabel];
   const volumes = entry.Labels[volumesLabel]?.split(',').filter(Boolean);
+  const fence = fenceFromLabels(entry.Labels);
   return {
     host,
     name: entry.Names[0] ?? entry.Id.slice(0, 12),
@@ -46,6 +63,7 @@ export function copyFromPs(host: string, entry: PsEntry): CopyInfo | undefined {
     ...(criuConfig && { criuConfig }),
     ...(volumes?.length && { volumes }),
     ...(entry.Command?.length && { command: entry.Command.join(' ') }),
+    ...(fence && { fence }),
     ...(entry.Created !== undefined && { restoredAt: new Date(entry.Created * 1000).toISOString() }),
   };
 }
@@ -69,6 +87,8 @@ export async function discardCopy(core: Core, host: string, name: string): Promi
   const target = core.hosts.get(host);
   await target.podman(podman.remove(copy.name, { force: true, stopSeconds: 0 }));
   await removeCriuConfig(target, copy.criuConfig);
+  // Its network and rules; the host removes them only if that network was made for this copy.
+  if (copy.fence) await takeDownFence(target, core.settings.remoteTempDir, copy.fence.id, copy.name, core.log);
   // Only volumes named after this copy: a label cannot make us remove anything else.
   for (const volume of copy.volumes ?? []) {
     if (volume.startsWith(`${copy.name}-`)) await target.podman(podman.volumeRemove(volume)).catch((error: Error) => core.log(`could not remove volume ${volume} on ${host}: ${error.message}`));

@@ -3,9 +3,12 @@
 // byte moves (podman's flags, the name, the image). It runs as a remote work on the target: the
 // archive sits in the work's folder, and the container and volumes it creates are noted in its
 // undo list first, so a restore that never finishes — failed, cancelled, or this client gone —
-// leaves nothing behind. Also the seed article's restore in place (`podman container restore --keep`).
+// leaves nothing behind. A copy may be fenced (fence/): its network and rules stand before it
+// exists. Also the seed article's restore in place (`podman container restore --keep`).
 import type { CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
+import type { AllowedEgress } from '../fence/egress';
+import { fenceHosts, fenceLabels, planFence, setUpFence, type Fence, type FenceRequest } from '../fence/fence';
 import type { Host } from '../host';
 import { podman } from '../podman/commands';
 import type { RemoteWork } from '../remote/work';
@@ -48,6 +51,8 @@ export interface RestoreRequest {
   transferImage?: boolean;
   /** A copy carries our labels and never takes a name already in use; a migration is not a copy. */
   asCopy?: boolean;
+  /** Fence the copy (fence/): it reaches nothing outside itself but what is allowed. */
+  fence?: FenceRequest;
 }
 
 export interface RestoredContainer {
@@ -56,6 +61,8 @@ export interface RestoredContainer {
   id: string;
   snapshot: string;
   pid: number;
+  /** Set when the copy is fenced: what it may still reach. */
+  fence?: { allowed: AllowedEgress[] };
 }
 
 /** `base` if no container on the host has that name, else the first free `base-copyN`. */
@@ -88,6 +95,8 @@ export interface RestorePlan {
   runtime: string;
   /** The copy's own named volumes: the original's name → the copy's. */
   volumes: Record<string, string> | undefined;
+  /** The copy's fence, set up on the target before the copy exists. */
+  fence: Fence | undefined;
   /** The restore's work on the target; whoever planned it finishes or abandons it. */
   work: RemoteWork;
 }
@@ -97,17 +106,19 @@ export function copyLabels(meta: Pick<SnapshotMeta, 'id' | 'source'>): Record<st
 }
 
 /** What the copy's archive gains on its way (undefined for a migration, whose archive goes as it is). */
-export function copyRewrite(plan: Pick<RestorePlan, 'asCopy' | 'criuConfig' | 'volumes' | 'meta'>, snapshotId = plan.meta.id): CopyRewrite | undefined {
+export function copyRewrite(plan: Pick<RestorePlan, 'asCopy' | 'criuConfig' | 'volumes' | 'meta' | 'fence'>, snapshotId = plan.meta.id): CopyRewrite | undefined {
   if (!plan.asCopy) return undefined;
-  const { criuConfig, volumes } = plan;
+  const { criuConfig, volumes, fence } = plan;
   return {
     labels: {
       ...copyLabels({ id: snapshotId, source: plan.meta.source }),
       ...(criuConfig && { [criuConfigLabel]: criuConfig }),
       ...(volumes && { [volumesLabel]: Object.values(volumes).join(',') }),
+      ...(fence && fenceLabels(fence)),
     },
     ...(criuConfig && { annotations: { [criuConfigAnnotation]: criuConfig } }),
     ...(volumes && { volumes }),
+    ...(fence && { network: { network: fence.network, hosts: fenceHosts(fence) } }),
     original: plan.meta.source,
   };
 }
@@ -173,11 +184,15 @@ export async function planRestore(
       });
     }
   }
+  if (request.fence && !asCopy) throw new SnapdebugError('Only a copy can be fenced: a migrated container keeps its own network.');
+  const fence = request.fence ? await planFence(target, request.fence, signal) : undefined;
   const work = await target.beginWork(`restore ${meta.id} as ${name}`, signal);
   try {
     // The copy's CRIU options live in a folder of its own, which outlives this work with the copy.
     const criuConfig = withConfig ? `${await work.keep({ copy: name })}/${criuConfigFileName}` : undefined;
-    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, work };
+    // The fence stands before the copy exists: its first packet meets it (fence/rules.ts).
+    if (fence) await setUpFence(work, fence, name, signal);
+    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, fence, work };
   } catch (error) {
     await work.abandon(core.log);
     throw error;
@@ -206,9 +221,9 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
   if (!restored.State.Running) {
     throw new SnapdebugError(`${name} was restored on ${target.name} but is ${restored.State.Status}, not running.`);
   }
-  core.log(`restored ${plan.meta.id} on ${target.name} as ${name} (pid ${restored.State.Pid})`);
-  core.store.audit.record({ action: 'restore', host: target.name, container: name, snapshot: plan.meta.id, detail: plan.asCopy ? 'copy' : 'migration' });
-  return { host: target.name, name, id: restored.Id, snapshot: plan.meta.id, pid: restored.State.Pid };
+  core.log(`restored ${plan.meta.id} on ${target.name} as ${name} (pid ${restored.State.Pid})${plan.fence ? `, fenced on ${plan.fence.network}` : ''}`);
+  core.store.audit.record({ action: 'restore', host: target.name, container: name, snapshot: plan.meta.id, detail: plan.asCopy ? (plan.fence ? 'fenced copy' : 'copy') : 'migration' });
+  return { host: target.name, name, id: restored.Id, snapshot: plan.meta.id, pid: restored.State.Pid, ...(plan.fence && { fence: { allowed: plan.fence.allowed } }) };
 }
 
 export async function restoreSnapshot(core: Core, request: RestoreRequest, control: WorkControl = {}): Promise<RestoredContainer> {

@@ -1,6 +1,6 @@
 // Restore Another Copy: the same snapshot again, on the same host, under the next free name.
 import * as vscode from 'vscode';
-import { listSnapshots } from '../../core';
+import { formatEgress, listSnapshots } from '../../core';
 import type { Command } from './command';
 import { restoreOn } from './restoreSnapshot';
 import { copyTarget } from './targets';
@@ -15,6 +15,7 @@ export const restoreAnotherCopy: Command = {
       void vscode.window.showErrorMessage(`Snapshot ${copy.snapshot} is no longer in the store, so no other copy can be made.`);
       return;
     }
-    await restoreOn(services, meta, copy.host, false);
+    // Another copy of a fenced copy is fenced the same way.
+    await restoreOn(services, meta, copy.host, false, copy.fence && { allowEgress: copy.fence.allowed.map(formatEgress) });
   },
 };

@@ -1,21 +1,22 @@
 // Restore on Host…: a snapshot onto a chosen host as a copy. When the image is missing there,
 // offer to copy it from the snapshot's source host.
 import * as vscode from 'vscode';
-import { ImageMissingError, freeContainerName, restoreSnapshot as restoreWorkflow, type SnapshotMeta } from '../../core';
+import { ImageMissingError, freeContainerName, restoreSnapshot as restoreWorkflow, type FenceRequest, type SnapshotMeta } from '../../core';
 import { runLong } from '../progress';
 import type { Services } from '../services';
 import type { Command } from './command';
 import { pickHost, pickRestoreOptions } from './pickers';
 import { snapshotTarget } from './targets';
 
-export async function restoreOn(services: Services, meta: SnapshotMeta, host: string, askOptions = true): Promise<void> {
+/** `fence`: restore the copy fenced, as Restore Another Copy does for a copy that was. */
+export async function restoreOn(services: Services, meta: SnapshotMeta, host: string, askOptions = true, fence?: FenceRequest): Promise<void> {
   const defaultName = await freeContainerName(services.core(), host, meta.source.container).catch(() => meta.source.container);
   const settings = services.settings().restore;
   const options = askOptions ? await pickRestoreOptions(services, host, defaultName) : { ...settings, name: defaultName };
   if (!options) return;
   const attempt = (transferImage: boolean) =>
     runLong(services, `Restore ${meta.source.container} on ${host}`, (control) =>
-      restoreWorkflow(services.core(), { snapshot: meta.id, to: host, options, ...(transferImage && { transferImage }) }, control),
+      restoreWorkflow(services.core(), { snapshot: meta.id, to: host, options, ...(transferImage && { transferImage }), ...(fence && { fence }) }, control),
       (error) => error instanceof ImageMissingError,
     );
   let outcome = await attempt(false);

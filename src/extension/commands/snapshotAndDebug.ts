@@ -1,6 +1,6 @@
 // Snapshot & Debug: production keeps running; a copy is restored on the debug host
-// (snapdebug.defaultDebugHost, else asked) and a debugger attaches to it, all behind one
-// cancellable progress notification.
+// (snapdebug.defaultDebugHost, else asked), fenced (snapdebug.debug.fenceCopies, allowEgress), and
+// a debugger attaches to it, all behind one cancellable progress notification.
 import * as vscode from 'vscode';
 import { formatDuration, NoJdwpAgentError, snapshotAndDebug as snapshotAndDebugWorkflow, type Runtime, type SnapshotDebugSession } from '../../core';
 import { startDebugger } from '../debug/startDebugger';
@@ -29,12 +29,14 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
     (await pickHost(services, `Debug host for the copy of ${request.container}`, [request.host]));
   if (!debugHost) return false;
   const runtime = request.runtime ?? settings.debug.runtime;
+  // Fenced unless the machine's settings say otherwise (a workspace cannot).
+  const fenceChoice = settings.debug.fenceCopies ? { allowEgress: settings.debug.allowEgress } : { allowAllEgress: true as const };
   const title = `Snapshot & Debug ${request.host}/${request.container}`;
   const run = (copyOnly: boolean) =>
     runLong(
       services,
       copyOnly ? `Snapshot & Restore ${request.host}/${request.container}` : title,
-      (control) => snapshotAndDebugWorkflow(services.core(), { host: request.host, container: request.container, to: debugHost, ...(runtime && { runtime }), ...(copyOnly && { copyOnly }) }, control),
+      (control) => snapshotAndDebugWorkflow(services.core(), { host: request.host, container: request.container, to: debugHost, ...(runtime && { runtime }), ...(copyOnly && { copyOnly }), ...fenceChoice }, control),
       // A JVM without a JDWP agent is answered below, with what can be done instead.
       (error) => error instanceof NoJdwpAgentError,
     );

@@ -1,7 +1,7 @@
 // Copies restored by us (snapdebug.origin label), per host, each with the snapshot it came from;
 // those restored longer ago than snapdebug.copies.staleAfterHours are marked stale.
 import * as vscode from 'vscode';
-import { errorSentence, formatAge, isStale, listCopies, runtimeOf, type CopyInfo } from '../../core';
+import { describeEgress, errorSentence, formatAge, isStale, listCopies, runtimeOf, type CopyInfo } from '../../core';
 import type { Services } from '../services';
 import { contextValues, type ContextValue } from './contextValues';
 
@@ -14,6 +14,19 @@ export function copyContextValue(copy: Pick<CopyInfo, 'state' | 'command'>): Con
   if (runtime === 'node') return contextValues.copyRunningNode;
   if (runtime === 'java') return contextValues.copyRunningJava;
   return contextValues.copyRunning;
+}
+
+/** "fenced", "fenced, allows 1" or "not fenced": what the copy can reach, at a glance. */
+export function fenceWords(copy: Pick<CopyInfo, 'fence'>): string {
+  if (!copy.fence) return 'not fenced';
+  const count = copy.fence.allowed.length;
+  return count === 0 ? 'fenced' : `fenced, allows ${count}`;
+}
+
+function fenceTooltip(copy: Pick<CopyInfo, 'fence' | 'host'>): string {
+  if (!copy.fence) return `not fenced: it reaches whatever ${copy.host} reaches`;
+  const allowed = copy.fence.allowed.map(describeEgress);
+  return `fenced: it reaches nothing outside itself${allowed.length ? ` but ${allowed.join(', ')}` : ''}`;
 }
 
 export class CopyHostNode {
@@ -68,10 +81,10 @@ export class CopiesTree implements vscode.TreeDataProvider<CopiesTreeNode> {
     const now = new Date(this.services.clock.now());
     const stale = isStale(copy, this.services.settings().copiesStaleAfterHours, now);
     const restored = copy.restoredAt ? formatAge(new Date(copy.restoredAt), now) : undefined;
-    item.description = `${copy.state} · from ${copy.snapshot}${restored ? ` · restored ${restored}` : ''}${stale ? ' · stale' : ''}`;
+    item.description = `${copy.state} · ${fenceWords(copy)} · from ${copy.snapshot}${restored ? ` · restored ${restored}` : ''}${stale ? ' · stale' : ''}`;
     item.tooltip = `${copy.host}/${copy.name}\nrestored from snapshot ${copy.snapshot}${restored ? ` ${restored}` : ''}${copy.source ? `\noriginal: ${copy.source}` : ''}${
       stale ? "\nstale: it still holds production's data; discard it when done" : ''
-    }`;
+    }\n${fenceTooltip(copy)}`;
     item.iconPath = new vscode.ThemeIcon(
       stale ? 'warning' : 'debug-alt',
       stale ? new vscode.ThemeColor('list.warningForeground') : copy.state === 'running' ? new vscode.ThemeColor('testing.iconPassed') : undefined,

@@ -73,6 +73,13 @@ describe('snapdebug CLI', function () {
       [['debug', 'prod/demo-api', '--to', 'prod'], /--to prod is the production host/],
       [['debug', 'prod/demo-api', '--to', 'debug', '--local-port', '70000'], /--local-port 70000 is not a port number/],
       [['attach', 'debug/copy', '--runtime', 'cobol'], /--runtime cobol is not a runtime: use node, python, go, java, native/],
+      [['debug', 'prod/demo-api', '--to', 'debug', '--allow-egress', 'db'], /"db" names no port/],
+      [['debug', 'prod/demo-api', '--to', 'debug', '--allow-egress', 'db;id:5432'], /"db;id" in "db;id:5432" is neither a host name nor an IPv4 address/],
+      [['debug', 'prod/demo-api', '--to', 'debug', '--allow-egress', '[::1]:5432'], /IPv6 address: copies' networks are IPv4 only/],
+      [['debug', 'prod/demo-api', '--to', 'debug', '--allow-egress', 'db:5432', '--allow-all-egress'], /--allow-egress opens a fence and --allow-all-egress leaves none/],
+      [['restore', 'demo-api-20261126-084800-ab12', '--to', 'debug', '--fenced', '--allow-all-egress'], /--fenced and --allow-all-egress contradict each other/],
+      [['restore', 'demo-api-20261126-084800-ab12', '--to', 'debug', '--allow-egress', 'db:0'], /no port between 1 and 65535/],
+      [['restore', 'prod/demo-sleeper', '--fenced'], /A restore in place keeps the container's own network: --fenced only applies/],
       [['logs', 'prod/demo-api', '--tail', 'many'], /--tail many is not a number of lines/],
       [['profile', 'debug/copy', '--seconds', '0'], /--seconds 0: give a number of seconds from 0\.1 to 3600/],
       [['profile', 'debug/copy', '--seconds', '3601'], /--seconds 3601: give a number of seconds from 0\.1 to 3600/],
@@ -207,6 +214,50 @@ describe('snapdebug CLI', function () {
       const json = JSON.parse((await run('--json', 'ps', 'local')).stdout) as Array<{ name: string; checkpointed: boolean; copyOf?: string }>;
       assert.deepEqual(json.filter((c) => c.checkpointed).map((c) => c.name), ['demo-sleeper']);
       assert.deepEqual(json.filter((c) => c.copyOf).map((c) => c.name), ['demo-python']);
+    });
+  });
+
+  describe('copies (through the local host, a stand-in podman)', () => {
+    const originalPath = process.env.PATH;
+    before(() => {
+      const bin = join(temp, 'copies-bin');
+      spawnSync('mkdir', ['-p', bin]);
+      const [entry] = JSON.parse(readFileSync(fixture('ps.json'), 'utf8')) as Array<Record<string, unknown> & { Id: string }>;
+      const copy = (n: number, name: string, labels: Record<string, string>) => ({
+        ...entry,
+        Id: `${n}${entry!.Id.slice(1)}`,
+        Names: [name],
+        State: 'running',
+        Labels: { 'snapdebug.origin': 'demo-api-20261126-084800-ab12', ...labels },
+      });
+      const ps = [
+        copy(1, 'open-copy', {}),
+        copy(2, 'shut-copy', { 'snapdebug.fence': '0a1b2c' }),
+        copy(3, 'db-copy', { 'snapdebug.fence': '3d4e5f', 'snapdebug.fence.allow': 'db.internal:5432=10.0.0.5' }),
+      ];
+      writeFileSync(join(temp, 'copies.json'), JSON.stringify(ps));
+      writeFileSync(join(bin, 'podman'), `#!/bin/sh\ncase "$*" in\n  "ps --all --format json") cat '${temp}/copies.json' ;;\n  *) echo "Error: unscripted podman $*" >&2; exit 125 ;;\nesac\n`);
+      chmodSync(join(bin, 'podman'), 0o755);
+      process.env.PATH = `${bin}:${originalPath}`;
+    });
+    after(() => {
+      process.env.PATH = originalPath;
+    });
+
+    it('shows whether each copy is fenced, and what a fenced one may still reach', async () => {
+      const ran = await run('copies', 'local');
+      assert.equal(ran.code, 0, ran.stderr);
+      const rows = ran.stdout.trim().split('\n');
+      assert.match(rows[0]!, /^HOST +COPY +STATE +SNAPSHOT +RESTORED +FENCE$/);
+      assert.match(rows.find((r) => r.includes('open-copy'))!, / no$/);
+      assert.match(rows.find((r) => r.includes('shut-copy'))!, / fenced$/);
+      assert.match(rows.find((r) => r.includes('db-copy'))!, / fenced: db\.internal:5432 \(10\.0\.0\.5\)$/);
+      const json = JSON.parse((await run('--json', 'copies', 'local')).stdout) as Array<{ name: string; fence?: { id: string; allowed: unknown[] } }>;
+      assert.deepEqual(json.map((c) => [c.name, c.fence]), [
+        ['open-copy', undefined],
+        ['shut-copy', { id: '0a1b2c', allowed: [] }],
+        ['db-copy', { id: '3d4e5f', allowed: [{ host: 'db.internal', port: 5432, addresses: ['10.0.0.5'] }] }],
+      ]);
     });
   });
 

@@ -21,6 +21,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** What the stand-ins were asked to do, without the sweep's question of which fence networks exist. */
+function acted(s: StandIns): string[] {
+  return s.lines().filter((line) => !line.startsWith('podman network ls '));
+}
+
 function sessions(tmp: string): string[] {
   return readdirSync(tmp).filter((name) => name.startsWith('snapdebug-s.'));
 }
@@ -46,7 +51,7 @@ describe('remote work (host-side sh, run here)', function () {
     assert.equal(existsSync(work.dir), false);
     host.session!.dispose();
     await eventually(() => sessions(s.tmp).length === 0, 'the watchdog to remove the ended session');
-    assert.deepEqual(s.lines(), [], 'nothing to undo');
+    assert.deepEqual(acted(s), [], 'nothing to undo');
   });
 
   it('when the client vanishes (no more heartbeats), the host undoes the unfinished work newest step first', async () => {
@@ -55,7 +60,7 @@ describe('remote work (host-side sh, run here)', function () {
     await work.willUndo({ kind: 'volume', name: 'copy-data' }, { kind: 'container', name: 'copy' });
     writeFileSync(join(work.dir, 'archive.tar'), 'process memory');
     await eventually(() => sessions(s.tmp).length === 0, 'the watchdog to act on the stale lease');
-    assert.deepEqual(s.lines(), ['podman rm --force --time 0 copy', 'podman volume rm --force copy-data']);
+    assert.deepEqual(acted(s), ['podman rm --force --time 0 copy', 'podman volume rm --force copy-data']);
   });
 
   it('abandoned on a full disk, the work still undoes every step, its kept folder included', async () => {
@@ -137,7 +142,7 @@ describe('remote work (host-side sh, run here)', function () {
     appendFileSync(join(work.dir, 'undo'), 'unmount image --all\nunmount container a;b\nunmount volume x\n'); // forged on the host
     await eventually(() => sessions(s.tmp).length === 0, 'the watchdog to act on the stale lease');
     assert.deepEqual(
-      s.lines().filter((l) => l.startsWith('podman ')),
+      acted(s).filter((l) => l.startsWith('podman ')),
       [`podman container unmount ${container}`, 'podman image unmount localhost/demo-native:latest'],
     );
     assert.throws(() => undoLine({ kind: 'unmount', what: 'image', ref: '--all' }), /is not an image reference/);

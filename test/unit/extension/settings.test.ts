@@ -57,6 +57,9 @@ describe('settings and trust', () => {
       'snapdebug.rememberPasswords': true,
       'snapdebug.store.maxAgeDays': 100000,
       'snapdebug.copies.staleAfterHours': 0,
+      // a repository that unfences copies, or opens production's database to them
+      'snapdebug.debug.fenceCopies': false,
+      'snapdebug.debug.allowEgress': ['prod-db.internal:5432'],
     };
     for (const [key, value] of Object.entries(hostile)) fake.workspaceSettings.set(key, value);
     const settings = readSettings();
@@ -71,6 +74,8 @@ describe('settings and trust', () => {
     assert.equal(settings.rememberPasswords, false);
     assert.equal(settings.storeMaxAgeDays, 7);
     assert.equal(settings.copiesStaleAfterHours, 24);
+    assert.equal(settings.debug.fenceCopies, true);
+    assert.deepEqual(settings.debug.allowEgress, []);
   });
 
   it('a workspace still sets what is its own business (debug roots, checkpoint options)', () => {

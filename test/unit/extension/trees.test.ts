@@ -342,14 +342,41 @@ describe('CopiesTree', () => {
     const items = onDebug.map((c) => tree.getTreeItem(c));
     // The fixture's copies were created on 2026-11-26; the clock says 2026-12-01.
     assert.deepEqual(items.map((i) => [i.label, i.contextValue, String(i.description).replace(/ · restored \d+ days ago · stale$/, '')]), [
-      ['demo-api', 'copy:running:node', `running · from ${copySnapshotId}`], // node: its command in ps
-      ['demo-api-copy1', 'copy:stopped', `exited · from ${copySnapshotId}`],
+      ['demo-api', 'copy:running:node', `running · not fenced · from ${copySnapshotId}`], // node: its command in ps
+      ['demo-api-copy1', 'copy:stopped', `exited · not fenced · from ${copySnapshotId}`],
     ]);
     assert.match(String(items[0]!.tooltip), /restored from snapshot demo-api-20261126-084800-ab12 .* ago\noriginal: prod\/demo-api/);
 
     const onProd = (await tree.getChildren(hosts[0]!))!.map((c) => tree.getTreeItem(c));
     assert.deepEqual(onProd.map((i) => i.label), ['demo-python'], 'only the labelled container of prod');
     assert.deepEqual(await tree.getChildren(hosts[2]!), []);
+  });
+
+  it('says whether each copy is fenced, and what a fenced one may still reach (its labels, read back)', async () => {
+    const [plain, copy] = debugPsEntries();
+    let n = 0;
+    const fenced = (labels: Record<string, string>, name: string) => ({ ...copy!, Id: `${++n}${copy!.Id.slice(1)}`, Names: [name], State: 'running', Labels: { ...copy!.Labels, ...labels } });
+    const entries = [
+      plain!,
+      fenced({ 'snapdebug.fence': '0a1b2c' }, 'shut'),
+      fenced({ 'snapdebug.fence': '3d4e5f', 'snapdebug.fence.allow': 'db.internal:5432=10.0.0.5+10.0.0.6,10.0.0.7:6379=10.0.0.7' }, 'opened'),
+      // a label not of our making is not taken for a fence
+      fenced({ 'snapdebug.fence': '../../x' }, 'forged'),
+    ];
+    fake.settings.set('snapdebug.hosts', ['debug']);
+    const tree = makeServices(makeCore({ debug: podmanHost(entries) })).views.copies;
+    const [host] = (await tree.getChildren())!;
+    const items = (await tree.getChildren(host))!.map((c) => tree.getTreeItem(c));
+    // When each was restored is the stale test's business (below).
+    assert.deepEqual(items.map((i) => [i.label, String(i.description).replace(/ · restored [^·]+( · stale)?$/, '')]), [
+      ['demo-api', `running · not fenced · from ${copySnapshotId}`],
+      ['shut', `running · fenced · from ${copySnapshotId}`],
+      ['opened', `running · fenced, allows 2 · from ${copySnapshotId}`],
+      ['forged', `running · not fenced · from ${copySnapshotId}`],
+    ]);
+    assert.match(String(items[0]!.tooltip), /\nnot fenced: it reaches whatever debug reaches$/);
+    assert.match(String(items[1]!.tooltip), /\nfenced: it reaches nothing outside itself$/);
+    assert.match(String(items[2]!.tooltip), /\nfenced: it reaches nothing outside itself but db\.internal:5432 \(10\.0\.0\.5, 10\.0\.0\.6\), 10\.0\.0\.7:6379$/);
   });
 
   it('marks copies restored longer ago than snapdebug.copies.staleAfterHours as stale', async () => {
@@ -363,8 +390,8 @@ describe('CopiesTree', () => {
     const [host] = (await tree.getChildren())!;
     const items = (await tree.getChildren(host))!.map((c) => tree.getTreeItem(c));
     assert.deepEqual(items.map((i) => [i.description, icon(i)]), [
-      [`running · from ${copySnapshotId} · restored 1 hour ago`, 'debug-alt'],
-      [`exited · from ${copySnapshotId} · restored 2 days ago · stale`, 'warning'],
+      [`running · not fenced · from ${copySnapshotId} · restored 1 hour ago`, 'debug-alt'],
+      [`exited · not fenced · from ${copySnapshotId} · restored 2 days ago · stale`, 'warning'],
     ]);
     assert.match(String(items[1]!.tooltip), /stale: it still holds production's data; discard it when done/);
     fake.settings.set('snapdebug.copies.staleAfterHours', 0);
