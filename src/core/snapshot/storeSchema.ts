@@ -86,12 +86,14 @@ export const snapshotMetaSchema = z
 /** One line for a schema issue: zod/mini carries no English, so the words are ours. */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const field = issue.path.join('.') || 'the document';
-  if (issue.code === 'custom' || issue.message !== 'Invalid input') return `${field}: ${issue.message}`;
+  // Type and value issues are worded here whatever zod's locale says (another module may load
+  // zod's English, which turns "Invalid input" into a sentence of its own).
   if (issue.code === 'invalid_type') {
     const value = issue.path.reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), input);
     return value === undefined ? `${field} is missing` : `${field}: not ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
   }
   if (issue.code === 'invalid_value') return `${field}: not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'custom' || !issue.message.startsWith('Invalid input')) return `${field}: ${issue.message}`;
   return `${field}: ${issue.code.replace(/_/g, ' ')}`;
 }
 
