@@ -21,7 +21,7 @@ import { SshRunner, type RunOptions } from '../../../src/core/ssh/runner';
 import type { HostTarget } from '../../../src/core/ssh/sshConfig';
 import { isAbortError } from '../../../src/core/util/abort';
 import { shellJoin } from '../../../src/core/util/quote';
-import { makeTempDir } from '../helpers';
+import { plannedTempDir } from '../helpers';
 
 const { Server, utils } = ssh2;
 const MiB = 1024 * 1024;
@@ -36,7 +36,7 @@ function publicBlob(publicKey: string): Buffer {
 
 describe('OpenSSH ssh for bulk reads (real ssh, ssh2 server on 127.0.0.1)', function () {
   this.timeout(30_000);
-  const temp = makeTempDir('openssh');
+  const temp = plannedTempDir('openssh');
   const hostKeys = utils.generateKeyPairSync('ed25519');
   const clientKeys = utils.generateKeyPairSync('ed25519');
   const clientKeyFile = join(temp.dir, 'id_ed25519');
@@ -49,6 +49,7 @@ describe('OpenSSH ssh for bulk reads (real ssh, ssh2 server on 127.0.0.1)', func
   let pins: PinnedKnownHosts[] = [];
 
   before(async () => {
+    temp.create();
     assert.ok(program, 'this machine needs OpenSSH\'s ssh on PATH for these tests');
     writeFileSync(clientKeyFile, clientKeys.private, { mode: 0o600 });
     const allowed = publicBlob(clientKeys.public);
