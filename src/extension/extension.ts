@@ -28,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): Services {
     vscode.debug.registerDebugConfigurationProvider('snapdebug', new SnapdebugConfigurationProvider(services)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('snapdebug')) return;
-      core.reset(); // new SSH config, store or sudo settings: new connections
+      core.resetIfChanged(); // new SSH config, store or sudo settings: new connections
       services.refreshAll();
       scheduleRefresh();
     }),

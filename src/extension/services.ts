@@ -67,6 +67,8 @@ export function createServices(parts: { context: vscode.ExtensionContext; log: L
 
 export class CoreHolder implements vscode.Disposable {
   private current: Core | undefined;
+  /** The settings the current core was built from: a change event that changes none of them keeps it. */
+  private builtFrom = '';
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -74,18 +76,32 @@ export class CoreHolder implements vscode.Disposable {
   ) {}
 
   get(): Core {
-    this.current ??= this.build(readSettings());
+    if (!this.current) {
+      const settings = readSettings();
+      this.builtFrom = coreSettingsKey(settings);
+      this.current = this.build(settings);
+    }
     return this.current;
   }
 
-  /** Drops the core; the next use builds one from the current settings. */
-  reset(): void {
-    this.current?.dispose();
-    this.current = undefined;
+  /**
+   * Drops the core when a setting it was built from changed; the next use builds one from the
+   * current settings. Disposing a core ends its connections and sessions (and so the work under
+   * way, and the tunnels of debug sessions): VS Code also fires change events that change none of
+   * our values (seen in code-server while Snapshot & Debug ran), and those must not.
+   */
+  resetIfChanged(): void {
+    if (this.current && coreSettingsKey(readSettings()) === this.builtFrom) return;
+    this.drop();
   }
 
   dispose(): void {
-    this.reset();
+    this.drop();
+  }
+
+  private drop(): void {
+    this.current?.dispose();
+    this.current = undefined;
   }
 
   private build(settings: Settings): Core {
@@ -101,4 +117,10 @@ export class CoreHolder implements vscode.Disposable {
       commandLog: (entry) => this.log.command(entry),
     });
   }
+}
+
+/** What build() reads from the settings, as one comparable string. */
+function coreSettingsKey(settings: Settings): string {
+  const { sshConfigFile, knownHostsFile, snapshotDirectory, useSudo, remoteTempDir } = settings;
+  return JSON.stringify({ sshConfigFile, knownHostsFile, snapshotDirectory, useSudo, remoteTempDir });
 }
