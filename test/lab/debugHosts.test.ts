@@ -47,9 +47,16 @@ describe('Snapshot & Debug across podman versions (lab)', function () {
       const before = await demoState(from, 'demo-api');
       const holder = await holdConnection(from, pid);
       core.commands.length = 0;
+      // podman 4.3 cannot name a network's bridge, which the fence needs: refused in one sentence,
+      // before production is touched; the copy is then made unfenced, as the fix offers.
+      const unfenced = to === 'legacy';
+      if (unfenced) {
+        await assert.rejects(snapshotAndDebug(core, { host: from, container: 'demo-api', to }), /^SnapdebugError: legacy cannot fence copies \(podman 4\.3\.1 cannot name a network's bridge/);
+        assert.deepEqual(core.commands.filter((c) => c.startsWith(`${from}:`) && /checkpoint/.test(c) && !/--help/.test(c)), [], 'no checkpoint was taken');
+      }
       let session: SnapshotDebugSession;
       try {
-        session = await snapshotAndDebug(core, { host: from, container: 'demo-api', to });
+        session = await snapshotAndDebug(core, { host: from, container: 'demo-api', to, ...(unfenced && { allowAllEgress: true }) });
         sessions.push(session);
         assert.ok(established.test(await tcpOf(from, pid)), 'production keeps its connection');
       } finally {

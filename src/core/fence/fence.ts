@@ -36,6 +36,10 @@ export function hasRouteOptions(podmanVersion: string): boolean {
 
 /** Whether nft answers in the host's own network namespace, through the programs we may run privileged. */
 export async function fenceSupport(host: Host, signal?: AbortSignal): Promise<FenceSupport> {
+  // The fence's rules find the copy's bridge by the name it is given (--interface-name, podman 4.4+).
+  // (A host whose podman cannot be asked fails later, where podman itself is needed.)
+  const podmanVersion = await host.capabilities().then((caps) => caps.podmanVersion, () => undefined);
+  if (podmanVersion !== undefined && !versionAtLeast(podmanVersion, [4, 4])) return { ok: false, detail: `podman ${podmanVersion} cannot name a network's bridge (that came with podman 4.4)` };
   const result = await host.runIdempotent(host.script(fenceProbeScript, [], 'snapdebug-fence'), signal ? { signal } : {});
   if (result.exitCode === 0) return { ok: true, detail: result.stdout.trim().split('\n')[0] ?? 'nft' };
   const why = result.stderr.trim().split('\n').at(-1) ?? '';
@@ -53,7 +57,12 @@ export async function planFence(host: Host, request: FenceRequest, signal?: Abor
   const support = await fenceSupport(host, signal);
   if (!support.ok) {
     throw new CannotFenceError(`${host.name} cannot fence copies (${support.detail}): a copy there could reach production's services.`, {
-      fix: { text: `Install nftables on ${host.name}${host.options.sudo ? ' and let sudo run nsenter there' : ''}, or let the copy reach everything.`, options: [{ name: 'fenced', value: 'false' }] },
+      fix: {
+        text: /^podman /.test(support.detail)
+          ? `Upgrade podman on ${host.name} to 4.4 or later, or let the copy reach everything.`
+          : `Install nftables on ${host.name}${host.options.sudo ? ' and let sudo run nsenter there' : ''}, or let the copy reach everything.`,
+        options: [{ name: 'fenced', value: 'false' }],
+      },
     });
   }
   const [allowed, caps] = await Promise.all([resolveEgress(host, specs, signal), host.capabilities()]);
