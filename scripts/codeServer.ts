@@ -260,6 +260,10 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
   writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...quietSettings, ...options.settings }, null, 2) + '\n');
+  // code-server is a remote window: once our extension's settings are registered, machine-scoped
+  // ones (sshConfigFile, knownHostsFile, snapshotDirectory…) count only from the Machine settings.
+  mkdirSync(join(userDataDir, 'Machine'), { recursive: true });
+  writeFileSync(join(userDataDir, 'Machine', 'settings.json'), JSON.stringify({ ...options.settings }, null, 2) + '\n');
 
   const logFile = join(userDataDir, 'code-server.log');
   const logFd = openSync(logFile, 'w');

@@ -96,7 +96,11 @@ export function readSettings(): Settings {
   const get = <T>(name: string, fallback: T): T => {
     if (!(machineSettings as readonly string[]).includes(name)) return c.get<T>(name, fallback);
     const inspected = c.inspect<T>(name);
-    return inspected?.globalValue ?? inspected?.defaultValue ?? fallback;
+    if (inspected?.globalValue !== undefined) return inspected.globalValue;
+    // code-server keeps machine settings apart from the user's, and after some configuration events
+    // inspect() no longer lists them as global: the effective value is safe when no workspace sets one.
+    const fromWorkspace = inspected?.workspaceValue !== undefined || inspected?.workspaceFolderValue !== undefined;
+    return fromWorkspace ? (inspected?.defaultValue ?? fallback) : c.get<T>(name, fallback);
   };
   const text = (name: string) => {
     const value = get<string>(name, '').trim();
