@@ -26,8 +26,10 @@ valid_name "$cid" || exit 2
 # 0, and one archive lacks config.dump). flock's lock goes with the process that holds it.
 if command -v flock >/dev/null 2>&1; then
   l="$sd_tmp/snapdebug-lock.$cid"
-  [ -e "$l" ] || : > "$l" 2>/dev/null
-  exec 9< "$l" && flock 9
+  # Readable by every account (0644): a client through sudo shares the lock a root client made.
+  [ -e "$l" ] || (umask 022; : > "$l") 2>/dev/null
+  # (a failed redirection on exec would end this shell: the test comes first)
+  if [ -f "$l" ] && [ -r "$l" ]; then exec 9< "$l" && flock 9; else echo "snapdebug: checkpointing without the lock $l" >&2; fi
 fi
 echo "stream $$ $cid" >> "$w/undo"
 mkfifo "$w/${streamFifoName}" "$w/hash" || exit 2
