@@ -3,7 +3,7 @@
 // the user's own hosts.
 // Needs the lab (npm run lab:up) and snapdebug.vsix (npm run package): `node scripts/test.mjs ui`.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -59,7 +59,10 @@ describe('machine-scoped settings in VS Code (issue 12)', function () {
       const rows = (await renderedRows(hosts)).filter((r) => r.level === 1).map((r) => r.label);
       return rows.length >= 2 ? rows : undefined;
     });
-    assert.deepEqual(labels.sort(), ['debug', 'prod']);
-    assert.ok(existsSync(labFiles.sshConfig));
+    // Exactly the hosts of the lab's ssh_config (the user's setting), never the workspace's intruder.
+    const labHosts = readFileSync(labFiles.sshConfig, 'utf8').split('\n').flatMap((line) => /^Host\s+(\S+)\s*$/.exec(line.trim())?.slice(1) ?? []).filter((h) => !/[*?]/.test(h));
+    assert.ok(labHosts.includes('prod') && labHosts.includes('debug'), labHosts.join(', '));
+    assert.deepEqual(labels.sort(), [...labHosts].sort());
+    assert.ok(!labels.some((l) => l.includes('intruder')));
   });
 });
