@@ -252,6 +252,9 @@ export const quietSettings = {
   'security.workspace.trust.enabled': false,
   // The DOM renderer puts terminal text into .xterm-rows, where a test can read it (canvas cannot be read).
   'terminal.integrated.gpuAcceleration': 'off',
+  // A scrolled tree pins its parent rows on top of the first children (sticky scroll): rows a
+  // test looks for would sit under them. The lab's seven hosts make the Hosts view scroll.
+  'workbench.tree.enableStickyScroll': false,
 };
 
 /** Serves folder on 127.0.0.1:port; resolves once /healthz answers. */

@@ -138,7 +138,8 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
 
   it('reports a checkpoint cancelled from its progress notification as cancelled, not failed', async function () {
     this.timeout(3 * stepTimeoutMs);
-    ballast = uniqueName('ui-ballast');
+    // Named to sort first under prod (a host's containers are sorted by name): no scrolling past the demos.
+    ballast = uniqueName('a-ui-ballast');
     await labSsh('prod', `podman run -d --name ${ballast} -e BALLAST_MB=${ballastMb} localhost/snapdebug/demo-api:latest >/dev/null`);
     const ip = await containerIp('prod', ballast);
     await until(`${ballast} holding ${ballastMb} MB`, async () => {
