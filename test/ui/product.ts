@@ -168,8 +168,12 @@ export async function childRow(page: Page, tree: Locator, parent: string, match:
     const box = await tree.boundingBox();
     if (!box) return undefined;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.mouse.wheel(0, -100_000);
-    await nextFrames(page);
+    // To the top, until the first row is drawn (one wheel is sometimes eaten by a view still settling).
+    for (let i = 0; i < 5; i++) {
+      await page.mouse.wheel(0, -100_000);
+      await nextFrames(page);
+      if ((await renderedRows(tree)).some((r) => r.index === 0)) break;
+    }
     const seen = new Map<number, RowInfo>();
     for (let step = 0; step < maxWheelSteps; step++) {
       const now = await renderedRows(tree);
