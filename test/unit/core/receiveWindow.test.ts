@@ -4,14 +4,13 @@
 // channel missing the fields this relies on (another ssh2) is refused loudly.
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import ssh2, { type ClientChannel, type Client as ClientType, type Server as ServerType } from 'ssh2';
+import type { ClientChannel, Client as ClientType } from 'ssh2';
 import { widenReceiveWindow } from '../../../src/core/ssh/receiveWindow';
 import { SnapdebugError } from '../../../src/core/util/errors';
 import { LocalRunner } from '../../../src/core/ssh/runner';
+import { startLoopbackSsh, type LoopbackSsh } from './loopbackSsh';
 
-const { Client, Server, utils } = ssh2;
 const MiB = 1024 * 1024;
 const chunkBytes = 32 * 1024;
 
@@ -33,45 +32,30 @@ function pattern(offset: number, length: number): Buffer {
 
 describe('widenReceiveWindow (a real ssh2 server and client on 127.0.0.1)', function () {
   this.timeout(20_000);
-  let server: ServerType;
+  let ssh: LoopbackSsh;
   let client: ClientType;
 
   before(async () => {
     // `exec N`: the server writes N bytes of the pattern, then exits 0.
-    server = new Server({ hostKeys: [utils.generateKeyPairSync('ed25519').private] }, (connection) => {
-      connection.on('authentication', (context) => context.accept());
-      connection.on('session', (accept) => {
-        accept().on('exec', (acceptExec, _reject, info) => {
-          const stream = acceptExec();
-          const total = Number(info.command);
-          let sent = 0;
-          const writeMore = () => {
-            while (sent < total) {
-              const length = Math.min(chunkBytes, total - sent);
-              const more = stream.write(pattern(sent, length));
-              sent += length;
-              if (!more) return void stream.once('drain', writeMore);
-            }
-            stream.exit(0);
-            stream.end();
-          };
-          writeMore();
-        });
-      });
+    ssh = await startLoopbackSsh((stream, command) => {
+      const total = Number(command);
+      let sent = 0;
+      const writeMore = () => {
+        while (sent < total) {
+          const length = Math.min(chunkBytes, total - sent);
+          const more = stream.write(pattern(sent, length));
+          sent += length;
+          if (!more) return void stream.once('drain', writeMore);
+        }
+        stream.exit(0);
+        stream.end();
+      };
+      writeMore();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    client = new Client();
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve()).once('error', reject);
-      // Test-only loopback server with a fresh key: nothing to verify it against.
-      client.connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, username: 'test', password: 'test', hostVerifier: () => true });
-    });
+    client = ssh.client;
   });
 
-  after(() => {
-    client.end();
-    server.close();
-  });
+  after(() => ssh.close());
 
   function exec(bytes: number): Promise<ClientChannel> {
     return new Promise((resolve, reject) => client.exec(String(bytes), (error, channel) => (error ? reject(error) : resolve(channel))));
