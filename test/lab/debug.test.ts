@@ -15,7 +15,7 @@ import type { Phase } from '../../src/core/util/progress';
 import { shellJoin } from '../../src/core/util/quote';
 import { connectCdp, evaluateInTick } from './cdp';
 import { connectDap } from './dap';
-import { containerPid, criuConfigs, demoState, labCore, labSsh, removeContainer, tempArchives, waitFor } from './helpers';
+import { containerPid, criuConfigs, demoState, labCore, labSsh, removeContainer, tempArchives, waitFor, endSessions } from './helpers';
 
 async function snapCopies(): Promise<string[]> {
   return (await labSsh('debug', "podman ps --all --format '{{.Names}}'")).split('\n').filter((n) => /-snap-\d{6}-[0-9a-f]{6}$/.test(n));
@@ -26,10 +26,7 @@ describe('Snapshot & Debug (lab)', function () {
   const core = labCore();
   const sessions: SnapshotDebugSession[] = [];
   after(async () => {
-    for (const session of sessions) {
-      await session.close();
-      await removeContainer('debug', session.copy.name);
-    }
+    await endSessions(sessions, 'debug');
     core.cleanup();
   });
 

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { snapshotAndDebug, type SnapshotDebugSession } from '../../src/core/debug/session';
 import { connectCdp, evaluateInTick } from './cdp';
-import { containerPid, criuConfigs, demoState, labCore, labSsh, removeContainer, requireHosts, tempArchives, waitFor } from './helpers';
+import { containerPid, criuConfigs, demoState, labCore, labSsh, requireHosts, tempArchives, waitFor, endSessions } from './helpers';
 
 // An established connection to the container's port 8080 (1F90), from its host; Node listens on
 // ::, so it shows in tcp6 (v4-mapped) of the container's network namespace.
@@ -27,10 +27,7 @@ describe('Snapshot & Debug across podman versions (lab)', function () {
   const sessions: SnapshotDebugSession[] = [];
   before(() => requireHosts('prod', 'debug', 'edge', 'legacy', 'edge2'));
   after(async () => {
-    for (const session of sessions) {
-      await session.close();
-      await removeContainer(session.copy.host, session.copy.name);
-    }
+    await endSessions(sessions);
     core.cleanup();
   });
 

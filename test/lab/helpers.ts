@@ -107,6 +107,14 @@ export async function removeContainer(host: string, name: string): Promise<void>
   await labSsh(host, `podman rm -f -t 0 ${name} >/dev/null 2>&1; for k in /var/tmp/snapdebug-k.*; do [ "$(cat "$k/copy" 2>/dev/null)" = ${name} ] && rm -rf "$k"; done; ${removeOrphanFences}`);
 }
 
+/** Closes each Snapshot & Debug session and removes its copy (as root on `host`, else on the copy's own host). */
+export async function endSessions(sessions: readonly { close(): Promise<void>; copy: { host: string; name: string } }[], host?: string): Promise<void> {
+  for (const session of sessions) {
+    await session.close();
+    await removeContainer(host ?? session.copy.host, session.copy.name);
+  }
+}
+
 export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

@@ -19,7 +19,7 @@ import { connectJdwp } from './jdwp';
 import { heapDumpScript } from '../../src/core/debug/jcmd';
 import type { SnapdebugError } from '../../src/core/util/errors';
 import { cliFixWording } from '../../src/cli/options';
-import { containerIp, containerPid, labCore, labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
+import { containerIp, containerPid, labCore, labSsh, tempArchives, uniqueName, waitFor, endSessions } from './helpers';
 
 const goSource = readFileSync(join(labDir, 'demo-go', 'main.go'), 'utf8').split('\n');
 /** 1-based line of the statement a debugger stops at in handleState. */
@@ -35,10 +35,7 @@ describe('Go, Java and Node.js copies (lab, issue 17)', function () {
   const core = labCore();
   const sessions: SnapshotDebugSession[] = [];
   after(async () => {
-    for (const session of sessions) {
-      await session.close();
-      await removeContainer('debug', session.copy.name);
-    }
+    await endSessions(sessions, 'debug');
     core.cleanup();
   });
 

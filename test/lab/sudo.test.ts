@@ -14,7 +14,7 @@ import { labFiles } from '../../lab/paths';
 import { snapshotAndDebug, type SnapshotDebugSession } from '../../src/core/debug/session';
 import { shellJoin } from '../../src/core/util/quote';
 import { connectCdp, evaluateInTick } from './cdp';
-import { criuConfigs, demoState, labCore, labSsh, removeContainer, requireHosts, runCli, tempArchives, uniqueName, waitFor } from './helpers';
+import { criuConfigs, demoState, labCore, labSsh, removeContainer, requireHosts, runCli, tempArchives, uniqueName, waitFor, endSessions } from './helpers';
 
 const allowed = ['podman', 'criu', 'nsenter', 'kill', 'gdb', 'cat', 'rm'];
 
@@ -119,10 +119,7 @@ describe('through sudo as dev (prod-sudo, debug-sudo)', function () {
     const core = labCore({ hostOptions: () => ({ sudo: true }) });
     const sessions: SnapshotDebugSession[] = [];
     after(async () => {
-      for (const session of sessions) {
-        await session.close();
-        await removeContainer('debug', session.copy.name);
-      }
+      await endSessions(sessions, 'debug');
       core.cleanup();
     });
 
