@@ -114,6 +114,6 @@ export { AbortError, isAbortError } from './util/abort';
 export type { Phase, ProgressEvent, ProgressSink } from './util/progress';
 export { ProgressText } from './util/progressText';
 export { systemClock, type Clock } from './util/clock';
-export { formatAge, formatBytes, formatDuration } from './util/format';
+export { formatAge, formatBytes, formatDuration, formatSince } from './util/format';
 export { shellJoin } from './util/quote';
 export { redact } from './util/redact';

@@ -156,6 +156,40 @@ function rowLocator(page: Page, tree: Locator, row: RowInfo): Locator {
 }
 
 /**
+ * Scrolls the list to its top with the mouse wheel, until the first row is drawn. Chromium turns
+ * one wheel event into a few rows whatever its delta, and a view still settling eats some: one
+ * big wheel is not enough once a long list is scrolled down.
+ */
+async function wheelToTop(page: Page, tree: Locator, box: { x: number; y: number; width: number; height: number }): Promise<boolean> {
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let step = 0; step < maxWheelSteps; step++) {
+    if ((await renderedRows(tree)).some((r) => r.index === 0)) return true;
+    await page.mouse.wheel(0, -box.height * 4);
+    await nextFrames(page);
+  }
+  return false;
+}
+
+/** Every row of the tree (the list is virtual: read while wheeling from its top to its end). */
+export async function allRows(page: Page, tree: Locator): Promise<RowInfo[] | undefined> {
+  await tree.waitFor();
+  const box = await tree.boundingBox();
+  if (!box || !(await wheelToTop(page, tree, box))) return undefined;
+  const seen = new Map<number, RowInfo>();
+  let still = 0;
+  // The end is where two wheels in a row draw nothing new (one may be eaten).
+  for (let step = 0; step < maxWheelSteps && still < 2; step++) {
+    const before = seen.size;
+    for (const row of await renderedRows(tree)) seen.set(row.index, row);
+    still = seen.size === before ? still + 1 : 0;
+    await page.mouse.wheel(0, box.height / 2);
+    await nextFrames(page);
+  }
+  await moveMouseAway(page);
+  return [...seen.values()].sort((a, b) => a.index - b.index);
+}
+
+/**
  * The row directly under the row labelled `parent` that `match` accepts, scrolled into view. The
  * views list every container and copy of a host (another test's too), more than fit: the list is
  * scrolled from its top with the mouse wheel until the row is drawn, retried until the deadline
@@ -167,14 +201,9 @@ export async function childRow(page: Page, tree: Locator, parent: string, match:
     await tree.waitFor();
     const box = await tree.boundingBox();
     if (!box) return undefined;
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    // To the top, until the first row is drawn (one wheel is sometimes eaten by a view still settling).
-    for (let i = 0; i < 5; i++) {
-      await page.mouse.wheel(0, -100_000);
-      await nextFrames(page);
-      if ((await renderedRows(tree)).some((r) => r.index === 0)) break;
-    }
+    if (!(await wheelToTop(page, tree, box))) return undefined;
     const seen = new Map<number, RowInfo>();
+    let still = 0;
     for (let step = 0; step < maxWheelSteps; step++) {
       const now = await renderedRows(tree);
       for (const row of now) seen.set(row.index, row);
@@ -193,7 +222,8 @@ export async function childRow(page: Page, tree: Locator, parent: string, match:
       await page.mouse.wheel(0, box.height / 2);
       await nextFrames(page);
       const after = Math.max(...(await renderedRows(tree)).map((r) => r.index), before);
-      if (after === before && !(hit && now.some((r) => r.index === hit.index))) return undefined; // the end, not found
+      still = after === before && !(hit && now.some((r) => r.index === hit.index)) ? still + 1 : 0;
+      if (still === 2) return undefined; // the end (two wheels drew nothing new: one may be eaten), not found
     }
     return undefined;
   }, timeoutMs);
@@ -205,10 +235,9 @@ export async function topRow(page: Page, tree: Locator, label: string, timeoutMs
   return until(`a top-level row ${label}`, async () => {
     const box = await tree.boundingBox();
     if (!box) return undefined;
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.mouse.wheel(0, -100_000);
-    await nextFrames(page);
-    for (let step = 0; step < maxWheelSteps; step++) {
+    if (!(await wheelToTop(page, tree, box))) return undefined;
+    let still = 0;
+    for (let step = 0; step < maxWheelSteps && still < 2; step++) {
       const now = await renderedRows(tree);
       const hit = now.find((r) => r.level === 1 && r.label === label);
       if (hit) {
@@ -218,7 +247,8 @@ export async function topRow(page: Page, tree: Locator, label: string, timeoutMs
       const before = Math.max(-1, ...now.map((r) => r.index));
       await page.mouse.wheel(0, box.height / 2);
       await nextFrames(page);
-      if (Math.max(-1, ...(await renderedRows(tree)).map((r) => r.index)) === before) return undefined;
+      // The end is where two wheels in a row draw nothing new (one may be eaten).
+      still = Math.max(-1, ...(await renderedRows(tree)).map((r) => r.index)) === before ? still + 1 : 0;
     }
     return undefined;
   }, timeoutMs);
@@ -262,7 +292,8 @@ export async function removeCopiesOf(storeDir: string, hosts: string[] = ['debug
 export async function rowMenu(page: Page, findRow: () => Promise<Locator>, itemLabel: string, timeoutMs = 30_000): Promise<void> {
   const item = page.locator('.context-view .action-label').filter({ hasText: exactly(itemLabel) }).first();
   await until(`"${itemLabel}" in a context menu`, async () => {
-    await (await findRow()).click({ button: 'right' });
+    const row = await findRow();
+    await row.click({ button: 'right' });
     try {
       await item.waitFor({ timeout: menuTimeoutMs });
     } catch {
@@ -271,8 +302,9 @@ export async function rowMenu(page: Page, findRow: () => Promise<Locator>, itemL
       return undefined;
     }
     // The menu acts on the row that was under the pointer, which VS Code focuses. A refresh can
-    // move rows between finding one and clicking it: then the menu belongs to another row.
-    if (await (await findRow()).evaluate((row) => row.classList.contains('focused'))) return true;
+    // move rows between finding one and clicking it: then the menu belongs to another row. (The
+    // row is not looked for again: the open menu takes the wheel a search would scroll with.)
+    if (await row.evaluate((element) => element.classList.contains('focused'), undefined, { timeout: 1_000 }).catch(() => false)) return true;
     console.log(`      the context menu opened on another row (the tree moved): right-clicking again`);
     await page.keyboard.press('Escape');
     return undefined;

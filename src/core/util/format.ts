@@ -31,3 +31,15 @@ export function formatAge(from: Date, now = new Date()): string {
   }
   return 'just now';
 }
+
+/**
+ * "14:55" today, "Nov 28 14:55" before: a start time that stays true while a view shows it (an
+ * age would go stale, or force a redraw on every refresh).
+ */
+export function formatSince(from: Date, now = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const time = `${pad(from.getHours())}:${pad(from.getMinutes())}`;
+  if (from.toDateString() === now.toDateString()) return time;
+  const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][from.getMonth()];
+  return `${month} ${from.getDate()}${from.getFullYear() === now.getFullYear() ? '' : ` ${from.getFullYear()}`} ${time}`;
+}

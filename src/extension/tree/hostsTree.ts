@@ -1,8 +1,11 @@
 // Hosts → containers → processes. Every host is listed at once and filled in as it answers;
 // hosts load in parallel, and one that fails shows its error (with a retry action) without
 // holding up the others. Processes are read when a container is expanded.
+// A host that answers redraws only itself, and only when what it shows changed: a redraw drops
+// VS Code's handles to the rows under it, and a context menu open on one of them would then run
+// its command with no row at all (the periodic refresh made that happen every 30 s).
 import * as vscode from 'vscode';
-import { containerProcesses, errorSentence, forgetHost, formatAge, listContainers, type ContainerInfo, type TopProcess } from '../../core';
+import { containerProcesses, errorSentence, forgetHost, formatSince, listContainers, type ContainerInfo, type TopProcess } from '../../core';
 import { describeForLog } from '../fixes';
 import type { Services } from '../services';
 import { contextValues } from './contextValues';
@@ -13,7 +16,7 @@ type HostState = { status: 'loading' } | { status: 'ok'; containers: ContainerIn
 
 export class HostNode {
   readonly kind = 'host';
-  constructor(readonly name: string, readonly state: HostState) {}
+  constructor(readonly name: string, public state: HostState) {}
 }
 export class ContainerNode {
   readonly kind = 'container';
@@ -37,7 +40,8 @@ export function containerContext(info: ContainerInfo): string {
 export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
   private readonly changed = new vscode.EventEmitter<HostsTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly states = new Map<string, HostState>();
+  /** One node per host for the life of the view: VS Code redraws a host by the node it was given. */
+  private readonly nodes = new Map<string, HostNode>();
   private loading = new Map<string, Promise<void>>();
 
   constructor(private readonly services: Pick<Services, 'core' | 'hostNames' | 'log'>) {}
@@ -46,39 +50,53 @@ export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
   refresh(): Promise<void> {
     const names = this.services.hostNames();
     void vscode.commands.executeCommand('setContext', 'snapdebug.noHosts', names.length === 0);
-    for (const name of [...this.states.keys()]) if (!names.includes(name)) this.states.delete(name);
-    this.changed.fire(undefined);
+    const before = [...this.nodes.keys()];
+    for (const name of before) if (!names.includes(name)) this.nodes.delete(name);
+    if (names.length !== before.length || names.some((name, i) => before[i] !== name)) this.changed.fire(undefined);
     return Promise.all(names.map((name) => this.load(name))).then(() => undefined);
   }
 
   /** Reloads one host, dropping its connection first (the retry action). */
   retry(name: string): Promise<void> {
     forgetHost(this.services.core(), name);
-    this.states.set(name, { status: 'loading' });
-    this.changed.fire(undefined);
+    this.show(name, { status: 'loading' });
     return this.load(name);
   }
 
   containers(host: string): ContainerInfo[] {
-    const state = this.states.get(host);
+    const state = this.nodes.get(host)?.state;
     return state?.status === 'ok' ? state.containers : [];
+  }
+
+  private node(name: string): HostNode {
+    let node = this.nodes.get(name);
+    if (!node) {
+      node = new HostNode(name, { status: 'loading' });
+      this.nodes.set(name, node);
+    }
+    return node;
+  }
+
+  /** Sets a host's state and redraws that host, unless nothing it shows changed. */
+  private show(name: string, state: HostState): void {
+    const node = this.nodes.get(name);
+    if (!node) return; // no longer configured
+    if (JSON.stringify(node.state) === JSON.stringify(state)) return;
+    node.state = state;
+    this.changed.fire(node);
   }
 
   private load(name: string): Promise<void> {
     const pending = this.loading.get(name);
     if (pending) return pending;
+    this.node(name);
     const work = listContainers(this.services.core(), name)
-      .then((containers) => {
-        this.states.set(name, { status: 'ok', containers });
-      })
+      .then((containers) => this.show(name, { status: 'ok', containers }))
       .catch((error: unknown) => {
         this.services.log.error(`host ${name}: ${describeForLog(error)}`);
-        this.states.set(name, { status: 'error', message: errorSentence(error) });
+        this.show(name, { status: 'error', message: errorSentence(error) });
       })
-      .finally(() => {
-        this.loading.delete(name);
-        this.changed.fire(undefined);
-      });
+      .finally(() => this.loading.delete(name));
     this.loading.set(name, work);
     return work;
   }
@@ -107,7 +125,7 @@ export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
         const item = new vscode.TreeItem(info.name, info.state === 'running' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
         item.id = `container:${info.host}/${info.id}`;
         item.contextValue = containerContext(info);
-        const uptime = info.state === 'running' && info.startedAt ? `up ${formatAge(new Date(info.startedAt * 1000)).replace(' ago', '')}` : info.state;
+        const uptime = info.state === 'running' && info.startedAt ? `up since ${formatSince(new Date(info.startedAt * 1000))}` : info.state;
         item.description = [info.image.replace(/^localhost\//, ''), uptime, info.checkpointed ? 'checkpointed' : '', info.copyOf ? `copy of ${info.copyOf}` : ''].filter(Boolean).join(' · ');
         item.tooltip = new vscode.MarkdownString(`**${info.name}** on ${info.host}\n\nimage: ${info.image}\n\nstate: ${info.state}${info.checkpointed ? ' (holds a checkpoint: Restore in Place)' : ''}${info.copyOf ? `\n\nrestored from snapshot ${info.copyOf}` : ''}`);
         item.iconPath = info.state === 'running'
@@ -130,11 +148,8 @@ export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
   async getChildren(node?: HostsTreeNode): Promise<HostsTreeNode[]> {
     if (!node) {
       return this.services.hostNames().map((name) => {
-        if (!this.states.has(name)) {
-          this.states.set(name, { status: 'loading' });
-          void this.load(name);
-        }
-        return new HostNode(name, this.states.get(name)!);
+        if (!this.nodes.has(name)) void this.load(name);
+        return this.node(name);
       });
     }
     if (node.kind === 'host') {

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { isAbortError } from '../../../src/core/util/abort';
 import { describeError, SnapdebugError } from '../../../src/core/util/errors';
-import { formatAge, formatBytes, formatDuration } from '../../../src/core/util/format';
+import { formatAge, formatBytes, formatDuration, formatSince } from '../../../src/core/util/format';
 import { KeyedLocks, Semaphore } from '../../../src/core/util/semaphore';
 import { wildcardRegExp } from '../../../src/core/util/wildcard';
 
@@ -262,5 +262,16 @@ describe('SnapdebugError / describeError', () => {
     assert.equal(describeError(new TypeError('bad type')), 'bad type');
     assert.equal(describeError('a string'), 'a string');
     assert.equal(describeError(42), '42');
+  });
+});
+
+describe('formatSince', () => {
+  // Local times: the test builds them the way the function reads them.
+  const now = new Date(2026, 10, 30, 15, 4);
+
+  it('gives the time alone today, the day before that, and the year only when it differs', () => {
+    assert.equal(formatSince(new Date(2026, 10, 30, 9, 5), now), '09:05');
+    assert.equal(formatSince(new Date(2026, 10, 28, 23, 59), now), 'Nov 28 23:59');
+    assert.equal(formatSince(new Date(2025, 0, 2, 7, 0), now), 'Jan 2 2025 07:00');
   });
 });

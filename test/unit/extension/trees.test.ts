@@ -212,6 +212,27 @@ describe('HostsTree', () => {
     assert.ok(changes >= 2, 'the view was told twice: loading, then loaded');
   });
 
+  it('a refresh redraws only the hosts whose containers changed, by the node the view was given', async () => {
+    // A redraw drops VS Code's handles to the rows under it: a context menu open on one would run
+    // its command with no row. So an unchanged host is not redrawn, and a changed one alone.
+    const prodEntries = prodPsEntries();
+    fake.settings.set('snapdebug.hosts', ['prod', 'debug']);
+    const tree = makeServices(makeCore({ prod: podmanHost(prodEntries), debug: podmanHost(debugPsEntries()) })).views.hosts;
+    const given = (await tree.getChildren())!;
+    await tree.refresh();
+    const changes: unknown[] = [];
+    tree.onDidChangeTreeData((node) => changes.push(node));
+
+    await tree.refresh();
+    assert.deepEqual(changes, [], 'nothing changed: nothing redrawn');
+
+    prodEntries.pop();
+    await tree.refresh();
+    assert.equal(changes.length, 1);
+    assert.equal(changes[0], given[0], 'prod alone, as the node the view holds');
+    assert.equal(tree.containers('prod').length, 3);
+  });
+
   it('shows "no containers" for a host without any, and drops hosts no longer configured', async () => {
     fake.settings.set('snapdebug.hosts', ['prod', 'empty']);
     const tree = makeServices(makeCore({ prod: podmanHost(prodPsEntries()), empty: podmanHost([]) })).views.hosts;
