@@ -148,3 +148,15 @@ export async function runCli(store: string, args: string[], options: { sshConfig
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+/**
+ * What a failed (often: timed-out) test leaves for its reader: the last commands the core ran to
+ * the end, and what still runs on the hosts (podman, CRIU, tar, gdb…) — where a hang waits.
+ */
+export async function describeStall(core: { commands: string[] }, hosts: string[]): Promise<void> {
+  console.log(`      last commands the core finished:\n${core.commands.slice(-15).map((c) => `        ${c}`).join('\n')}`);
+  for (const host of hosts) {
+    const ps = await labSsh(host, "ps -eo pid,etimes,stat,args --sort=start_time | grep -E 'podman|criu|conmon|tar |gdb|nsenter|snapdebug' | grep -v grep | tail -20").catch((error: Error) => error.message);
+    console.log(`      still running on ${host}:\n${ps.trimEnd().split('\n').map((l) => `        ${l}`).join('\n')}`);
+  }
+}

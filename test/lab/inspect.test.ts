@@ -18,7 +18,7 @@ import { discardCopy } from '../../src/core/snapshot/copies';
 import { restoreSnapshot } from '../../src/core/snapshot/restore';
 import type { SnapshotMeta } from '../../src/core/snapshot/store';
 import { shellJoin } from '../../src/core/util/quote';
-import { containerIp, labCore, labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
+import { containerIp, describeStall, labCore, labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
 
 interface CtlProcess { pid: number; command: string; cmdline?: string; environment_variables?: Record<string, string>; children?: CtlProcess[] }
 interface CtlDoc {
@@ -88,6 +88,9 @@ describe('inspect, memory, diff and core against checkpointctl (lab)', function 
   const snapshots = new Map<string, SnapshotMeta>();
   const token = `snapdebug-heap-token-${randomBytes(8).toString('hex')}`;
   const childContainer = uniqueName('inspect-child');
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await describeStall(core, ['prod', 'debug']);
+  });
   after(async () => {
     await removeContainer('prod', childContainer).catch(() => undefined);
     core.cleanup();
@@ -166,7 +169,7 @@ describe('inspect, memory, diff and core against checkpointctl (lab)', function 
     const result = await coreFromSnapshot(core, meta, { pid: 1, outDir: dir });
     assert.deepEqual(result.fetched, ['/app/counter'], `the program, from the image on prod: ${JSON.stringify(result.missing)}`);
     const gdbCommands = ['-ex', 'bt', '-ex', 'print tick_count', '-ex', 'print last_message'];
-    const fromCore = execFileSync('gdb', ['-nx', '-batch', '-x', result.gdbinitPath, ...gdbCommands], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const fromCore = execFileSync('gdb', ['-nx', '-batch', '-x', result.gdbinitPath, ...gdbCommands], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
 
     // The copy is restored stopped (CRIU's leave-stopped, for this restore only), so its counter
     // has not moved when gdb attaches.
@@ -181,7 +184,8 @@ describe('inspect, memory, diff and core against checkpointctl (lab)', function 
       const pid = (await labSsh('debug', `podman inspect -f '{{.State.Pid}}' ${copy.name}`)).trim();
       assert.match(pid, /^[1-9]\d*$/);
       // As Snapshot & Debug attaches natively: the program and libraries through /proc (attach.ts).
-      const attached = await labSsh('debug', `${shellJoin(['gdb', '-nx', '-batch', '-iex', `set sysroot /proc/${pid}/root`, `/proc/${pid}/exe`, '--pid', pid, ...gdbCommands])} 2>&1`);
+      // (Bounded: a gdb stuck attaching would otherwise hold the test until its own timeout, unexplained.)
+      const attached = await labSsh('debug', `${shellJoin(['timeout', '60', 'gdb', '-nx', '-batch', '-iex', `set sysroot /proc/${pid}/root`, `/proc/${pid}/exe`, '--pid', pid, ...gdbCommands])} 2>&1`);
       // The backtrace `bt` printed: from its last frame #0 (loading a core prints frame #0 too).
       const frames = (out: string) => [...out.slice(out.lastIndexOf('\n#0 ')).matchAll(/^#\d+\s+(?:0x[0-9a-f]+ in )?(\w+) \(/gm)].map((m) => m[1]);
       const value = (out: string, n: number) => new RegExp(`^\\$${n} = (.*)$`, 'm').exec(out)?.[1];
