@@ -10,6 +10,7 @@ import { describeUndone } from './remote/failure';
 import type { RemoteWork } from './remote/work';
 import { prelude } from './remote/shellLib';
 import { freeBytes } from './snapshot/transfer';
+import { probeSourceLink } from './snapshot/hostToHost';
 import { describeError, SnapdebugError, type Fix } from './util/errors';
 import { formatBytes } from './util/format';
 import { versionAtLeast } from './util/version';
@@ -269,6 +270,21 @@ const cpuinfoCheckScript = `${prelude}
 base64 -d > "$1/cpuinfo.img" && r criu cpuinfo check -D "$1"
 `;
 
+/**
+ * Whether the peer reaches the source itself, by name, with the host key verified from here: then
+ * archives can go host to host (snapshot/hostToHost.ts). Not reaching it is no failure: archives
+ * then go through this machine, and the line says why.
+ */
+async function hostToHostLink(source: Host, peer: Host): Promise<DoctorCheck> {
+  return check(`link ${peer.name} → ${source.name}`, () =>
+    inWorks([peer], 'doctor: host-to-host link', async ([peerWork]) => {
+      const link = await probeSourceLink(source, peerWork!);
+      if ('reason' in link) return { level: 'warn' as const, detail: `archives go through this machine: ${link.reason}` };
+      return { level: 'ok' as const, detail: `${peer.name} reaches ${source.name} at ${link.link.address} and sees the host key verified here: archives can go host to host` };
+    }),
+  );
+}
+
 /** `criu cpuinfo dump` on the source, `criu cpuinfo check` of that image on the peer. */
 async function cpuCompatibility(source: Host, peer: Host): Promise<DoctorCheck> {
   return check(`cpu ${source.name} → ${peer.name}`, () =>
@@ -297,6 +313,7 @@ export async function doctor(core: Core, hostName: string, peerName?: string): P
       checks.push(await cpuCompatibility(host, peer));
       const [a, b] = await Promise.all([host.capabilities(), peer.capabilities()]);
       checks.push(...(await restorableOnPeer(host, peer)));
+      checks.push(await hostToHostLink(host, peer));
       if (a.podmanVersion.split('.')[0] !== b.podmanVersion.split('.')[0]) {
         checks.push({ name: 'podman versions', level: 'warn', detail: `podman ${a.podmanVersion} on ${hostName}, ${b.podmanVersion} on ${peerName}`, fix: { text: 'Restores across podman major versions may fail: align them.' } });
       }

@@ -63,6 +63,9 @@ describe('snapdebug CLI (lab)', function () {
     assert.equal(check('debug: criu check')?.detail, 'Looks good.');
     assert.match(check('podman')?.detail ?? '', /podman 5\.4\.2/);
     assert.equal(check('cpu prod → debug')?.level, 'ok');
+    // The lab's hosts reach each other by name on the lab's link: archives may go host to host.
+    assert.equal(check('link debug → prod')?.level, 'ok', JSON.stringify(check('link debug → prod')));
+    assert.match(check('link debug → prod')?.detail ?? '', /^debug reaches prod at 10\.77\.0\.\d+ and sees the host key verified here/);
 
     const bad = await cli('--json', '--remote-tmp', '/nonexistent/dir', 'doctor', 'prod');
     assert.equal(bad.code, 1);
