@@ -27,7 +27,7 @@ interface CliLine {
   attach?: { address: string; port: number };
 }
 
-interface OursPhases {
+export interface OursPhases {
   prepare: number;
   checkpointAndSend: number;
   restore: number;
@@ -36,7 +36,7 @@ interface OursPhases {
 }
 
 /** Runs `snapdebug debug`, resolves at the inspector's first answer; returns ms, phases and the copy. */
-async function oursOnce(ctx: BenchContext, cli: string, container: string, storeDir: string): Promise<{ ms: number; phases: OursPhases; copy: string | undefined }> {
+export async function oursOnce(ctx: BenchContext, cli: string, container: string, storeDir: string, extraArgs: string[] = []): Promise<{ ms: number; phases: OursPhases; copy: string | undefined }> {
   const started = performance.now();
   // The CLI's progress lines on stderr mark its phases (timestamped here as they arrive).
   const marks = new Map<string, number>();
@@ -45,7 +45,7 @@ async function oursOnce(ctx: BenchContext, cli: string, container: string, store
     ['restore', /^Restoring /],
     ['attach', /runs on .*; attaching/],
   ];
-  const child = spawn('node', [cli, '--ssh-config', ctx.sshConfig, '--store', storeDir, '--json', 'debug', `prod/${container}`, '--to', 'debug'], {
+  const child = spawn('node', [cli, '--ssh-config', ctx.sshConfig, '--store', storeDir, '--json', 'debug', `prod/${container}`, '--to', 'debug', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = ctx.cleanup.add(`snapdebug debug (pid ${child.pid})`, () => {
@@ -94,7 +94,7 @@ async function oursOnce(ctx: BenchContext, cli: string, container: string, store
   }
 }
 
-interface ManualPhases {
+export interface ManualPhases {
   checkpoint: number;
   down: number;
   up: number;
@@ -104,7 +104,7 @@ interface ManualPhases {
 }
 
 /** The seed's manual sequence with OpenSSH; returns ms per phase. */
-async function manualOnce(ctx: BenchContext, container: string, n: number): Promise<ManualPhases> {
+export async function manualOnce(ctx: BenchContext, container: string, n: number): Promise<ManualPhases> {
   const archive = `/var/tmp/snapdebug-bench-${ctx.tag}-manual-${n}.tar.zst`;
   const local = join(ctx.tmp, `manual-${n}.tar.zst`);
   const copy = `snapdebug-bench-${ctx.tag}-manual-${n}`;

@@ -29,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): Services {
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('snapdebug')) return;
       core.resetIfChanged(); // new SSH config, store or sudo settings: new connections
+      services.views.hosts.startOver();
       services.refreshAll();
       scheduleRefresh();
     }),

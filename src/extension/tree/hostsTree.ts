@@ -56,6 +56,12 @@ export class HostsTree implements vscode.TreeDataProvider<HostsTreeNode> {
     return Promise.all(names.map((name) => this.load(name))).then(() => undefined);
   }
 
+  /** Forgets every host's state and redraws the whole view: the settings changed (other hosts, new connections). */
+  startOver(): void {
+    this.nodes.clear();
+    this.changed.fire(undefined);
+  }
+
   /** Reloads one host, dropping its connection first (the retry action). */
   retry(name: string): Promise<void> {
     forgetHost(this.services.core(), name);
