@@ -72,6 +72,8 @@ export interface HostLeftovers {
   processes: string[];
   /** Fenced copies' networks whose copy is gone, and our nftables table with no fence left to need it. */
   fences: string[];
+  /** authorized_keys files still granting a host-to-host fetch key (snapdebug-fetch-…). */
+  authkeys: string[];
 }
 
 const leftoversScript = (namePattern: string) => `
@@ -97,6 +99,7 @@ for n in $nets; do
   podman container exists "$c" 2>/dev/null || echo "fence $n"
 done
 [ -z "$nets" ] && nft list table inet snapdebug >/dev/null 2>&1 && echo "fence table inet snapdebug"
+for f in /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys; do grep -qs snapdebug-fetch "$f" && echo "authkey $f"; done
 for d in /proc/[0-9]*; do
   [ "$(cat "$d/comm" 2>/dev/null)" = podman ] || continue
   a=$(tr '\\0' ' ' < "$d/cmdline" 2>/dev/null) || continue
@@ -107,8 +110,8 @@ true
 
 export async function leftoversOn(host: string, namePattern: string): Promise<HostLeftovers> {
   const out = await hostShell(host, leftoversScript(namePattern));
-  const found: HostLeftovers = { work: [], kept: [], images: [], containers: [], volumes: [], processes: [], fences: [] };
-  const key: Record<string, keyof HostLeftovers> = { work: 'work', kept: 'kept', images: 'images', container: 'containers', volume: 'volumes', process: 'processes', fence: 'fences' };
+  const found: HostLeftovers = { work: [], kept: [], images: [], containers: [], volumes: [], processes: [], fences: [], authkeys: [] };
+  const key: Record<string, keyof HostLeftovers> = { work: 'work', kept: 'kept', images: 'images', container: 'containers', volume: 'volumes', process: 'processes', fence: 'fences', authkey: 'authkeys' };
   for (const line of out.split('\n')) {
     const [kind = '', ...rest] = line.split(' ');
     if (key[kind]) found[key[kind]].push(rest.join(' '));

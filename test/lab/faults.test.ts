@@ -1,9 +1,10 @@
 // Faults (issue 11): for each phase of checkpoint, pull, push, restore, migrate and Snapshot &
 // Debug, a real fault — the client SIGKILLed, its link cut (packets dropped, nobody hears a thing),
-// the target's temp folder full (a small tmpfs), CRIU failing on restore — and then, every time:
+// the link between the hosts cut while the debug host fetches from prod (host to host), the
+// target's temp folder full (a small tmpfs), CRIU failing on restore — and then, every time:
 // production runs with the same PID and answers; `podman ps` answers in under 10 s on every host
 // within 30 s of the fault; no work folder, checkpoint image, half-made copy or volume is left on
-// any host, nor a fenced copy's network or rules; no .part in the store after the next start; a migration leaves exactly one running
+// any host, nor a fenced copy's network or rules, nor a one-time fetch key in authorized_keys; no .part in the store after the next start; a migration leaves exactly one running
 // container; the error (when the client lived to say it) names the phase and what was cleaned.
 // The table of faults × phases is printed and kept in test-results/reliability.md.
 import { strict as assert } from 'node:assert';
@@ -11,10 +12,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cutLink, hostShell, mendLink } from '../../lab/links';
+import { hostLinkName, inNetns } from '../../lab/network';
+import { readState } from '../../lab/state';
 import { answers, containerPidOn, containerState, isClean, leftoversOn, partFiles, podmanPsSeconds, startCli, type CliRun, type HostLeftovers } from './faultKit';
 import { removeOrphanFences, waitFor } from './helpers';
 
-type Fault = 'client killed' | 'link cut' | 'temp folder full' | 'CRIU fails on restore';
+type Fault = 'client killed' | 'link cut' | 'host link cut' | 'temp folder full' | 'CRIU fails on restore';
 
 interface Case {
   workflow: string;
@@ -23,7 +26,7 @@ interface Case {
   args: () => string[];
   /** The progress line that says the phase has begun (when the fault strikes mid-phase). */
   at?: RegExp;
-  /** For a cut: whose link. */
+  /** For a cut: whose link (to this machine; for 'host link cut', to the other hosts). */
   cut?: 'prod' | 'debug';
   /** Names of what the case may create and must not leave (containers, volumes). */
   names: string;
@@ -43,6 +46,13 @@ const api = 'faults-api';
 const mig = 'faults-mig';
 const fullTmp = '/var/tmp/sdfull';
 const ttlAndCleanupMs = 30_000;
+
+/** Takes a host off the lab's link between hosts (or back): the host-to-host fetch stalls, nobody hears a thing. */
+async function hostLink(host: string, state: 'down' | 'up'): Promise<void> {
+  const pid = readState()?.hosts.find((h) => h.name === host)?.init.pid;
+  if (!pid) throw new Error(`lab host ${host} is not running`);
+  await inNetns(pid, 'ip', ['link', 'set', hostLinkName, state]);
+}
 
 describe('faults (lab): production survives every fault, and nothing is left on any host', function () {
   this.timeout(15 * 60_000);
@@ -123,6 +133,9 @@ describe('faults (lab): production survives every fault, and nothing is left on 
     { workflow: 'Snapshot & Debug', phase: 'checkpoint + transfer', fault: 'link cut', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /Receiving checkpoint/, cut: 'debug', names: copyNames },
     { workflow: 'Snapshot & Debug', phase: 'checkpoint + transfer', fault: 'temp folder full', args: () => ['debug', `prod/${api}`, '--to', 'debug'], names: copyNames },
     { workflow: 'Snapshot & Debug', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['debug', `prod/${api}`, '--to', 'debug'], names: copyNames },
+    // Snapshot & Debug host to host: the debug host fetching from prod with a one-time key
+    { workflow: 'Snapshot & Debug host to host', phase: 'fetch', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--host-to-host'], at: /fetches the archive from prod directly/, names: copyNames },
+    { workflow: 'Snapshot & Debug host to host', phase: 'fetch', fault: 'host link cut', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--host-to-host'], at: /fetches the archive from prod directly/, cut: 'prod', names: copyNames },
   ];
 
   for (const c of cases) {
@@ -139,6 +152,7 @@ describe('faults (lab): production survives every fault, and nothing is left on 
         struckAt = Date.now();
         if (c.fault === 'client killed') run.child.kill('SIGKILL');
         if (c.fault === 'link cut') await cutLink(c.cut!);
+        if (c.fault === 'host link cut') await hostLink(c.cut!, 'down');
         // The hosts are watched from the moment of the fault, while the client may still be
         // trying (a cut link leaves it waiting for its keepalives; it gives up on its own).
         const deadline = struckAt + ttlAndCleanupMs;
@@ -180,7 +194,7 @@ describe('faults (lab): production survives every fault, and nothing is left on 
         throw error;
       } finally {
         run?.child.kill('SIGKILL');
-        if (c.cut) await mendLink(c.cut);
+        if (c.cut) await (c.fault === 'host link cut' ? hostLink(c.cut, 'up') : mendLink(c.cut));
         if (c.fault === 'CRIU fails on restore') await hostShell('debug', `sed -i '/snapdebug-fault/d' /etc/criu/runc.conf`);
         await hostShell('debug', `podman ps -a --format '{{.Names}}' | grep -E '${copyNames}' | xargs -r podman rm -f -t 0 >/dev/null 2>&1; true`);
         // A copy that outlived its case (its work had finished) was fenced: its fence goes with it here.

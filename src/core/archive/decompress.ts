@@ -37,9 +37,15 @@ export function zstdProgram(): string | undefined {
   return zstdPath ?? undefined;
 }
 
-/** zstd -d in a child process, with backpressure both ways; a bad stream fails with zstd's words. */
-export function zstdProcess(program: string): Duplex {
-  const child = spawn(program, ['-d', '-c', '-q', `--memory=${maxZstdWindowBytes / 1024 / 1024}MB`], { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * zstd in a child process, with backpressure both ways; a bad stream fails with zstd's words.
+ * Decompressing, it refuses frames asking for a larger window than we allow. Compressing, it
+ * uses podman's level (3) on every core: a relabelled archive crossing a slow link as a plain tar
+ * took 3× the manual sequence's time for a heap of JSON objects (docs/benchmarks.md, debug-wan).
+ */
+export function zstdProcess(program: string, mode: 'decompress' | 'compress' = 'decompress'): Duplex {
+  const args = mode === 'decompress' ? ['-d', '-c', '-q', `--memory=${maxZstdWindowBytes / 1024 / 1024}MB`] : ['-3', '-T0', '-c', '-q'];
+  const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   const duplex = new Duplex({
@@ -65,7 +71,7 @@ export function zstdProcess(program: string): Duplex {
   // 'close' comes after stdout has given all its data: only then is the output known complete.
   child.once('close', (code, signal) => {
     if (code === 0) duplex.push(null);
-    else duplex.destroy(new Error(`zstd -d failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
+    else duplex.destroy(new Error(`zstd ${args[0]} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
   });
   child.once('error', (error) => duplex.destroy(error));
   child.stdin.on('error', (error) => duplex.destroy(error)); // EPIPE when zstd has already failed

@@ -252,7 +252,7 @@ async function streamInto(
       ? pushArchive(
           core,
           () => tee,
-          { id, work: alongside.work, path: alongside.path, rewrite: alongside.rewriteFor(id), resumable: false, label: `Sending to ${alongside.work.host.name}` },
+          { id, work: alongside.work, path: alongside.path, rewrite: alongside.rewriteFor(id), compress: compressionOf(options) !== 'none', resumable: false, label: `Sending to ${alongside.work.host.name}` },
           control,
         )
       : undefined;

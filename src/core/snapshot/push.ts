@@ -1,12 +1,13 @@
 // push: a snapshot from the store to a file inside a work's private folder on a host, verified
-// there before use. A copy's archive is relabelled on the way (see archive/relabel.ts); otherwise
+// there before use. A copy's archive is relabelled on the way (see archive/relabel.ts) and
+// compressed again with zstd unless the snapshot was taken uncompressed; otherwise
 // the bytes sent are the store's bytes, and their hash must still match the one recorded at
 // checkpoint time; the store re-hashes its archive before each send (the first and every resume)
 // and refuses a replaced one before a byte leaves. The file lives as long as the work: removed
 // when it finishes or is undone.
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { decompressor } from '../archive/decompress';
+import { decompressor, zstdProcess, zstdProgram } from '../archive/decompress';
 import { approveCopy, pathProbe } from '../archive/copyPolicy';
 import { DumpRewriter, entryRenames, entryRewrites, type CopyDumps, type CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
@@ -42,7 +43,17 @@ export function archiveFileName(meta: Pick<SnapshotMeta, 'archive'>, relabelled:
 export async function pushArchive(
   core: Core,
   open: () => Readable | Promise<Readable>,
-  request: { id: string; work: RemoteWork; path: string; rewrite?: CopyRewrite; sizeHint?: number; resumable: boolean; label: string },
+  request: {
+    id: string;
+    work: RemoteWork;
+    path: string;
+    rewrite?: CopyRewrite;
+    /** Whether a relabelled archive is compressed again (zstd, when this machine has it) before it is sent. */
+    compress?: boolean;
+    sizeHint?: number;
+    resumable: boolean;
+    label: string;
+  },
   control: WorkControl = {},
 ): Promise<PushedArchive & { relabelled: boolean }> {
   const { work, rewrite } = request;
@@ -54,9 +65,12 @@ export async function pushArchive(
     const archive = await open();
     if (!rewrite) return archive;
     rewriter = new DumpRewriter(entryRewrites(rewrite), entryRenames(rewrite), { approve });
-    const chain: [Readable, ...Duplex[]] = [archive, decompressor(), rewriter];
+    // The relabelling needs the plain tar; what crosses the link is compressed again, as podman
+    // wrote it (podman restores a zstd archive whatever its name). Slow links are where it counts.
+    const zstd = request.compress !== false ? zstdProgram() : undefined;
+    const chain: [Readable, ...Duplex[]] = [archive, decompressor(), rewriter, ...(zstd ? [zstdProcess(zstd, 'compress')] : [])];
     pipeline(chain).catch(() => undefined);
-    return rewriter;
+    return chain.at(-1) as Duplex;
   };
   const received = await sendToHost(work, request.path, source, {
     ...(control.signal && { signal: control.signal }),
@@ -98,7 +112,8 @@ export async function pushSnapshot(
   };
   let pushed: PushedArchive & { relabelled: boolean };
   try {
-    pushed = await pushArchive(core, open, { id: meta.id, work, path, ...(options.rewrite && { rewrite: options.rewrite }), sizeHint: meta.size, resumable: true, label }, control);
+    const compress = meta.compression !== 'none';
+    pushed = await pushArchive(core, open, { id: meta.id, work, path, ...(options.rewrite && { rewrite: options.rewrite }), compress, sizeHint: meta.size, resumable: true, label }, control);
   } finally {
     first?.destroy(); // never sent (the host refused first): let go of the file
   }

@@ -6,7 +6,8 @@
 // down is refused, and nothing more of it is sent.
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { createCore } from '../../../src/core/core';
@@ -19,7 +20,7 @@ import type { SnapshotMeta } from '../../../src/core/snapshot/store';
 import { SnapdebugError } from '../../../src/core/util/errors';
 import type { ProgressEvent } from '../../../src/core/util/progress';
 import { LocalRunner, type RunOptions, type RunResult, type Runner, type StreamProcess } from '../../../src/core/ssh/runner';
-import { makeTempDir } from '../helpers';
+import { fixture, makeTempDir } from '../helpers';
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -190,6 +191,45 @@ describe('transfers resume after a dropped link', function () {
         assert.equal(again.at(-1)!.bytes, data.length, 'the whole archive was hashed again');
       } finally {
         core.dispose();
+      }
+    });
+
+    it('a relabelled archive crosses the link compressed as the snapshot was (zstd), and plain when it was not', async () => {
+      // A real podman archive's layout; slow links are where sending it as a plain tar hurt.
+      const layout = readFileSync(fixture('demo-api-layout.tar.zst'));
+      for (const compression of ['zstd', 'none'] as const) {
+        const bytes = compression === 'zstd' ? layout : execFileSync('zstd', ['-dc'], { input: layout, maxBuffer: 64 * MiB });
+        const id = `relabelled-${compression}`;
+        const core = createCore({ prompts: undefined as never, storeDir: join(temp.dir, `store-${compression}`) });
+        core.store.ensure();
+        writeFileSync(core.store.partPath(id), bytes);
+        const meta = core.store.commit(core.store.partPath(id), {
+          id,
+          kind: 'checkpoint',
+          createdAt: '2026-12-01T00:00:00.000Z',
+          source: { host: 'prod', container: 'demo-api' },
+          podmanVersion: '5.4.2',
+          options: { leaveRunning: true, compress: compression },
+          compression,
+          archive: `${id}${compression === 'zstd' ? '.tar.zst' : '.tar'}`,
+          size: bytes.length,
+          sha256: sha256(bytes),
+          sourceLeftRunning: true,
+          timings: { checkpointMs: 1, totalMs: 1 },
+        });
+        const dir = join(temp.dir, `host-${compression}`);
+        mkdirSync(dir);
+        try {
+          const pushed = await pushSnapshot(core, meta, workOn(new Host('debug', new DroppingRunner(0, 0)), dir, true), { rewrite: { labels: { 'snapdebug.origin': id }, original: {} } });
+          const sent = readFileSync(pushed.path);
+          assert.equal(sent.readUInt32LE(0) === 0xfd2fb528, compression === 'zstd', `${compression}: zstd magic`);
+          assert.equal(pushed.sha256, sha256(sent), 'the hash verified is the bytes sent');
+          const tar = compression === 'zstd' ? execFileSync('zstd', ['-dc'], { input: sent, maxBuffer: 64 * MiB }) : sent;
+          const config = JSON.parse(execFileSync('tar', ['-xOf', '-', 'config.dump'], { input: tar, encoding: 'utf8', maxBuffer: 64 * MiB })) as { labels: Record<string, string> };
+          assert.equal(config.labels['snapdebug.origin'], id, `${compression}: relabelled`);
+        } finally {
+          core.dispose();
+        }
       }
     });
 
