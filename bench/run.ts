@@ -14,7 +14,7 @@ import { debugWanBenchmark } from './debugWan';
 import { freezeBenchmark } from './freeze';
 import { inspectBenchmark } from './inspect';
 import { Cleanup } from './lib/cleanup';
-import { benchDir, repoRoot } from './lib/child';
+import { repoRoot } from './lib/child';
 import type { Benchmark, BenchContext } from './lib/context';
 import { leftoversHere, leftoversOnHosts } from './lib/leftovers';
 import { describeMachine, loadNow } from './lib/machine';
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
 
   process.stdout.write('\n' + terminalTable(results) + '\n');
   if (!values['no-write']) {
-    const merged = mergeResults(join(benchDir, 'results.json'), results, benchmarks.map((b) => b.id));
+    const merged = mergeResults(join(repoRoot, 'docs', 'benchmarks.json'), results, benchmarks.map((b) => b.id));
     const command = `npm run bench${positionals.length > 0 ? ` -- ${positionals.join(' ')}` : ''}`;
     writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), markdown({ date: machine.date, machine, command, results: merged }));
     say('wrote docs/benchmarks.md');

@@ -1,7 +1,8 @@
 // What a benchmark hands back, and how the run shows it: a table on the terminal, and
 // docs/benchmarks.md (date, machine, versions, the table, each benchmark's variants and notes).
-// Results are also kept in .bench/results.json, so a run of a subset rewrites the page with the
-// other benchmarks' latest results, each marked with when it was measured.
+// Results are also kept in docs/benchmarks.json (committed, so any checkout has them), and a run
+// of a subset rewrites the page with the other benchmarks' latest results, each marked with when
+// it was measured. (Kept in an ignored folder, they were lost by the first run in a new checkout.)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Machine } from './machine';
