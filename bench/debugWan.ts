@@ -246,6 +246,7 @@ export const debugWanBenchmark: Benchmark = {
       notes: [
         'wan: this machine ↔ each host 100 Mbit/s each way with 40 ms round trip (the relay carrying each host\'s sshd); host ↔ host 1 Gbit/s (tbf on the lab link). The manual host-to-host sequence needs a key on prod that debug accepts: made before the rounds, untimed, removed after (ours needs none lasting: a one-time key, forced command, removed in every outcome).',
         ...notes,
+        'Host to host, the source exports a plain tar (the debug host splices the relabelled head in by byte offset): a compressible heap crosses the host link several times larger than podman\'s zstd archive, and is hashed on both hosts. Ours also counts its preparation (connecting, probing both hosts, planning the copy and its fence) over the 40 ms link; the manual sequences count none.',
       ],
     };
   },
