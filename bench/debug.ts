@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startBallastApi } from './lib/containers';
+import { discardBenchCopy, startBallastApi } from './lib/containers';
 import { fmtMs, fmtRange, type BenchContext, type Benchmark } from './lib/context';
 import { median, rounds, type Contender, type Series } from './lib/harness';
 import { inspectorVersion, openSshRelay, waitForInspector } from './lib/inspector';
@@ -182,14 +182,7 @@ export const debugBenchmark: Benchmark = {
           return result.ms;
         } finally {
           rmSync(storeDir, { recursive: true, force: true });
-          // The copy is named after the container (snapdebug-bench-<tag>-api-snap-HHMMSS-RANDOM); what
-          // goes with it (its CRIU options file) is named after the copy.
-          const name = copy ?? `${container}-snap-`;
-          await ssh(
-            ctx.sshConfig,
-            'debug',
-            `podman ps -a --format '{{.Names}}' | grep -F ${q(name)} | xargs -r podman rm -f -t 0 >/dev/null; rm -f /var/tmp/snapdebug-criu-${q(name)}*.conf`,
-          );
+          await discardBenchCopy(ctx, build.cli, container, copy);
         }
       },
     };

@@ -10,7 +10,7 @@ import { labLink } from '../lab/linkProfile';
 import { readState } from '../lab/state';
 import type { LinkProfile } from '../lab/shaping';
 import { manualOnce, oursOnce, type ManualPhases, type OursPhases } from './debug';
-import { demoApiImage, startBallastApi } from './lib/containers';
+import { demoApiImage, discardBenchCopy, startBallastApi } from './lib/containers';
 import { fmtMs, fmtRange, type BenchContext, type Benchmark } from './lib/context';
 import { median, rounds, type Contender, type Series } from './lib/harness';
 import { openSshRelay, waitForInspector } from './lib/inspector';
@@ -107,11 +107,6 @@ async function manualHostToHostOnce(ctx: BenchContext, container: string, n: num
   }
 }
 
-async function removeOurCopy(ctx: BenchContext, container: string, copy: string | undefined): Promise<void> {
-  const name = copy ?? `${container}-snap-`;
-  await ssh(ctx.sshConfig, 'debug', `podman ps -a --format '{{.Names}}' | grep -F ${q(name)} | xargs -r podman rm -f -t 0 >/dev/null; rm -f /var/tmp/snapdebug-criu-${q(name)}*.conf`);
-}
-
 interface KindResult {
   kind: string;
   anchor: Series;
@@ -146,7 +141,7 @@ async function measureKind(ctx: BenchContext, cli: string, kind: string, contain
         return once.ms;
       } finally {
         rmSync(storeDir, { recursive: true, force: true });
-        await removeOurCopy(ctx, container, copy);
+        await discardBenchCopy(ctx, cli, container, copy);
       }
     },
   });

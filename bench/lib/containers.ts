@@ -1,6 +1,7 @@
 // Containers the benchmarks run on the lab hosts for themselves (never the lab's own demo
 // containers, which other suites use): demo-api with a heap of a chosen size, removed by the
 // benchmark's cleanup whatever happens.
+import { execa } from 'execa';
 import type { BenchContext } from './context';
 import { q, ssh } from './openssh';
 
@@ -16,4 +17,23 @@ export async function startBallastApi(ctx: BenchContext, host: string, name: str
     if (Date.now() > deadline) throw new Error(`${name} on ${host} did not start serving within 120 s`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/**
+ * Removes a copy `snapdebug debug` made on debug, the way the product discards one (the container,
+ * its volumes, its kept CRIU options, its fence); when the run failed before naming its copy,
+ * whatever is named after the container, kept folders included — a copy removed with `podman rm`
+ * alone left its kept folder for the next session's sweep.
+ */
+export async function discardBenchCopy(ctx: BenchContext, cli: string, container: string, copy: string | undefined): Promise<void> {
+  if (copy) {
+    const done = await execa('node', [cli, '--ssh-config', ctx.sshConfig, 'discard', `debug/${copy}`], { reject: false });
+    if (done.exitCode === 0) return;
+  }
+  const name = copy ?? `${container}-snap-`;
+  await ssh(
+    ctx.sshConfig,
+    'debug',
+    `podman ps -a --format '{{.Names}}' | grep -F ${q(name)} | xargs -r podman rm -f -t 0 >/dev/null; for k in /var/tmp/snapdebug-k.*; do [ -f "$k/copy" ] && grep -qF ${q(name)} "$k/copy" && rm -rf "$k"; done; true`,
+  );
 }

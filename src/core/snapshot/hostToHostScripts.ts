@@ -1,7 +1,8 @@
 // The POSIX sh of a host-to-host transfer (hostToHost.ts): on the debug host a probe of the
 // source and the fetch itself; on the source the one-archive key. Each needs only sh, coreutils,
-// awk and OpenSSH. Every path is inside a work folder of ours; every other argument is checked
+// awk and OpenSSH (and zstd, used only when both hosts have it). Every path is inside a work folder of ours; every other argument is checked
 // here again before use, whatever the client checked.
+import { maxZstdWindowBytes } from '../archive/zstdFrames';
 import { prelude } from '../remote/shellLib';
 
 /** The name the pinned known_hosts line carries on the debug host (ssh's HostKeyAlias). */
@@ -80,12 +81,15 @@ cat "$w/fetch_key.pub"
  * with the relabelled head (the file `head`, made by this machine) in place of the first `skip`
  * bytes. The source's bytes are hashed as they arrive, all of them, for the store's check; the
  * ssh's PID goes into the undo list first, so a vanished client's watchdog ends it.
- * Arguments: sudo|root, work folder, skip, address, port, user, key type.
+ * A zstd archive (the source's podman compressed it) is decompressed here, as it arrives, with
+ * the window limited as for every archive we read: the copy's archive.tar is plain either way.
+ * Arguments: sudo|root, work folder, skip, address, port, user, key type, zstd|none.
  * Prints `source SHA256 BYTES` and `copy SHA256 BYTES`.
  */
 export const fetchScript = `${prelude}
-w=$1 skip=$2 addr=$3 port=$4 user=$5 type=$6
+w=$1 skip=$2 addr=$3 port=$4 user=$5 type=$6 compression=$7
 ours "$w" || exit 2
+case $compression in zstd) unpack() { zstd -dc -q --memory=${maxZstdWindowBytes / 1024 / 1024}MB; } ;; none) unpack() { cat; } ;; *) exit 2 ;; esac
 alg=$type; [ "$type" = ssh-rsa ] && alg=rsa-sha2-512,rsa-sha2-256
 case $skip in ''|*[!0-9]*) exit 2 ;; esac
 case $addr in ''|*[!0-9a-fA-F.:]*) exit 2 ;; esac
@@ -100,7 +104,7 @@ s=$!
 echo "fetch $s" >> "$w/undo"
 { sha256sum | awk '{print $1}'; } < "$w/source-hash" > "$w/source.sha" &
 h=$!
-{ cat "$w/head"; tee "$w/source-hash" < "$w/from-source" | tail -c +$((skip + 1)); } | tee -a "$f" | sha256sum | awk '{print $1}' > "$w/copy.sha"
+{ cat "$w/head"; tee "$w/source-hash" < "$w/from-source" | unpack | tail -c +$((skip + 1)); } | tee -a "$f" | sha256sum | awk '{print $1}' > "$w/copy.sha"
 wait "$s"
 c=$?
 wait "$h"
