@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { discardBenchCopy, startBallastApi } from './lib/containers';
 import { fmtMs, fmtRange, type BenchContext, type Benchmark } from './lib/context';
 import { median, rounds, type Contender, type Series } from './lib/harness';
-import { inspectorVersion, openSshRelay, waitForInspector } from './lib/inspector';
+import { inspectorVersion, openSshRelay, waitForInspector, type OpenSshRelay } from './lib/inspector';
 import { q, scp, ssh } from './lib/openssh';
 import { ratioText, verdict, type BenchResult, type Variant } from './lib/report';
 import { scratchPackage } from './lib/scratch';
@@ -126,7 +126,7 @@ export async function manualOnce(ctx: BenchContext, container: string, n: number
     phases[name] = now - mark;
     mark = now;
   };
-  let relay: Awaited<ReturnType<typeof openSshRelay>> | undefined;
+  let relay: OpenSshRelay | undefined;
   try {
     await ssh(ctx.sshConfig, 'prod', `podman container checkpoint --leave-running -e ${q(archive)} ${q(container)}`);
     lap('checkpoint');
@@ -134,18 +134,33 @@ export async function manualOnce(ctx: BenchContext, container: string, n: number
     lap('down');
     await scp(ctx.sshConfig, local, `debug:${archive}`);
     lap('up');
-    await ssh(ctx.sshConfig, 'debug', `podman container restore -i ${q(archive)} --name ${q(copy)} --ignore-static-ip --ignore-static-mac`);
-    lap('restore');
-    const pid = Number(await ssh(ctx.sshConfig, 'debug', `pid=$(podman inspect -f '{{.State.Pid}}' ${q(copy)}) && [ "$pid" -gt 1 ] && kill -USR1 "$pid" && echo "$pid"`));
-    lap('signal');
-    relay = await openSshRelay(ctx.sshConfig, 'debug', pid, 9229);
-    await waitForInspector(relay.port, 60_000);
-    lap('firstAnswer');
+    relay = await manualRestoreAndAttach(ctx, archive, copy, lap);
     return phases as ManualPhases;
   } finally {
     await relay?.close();
     for (const step of undo.reverse()) await step();
   }
+}
+
+/**
+ * How both manual sequences end on debug: `restore -i` under a new name, SIGUSR1 to the copy's
+ * Node.js, a relay into its network namespace, the inspector's first answer. The caller closes
+ * the relay it returns.
+ */
+export async function manualRestoreAndAttach(ctx: BenchContext, archive: string, copy: string, lap: (step: 'restore' | 'signal' | 'firstAnswer') => void): Promise<OpenSshRelay> {
+  await ssh(ctx.sshConfig, 'debug', `podman container restore -i ${q(archive)} --name ${q(copy)} --ignore-static-ip --ignore-static-mac >/dev/null`);
+  lap('restore');
+  const pid = Number(await ssh(ctx.sshConfig, 'debug', `pid=$(podman inspect -f '{{.State.Pid}}' ${q(copy)}) && [ "$pid" -gt 1 ] && kill -USR1 "$pid" && echo "$pid"`));
+  lap('signal');
+  const relay = await openSshRelay(ctx.sshConfig, 'debug', pid, 9229);
+  try {
+    await waitForInspector(relay.port, 60_000);
+  } catch (error) {
+    await relay.close();
+    throw error;
+  }
+  lap('firstAnswer');
+  return relay;
 }
 
 export const debugBenchmark: Benchmark = {

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { labLink } from '../lab/linkProfile';
 import { readState } from '../lab/state';
 import type { LinkProfile } from '../lab/shaping';
-import { manualOnce, oursOnce, type ManualPhases, type OursPhases } from './debug';
+import { manualOnce, manualRestoreAndAttach, oursOnce, type ManualPhases, type OursPhases } from './debug';
 import { demoApiImage, discardBenchCopy, startBallastApi } from './lib/containers';
 import { fmtMs, fmtRange, type BenchContext, type Benchmark } from './lib/context';
 import { median, rounds, type Contender, type Series } from './lib/harness';
-import { openSshRelay, waitForInspector } from './lib/inspector';
+import type { OpenSshRelay } from './lib/inspector';
 import { q, ssh } from './lib/openssh';
 import { ratioText, verdict, type BenchResult, type Variant } from './lib/report';
 import { scratchPackage } from './lib/scratch';
@@ -87,19 +87,13 @@ async function manualHostToHostOnce(ctx: BenchContext, container: string, n: num
     phases[name] = now - mark;
     mark = now;
   };
-  let relay: Awaited<ReturnType<typeof openSshRelay>> | undefined;
+  let relay: OpenSshRelay | undefined;
   try {
     phases.archiveBytes = Number(await ssh(ctx.sshConfig, 'prod', `podman container checkpoint --leave-running -e ${q(archive)} ${q(container)} >/dev/null && stat -c %s ${q(archive)}`));
     lap('checkpoint');
     await ssh(ctx.sshConfig, 'prod', `scp -q -i ${q(link.key)} -o UserKnownHostsFile=${q(link.knownHosts)} -o StrictHostKeyChecking=yes -o BatchMode=yes ${q(archive)} ${q(`root@${link.debugName}:${archive}`)}`);
     lap('transfer');
-    await ssh(ctx.sshConfig, 'debug', `podman container restore -i ${q(archive)} --name ${q(copy)} --ignore-static-ip --ignore-static-mac >/dev/null`);
-    lap('restore');
-    const pid = Number(await ssh(ctx.sshConfig, 'debug', `pid=$(podman inspect -f '{{.State.Pid}}' ${q(copy)}) && [ "$pid" -gt 1 ] && kill -USR1 "$pid" && echo "$pid"`));
-    lap('signal');
-    relay = await openSshRelay(ctx.sshConfig, 'debug', pid, 9229);
-    await waitForInspector(relay.port, 60_000);
-    lap('firstAnswer');
+    relay = await manualRestoreAndAttach(ctx, archive, copy, lap);
     return phases as HostToHostPhases;
   } finally {
     await relay?.close();
