@@ -235,7 +235,7 @@ export const debugWanBenchmark: Benchmark = {
       notes: [
         'wan: this machine ↔ each host 100 Mbit/s each way with 40 ms round trip (the relay carrying each host\'s sshd); host ↔ host 1 Gbit/s (tbf on the lab link). The manual host-to-host sequence needs a key on prod that debug accepts: made before the rounds, untimed, removed after (ours needs none lasting: a one-time key, forced command, removed in every outcome).',
         ...notes,
-        'Host to host, the source exports a plain tar (the debug host splices the relabelled head in by byte offset): a compressible heap crosses the host link several times larger than podman\'s zstd archive, and is hashed on both hosts. Ours also counts its preparation (connecting, probing both hosts, planning the copy and its fence) over the 40 ms link; the manual sequences count none.',
+        'Where ours loses to the manual host-to-host sequence: its preparation (connecting, probing both hosts, planning the copy and its fence, before production is touched) over the 40 ms link, where the manual sequences count no typing; and, after the checkpoint, a round trip through this machine to read and relabel the archive\'s head and to authorise the one-time key before the debug host starts fetching. Its restore is faster: the copy\'s archive lands as a plain tar.',
       ],
     };
   },
