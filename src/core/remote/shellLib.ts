@@ -172,6 +172,12 @@ end_fetch() {
   tr '\\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF "$2/fetch_key" && kill "$1"
 }
 
+# A helper of a work (the stream's tee and sha256sum): ended when its command line names the work.
+end_helper() {
+  tr '\\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF "$2/" && kill -KILL "$1" 2>/dev/null
+  return 0
+}
+
 # Undoes a work that never finished, newest step first, then removes its folder.
 clean_work() {
   w=$1
@@ -188,6 +194,7 @@ clean_work() {
         copyfile) valid_name "$a" && drop_copy_file "$a" "$b" ;;
         authkey) valid_name "$a" && drop_authkey "$a" ;;
         fetch) valid_pid "$a" && end_fetch "$a" "$w" ;;
+        helper) valid_pid "$a" && end_helper "$a" "$w" ;;
         fence) unfence "$a" "$b" ;;
         unmount)
           case $a in

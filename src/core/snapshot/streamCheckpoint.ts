@@ -33,11 +33,16 @@ if command -v flock >/dev/null 2>&1; then
 fi
 echo "stream $$ $cid" >> "$w/undo"
 mkfifo "$w/${streamFifoName}" "$w/hash" || exit 2
-sha256sum < "$w/hash" >&2 &
+# Only this shell holds the lock: not podman (as through sudo, which closes it), not the helpers
+# (9<&-). A tee left behind by a killed run once held it, and every later checkpoint of that
+# container waited on flock for ever. The helpers are in the undo list too.
+sha256sum < "$w/hash" 9<&- >&2 &
 h=$!
-tee "$w/hash" < "$w/${streamFifoName}" &
+tee "$w/hash" < "$w/${streamFifoName}" 9<&- &
 t=$!
-r podman "$@" >&2 &
+echo "helper $h" >> "$w/undo"
+echo "helper $t" >> "$w/undo"
+r podman "$@" 9<&- >&2 &
 p=$!
 # Also by the PID of what runs podman: found even if this shell is gone.
 echo "stream $p $cid" >> "$w/undo"
@@ -49,6 +54,8 @@ if [ "$c" = 0 ]; then { grep -v '^stream ' "$w/undo"; echo "images $cid"; } > "$
 exec 3<>"$w/${streamFifoName}"; exec 3>&-
 wait "$t" || echo "${marker.teeFailed}" >&2
 wait "$h"
+# The helpers are done: nothing of them left to end.
+grep -v '^helper ' "$w/undo" > "$w/undo.new" 2>/dev/null && mv "$w/undo.new" "$w/undo"
 echo "${marker.exit} $c" >&2
 `;
 

@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { podman } from '../../../src/core/podman/commands';
 import { undoLine } from '../../../src/core/remote/work';
@@ -234,6 +235,27 @@ describe('remote work (host-side sh, run here)', function () {
       assert.equal(existsSync(join(s.dir, 'static', 'userdata', 'checkpoint')), false, 'checkpoint images removed');
       assert.equal(existsSync(work.dir), false);
       assert.match(undone?.[0] ?? '', /^stream \d+$/);
+    });
+
+    it("abandoned while nobody reads and a writer keeps the FIFO open: the tee and sha256sum end too, and never held the container's lock", async () => {
+      // What a link cut mid-stream leaves: tee blocked on the stalled channel or on a FIFO some
+      // process still holds (here the stand-in's sleep). Such a tee once kept the checkpoint lock
+      // for ever, and every later checkpoint of the container waited on flock.
+      process.env.FAKE_MODE = 'hang';
+      const host = s.host();
+      const work = await host.beginWork('checkpoint');
+      const cid = 'e'.repeat(64);
+      const stream = await startStreamingCheckpoint(host, work, cid, podman.checkpoint('demo', { leaveRunning: true }, work.file(streamFifoName)));
+      await eventually(() => s.lines().includes('criu done'), 'CRIU to finish');
+      const helpers = () => execFileSync('sh', ['-c', `ps -eo pid=,args= | grep -F ${JSON.stringify(`${work.dir}/hash`)} | grep -v grep || true`], { encoding: 'utf8' }).trim();
+      await eventually(() => helpers() !== '', 'the tee to run');
+      const lock = join(s.tmp, `snapdebug-lock.${cid}`);
+      assert.notEqual(spawnSync('flock', ['-n', lock, 'true']).status, 0, 'the checkpoint holds its lock while it runs');
+      stream.close();
+      await work.abandon();
+      await eventually(() => helpers() === '', 'the tee to end');
+      // The stand-in's own child (sleep) outlives it, as a stuck process of podman's could: it must not hold the lock.
+      await eventually(() => spawnSync('flock', ['-n', lock, 'true']).status === 0, 'the lock to be free');
     });
   });
 
