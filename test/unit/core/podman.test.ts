@@ -198,7 +198,7 @@ describe('podman checkpoint builder', () => {
     // The wrapper makes that FIFO, tees it to its stdout, and sends podman's own stdout to stderr.
     assert.match(streamCheckpointScript, /mkfifo "\$w\/out"/);
     assert.match(streamCheckpointScript, /tee "\$w\/hash" < "\$w\/out"/);
-    assert.match(streamCheckpointScript, /r podman "\$@" >&2 &/);
+    assert.match(streamCheckpointScript, /r podman "\$@" 9<&- >&2 &/);
   });
 
   it('refuses --pre-checkpoint with --with-previous', () => {
