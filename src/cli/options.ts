@@ -81,6 +81,7 @@ const workflowFlags: Record<WorkflowOption, string> = {
   snapshotDirectory: '--store DIR',
   fenced: '--fenced',
   allowEgress: '--allow-egress HOST:PORT',
+  throughHere: '--through-here',
 };
 
 /** How the CLI says "set this option (to this value)". */

@@ -10,7 +10,7 @@ import { describeUndone } from './remote/failure';
 import type { RemoteWork } from './remote/work';
 import { prelude } from './remote/shellLib';
 import { freeBytes } from './snapshot/transfer';
-import { probeSourceLink } from './snapshot/hostToHost';
+import { probeSourceLink } from './snapshot/hostLink';
 import { describeError, SnapdebugError, type Fix } from './util/errors';
 import { formatBytes } from './util/format';
 import { versionAtLeast } from './util/version';

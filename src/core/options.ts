@@ -35,6 +35,8 @@ export const workflowOptionNames = [
   'fenced',
   /** HOST:PORT pairs a fenced copy may still reach. */
   'allowEgress',
+  /** Send archives through this machine even when the target host reaches the source host. */
+  'throughHere',
 ] as const;
 
 export type WorkflowOption = (typeof workflowOptionNames)[number];

@@ -20,6 +20,7 @@ const workflowWords: Record<WorkflowOption, string | undefined> = {
   snapshotDirectory: undefined,
   fenced: undefined,
   allowEgress: undefined,
+  throughHere: undefined,
 };
 
 export function settingOf(name: OptionName): string | undefined {

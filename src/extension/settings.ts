@@ -36,6 +36,7 @@ export const optionSettings = {
   snapshotDirectory: 'snapdebug.snapshotDirectory',
   fenced: 'snapdebug.debug.fenceCopies',
   allowEgress: 'snapdebug.debug.allowEgress',
+  throughHere: 'snapdebug.transfer.throughThisMachine',
 } as const satisfies Partial<Record<OptionName, `snapdebug.${string}`>>;
 
 type SettingOption = keyof typeof optionSettings;
@@ -56,6 +57,8 @@ export interface Settings {
   restore: Required<RestoreSettings>;
   debug: { localRoot: string | undefined; remoteRoot: string; runtime: Runtime | undefined; fenceCopies: boolean; allowEgress: string[] };
   rememberPasswords: boolean;
+  /** Archives go through this machine even when the hosts reach each other. */
+  throughThisMachine: boolean;
   /** Snapshots older than this are offered for deletion at start (0: never). */
   storeMaxAgeDays: number;
   /** Copies restored longer ago than this are shown as stale (0: never). */
@@ -78,6 +81,7 @@ export const machineSettings = [
   'copies.staleAfterHours',
   'debug.fenceCopies',
   'debug.allowEgress',
+  'transfer.throughThisMachine',
 ] as const;
 
 function expandHome(path: string): string {
@@ -137,6 +141,7 @@ export function readSettings(): Settings {
       allowEgress: get<string[]>(key('allowEgress'), []).map((spec) => spec.trim()).filter(Boolean),
     },
     rememberPasswords: get<boolean>('rememberPasswords', false),
+    throughThisMachine: get<boolean>(key('throughHere'), false),
     storeMaxAgeDays: Math.max(0, get<number>('store.maxAgeDays', retentionDefaults.maxAgeDays)),
     copiesStaleAfterHours: Math.max(0, get<number>('copies.staleAfterHours', retentionDefaults.staleAfterHours)),
   };

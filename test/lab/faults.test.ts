@@ -122,23 +122,28 @@ describe('faults (lab): production survives every fault, and nothing is left on 
     { workflow: 'restore', phase: 'restore', fault: 'link cut', args: () => ['restore', snapshot, '--to', 'debug', '--name', 'faults-r-3'], at: /Restoring faults-r-3/, cut: 'debug', names: copyNames },
     { workflow: 'restore', phase: 'send', fault: 'temp folder full', args: () => ['restore', snapshot, '--to', 'debug', '--name', 'faults-r-4'], names: copyNames },
     { workflow: 'restore', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['restore', snapshot, '--to', 'debug', '--name', 'faults-r-5'], names: copyNames },
-    // migrate (its own container: after every case it must run exactly once)
-    { workflow: 'migrate', phase: 'checkpoint', fault: 'client killed', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], at: /Checkpointing faults-mig/, names: '^$', migrates: true },
-    { workflow: 'migrate', phase: 'send', fault: 'client killed', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], at: /Sending/, names: '^$', migrates: true },
-    { workflow: 'migrate', phase: 'restore', fault: 'client killed', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], at: /Restoring faults-mig/, names: '^$', migrates: true },
-    { workflow: 'migrate', phase: 'send', fault: 'link cut', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], at: /Sending/, cut: 'debug', names: '^$', migrates: true },
-    { workflow: 'migrate', phase: 'send', fault: 'temp folder full', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], names: '^$', migrates: true },
-    { workflow: 'migrate', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], names: '^$', migrates: true },
-    // Snapshot & Debug: one pass to the store and the debug host, then restore, then attach
-    { workflow: 'Snapshot & Debug', phase: 'checkpoint + transfer', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /Receiving checkpoint/, names: copyNames },
-    { workflow: 'Snapshot & Debug', phase: 'restore', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /Restoring faults-api-snap/, names: copyNames },
-    { workflow: 'Snapshot & Debug', phase: 'attach', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /attaching/i, names: copyNames },
-    { workflow: 'Snapshot & Debug', phase: 'checkpoint + transfer', fault: 'link cut', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /Receiving checkpoint/, cut: 'debug', names: copyNames },
-    { workflow: 'Snapshot & Debug', phase: 'checkpoint + transfer', fault: 'temp folder full', args: () => ['debug', `prod/${api}`, '--to', 'debug'], names: copyNames },
-    { workflow: 'Snapshot & Debug', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['debug', `prod/${api}`, '--to', 'debug'], names: copyNames },
+    // migrate through this machine (its own container: after every case it must run exactly once)
+    { workflow: 'migrate through here', phase: 'checkpoint', fault: 'client killed', args: () => ['migrate', `prod/${mig}`, '--to', 'debug', '--through-here'], at: /Checkpointing faults-mig/, names: '^$', migrates: true },
+    { workflow: 'migrate through here', phase: 'send', fault: 'client killed', args: () => ['migrate', `prod/${mig}`, '--to', 'debug', '--through-here'], at: /Sending/, names: '^$', migrates: true },
+    { workflow: 'migrate through here', phase: 'restore', fault: 'client killed', args: () => ['migrate', `prod/${mig}`, '--to', 'debug', '--through-here'], at: /Restoring faults-mig/, names: '^$', migrates: true },
+    { workflow: 'migrate through here', phase: 'send', fault: 'link cut', args: () => ['migrate', `prod/${mig}`, '--to', 'debug', '--through-here'], at: /Sending/, cut: 'debug', names: '^$', migrates: true },
+    { workflow: 'migrate through here', phase: 'send', fault: 'temp folder full', args: () => ['migrate', `prod/${mig}`, '--to', 'debug', '--through-here'], names: '^$', migrates: true },
+    { workflow: 'migrate through here', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['migrate', `prod/${mig}`, '--to', 'debug', '--through-here'], names: '^$', migrates: true },
+    // Snapshot & Debug through this machine: one pass to the store and the debug host, then restore, then attach
+    { workflow: 'Snapshot & Debug through here', phase: 'checkpoint + transfer', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--through-here'], at: /Receiving checkpoint/, names: copyNames },
+    { workflow: 'Snapshot & Debug through here', phase: 'restore', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--through-here'], at: /Restoring faults-api-snap/, names: copyNames },
+    { workflow: 'Snapshot & Debug through here', phase: 'attach', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--through-here'], at: /attaching/i, names: copyNames },
+    { workflow: 'Snapshot & Debug through here', phase: 'checkpoint + transfer', fault: 'link cut', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--through-here'], at: /Receiving checkpoint/, cut: 'debug', names: copyNames },
+    { workflow: 'Snapshot & Debug through here', phase: 'checkpoint + transfer', fault: 'temp folder full', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--through-here'], names: copyNames },
+    { workflow: 'Snapshot & Debug through here', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--through-here'], names: copyNames },
     // Snapshot & Debug host to host: the debug host fetching from prod with a one-time key
-    { workflow: 'Snapshot & Debug host to host', phase: 'fetch', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--host-to-host'], at: /fetches the archive from prod directly/, names: copyNames },
-    { workflow: 'Snapshot & Debug host to host', phase: 'fetch', fault: 'host link cut', args: () => ['debug', `prod/${api}`, '--to', 'debug', '--host-to-host'], at: /fetches the archive from prod directly/, cut: 'prod', names: copyNames },
+    { workflow: 'Snapshot & Debug host to host', phase: 'fetch', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /fetches the archive from prod directly/, names: copyNames },
+    { workflow: 'Snapshot & Debug host to host', phase: 'fetch', fault: 'host link cut', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /fetches the archive from prod directly/, cut: 'prod', names: copyNames },
+    { workflow: 'Snapshot & Debug host to host', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['debug', `prod/${api}`, '--to', 'debug'], names: copyNames },
+    // migrate host to host (the default): debug fetches the stopped source's archive from prod
+    { workflow: 'migrate host to host', phase: 'fetch', fault: 'client killed', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], at: /fetches the archive from prod directly/, names: '^$', migrates: true },
+    { workflow: 'migrate host to host', phase: 'fetch', fault: 'host link cut', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], at: /fetches the archive from prod directly/, cut: 'prod', names: '^$', migrates: true },
+    { workflow: 'migrate host to host', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], names: '^$', migrates: true },
   ];
 
   for (const c of cases) {

@@ -1,12 +1,15 @@
-// Host to host on the lab link: Snapshot & Debug prod → debug sends the archive straight between
-// the hosts (this process reads far fewer bytes than the archive holds), the copy runs with its
-// labels, the one-time key and its authorized_keys line are gone afterwards, podman's zstd archive
-// is what crosses the hosts' link, and the store
-// receives the verified snapshot after the debugger is attached. When debug cannot reach prod,
-// today's path runs and says why.
+// Host to host on the lab link, the default: Snapshot & Debug prod → debug sends the archive
+// straight between the hosts (this process reads far fewer bytes than the archive holds), the copy
+// runs with its labels, the one-time key and its authorized_keys line are gone afterwards, podman's
+// zstd archive is what crosses the hosts' link, and the store receives the verified snapshot after
+// the debugger is attached, its progress shown. A migration goes host to host too, the store
+// getting its snapshot only when it is kept. Asked for, or for a copy that renames volumes, the
+// archive goes through this machine and one line says why.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { snapshotAndDebug } from '../../src/core/debug/session';
+import { migrate } from '../../src/core/snapshot/migrate';
+import type { ProgressEvent } from '../../src/core/util/progress';
 import { labCore, labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
 
 /** Bytes this process has read through read() so far (sockets included): /proc/self/io rchar. */
@@ -34,7 +37,7 @@ describe('host to host', function () {
     let copyName: string | undefined;
     try {
       const before = bytesRead();
-      const session = await snapshotAndDebug(core, { host: 'prod', container: ballast, to: 'debug', hostToHost: true });
+      const session = await snapshotAndDebug(core, { host: 'prod', container: ballast, to: 'debug' });
       const readDuringDebug = bytesRead() - before;
       copyName = session.copy.name;
       assert.ok(lines.some((l) => /debug reaches prod at 10\.77\.0\.11: the archive goes host to host/.test(l)), lines.join('\n'));
@@ -44,8 +47,12 @@ describe('host to host', function () {
       assert.ok(session.snapshot.size > 32 * 1024 * 1024, `archive of ${session.snapshot.size} bytes`);
       assert.ok(readDuringDebug < session.snapshot.size / 4, `this process read ${readDuringDebug} bytes for an archive of ${session.snapshot.size}`);
       assert.match(await labSsh('debug', `podman inspect --format '{{.State.Running}} {{index .Config.Labels "snapdebug.origin"}}' ${copyName}`), /^true \S+/);
-      const stored = await session.storing;
+      const storeProgress: ProgressEvent[] = [];
+      const stored = await session.storing!.follow({ progress: (e) => storeProgress.push(e) });
       assert.equal(stored.sha256, session.snapshot.sha256);
+      // What a face shows of it: bytes against the archive's size, until all of it.
+      assert.ok(storeProgress.length > 0 && storeProgress.every((e) => e.phase === 'pull' && e.total === session.snapshot.size), JSON.stringify(storeProgress.slice(0, 3)));
+      assert.equal(storeProgress.at(-1)!.bytes, session.snapshot.size);
       assert.equal(core.store.get(stored.id).size, session.snapshot.size);
       await session.close();
       assert.ok(await authorizedKeysClean(), "prod's authorized_keys holds no one-time key");
@@ -57,19 +64,69 @@ describe('host to host', function () {
     }
   });
 
-  it('not asked for, the archive goes through this machine and one line says why', async () => {
+  it('asked to, the archive goes through this machine and one line says why', async () => {
     const core = labCore();
     const lines: string[] = [];
     core.log = (line: string) => void lines.push(line);
     let copyName: string | undefined;
     try {
-      const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-api', to: 'debug', hostToHost: false });
+      const session = await snapshotAndDebug(core, { host: 'prod', container: 'demo-api', to: 'debug', throughHere: true });
       copyName = session.copy.name;
       assert.equal(session.storing, undefined);
-      assert.equal(lines.filter((l) => l.startsWith('The archive goes through this machine: host to host is not asked for')).length, 1);
+      assert.equal(lines.filter((l) => l.startsWith('The archive goes through this machine: asked for')).length, 1, lines.join('\n'));
+      assert.ok(core.store.get(session.snapshot.id), 'the store has it before the copy runs');
       await session.close();
     } finally {
       if (copyName) await removeContainer('debug', copyName);
+      core.cleanup();
+    }
+  });
+
+  it('a copy that renames volumes goes through this machine, and one line says why', async () => {
+    const name = uniqueName('h2h-vol');
+    await labSsh('prod', `podman run -d --name ${name} -v ${name}-data:/data localhost/snapdebug/demo-api:latest >/dev/null`);
+    const core = labCore();
+    const lines: string[] = [];
+    core.log = (line: string) => void lines.push(line);
+    let copyName: string | undefined;
+    try {
+      const session = await snapshotAndDebug(core, { host: 'prod', container: name, to: 'debug' });
+      copyName = session.copy.name;
+      assert.equal(session.storing, undefined);
+      assert.equal(lines.filter((l) => l === 'The archive goes through this machine: the copy renames its volumes, which only this machine does.').length, 1, lines.join('\n'));
+      assert.match(await labSsh('debug', `podman inspect --format '{{range .Mounts}}{{.Name}}{{end}}' ${copyName}`), new RegExp(`^${copyName}-${name}-data$`));
+      await session.close();
+    } finally {
+      if (copyName) await removeContainer('debug', copyName);
+      await labSsh('debug', `podman volume rm -f ${copyName ?? 'none'}-${name}-data >/dev/null 2>&1 || true`);
+      await removeContainer('prod', name);
+      await labSsh('prod', `podman volume rm -f ${name}-data >/dev/null 2>&1 || true`);
+      core.cleanup();
+    }
+  });
+
+  it('migrate prod → debug goes host to host; kept, the snapshot reaches the store afterwards', async () => {
+    const name = uniqueName('h2h-mover');
+    await labSsh('prod', `podman run -d --name ${name} localhost/snapdebug/node:20 bash -c 'sleep 600 & wait'`);
+    const core = labCore();
+    try {
+      const result = await migrate(core, { from: 'prod', container: name, to: 'debug', keepSnapshot: true });
+      assert.deepEqual(result.route, { hostToHost: true });
+      assert.equal(result.stored, true);
+      assert.match(await labSsh('debug', `podman inspect --format '{{.State.Status}}' ${name}`), /^running/);
+      assert.match(await labSsh('prod', `podman inspect --format '{{.State.Status}} {{.State.Checkpointed}}' ${name}`), /^exited true/);
+      assert.deepEqual(result.targetTop.map((p) => p.command).sort(), result.sourceTop.map((p) => p.command).sort());
+      // The store's copy came from prod's archive afterwards, verified.
+      const stored = core.store.get(result.snapshot.id);
+      assert.equal(stored.sha256, result.snapshot.sha256);
+      const audit = core.store.audit.read().filter((e) => e.container === name);
+      assert.deepEqual(audit.map((e) => [e.action, e.host]), [['checkpoint', 'prod'], ['push', 'debug'], ['restore', 'debug']]);
+      assert.match(audit[1]!.detail!, /fetched from prod host to host/);
+      assert.ok(await authorizedKeysClean(), "prod's authorized_keys holds no one-time key");
+      assert.deepEqual([...(await tempArchives('prod')), ...(await tempArchives('debug'))], []);
+    } finally {
+      await removeContainer('debug', name);
+      await removeContainer('prod', name);
       core.cleanup();
     }
   });

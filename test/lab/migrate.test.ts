@@ -54,9 +54,10 @@ describe('migrate (lab)', function () {
       assert.equal(await state('prod', name), 'absent');
       assert.equal(await state('debug', name), 'running');
       assert.deepEqual(result.targetTop.map((p) => p.command).sort(), result.sourceTop.map((p) => p.command).sort());
-      // The audit log says where the memory went and that production's container was removed.
+      // The audit log says where the memory went (host to host: the store never had it) and that
+      // production's container was removed.
       const audit = core.store.audit.read().filter((e) => e.container === name);
-      assert.deepEqual(audit.map((e) => [e.action, e.host]), [['checkpoint', 'prod'], ['push', 'debug'], ['restore', 'debug'], ['remove-source', 'prod'], ['delete', 'prod']]);
+      assert.deepEqual(audit.map((e) => [e.action, e.host]), [['checkpoint', 'prod'], ['push', 'debug'], ['restore', 'debug'], ['remove-source', 'prod']]);
       assert.equal(audit[3]!.detail, `migrated to debug as ${name}`);
     } finally {
       await removeContainer('prod', name);
@@ -82,13 +83,13 @@ describe('migrate (lab)', function () {
     const name = uniqueName('rollback');
     await labSsh('prod', `podman run -d --name ${name} localhost/snapdebug/node:20 bash -c 'sleep 600 & wait'`);
     const before = await topWithPids('prod', name);
-    // A temp folder only prod has: debug fails after prod was checkpointed (stopped).
-    await labSsh('prod', 'mkdir -p -m 700 /var/tmp/prodonly');
-    const broken = labCore({ settings: { remoteTempDir: '/var/tmp/prodonly' } });
+    // CRIU on debug refuses every restore: the migration fails after prod was checkpointed (stopped).
+    await labSsh('debug', `printf '#!/bin/sh\\n[ "$CRTOOLS_SCRIPT_ACTION" = pre-restore ] && exit 1\\nexit 0\\n' > /usr/local/sbin/snapdebug-fault-mig && chmod 755 /usr/local/sbin/snapdebug-fault-mig && echo 'action-script /usr/local/sbin/snapdebug-fault-mig' >> /etc/criu/runc.conf`);
+    const broken = labCore();
     try {
       await assert.rejects(
         () => migrate(broken, { from: 'prod', container: name, to: 'debug', removeSource: true }),
-        new RegExp(`not a folder on debug \\(failed during .*; cleaned up on prod: .*started ${name} again`),
+        new RegExp(`failed during restore; cleaned up .*started ${name} again`, 's'),
       );
       assert.equal(await state('prod', name), 'running');
       assert.deepEqual(await topWithPids('prod', name), before, 'restored from its checkpoint, same processes and PIDs');
@@ -96,7 +97,7 @@ describe('migrate (lab)', function () {
     } finally {
       broken.cleanup();
       await removeContainer('prod', name);
-      await labSsh('prod', 'rm -rf /var/tmp/prodonly');
+      await labSsh('debug', "sed -i '/snapdebug-fault-mig/d' /etc/criu/runc.conf; rm -f /usr/local/sbin/snapdebug-fault-mig");
     }
   });
 });

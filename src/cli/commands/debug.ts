@@ -1,7 +1,7 @@
 // Snapshot & Debug from a terminal: `debug` prints one JSON line as soon as a debugger can attach
 // (with --json) and keeps the tunnel open until SIGINT/SIGTERM; `attach` does the same for a copy
 // that already exists. The copy stays until `snapdebug discard HOST/COPY`.
-import { SnapdebugError, attachToCopy, describeEgress, findCopy, formatEgress, parseEgressList, runtimes, shellJoin, snapshotAndDebug, terminalClient, type AllowedEgress, type Runtime } from '../../core';
+import { SnapdebugError, attachToCopy, describeEgress, findCopy, formatBytes, formatEgress, parseEgressList, runtimes, shellJoin, snapshotAndDebug, terminalClient, type AllowedEgress, type BackgroundStore, type Runtime } from '../../core';
 import { containerArgument, defineCommand, flag, hostArgument, listOption, required, stringOption, type CliContext, type OptionSpec, type OptionValues } from '../context';
 
 function runtimeOption(values: OptionValues): Runtime | undefined {
@@ -51,7 +51,7 @@ export function fenceLine(copy: string, fence: { allowed: AllowedEgress[] } | un
 /** Announces the attach point, then holds the tunnel until the process is told to stop. */
 async function holdOpen(
   context: CliContext,
-  line: { snapshot: string; host: string; container: string; runtime: Runtime; attach?: { address: string; port: number }; gdb?: string[]; fence?: { allowed: AllowedEgress[] } | null },
+  line: { snapshot: string; host: string; container: string; runtime: Runtime; attach?: { address: string; port: number }; gdb?: string[]; fence?: { allowed: AllowedEgress[] } | null; storing?: boolean },
   close: () => Promise<void>,
   ports: ReadonlyArray<{ port: string; local: number }> = [],
 ): Promise<void> {
@@ -73,6 +73,7 @@ async function holdOpen(
     }
     for (const forwarded of ports) process.stdout.write(`the copy's ${forwarded.port} at 127.0.0.1:${forwarded.local}\n`);
     if (line.fence !== undefined) process.stdout.write(`${fenceLine(line.container, line.fence ?? undefined)}\n`);
+    if (line.storing) process.stdout.write(`${line.snapshot} went host to host: the store receives it now, from the source host\n`);
   }
   context.onStopSay(`closing the tunnel; ${line.container} stays on ${line.host} until \`snapdebug discard ${line.host}/${line.container}\``);
   if (line.attach || ports.length > 0) await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
@@ -92,7 +93,7 @@ export const debugCommand = defineCommand({
     to: { type: 'string', value: 'HOST', help: 'the debug host for the copy' },
     'transfer-image': { type: 'boolean', help: 'copy the image if the debug host lacks it' },
     'copy-only': { type: 'boolean', help: 'restore the copy without attaching a debugger (a JVM without a JDWP agent)' },
-    'host-to-host': { type: 'boolean', help: 'send the archive straight from the source to the debug host when it reaches it (preview)' },
+    'through-here': { type: 'boolean', help: 'send the archive through this machine even when the debug host reaches the source host' },
     ...egressOptions,
     ...attachOptions,
   },
@@ -108,7 +109,7 @@ export const debugCommand = defineCommand({
       to,
       ...attachChoices(values),
       ...(flag(values, 'transfer-image') && { transferImage: true }),
-      ...(flag(values, 'host-to-host') && { hostToHost: true }),
+      ...(flag(values, 'through-here') && { throughHere: true }),
       ...(flag(values, 'copy-only') && { copyOnly: true }),
       ...(allowAllEgress ? { allowAllEgress } : { allowEgress }),
     };
@@ -116,6 +117,11 @@ export const debugCommand = defineCommand({
   async run(context, request) {
     const { core, out, signal } = context;
     const session = await snapshotAndDebug(core, request, { signal, progress: (e) => out.progress(e) });
+    // Host to host, the store receives the snapshot while the debugger is attached. Its own
+    // signal: Ctrl-C closes the tunnel and waits for the store; a second Ctrl-C quits, and the
+    // source host removes its archive by itself (its watchdog).
+    const storing = session.storing;
+    const stored = storing && storeFollowed(context, storing);
     await holdOpen(
       context,
       {
@@ -126,12 +132,34 @@ export const debugCommand = defineCommand({
         ...(session.attach && { attach: session.attach }),
         ...(session.gdb && { gdb: session.gdb }),
         fence: session.copy.fence ?? null,
+        ...(storing && { storing: true }),
       },
       session.close,
       session.ports,
     );
+    if (stored && !(await settledYet(stored))) {
+      out.info(`waiting for the store to receive ${storing.id} (Ctrl-C again quits; ${request.host} then removes its archive by itself)`);
+      await stored;
+    }
   },
 });
+
+/** Whether a promise has settled (it gets one turn of the event loop to say so). */
+async function settledYet(promise: Promise<unknown>): Promise<boolean> {
+  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
+}
+
+/** The store's copy arriving after the attach, with its progress: a line when it is in, or why it is not. */
+async function storeFollowed(context: CliContext, storing: BackgroundStore): Promise<void> {
+  const { out } = context;
+  try {
+    const meta = await storing.follow({ progress: (e) => out.progress(e) });
+    out.done();
+    out.info(`${meta.id} is in the store (${formatBytes(meta.size)}, sha256 verified)`);
+  } catch (error) {
+    out.info(`${storing.id} did not reach the store: ${(error as Error).message}`);
+  }
+}
 
 export const attachCommand = defineCommand({
   name: 'attach',

@@ -90,6 +90,7 @@ export const migrateCommand = defineCommand({
     'transfer-image': { type: 'boolean', help: 'copy the image if the target lacks it' },
     'tcp-established': { type: 'boolean', help: 'carry established TCP connections' },
     'keep-snapshot': { type: 'boolean', help: 'keep the migration snapshot in the store' },
+    'through-here': { type: 'boolean', help: 'send the archive through this machine even when the target host reaches the source host' },
   },
   positionals: [1, 1],
   parse: ({ positionals, values }) => {
@@ -104,6 +105,7 @@ export const migrateCommand = defineCommand({
       ...(flag(values, 'transfer-image') && { transferImage: true }),
       ...(flag(values, 'tcp-established') && { tcpEstablished: true }),
       ...(flag(values, 'keep-snapshot') && { keepSnapshot: true }),
+      ...(flag(values, 'through-here') && { throughHere: true }),
     };
   },
   async run({ core, out, signal }, request) {
@@ -112,6 +114,8 @@ export const migrateCommand = defineCommand({
       [
         `${request.from}/${request.container} now runs on ${request.to} as ${result.target.name} (pid ${result.target.pid})`,
         `podman top on ${request.to}: ${result.targetTop.map((p) => p.command).join(' | ')}`,
+        result.route.hostToHost ? `the archive went host to host (${request.from} → ${request.to})` : `the archive went through this machine: ${result.route.reason}`,
+        ...(request.keepSnapshot ? [result.stored ? `${result.snapshot.id} is in the store` : `${result.snapshot.id} did not reach the store (see --verbose)`] : []),
         result.sourceRemoved ? `removed ${request.container} from ${request.from}` : `${request.container} stays stopped (checkpointed) on ${request.from}; --remove-source removes it`,
       ].join('\n'),
     );

@@ -8,7 +8,8 @@ import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/check
 import { phaseTracker, withCleanup } from '../remote/failure';
 import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import { podman } from '../podman/commands';
-import { checkpointHostToHost, probeSourceLink, type HostToHostResult } from '../snapshot/hostToHost';
+import { chooseRoute } from '../snapshot/hostLink';
+import { checkpointHostToHost, storeInBackground, type BackgroundStore, type HostToHostResult } from '../snapshot/hostToHost';
 import { copyName } from '../podman/names';
 import type { CheckpointOptions } from '../podman/options';
 import type { SnapshotMeta } from '../snapshot/store';
@@ -33,10 +34,10 @@ export interface DebugRequest {
   /** Restore the copy without attaching a debugger (a JVM without a JDWP agent, say). */
   copyOnly?: boolean;
   /**
-   * Send the archive straight from the source to the debug host when it reaches it. A preview, off
-   * by default until the fault suite covers it (docs/architecture.md, "Host to host").
+   * Send the archive through this machine even when the debug host reaches the source (by
+   * default it goes host to host then: docs/architecture.md, "Host to host").
    */
-  hostToHost?: boolean;
+  throughHere?: boolean;
   /** HOST:PORT pairs the fenced copy may still reach (TCP). */
   allowEgress?: readonly string[];
   /** Leave the copy unfenced: it reaches whatever its host reaches. Only when asked for. */
@@ -59,8 +60,8 @@ export interface DebugSession {
 export interface SnapshotDebugSession extends DebugSession {
   /** The original's published TCP ports, forwarded here to the copy (closed by close()). */
   ports: ForwardedPort[];
-  /** Host to host: the store receives the snapshot after the debugger is attached; this settles then. */
-  storing?: Promise<SnapshotMeta>;
+  /** Host to host: the store receives the snapshot after the debugger is attached, from the source host. */
+  storing?: BackgroundStore;
 }
 
 /**
@@ -195,16 +196,12 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   let attached: Pick<DebugSession, 'target' | 'attach' | 'gdb' | 'tunnel' | 'close'> | undefined;
   let direct: HostToHostResult | undefined;
   try {
-    const link = request.hostToHost !== true ? { reason: 'host to host is not asked for' } : await probeSourceLink(source, plan.work);
-    if ('reason' in link) {
-      core.log(`The archive goes through this machine: ${link.reason}.`);
-      progress({ phase: 'checkpoint', message: `Through this machine: ${link.reason}` });
-    } else {
-      core.log(`${request.to} reaches ${request.host} at ${link.link.address}: the archive goes host to host.`);
-    }
+    const renamesVolumes = Object.keys(plan.volumes ?? {}).length > 0;
+    const route = await chooseRoute(source, plan.work, { ...(request.throughHere && { throughHere: true }), renamesVolumes }, core.log);
+    if ('reason' in route) progress({ phase: 'checkpoint', message: `Through this machine: ${route.reason}` });
     const { meta, pushed } =
-      'link' in link
-        ? (direct = await checkpointHostToHost(core, { host: request.host, before: live, options: checkpointOptions }, { work: plan.work, rewriteFor: (id) => copyRewrite(plan, id)! }, link.link, control))
+      'link' in route
+        ? (direct = await checkpointHostToHost(core, { host: request.host, before: live, options: checkpointOptions }, { work: plan.work, rewriteFor: (id) => copyRewrite(plan, id) }, route.link, control))
         : await checkpointAndSend(
             core,
             { host: request.host, container: request.container, options: checkpointOptions },
@@ -228,8 +225,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     };
     await plan.work.finish();
     // The store's copy comes now, from the source, while the debugger is already attached.
-    const storing = direct?.storing();
-    storing?.catch((error: unknown) => core.log(`The store did not receive ${meta.id}: ${(error as Error).message}`));
+    const storing = direct && storeInBackground(meta.id, direct.storing, core.log);
     return { snapshot: meta, copy, ...attached, ports, close, ...(storing && { storing }) };
   } catch (error) {
     await direct?.abandon();

@@ -1,5 +1,6 @@
-// Host to host: when the debug host reaches the source host itself, the archive goes straight
-// between them and never through this machine (docs/architecture.md, "Host to host"). The debug
+// Host to host: when the target host reaches the source host itself (hostLink.ts), the archive goes
+// straight between them and never through this machine (docs/architecture.md, "Host to host") —
+// Snapshot & Debug's copy and a migration alike. The target
 // host pulls: a one-time key made in its work folder is authorised on the source for one forced
 // `cat` of one file, from the debug host's addresses, until an expiry — an undo step of the
 // source's work, so it goes in every outcome (finish, abandon, watchdog, sweep). The debug host
@@ -15,64 +16,27 @@ import { approveCopy, pathProbe } from '../archive/copyPolicy';
 import { DumpRewriter, entryRewrites, type CopyRewrite, type DumpRewriterOptions } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
+import { whichOnHost } from '../debug/requirements';
 import { podman } from '../podman/commands';
 import type { CheckpointOptions } from '../podman/options';
 import type { InspectEntry } from '../podman/schemas';
 import { cleanupLib, prelude } from '../remote/shellLib';
 import type { RemoteWork } from '../remote/work';
-import { keyTypeOf } from '../ssh/knownHosts';
 import { SnapdebugError } from '../util/errors';
-import { noProgress } from '../util/progress';
-import { snapshotSource } from './checkpoint';
+import { noProgress, type ProgressSink } from '../util/progress';
+import { inspectOne, snapshotSource } from './checkpoint';
 import { removeCheckpointImages } from './checkpointImages';
-import { authorizeScript, fetchScript, keygenScript, probeScript } from './hostToHostScripts';
+import type { SourceLink } from './hostLink';
+import { authorizeScript, fetchScript, keygenScript } from './hostToHostScripts';
 import { pullFile } from './pull';
 import type { PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
-
-/** How the debug host reaches the source: checked by probeSourceLink. */
-export interface SourceLink {
-  address: string;
-  port: number;
-  user: string;
-  keyType: string;
-  key: string;
-  /** The debug host's own addresses: the only ones the one-time key is good from. */
-  from: string;
-}
 
 /** The one-time key's life on the source, should nothing remove it sooner. */
 const keyLifetimeMs = 15 * 60 * 1000;
 /** What this machine reads of the archive to relabel it: config.dump and spec.dump lie at its start. */
 const headBytes = 512 * 1024;
 const tarBlockBytes = 512;
-
-/** Whether `target` reaches `source` with the key this machine verified, and why not when not. */
-export async function probeSourceLink(source: Host, work: RemoteWork): Promise<{ link: SourceLink } | { reason: string }> {
-  const key = source.runner.hostKey?.();
-  if (!key) return { reason: `${source.name} is not reached over SSH from here` };
-  const facts = await source.runner.run(['sh', '-c', 'hostname; id -un']);
-  const [name, user] = facts.stdout.trim().split('\n');
-  if (facts.exitCode !== 0 || !name || !user) return { reason: `${source.name} did not say its host name` };
-  const keyType = keyTypeOf(key);
-  const port = 22;
-  const probe = await work.host.runner.run(work.host.script(probeScript, [work.dir, name, String(port), user, keyType, key.toString('base64')]));
-  const said = (word: string) => probe.stdout.split('\n').find((l) => l.startsWith(`${word} `))?.slice(word.length + 1).trim();
-  const verdict = said('verdict') ?? `failed (${probe.stderr.trim() || `exit ${probe.exitCode}`})`;
-  const where = `${work.host.name} → ${source.name} (${name}${said('address') ? ` at ${said('address')}` : ''})`;
-  if (verdict !== 'ok') {
-    const why: Record<string, string> = {
-      'no-ssh': `${work.host.name} has no ssh client`,
-      'no-name': `${work.host.name} cannot resolve ${name}`,
-      'wrong-key': `${where} shows another host key than the one verified from here`,
-    };
-    return { reason: why[verdict] ?? `${where}: ${verdict.replace(/^unreachable ?/, 'unreachable ')}`.trim() };
-  }
-  const address = said('address')!;
-  const from = said('from') ?? '';
-  if (!/^[0-9a-fA-F.:,]+$/.test(from)) return { reason: `${work.host.name} did not list its own addresses` };
-  return { link: { address, port, user, keyType, key: key.toString('base64'), from } };
-}
 
 /** Where the last of the named tar entries (with its padding) ends, if the head holds them all. */
 export function headEnd(head: Buffer, names: readonly string[]): number | undefined {
@@ -115,22 +79,29 @@ export async function relabelHead(head: Buffer, rewrite: CopyRewrite, approve: D
 export interface HostToHostResult {
   meta: SnapshotMeta;
   pushed: PushedArchive;
-  /** The store's copy, pulled from the source's work after the copy is made; the source's work ends with it. */
-  storing: () => Promise<SnapshotMeta>;
-  /** Undoes the source's work now (a failure after the fetch, before `storing` runs). */
+  /** The store's copy, pulled from the source's work; the source's work ends with it. */
+  storing: (control?: WorkControl) => Promise<SnapshotMeta>;
+  /** Ends the source's work without storing (a failure after the fetch, or nothing to keep). */
   abandon: () => Promise<string[] | undefined>;
 }
 
+/** An archive in a work folder on the source host, as the fetch needs to know it. */
+interface SourceArchive {
+  work: RemoteWork;
+  path: string;
+  compression: 'zstd' | 'none';
+}
+
 /**
- * Checkpoints on the source into an archive in its work (podman's zstd when both hosts have
- * zstd, else a plain tar), and has the debug host fetch it into
- * `target` (its work folder: archive.tar) relabelled. The source's work stays until `storing()`
- * or `abandon()`; the one-time key is gone before this returns, in every outcome.
+ * Checkpoints on the source into an archive in a work of its own (podman's zstd when both hosts
+ * have zstd, else a plain tar), and has the target host fetch it into `target` (its work folder:
+ * archive.tar, a plain tar), relabelled when `rewriteFor` gives a rewrite. The source's work stays
+ * until `storing()` or `abandon()`; the one-time key is gone before this returns, in every outcome.
  */
 export async function checkpointHostToHost(
   core: Core,
   request: { host: string; before: InspectEntry; options: CheckpointOptions },
-  target: { work: RemoteWork; rewriteFor: (id: string) => CopyRewrite },
+  target: { work: RemoteWork; rewriteFor?: (id: string) => CopyRewrite | undefined },
   link: SourceLink,
   control: WorkControl = {},
 ): Promise<HostToHostResult> {
@@ -138,61 +109,30 @@ export async function checkpointHostToHost(
   const source = core.hosts.get(request.host);
   const { before } = request;
   const id = core.store.newId(before.Name);
-  const rewrite = target.rewriteFor(id);
-  if (rewrite.volumes && Object.keys(rewrite.volumes).length > 0) throw new SnapdebugError('A copy that renames volumes is not sent host to host yet.');
-  // podman's zstd when both hosts have zstd (the debug host unpacks it as it arrives): a
+  const rewrite = target.rewriteFor?.(id);
+  if (rewrite?.volumes && Object.keys(rewrite.volumes).length > 0) throw new SnapdebugError('A copy that renames volumes is not sent host to host (chooseRoute sends it through this machine).');
+  // podman's zstd when both hosts have zstd (the target unpacks it as it arrives): a
   // compressible heap crossed the hosts' link six times larger as a plain tar. Never against an
   // explicit --compress none.
-  const compression = request.options.compress !== 'none' && (await bothHaveZstd(source, target.work.host)) ? 'zstd' : 'none';
+  const zstdOnBoth = async () => (await Promise.all([whichOnHost(source, 'zstd'), whichOnHost(target.work.host, 'zstd')])).every((path) => path !== undefined);
+  const compression = request.options.compress !== 'none' && (await zstdOnBoth()) ? 'zstd' : 'none';
   const options: CheckpointOptions = { ...request.options, compress: compression };
+  // Checkpoint images go with the work unless they are what a stopped container restores from.
+  const dropsImages = options.leaveRunning === true && !options.keep;
   const started = Date.now();
   const sw = await source.beginWork(`checkpoint ${before.Name} for ${target.work.host.name}`, control.signal);
-  const fileName = compression === 'zstd' ? 'archive.tar.zst' : 'archive.tar';
-  const remotePath = sw.file(fileName);
-  const tag = `snapdebug-fetch-${randomBytes(6).toString('hex')}`;
-  let keyAuthorised = false;
+  const archive: SourceArchive = { work: sw, path: sw.file(compression === 'zstd' ? 'archive.tar.zst' : 'archive.tar'), compression };
   try {
-    progress({ phase: 'checkpoint', message: `Checkpointing ${before.Name} on ${request.host} (it keeps running)` });
-    await sw.willUndo({ kind: 'images', containerId: before.Id });
-    const created = await source.runner.run(['sh', '-c', 'set -C; : > "$1"', 'sh', remotePath]);
-    if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${remotePath} on ${request.host}.`, { detail: created.stderr });
-    await core.locks.run(`checkpoint ${request.host}/${before.Name}`, () => source.podman(podman.checkpoint(before.Name, options, remotePath)), control.signal);
+    progress({ phase: 'checkpoint', message: `Checkpointing ${before.Name} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
+    if (dropsImages) await sw.willUndo({ kind: 'images', containerId: before.Id });
+    const created = await source.runner.run(['sh', '-c', 'set -C; : > "$1"', 'sh', archive.path]);
+    if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${archive.path} on ${request.host}.`, { detail: created.stderr });
+    await core.locks.run(`checkpoint ${request.host}/${before.Name}`, () => source.podman(podman.checkpoint(before.Name, options, archive.path)), control.signal);
     const checkpointMs = Date.now() - started;
-    await removeCheckpointImages(source, before.Id, core.log);
-
-    // The head, relabelled here; the debug host's key pair meanwhile. The source hashes its file
-    // while the debug host fetches it (only the comparison waits for both).
-    const sourceHash = source.runner.run(['sh', '-c', 'stat -c %s "$1" && sha256sum "$1"', 'sh', remotePath]);
-    sourceHash.catch(() => undefined);
-    const readHead = compression === 'zstd' ? 'zstd -dc -q -- "$2" | head -c "$1" | base64 -w 0' : 'head -c "$1" "$2" | base64 -w 0';
-    const [headText, publicKey] = await Promise.all([
-      source.runner.run(['sh', '-c', readHead, 'sh', String(headBytes), remotePath]),
-      target.work.host.runner.run(target.work.host.script(keygenScript, [target.work.dir, tag])),
-    ]);
-    const head = Buffer.from(headText.stdout.trim(), 'base64');
-    const skip = headEnd(head, Object.keys(entryRewrites(rewrite)));
-    if (skip === undefined) throw new SnapdebugError(`The archive of ${before.Name} does not start with config.dump and spec.dump: it cannot be relabelled host to host.`);
-    const newHead = await relabelHead(head.subarray(0, skip), rewrite, (dumps) => approveCopy(dumps, rewrite.original, pathProbe(target.work.host, control.signal)));
-    const wroteHead = await target.work.host.runner.run(['sh', '-c', 'set -C; cat > "$1"', 'sh', target.work.file('head')], { stdin: newHead });
-    const [keyType, keyBlob] = publicKey.stdout.trim().split(' ');
-    if (publicKey.exitCode !== 0 || keyType !== 'ssh-ed25519' || !keyBlob) throw new SnapdebugError(`Cannot make a one-time key on ${target.work.host.name}.`, { detail: publicKey.stderr });
-    if (wroteHead.exitCode !== 0) throw new SnapdebugError(`Cannot write the copy's labels on ${target.work.host.name}.`, { detail: wroteHead.stderr });
-
-    const authorised = await source.runner.run(source.script(authorizeScript, [sw.dir, fileName, tag, String(Math.floor((Date.now() + keyLifetimeMs) / 1000)), link.from, keyType, keyBlob]));
-    keyAuthorised = true;
-    if (authorised.exitCode !== 0) throw new SnapdebugError(`Cannot authorise ${target.work.host.name}'s one-time key on ${request.host}.`, { detail: authorised.stderr });
-
-    progress({ phase: 'push', message: `${target.work.host.name} fetches the archive from ${request.host} directly`, bytes: 0 });
-    const fetched = await fetchWithProgress(target.work, skip, link, compression, (bytes) => progress({ phase: 'push', message: `${target.work.host.name} fetches the archive from ${request.host} directly`, bytes }), control.signal);
-    await dropKey(source, tag);
-    keyAuthorised = false;
-    const hashed = await sourceHash;
-    const [sizeText, expectedSha] = hashed.stdout.trim().split(/\s+/);
-    if (hashed.exitCode !== 0 || !expectedSha) throw new SnapdebugError(`Cannot hash ${remotePath} on ${request.host}.`, { detail: hashed.stderr });
-    if (fetched.source.sha256 !== expectedSha) {
-      throw new SnapdebugError(`The archive ${target.work.host.name} fetched from ${request.host} does not match the one written there (sha256).`, { detail: fetched.stderr });
-    }
-    core.log(`${target.work.host.name} fetched ${fetched.source.bytes} bytes from ${request.host} host to host (sha256 ${expectedSha!.slice(0, 12)}… verified)`);
+    if (dropsImages) await removeCheckpointImages(source, before.Id, core.log);
+    const after = inspectOne(source, before.Name).catch(() => undefined);
+    const fetched = await fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }) }, link, control);
+    const running = await after;
     const meta: SnapshotMeta = {
       id,
       kind: 'checkpoint',
@@ -203,19 +143,99 @@ export async function checkpointHostToHost(
       options,
       compression,
       archive: core.store.archiveName(id, compression),
-      size: Number(sizeText),
-      sha256: expectedSha,
-      sourceLeftRunning: true,
+      size: fetched.source.size,
+      sha256: fetched.source.sha256,
+      sourceLeftRunning: running?.State.Running === true && running.State.Pid === before.State.Pid,
       timings: { checkpointMs, totalMs: Date.now() - started },
     };
     const pushed: PushedArchive = { host: target.work.host, path: target.work.file('archive.tar'), bytes: fetched.copy.bytes, sha256: fetched.copy.sha256 };
-    const storing = () => storeFromSource(core, source, sw, remotePath, meta, control);
+    // Where the memory went, as a checkpoint and a push through here would have said it.
+    const container = before.Name;
+    core.store.audit.record({ action: 'checkpoint', host: request.host, container, snapshot: id, detail: `checkpoint, host to host to ${target.work.host.name}` });
+    core.store.audit.record({ action: 'push', host: target.work.host.name, container, snapshot: id, detail: `${pushed.path} (fetched from ${request.host} host to host)` });
+    const storing = (storeControl: WorkControl = control) => storeFromSource(core, source, archive, meta, storeControl);
     return { meta, pushed, storing, abandon: () => sw.abandon(core.log) };
   } catch (error) {
-    if (keyAuthorised) await dropKey(source, tag).catch(() => undefined);
     await sw.abandon(core.log);
     throw error;
   }
+}
+
+interface Fetched {
+  /** The source's file: its sha256 and size, read on the source. */
+  source: { sha256: string; size: number };
+  /** What the target wrote (relabelled, plain tar). */
+  copy: { sha256: string; bytes: number };
+}
+
+/**
+ * Has `target`'s host fetch the source's archive into target.work's archive.tar over the hosts'
+ * own link, relabelled when a rewrite is given, and compares what it received with what the
+ * source hashed (sha256). The one-time key is authorised only for this fetch and removed before
+ * this returns, in every outcome; should this client vanish, it is an undo step of the source's
+ * work and expires by itself.
+ */
+async function fetchHostToHost(core: Core, archive: SourceArchive, target: { work: RemoteWork; rewrite?: CopyRewrite }, link: SourceLink, control: WorkControl): Promise<Fetched> {
+  const progress = control.progress ?? noProgress;
+  const source = archive.work.host;
+  const to = target.work.host;
+  const tag = `snapdebug-fetch-${randomBytes(6).toString('hex')}`;
+  // The source hashes its file while the target fetches it (only the comparison waits for both).
+  const sourceHash = source.runner.run(['sh', '-c', 'stat -c %s "$1" && sha256sum "$1"', 'sh', archive.path]);
+  sourceHash.catch(() => undefined);
+  const [skip, publicKey] = await Promise.all([
+    writeHead(archive, target, control.signal),
+    to.runner.run(to.script(keygenScript, [target.work.dir, tag])),
+  ]);
+  const [keyType, keyBlob] = publicKey.stdout.trim().split(' ');
+  if (publicKey.exitCode !== 0 || keyType !== 'ssh-ed25519' || !keyBlob) throw new SnapdebugError(`Cannot make a one-time key on ${to.name}.`, { detail: publicKey.stderr });
+
+  let keyAuthorised = false;
+  try {
+    const fileName = archive.path.slice(archive.work.dir.length + 1);
+    keyAuthorised = true; // the script records its undo line before it writes the key
+    const authorised = await source.runner.run(source.script(authorizeScript, [archive.work.dir, fileName, tag, String(Math.floor((Date.now() + keyLifetimeMs) / 1000)), link.from, keyType, keyBlob]));
+    if (authorised.exitCode !== 0) throw new SnapdebugError(`Cannot authorise ${to.name}'s one-time key on ${source.name}.`, { detail: authorised.stderr });
+    const message = `${to.name} fetches the archive from ${source.name} directly`;
+    progress({ phase: 'push', message, bytes: 0 });
+    const fetched = await runFetch(target.work, skip, link, archive.compression, (bytes) => progress({ phase: 'push', message, bytes }), control.signal);
+    await dropKey(source, tag);
+    keyAuthorised = false;
+    const hashed = await sourceHash;
+    const [sizeText, sha256] = hashed.stdout.trim().split(/\s+/);
+    if (hashed.exitCode !== 0 || !sha256) throw new SnapdebugError(`Cannot hash ${archive.path} on ${source.name}.`, { detail: hashed.stderr });
+    if (fetched.sourceSha256 !== sha256) {
+      throw new SnapdebugError(`The archive ${to.name} fetched from ${source.name} does not match the one written there (sha256).`, { detail: fetched.stderr });
+    }
+    core.log(`${to.name} fetched ${sizeText} bytes from ${source.name} host to host (sha256 ${sha256.slice(0, 12)}… verified)`);
+    return { source: { sha256, size: Number(sizeText) }, copy: fetched.copy };
+  } finally {
+    if (keyAuthorised) await dropKey(source, tag).catch(() => undefined);
+  }
+}
+
+/**
+ * Writes, on the target, the head that replaces the archive's own: the copy's config.dump and
+ * spec.dump (they lie at the archive's start), relabelled here. No rewrite: an empty head.
+ * Returns how many of the archive's bytes the head replaces.
+ */
+async function writeHead(archive: SourceArchive, target: { work: RemoteWork; rewrite?: CopyRewrite }, signal?: AbortSignal): Promise<number> {
+  const { rewrite, work } = target;
+  let head: Buffer = Buffer.alloc(0);
+  let skip = 0;
+  if (rewrite) {
+    const source = archive.work.host;
+    const readHead = archive.compression === 'zstd' ? 'zstd -dc -q -- "$2" | head -c "$1" | base64 -w 0' : 'head -c "$1" "$2" | base64 -w 0';
+    const text = await source.runner.run(['sh', '-c', readHead, 'sh', String(headBytes), archive.path]);
+    const original = Buffer.from(text.stdout.trim(), 'base64');
+    const end = headEnd(original, Object.keys(entryRewrites(rewrite)));
+    if (end === undefined) throw new SnapdebugError(`The archive on ${source.name} does not start with config.dump and spec.dump: it cannot be relabelled host to host.`);
+    head = await relabelHead(original.subarray(0, end), rewrite, (dumps) => approveCopy(dumps, rewrite.original, pathProbe(work.host, signal)));
+    skip = end;
+  }
+  const wrote = await work.host.runner.run(['sh', '-c', 'set -C; cat > "$1"', 'sh', work.file('head')], { stdin: head });
+  if (wrote.exitCode !== 0) throw new SnapdebugError(`Cannot write the copy's labels on ${work.host.name}.`, { detail: wrote.stderr });
+  return skip;
 }
 
 async function dropKey(source: Host, tag: string): Promise<void> {
@@ -223,20 +243,14 @@ async function dropKey(source: Host, tag: string): Promise<void> {
   if (result.exitCode !== 0) throw new SnapdebugError(`Cannot remove the one-time key from ${source.name}.`, { detail: result.stderr });
 }
 
-interface Fetched {
-  source: { sha256: string; bytes: number };
-  copy: { sha256: string; bytes: number };
-  stderr: string;
-}
-
-/** Whether both hosts have zstd (the source's podman compresses with its own library; reading the head and unpacking need the program). */
-async function bothHaveZstd(source: Host, target: Host): Promise<boolean> {
-  const has = (host: Host) => host.runner.run(['sh', '-c', 'command -v zstd']).then((r) => r.exitCode === 0, () => false);
-  const [a, b] = await Promise.all([has(source), has(target)]);
-  return a && b;
-}
-
-async function fetchWithProgress(work: RemoteWork, skip: number, link: SourceLink, compression: 'zstd' | 'none', onBytes: (bytes: number) => void, signal?: AbortSignal): Promise<Fetched> {
+async function runFetch(
+  work: RemoteWork,
+  skip: number,
+  link: SourceLink,
+  compression: 'zstd' | 'none',
+  onBytes: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<{ sourceSha256: string; copy: { sha256: string; bytes: number }; stderr: string }> {
   const host = work.host;
   let polling = true;
   const poll = (async () => {
@@ -249,12 +263,12 @@ async function fetchWithProgress(work: RemoteWork, skip: number, link: SourceLin
   try {
     const result = await host.runner.run(host.script(fetchScript, [work.dir, String(skip), link.address, String(link.port), link.user, link.keyType, compression]), { ...(signal && { signal }), killOnAbort: true });
     const line = (word: string) => result.stdout.split('\n').find((l) => l.startsWith(`${word} `))?.split(' ');
-    const [, sourceSha, sourceBytes] = line('source') ?? [];
+    const [, sourceSha256] = line('source') ?? [];
     const [, copySha, copyBytes] = line('copy') ?? [];
-    if (result.exitCode !== 0 || !sourceSha || !copySha) {
+    if (result.exitCode !== 0 || !sourceSha256 || !copySha) {
       throw new SnapdebugError(`${host.name} could not fetch the archive from the source host.`, { detail: result.stderr });
     }
-    return { source: { sha256: sourceSha, bytes: Number(sourceBytes) }, copy: { sha256: copySha, bytes: Number(copyBytes) }, stderr: result.stderr };
+    return { sourceSha256, copy: { sha256: copySha, bytes: Number(copyBytes) }, stderr: result.stderr };
   } finally {
     polling = false;
     await poll;
@@ -262,18 +276,19 @@ async function fetchWithProgress(work: RemoteWork, skip: number, link: SourceLin
 }
 
 /** The verified original into the store, from the source's work (resumable), then the work ends. */
-async function storeFromSource(core: Core, source: Host, work: RemoteWork, remotePath: string, meta: SnapshotMeta, control: WorkControl): Promise<SnapshotMeta> {
+async function storeFromSource(core: Core, source: Host, archive: SourceArchive, meta: SnapshotMeta, control: WorkControl): Promise<SnapshotMeta> {
+  const { work } = archive;
   core.store.ensure();
   const part = core.store.partPath(meta.id);
   try {
-    const received = await pullFile(core.hosts.lanes(source.name, core.settings.transferLanes), remotePath, part, {
+    const received = await pullFile(core.hosts.lanes(source.name, core.settings.transferLanes), archive.path, part, {
       ...(control.signal && { signal: control.signal }),
       onProgress: (total) => (control.progress ?? noProgress)({ phase: 'pull', message: `Storing ${meta.id} here`, bytes: total, total: meta.size }),
       work,
     });
     if (received.sha256 !== meta.sha256) throw new SnapdebugError(`The store's copy of ${meta.id} does not match the archive on ${source.name} (sha256).`);
     const facts = await inspectArchiveFile(part);
-    const committed = core.store.commit(part, { ...meta, ...(facts.criu && { criu: facts.criu }) });
+    const committed = core.store.commit(part, { ...meta, ...(facts.criu && { criu: facts.criu }) }, true);
     await work.finish();
     return committed;
   } catch (error) {
@@ -281,4 +296,31 @@ async function storeFromSource(core: Core, source: Host, work: RemoteWork, remot
     await work.abandon(core.log);
     throw error;
   }
+}
+
+/** The store receiving a snapshot after the work that needed it is done (Snapshot & Debug host to host). */
+export interface BackgroundStore {
+  id: string;
+  /** Settles when the store holds the verified snapshot, or rejects (failed, cancelled). */
+  done: Promise<SnapshotMeta>;
+  /** Shows its progress on `control.progress` from now on, cancels on `control.signal`; returns `done`. */
+  follow(control: WorkControl): Promise<SnapshotMeta>;
+}
+
+/** Starts `storing` now; whoever shows it follows it when it can (the faces' progress outlives the work's). */
+export function storeInBackground(id: string, storing: HostToHostResult['storing'], log: (line: string) => void): BackgroundStore {
+  const controller = new AbortController();
+  let sink: ProgressSink = noProgress;
+  const done = storing({ signal: controller.signal, progress: (event) => sink(event) });
+  done.catch((error: unknown) => log(`The store did not receive ${id}: ${(error as Error).message}`));
+  return {
+    id,
+    done,
+    follow(control) {
+      if (control.progress) sink = control.progress;
+      if (control.signal?.aborted) controller.abort();
+      control.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+      return done;
+    },
+  };
 }

@@ -1,11 +1,11 @@
-// The POSIX sh of a host-to-host transfer (hostToHost.ts): on the debug host a probe of the
-// source and the fetch itself; on the source the one-archive key. Each needs only sh, coreutils,
+// The POSIX sh of a host-to-host transfer (hostLink.ts, hostToHost.ts): on the target host a probe
+// of the source and the fetch itself; on the source the one-archive key. Each needs only sh, coreutils,
 // awk and OpenSSH (and zstd, used only when both hosts have it). Every path is inside a work folder of ours; every other argument is checked
 // here again before use, whatever the client checked.
 import { maxZstdWindowBytes } from '../archive/zstdFrames';
 import { prelude } from '../remote/shellLib';
 
-/** The name the pinned known_hosts line carries on the debug host (ssh's HostKeyAlias). */
+/** The name the pinned known_hosts line carries on the target host (ssh's HostKeyAlias). */
 export const pinnedAlias = 'snapdebug-source';
 
 /** ssh options shared by the probe and the fetch: no config file, no prompts, only the pinned key. */
@@ -14,7 +14,7 @@ const sshOptions = `-F /dev/null -T -o BatchMode=yes -o ConnectTimeout=5 -o Stri
   -o HostKeyAlgorithms="$alg" -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p "$port" -l "$user"`;
 
 /**
- * On the debug host: can it reach the source by `name`, and does the source show the key this
+ * On the target host: can it reach the source by `name`, and does the source show the key this
  * machine verified? Without a key to offer, a reachable source with the right key answers
  * "Permission denied"; any other key fails "Host key verification failed".
  * Arguments: sudo|root, work folder, name, port, user, key type, key (base64).
@@ -44,8 +44,8 @@ esac
 `;
 
 /**
- * On the source: authorises the debug host's one-time key to read one file of this work and
- * nothing else, from the debug host's addresses only, until `expires` (epoch seconds). The undo
+ * On the source: authorises the target host's one-time key to read one file of this work and
+ * nothing else, from the target host's addresses only, until `expires` (epoch seconds). The undo
  * line is written before the key line. Arguments: sudo|root, work folder, file name in it, tag,
  * expires, from (comma list), key type, key.
  */
@@ -68,7 +68,7 @@ until=$(date -d "@$expires" +%Y%m%d%H%M%S) || exit 2
 printf 'restrict,command="cat %s/%s",from="%s",expiry-time="%s" %s %s %s\\n' "$w" "$file" "$from" "$until" "$type" "$key" "$tag" >> "$f"
 `;
 
-/** On the debug host: a one-time key pair in the work's folder. Arguments: sudo|root, work folder, tag. Prints the public key. */
+/** On the target host: a one-time key pair in the work's folder. Arguments: sudo|root, work folder, tag. Prints the public key. */
 export const keygenScript = `${prelude}
 w=$1
 ours "$w" || exit 2
@@ -77,14 +77,14 @@ cat "$w/fetch_key.pub"
 `;
 
 /**
- * On the debug host: fetches the source's archive over the hosts' own link into archive.tar,
+ * On the target host: fetches the source's archive over the hosts' own link into archive.tar,
  * with the relabelled head (the file `head`, made by this machine) in place of the first `skip`
  * bytes. The source's bytes are hashed as they arrive, all of them, for the store's check; the
  * ssh's PID goes into the undo list first, so a vanished client's watchdog ends it.
  * A zstd archive (the source's podman compressed it) is decompressed here, as it arrives, with
  * the window limited as for every archive we read: the copy's archive.tar is plain either way.
  * Arguments: sudo|root, work folder, skip, address, port, user, key type, zstd|none.
- * Prints `source SHA256 BYTES` and `copy SHA256 BYTES`.
+ * Prints `source SHA256` (of what the source sent) and `copy SHA256 BYTES` (of archive.tar).
  */
 export const fetchScript = `${prelude}
 w=$1 skip=$2 addr=$3 port=$4 user=$5 type=$6 compression=$7
@@ -109,7 +109,7 @@ wait "$s"
 c=$?
 wait "$h"
 tr '\\n' ' ' < "$w/fetch.err" >&2
-echo "source $(cat "$w/source.sha") $(( $(stat -c %s "$f") - $(stat -c %s "$w/head") + skip ))"
+echo "source $(cat "$w/source.sha")"
 echo "copy $(cat "$w/copy.sha") $(stat -c %s "$f")"
 exit $c
 `;

@@ -1,19 +1,23 @@
 // migrate: the seed article's live migration, HOST/CONTAINER to another host. The target is
-// checked before the source is touched; the source is checkpointed (stopped), its archive goes
-// through the store to the target and is restored under the same name, and the copy must run
-// and show the same commands in `podman top`. Only then, if asked, is the source removed. Both
-// hosts hold it as remote work: the source's undo list says "run it again", the target's "remove
-// it", so any failure before the end — or this client vanishing — leaves the source running.
+// checked and prepared before the source is touched; the source is checkpointed (stopped), its
+// archive goes host to host when the target reaches the source (as the seed's own `scp` does;
+// else through the store here) and is restored under the same name, and the copy must run and
+// show the same commands in `podman top`. Only then, if asked, is the source removed. Both hosts
+// hold it as remote work: the source's undo list says "run it again", the target's "remove it",
+// so any failure before the end — or this client vanishing — leaves the source running.
 import type { Core, WorkControl } from '../core';
 import { podman, type TopProcess } from '../podman/commands';
 import { exportOption, restoreFlags, type RestoreOptions } from '../podman/options';
 import { phaseTracker, withCleanup, type Cleaned } from '../remote/failure';
 import { SnapdebugError } from '../util/errors';
-import { checkpoint, inspectOne } from './checkpoint';
+import { checkpoint, inspectOne, snapshotSource } from './checkpoint';
+import { chooseRoute } from './hostLink';
+import { checkpointHostToHost, type HostToHostResult } from './hostToHost';
 import { requireCgroupVersion, restoringRuntime } from './runtime';
 import { hasImage } from './images';
-import { pushSnapshot } from './push';
+import { pushSnapshot, type PushedArchive } from './push';
 import { planRestore, restorePushed, type RestorePlan } from './restore';
+import type { RemoteWork } from '../remote/work';
 import type { SnapshotMeta } from './store';
 
 export interface MigrateRequest {
@@ -25,6 +29,8 @@ export interface MigrateRequest {
   tcpEstablished?: boolean;
   /** Keep the snapshot in the store afterwards (it is deleted by default: it holds memory). */
   keepSnapshot?: boolean;
+  /** Send the archive through this machine even when the target reaches the source. */
+  throughHere?: boolean;
 }
 
 export interface MigrateResult {
@@ -33,6 +39,10 @@ export interface MigrateResult {
   sourceTop: TopProcess[];
   targetTop: TopProcess[];
   sourceRemoved: boolean;
+  /** How the archive went: host to host, or through this machine (and why). */
+  route: { hostToHost: true } | { hostToHost: false; reason: string };
+  /** Whether the snapshot is in the store now (keepSnapshot, and it arrived). */
+  stored: boolean;
 }
 
 function commands(top: TopProcess[]): string[] {
@@ -66,22 +76,52 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
     });
   }
   const sourceTop = await source.podman(podman.top(request.container));
-
-  const sourceWork = await source.beginWork(`migrate ${before.Name} to ${request.to}`, control.signal);
-  let plan: RestorePlan | undefined;
+  const checkpointOptions = { leaveRunning: false, ...(request.tcpEstablished && { tcpEstablished: true }) };
+  const caps = await source.capabilities();
+  // The target's side is prepared while the source still runs: the migration's downtime is the
+  // checkpoint, the transfer and the restore, nothing else.
+  const draft: SnapshotMeta = {
+    id: 'planned',
+    kind: 'checkpoint',
+    createdAt: new Date().toISOString(),
+    source: snapshotSource(request.from, before),
+    podmanVersion: caps.podmanVersion,
+    cgroupVersion: caps.info.host.cgroupVersion,
+    options: checkpointOptions,
+    compression: 'zstd',
+    archive: '',
+    size: 0,
+    sha256: '',
+    sourceLeftRunning: false,
+    timings: { checkpointMs: 0, totalMs: 0 },
+  };
+  const plan: RestorePlan = await planRestore(core, draft, { to: request.to, options: restoreOptions, asCopy: false, ...(request.transferImage && { transferImage: true }) }, tracked);
+  let sourceWork: RemoteWork;
+  try {
+    sourceWork = await source.beginWork(`migrate ${before.Name} to ${request.to}`, control.signal);
+  } catch (error) {
+    throw withCleanup(error, tracker.phase(), [{ host: request.to, undone: await plan.work.abandon(core.log) }]);
+  }
   let snapshot: SnapshotMeta | undefined;
+  let direct: HostToHostResult | undefined;
+  let route: MigrateResult['route'] = { hostToHost: false, reason: 'not chosen yet' };
   let targetTop: TopProcess[] = [];
   let restored;
   try {
+    const chosen = await chooseRoute(source, plan.work, { ...(request.throughHere && { throughHere: true }) }, core.log);
+    route = 'link' in chosen ? { hostToHost: true } : { hostToHost: false, reason: chosen.reason };
     // From here on, should the migration not finish, the source host runs the container again.
     await sourceWork.willUndo({ kind: 'unstop', name: before.Name });
-    snapshot = await checkpoint(
-      core,
-      { host: request.from, container: request.container, options: { leaveRunning: false, ...(request.tcpEstablished && { tcpEstablished: true }) }, work: sourceWork },
-      tracked,
-    );
-    plan = await planRestore(core, snapshot, { to: request.to, options: restoreOptions, asCopy: false, ...(request.transferImage && { transferImage: true }) }, tracked);
-    const pushed = await pushSnapshot(core, snapshot, plan.work, {}, tracked);
+    let pushed: PushedArchive;
+    if ('link' in chosen) {
+      direct = await checkpointHostToHost(core, { host: request.from, before, options: checkpointOptions }, { work: plan.work }, chosen.link, tracked);
+      ({ meta: snapshot, pushed } = direct);
+    } else {
+      progress({ phase: 'checkpoint', message: `Through this machine: ${chosen.reason}` });
+      snapshot = await checkpoint(core, { host: request.from, container: request.container, options: checkpointOptions, work: sourceWork }, tracked);
+      pushed = await pushSnapshot(core, snapshot, plan.work, {}, tracked);
+    }
+    plan.meta = snapshot;
     restored = await restorePushed(core, plan, [pushed], tracked);
     progress({ phase: 'verify', message: `Checking ${before.Name} runs on ${request.to} with the same processes` });
     targetTop = await target.podman(podman.top(restored.name));
@@ -97,11 +137,22 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
     await sourceWork.finish();
   } catch (error) {
     const cleaned: Cleaned[] = [];
-    if (plan) cleaned.push({ host: request.to, undone: await plan.work.abandon(core.log) });
-    cleaned.push({ host: request.from, undone: await sourceWork.abandon(core.log) });
-    if (snapshot) core.log(`the migration's snapshot ${snapshot.id} stays in the store`);
+    cleaned.push({ host: request.to, undone: await plan.work.abandon(core.log) });
+    const archiveUndone = await direct?.abandon();
+    cleaned.push({ host: request.from, undone: [...(archiveUndone ?? []), ...((await sourceWork.abandon(core.log)) ?? [])] });
+    if (snapshot && !direct) core.log(`the migration's snapshot ${snapshot.id} stays in the store`);
     throw withCleanup(error, tracker.phase(), cleaned);
   }
+
+  // Host to host, the store gets the snapshot only when it is to be kept: from the source's
+  // archive, after the migration is done (a failure here fails nothing that moved).
+  let stored = !direct;
+  if (direct && request.keepSnapshot) {
+    stored = await direct.storing(tracked).then(
+      () => true,
+      (error: unknown) => (core.log(`the migration's snapshot ${snapshot.id} did not reach the store: ${(error as Error).message}`), false),
+    );
+  } else if (direct) await direct.abandon();
 
   let sourceRemoved = false;
   if (request.removeSource) {
@@ -110,6 +161,6 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
     sourceRemoved = true;
     core.store.audit.record({ action: 'remove-source', host: request.from, container: before.Name, snapshot: snapshot.id, detail: `migrated to ${request.to} as ${restored.name}` });
   }
-  if (!request.keepSnapshot) core.store.remove(snapshot.id);
-  return { snapshot, target: { host: request.to, name: restored.name, pid: restored.pid }, sourceTop, targetTop, sourceRemoved };
+  if (!request.keepSnapshot && !direct) core.store.remove(snapshot.id);
+  return { snapshot, target: { host: request.to, name: restored.name, pid: restored.pid }, sourceTop, targetTop, sourceRemoved, route, stored: stored && request.keepSnapshot === true };
 }

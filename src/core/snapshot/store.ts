@@ -127,15 +127,18 @@ export class SnapshotStore {
     return join(this.dir, `${id}.${process.pid}.part`);
   }
 
-  /** Moves a finished download into place and writes its metadata: the snapshot now exists. */
-  commit(partPath: string, meta: SnapshotMeta): SnapshotMeta {
+  /**
+   * Moves a finished download into place and writes its metadata: the snapshot now exists.
+   * `audited`: its checkpoint is in the audit log already (host to host, it was taken before it came here).
+   */
+  commit(partPath: string, meta: SnapshotMeta, audited = false): SnapshotMeta {
     const checked = snapshotMetaSchema.safeParse(meta);
     if (!checked.success) throw new SnapdebugError(`Refusing to store ${meta.id}: its metadata is not valid (${describeIssue(checked.error.issues[0]!, meta)}).`);
     this.ensure();
     chmodSync(partPath, 0o600);
     renameSync(partPath, this.archivePath(meta));
     writeFileSync(join(this.dir, `${meta.id}.json`), JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
-    this.audit.record({ action: 'checkpoint', host: meta.source.host, container: meta.source.container, snapshot: meta.id, detail: meta.kind });
+    if (!audited) this.audit.record({ action: 'checkpoint', host: meta.source.host, container: meta.source.container, snapshot: meta.id, detail: meta.kind });
     return meta;
   }
 

@@ -22,7 +22,7 @@ export const migrateContainer: Command = {
     );
     if (!choice) return;
     const outcome = await runLong(services, `Migrate ${container.name} to ${to}`, (control) =>
-      migrate(services.core(), { from: container.host, container: container.name, to, removeSource: choice === 'Migrate and Remove Source' }, control),
+      migrate(services.core(), { from: container.host, container: container.name, to, removeSource: choice === 'Migrate and Remove Source', ...(services.settings().throughThisMachine && { throughHere: true }) }, control),
     );
     services.refreshAll();
     if (outcome.status === 'done') {

@@ -36,7 +36,7 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
     runLong(
       services,
       copyOnly ? `Snapshot & Restore ${request.host}/${request.container}` : title,
-      (control) => snapshotAndDebugWorkflow(services.core(), { host: request.host, container: request.container, to: debugHost, ...(runtime && { runtime }), ...(copyOnly && { copyOnly }), ...fenceChoice }, control),
+      (control) => snapshotAndDebugWorkflow(services.core(), { host: request.host, container: request.container, to: debugHost, ...(runtime && { runtime }), ...(copyOnly && { copyOnly }), ...(settings.throughThisMachine && { throughHere: true }), ...fenceChoice }, control),
       // A JVM without a JDWP agent is answered below, with what can be done instead.
       (error) => error instanceof NoJdwpAgentError,
     );
@@ -48,6 +48,7 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
     outcome = await run(true);
     services.refreshAll();
     if (outcome.status === 'done') {
+      void followStore(services, outcome.value);
       await outcome.value.close(); // no debugger, so no session to hold its forwarded ports open
       void offerDumps(debugHost, outcome.value);
     }
@@ -56,6 +57,7 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
   services.refreshAll();
   if (outcome.status !== 'done') return false;
   const session = outcome.value;
+  void followStore(services, session);
   const frozen = session.snapshot.criu ? formatDuration(session.snapshot.criu.frozenTimeUs / 1000) : 'an unknown time';
   services.log.info(`Snapshot & Debug: ${request.container} was frozen ${frozen} and kept running; copy ${session.copy.name} on ${debugHost}`);
   void vscode.window.setStatusBarMessage(`$(debug-alt) ${request.container} frozen ${frozen}; debugging copy ${session.copy.name} on ${debugHost}`, 15_000);
@@ -70,6 +72,17 @@ export async function runSnapshotAndDebug(services: Services, request: SnapshotA
     ...(request.localRoot && { localRoot: request.localRoot }),
     ...(request.remoteRoot && { remoteRoot: request.remoteRoot }),
   });
+}
+
+/**
+ * Host to host, the store receives the snapshot from the source host while the debugger is
+ * attached: a notification of its own shows it (cancellable: the source host then removes it).
+ */
+async function followStore(services: Services, session: SnapshotDebugSession): Promise<void> {
+  const storing = session.storing;
+  if (!storing) return;
+  const outcome = await runLong(services, `Storing ${storing.id} here`, (control) => storing.follow(control));
+  if (outcome.status === 'done') services.refreshAll();
 }
 
 /**
