@@ -3,7 +3,7 @@
 // bytes and one of JSON-like objects (which compresses). Four contenders per round: the seed's
 // manual sequence through this machine (the anchor), the manual host-to-host sequence (scp from
 // prod to debug, run on prod, with a key made for it beforehand, untimed), ours through this
-// machine, and ours host to host (--host-to-host). The link is put back as it was afterwards.
+// machine (--through-here), and ours host to host (the default). The link is put back as it was afterwards.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { labLink } from '../lab/linkProfile';
@@ -44,7 +44,7 @@ async function startJsonHeapApi(ctx: BenchContext, name: string, mb: number): Pr
 }
 
 /** A key on prod that debug's root accepts, and debug's host key on prod: what a person sets up once for scp between hosts. */
-async function hostToHostKey(ctx: BenchContext): Promise<{ key: string; knownHosts: string; debugName: string }> {
+export async function hostToHostKey(ctx: BenchContext): Promise<{ key: string; knownHosts: string; debugName: string }> {
   const key = `/root/.ssh/snapdebug-bench-${ctx.tag}`;
   const knownHosts = `${key}.known_hosts`;
   const marker = `snapdebug-bench-${ctx.tag}`;
@@ -115,8 +115,8 @@ interface KindResult {
 const labels = {
   manual: 'manual through this machine (checkpoint -e, scp down, scp up, restore -i, SIGUSR1, relay)',
   manualH2h: 'manual host to host (checkpoint -e, scp prod → debug run on prod, restore -i, SIGUSR1, relay)',
-  ours: 'ours through this machine: snapdebug debug prod/C --to debug',
-  oursH2h: 'ours host to host: snapdebug debug prod/C --to debug --host-to-host',
+  ours: 'ours through this machine: snapdebug debug prod/C --to debug --through-here',
+  oursH2h: 'ours host to host: snapdebug debug prod/C --to debug',
 };
 
 async function measureKind(ctx: BenchContext, cli: string, kind: string, container: string, link: Awaited<ReturnType<typeof hostToHostKey>>): Promise<KindResult> {
@@ -129,7 +129,7 @@ async function measureKind(ctx: BenchContext, cli: string, kind: string, contain
       mkdirSync(storeDir, { recursive: true });
       let copy: string | undefined;
       try {
-        const once = await oursOnce(ctx, cli, container, storeDir, hostToHost ? ['--host-to-host'] : []);
+        const once = await oursOnce(ctx, cli, container, storeDir, hostToHost ? [] : ['--through-here']);
         copy = once.copy;
         (hostToHost ? result.oursH2h : result.ours).push(once.phases);
         return once.ms;

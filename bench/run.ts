@@ -11,6 +11,7 @@ import { sshBannerAt } from '../lab/hosts';
 import { readState } from '../lab/state';
 import { debugBenchmark } from './debug';
 import { debugWanBenchmark } from './debugWan';
+import { migrateWanBenchmark } from './migrateWan';
 import { freezeBenchmark } from './freeze';
 import { inspectBenchmark } from './inspect';
 import { Cleanup } from './lib/cleanup';
@@ -25,7 +26,7 @@ import { pullBenchmark } from './pull';
 import { transportBenchmark } from './transport';
 import { treeBenchmark } from './tree';
 
-const benchmarks: Benchmark[] = [pullBenchmark, transportBenchmark, debugBenchmark, debugWanBenchmark, freezeBenchmark, treeBenchmark, memoryBenchmark, inspectBenchmark, packageBenchmark];
+const benchmarks: Benchmark[] = [pullBenchmark, transportBenchmark, debugBenchmark, debugWanBenchmark, migrateWanBenchmark, freezeBenchmark, treeBenchmark, memoryBenchmark, inspectBenchmark, packageBenchmark];
 const needsNoLab = new Set(['package']);
 
 const started = Date.now();

@@ -12,7 +12,7 @@ import { repoRoot } from '../../lab/paths';
 import { demoFolder } from '../../scripts/startProduct';
 import { containerIp, demoState, labSsh } from '../lab/helpers';
 import { answerDialog, openViewContainer, openWorkbench, quickPick, runCommand, screenshot, waitForNotification } from './harness';
-import { childRow, installTimeoutMs, removeCopiesOf, rowMenu, startProduct, stepsBuildOnEachOther, until, viewTree, type Product } from './product';
+import { childRow, installTimeoutMs, removeCopiesOf, rowMenu, startProduct, storedSnapshotIds, stepsBuildOnEachOther, until, viewTree, type Product } from './product';
 
 const stepTimeoutMs = 90_000;
 const breakpointText = "if (req.url === '/state') {";
@@ -94,6 +94,13 @@ describe('Snapshot & Debug in VS Code (issue 5)', function () {
     const onDebug = (await labSsh('debug', "podman ps --format '{{.Names}}'")).split('\n').map((n) => n.trim());
     assert.ok(onDebug.includes(copy), `${copy} is not running on debug (${onDebug.join(', ')})`);
     await screenshot(page, 'debugger-attached');
+    // The archive went host to host (prod → debug); the store receives the snapshot afterwards,
+    // from prod, while the debugger is attached: the copy's snapshot appears there, verified.
+    const snapshotId = (await labSsh('debug', `podman inspect --format '{{index .Config.Labels "snapdebug.origin"}}' ${copy}`)).trim();
+    await until(`${snapshotId} in the store`, async () => (storedSnapshotIds(product!.storeDir).includes(snapshotId) ? true : undefined), 60_000);
+    const stored = JSON.parse(readFileSync(join(product!.storeDir, `${snapshotId}.json`), 'utf8')) as { source: { host: string; container: string }; sha256: string };
+    assert.deepEqual([stored.source.host, stored.source.container], ['prod', 'demo-api']);
+    assert.match(stored.sha256, /^[0-9a-f]{64}$/);
   });
 
   it("stops at the breakpoint on a request to the copy, while prod's demo-api keeps answering", async function () {

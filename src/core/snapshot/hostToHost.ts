@@ -115,23 +115,33 @@ export async function checkpointHostToHost(
   // compressible heap crossed the hosts' link six times larger as a plain tar. Never against an
   // explicit --compress none.
   const zstdOnBoth = async () => (await Promise.all([whichOnHost(source, 'zstd'), whichOnHost(target.work.host, 'zstd')])).every((path) => path !== undefined);
-  const compression = request.options.compress !== 'none' && (await zstdOnBoth()) ? 'zstd' : 'none';
+  const started = Date.now();
+  const [hasZstd, sw] = await Promise.all([zstdOnBoth(), source.beginWork(`checkpoint ${before.Name} for ${target.work.host.name}`, control.signal)]);
+  const compression = request.options.compress !== 'none' && hasZstd ? 'zstd' : 'none';
   const options: CheckpointOptions = { ...request.options, compress: compression };
   // Checkpoint images go with the work unless they are what a stopped container restores from.
   const dropsImages = options.leaveRunning === true && !options.keep;
-  const started = Date.now();
-  const sw = await source.beginWork(`checkpoint ${before.Name} for ${target.work.host.name}`, control.signal);
   const archive: SourceArchive = { work: sw, path: sw.file(compression === 'zstd' ? 'archive.tar.zst' : 'archive.tar'), compression };
+  let tag: string | undefined;
   try {
     progress({ phase: 'checkpoint', message: `Checkpointing ${before.Name} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
     if (dropsImages) await sw.willUndo({ kind: 'images', containerId: before.Id });
     const created = await source.runner.run(['sh', '-c', 'set -C; : > "$1"', 'sh', archive.path]);
     if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${archive.path} on ${request.host}.`, { detail: created.stderr });
+    // The one-time key is made and granted while podman writes the archive: round trips over a
+    // slow link that would otherwise wait for the checkpoint. It reads only this file.
+    const granted = grantFetch(archive, target.work, link);
+    granted.catch(() => undefined);
     await core.locks.run(`checkpoint ${request.host}/${before.Name}`, () => source.podman(podman.checkpoint(before.Name, options, archive.path)), control.signal);
     const checkpointMs = Date.now() - started;
-    if (dropsImages) await removeCheckpointImages(source, before.Id, core.log);
+    tag = await granted;
     const after = inspectOne(source, before.Name).catch(() => undefined);
+    const imagesGone = dropsImages ? removeCheckpointImages(source, before.Id, core.log) : Promise.resolve();
+    imagesGone.catch(() => undefined);
     const fetched = await fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }) }, link, control);
+    await dropKey(source, tag);
+    tag = undefined;
+    await imagesGone;
     const running = await after;
     const meta: SnapshotMeta = {
       id,
@@ -156,9 +166,30 @@ export async function checkpointHostToHost(
     const storing = (storeControl: WorkControl = control) => storeFromSource(core, source, archive, meta, storeControl);
     return { meta, pushed, storing, abandon: () => sw.abandon(core.log) };
   } catch (error) {
+    if (tag) await dropKey(source, tag).catch(() => undefined);
     await sw.abandon(core.log);
     throw error;
   }
+}
+
+/**
+ * A one-time key pair on the target (in its work folder), authorised on the source to `cat` the
+ * archive's file and nothing else, from the target's addresses, until an expiry. The key's undo
+ * line is in the source work's list before the key is, so every way the work ends removes it.
+ * Returns the key's tag.
+ */
+async function grantFetch(archive: SourceArchive, targetWork: RemoteWork, link: SourceLink): Promise<string> {
+  const source = archive.work.host;
+  const to = targetWork.host;
+  const tag = `snapdebug-fetch-${randomBytes(6).toString('hex')}`;
+  const publicKey = await to.runner.run(to.script(keygenScript, [targetWork.dir, tag]));
+  const [keyType, keyBlob] = publicKey.stdout.trim().split(' ');
+  if (publicKey.exitCode !== 0 || keyType !== 'ssh-ed25519' || !keyBlob) throw new SnapdebugError(`Cannot make a one-time key on ${to.name}.`, { detail: publicKey.stderr });
+  const fileName = archive.path.slice(archive.work.dir.length + 1);
+  const expires = String(Math.floor((Date.now() + keyLifetimeMs) / 1000));
+  const authorised = await source.runner.run(source.script(authorizeScript, [archive.work.dir, fileName, tag, expires, link.from, keyType, keyBlob]));
+  if (authorised.exitCode !== 0) throw new SnapdebugError(`Cannot authorise ${to.name}'s one-time key on ${source.name}.`, { detail: authorised.stderr });
+  return tag;
 }
 
 interface Fetched {
@@ -169,49 +200,29 @@ interface Fetched {
 }
 
 /**
- * Has `target`'s host fetch the source's archive into target.work's archive.tar over the hosts'
- * own link, relabelled when a rewrite is given, and compares what it received with what the
- * source hashed (sha256). The one-time key is authorised only for this fetch and removed before
- * this returns, in every outcome; should this client vanish, it is an undo step of the source's
- * work and expires by itself.
+ * Has `target`'s host fetch the source's archive (with the key grantFetch authorised) into
+ * target.work's archive.tar over the hosts' own link, relabelled when a rewrite is given, and
+ * compares what it received with what the source hashed (sha256).
  */
 async function fetchHostToHost(core: Core, archive: SourceArchive, target: { work: RemoteWork; rewrite?: CopyRewrite }, link: SourceLink, control: WorkControl): Promise<Fetched> {
   const progress = control.progress ?? noProgress;
   const source = archive.work.host;
   const to = target.work.host;
-  const tag = `snapdebug-fetch-${randomBytes(6).toString('hex')}`;
   // The source hashes its file while the target fetches it (only the comparison waits for both).
   const sourceHash = source.runner.run(['sh', '-c', 'stat -c %s "$1" && sha256sum "$1"', 'sh', archive.path]);
   sourceHash.catch(() => undefined);
-  const [skip, publicKey] = await Promise.all([
-    writeHead(archive, target, control.signal),
-    to.runner.run(to.script(keygenScript, [target.work.dir, tag])),
-  ]);
-  const [keyType, keyBlob] = publicKey.stdout.trim().split(' ');
-  if (publicKey.exitCode !== 0 || keyType !== 'ssh-ed25519' || !keyBlob) throw new SnapdebugError(`Cannot make a one-time key on ${to.name}.`, { detail: publicKey.stderr });
-
-  let keyAuthorised = false;
-  try {
-    const fileName = archive.path.slice(archive.work.dir.length + 1);
-    keyAuthorised = true; // the script records its undo line before it writes the key
-    const authorised = await source.runner.run(source.script(authorizeScript, [archive.work.dir, fileName, tag, String(Math.floor((Date.now() + keyLifetimeMs) / 1000)), link.from, keyType, keyBlob]));
-    if (authorised.exitCode !== 0) throw new SnapdebugError(`Cannot authorise ${to.name}'s one-time key on ${source.name}.`, { detail: authorised.stderr });
-    const message = `${to.name} fetches the archive from ${source.name} directly`;
-    progress({ phase: 'push', message, bytes: 0 });
-    const fetched = await runFetch(target.work, skip, link, archive.compression, (bytes) => progress({ phase: 'push', message, bytes }), control.signal);
-    await dropKey(source, tag);
-    keyAuthorised = false;
-    const hashed = await sourceHash;
-    const [sizeText, sha256] = hashed.stdout.trim().split(/\s+/);
-    if (hashed.exitCode !== 0 || !sha256) throw new SnapdebugError(`Cannot hash ${archive.path} on ${source.name}.`, { detail: hashed.stderr });
-    if (fetched.sourceSha256 !== sha256) {
-      throw new SnapdebugError(`The archive ${to.name} fetched from ${source.name} does not match the one written there (sha256).`, { detail: fetched.stderr });
-    }
-    core.log(`${to.name} fetched ${sizeText} bytes from ${source.name} host to host (sha256 ${sha256.slice(0, 12)}… verified)`);
-    return { source: { sha256, size: Number(sizeText) }, copy: fetched.copy };
-  } finally {
-    if (keyAuthorised) await dropKey(source, tag).catch(() => undefined);
+  const skip = await writeHead(archive, target, control.signal);
+  const message = `${to.name} fetches the archive from ${source.name} directly`;
+  progress({ phase: 'push', message, bytes: 0 });
+  const fetched = await runFetch(target.work, skip, link, archive.compression, (bytes) => progress({ phase: 'push', message, bytes }), control.signal);
+  const hashed = await sourceHash;
+  const [sizeText, sha256] = hashed.stdout.trim().split(/\s+/);
+  if (hashed.exitCode !== 0 || !sha256) throw new SnapdebugError(`Cannot hash ${archive.path} on ${source.name}.`, { detail: hashed.stderr });
+  if (fetched.sourceSha256 !== sha256) {
+    throw new SnapdebugError(`The archive ${to.name} fetched from ${source.name} does not match the one written there (sha256).`, { detail: fetched.stderr });
   }
+  core.log(`${to.name} fetched ${sizeText} bytes from ${source.name} host to host (sha256 ${sha256.slice(0, 12)}… verified)`);
+  return { source: { sha256, size: Number(sizeText) }, copy: fetched.copy };
 }
 
 /**

@@ -26,7 +26,9 @@ export const migrateContainer: Command = {
     );
     services.refreshAll();
     if (outcome.status === 'done') {
-      void vscode.window.showInformationMessage(`${container.name} runs on ${to} (pid ${outcome.value.target.pid}); podman top shows the same ${outcome.value.targetTop.length} processes.`);
+      const { route } = outcome.value;
+      const how = route.hostToHost ? `The archive went host to host (${container.host} → ${to}).` : `The archive went through this machine: ${route.reason}.`;
+      void vscode.window.showInformationMessage(`${container.name} runs on ${to} (pid ${outcome.value.target.pid}); podman top shows the same ${outcome.value.targetTop.length} processes. ${how}`);
     }
   },
 };
