@@ -23,7 +23,7 @@ import type { InspectEntry } from '../podman/schemas';
 import { cleanupLib, prelude } from '../remote/shellLib';
 import type { RemoteWork } from '../remote/work';
 import { SnapdebugError } from '../util/errors';
-import { noProgress, type ProgressSink } from '../util/progress';
+import { noProgress, type ProgressEvent, type ProgressSink } from '../util/progress';
 import { inspectOne, snapshotSource } from './checkpoint';
 import { removeCheckpointImages } from './checkpointImages';
 import type { SourceLink } from './hostLink';
@@ -314,7 +314,7 @@ export interface BackgroundStore {
   id: string;
   /** Settles when the store holds the verified snapshot, or rejects (failed, cancelled). */
   done: Promise<SnapshotMeta>;
-  /** Shows its progress on `control.progress` from now on, cancels on `control.signal`; returns `done`. */
+  /** Shows its progress on `control.progress` (where it is now, then as it goes), cancels on `control.signal`; returns `done`. */
   follow(control: WorkControl): Promise<SnapshotMeta>;
 }
 
@@ -322,13 +322,17 @@ export interface BackgroundStore {
 export function storeInBackground(id: string, storing: HostToHostResult['storing'], log: (line: string) => void): BackgroundStore {
   const controller = new AbortController();
   let sink: ProgressSink = noProgress;
-  const done = storing({ signal: controller.signal, progress: (event) => sink(event) });
+  let last: ProgressEvent | undefined;
+  const done = storing({ signal: controller.signal, progress: (event) => sink((last = event)) });
   done.catch((error: unknown) => log(`The store did not receive ${id}: ${(error as Error).message}`));
   return {
     id,
     done,
     follow(control) {
-      if (control.progress) sink = control.progress;
+      if (control.progress) {
+        sink = control.progress;
+        if (last) sink(last);
+      }
       if (control.signal?.aborted) controller.abort();
       control.signal?.addEventListener('abort', () => controller.abort(), { once: true });
       return done;

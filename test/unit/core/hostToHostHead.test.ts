@@ -27,7 +27,7 @@ describe('host to host: the archive head', () => {
 describe('host to host: the store afterwards', () => {
   const meta = { id: 'api-1', sha256: 'ab', size: 10 } as SnapshotMeta;
 
-  it('runs at once; whoever follows it later sees its progress from then on and its end', async () => {
+  it('runs at once; whoever follows it later sees where it is, then its progress and its end', async () => {
     let report: ((bytes: number) => void) | undefined;
     let finish: (() => void) | undefined;
     const background = storeInBackground('api-1', (control) => {
@@ -35,14 +35,15 @@ describe('host to host: the store afterwards', () => {
       return new Promise((resolve) => (finish = () => resolve(meta)));
     }, () => undefined);
     assert.ok(report, 'started before anyone follows it');
-    report!(3); // nobody shows this one
+    report!(2); // nobody shows this one
+    report!(3); // the follower is shown this one when it starts following
     const seen: number[] = [];
     const followed = background.follow({ progress: (e) => seen.push(e.bytes!) });
     report!(7);
     report!(10);
     finish!();
     assert.equal(await followed, meta);
-    assert.deepEqual(seen, [7, 10]);
+    assert.deepEqual(seen, [3, 7, 10]);
   });
 
   it("cancels with the follower's signal, and says so in the log when it fails", async () => {
