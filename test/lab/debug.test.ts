@@ -245,15 +245,17 @@ describe('Snapshot & Debug (lab)', function () {
     }
   });
 
-  for (const phase of ['checkpoint', 'pull', 'restore', 'attach'] as Phase[]) {
-    it(`a cancel during "${phase}" leaves no copy, no temporary archive and no .part; prod untouched`, async () => {
+  // Host to host (the default) the archive's phase is the debug host's fetch ('push'); through this machine, 'pull'.
+  const cancelCases: Array<{ phase: Phase; throughHere?: true }> = [{ phase: 'checkpoint' }, { phase: 'push' }, { phase: 'pull', throughHere: true }, { phase: 'restore' }, { phase: 'attach' }];
+  for (const { phase, throughHere } of cancelCases) {
+    it(`a cancel during "${phase}"${throughHere ? ' (through this machine)' : ''} leaves no copy, no temporary archive and no .part; prod untouched`, async () => {
       const pid = await containerPid('prod', 'demo-api');
       const copiesBefore = await snapCopies();
       const configsBefore = await criuConfigs('debug');
       const controller = new AbortController();
       let cancelled = false;
       await assert.rejects(
-        snapshotAndDebug(core, { host: 'prod', container: 'demo-api', to: 'debug' }, {
+        snapshotAndDebug(core, { host: 'prod', container: 'demo-api', to: 'debug', ...(throughHere && { throughHere }) }, {
           signal: controller.signal,
           progress: (event) => {
             if (event.phase === phase && !cancelled) {
@@ -290,7 +292,8 @@ describe('Snapshot & Debug (lab)', function () {
         child.once('exit', () => reject(new Error('the CLI exited before printing its line')));
       });
       const announced = JSON.parse(line) as { snapshot: string; host: string; container: string; runtime: string; attach: { address: string; port: number } };
-      assert.deepEqual(Object.keys(announced).sort(), ['attach', 'container', 'fence', 'host', 'runtime', 'snapshot']);
+      // storing: the archive went host to host, and the store receives the snapshot now.
+      assert.deepEqual(Object.keys(announced).sort(), ['attach', 'container', 'fence', 'host', 'runtime', 'snapshot', 'storing']);
       assert.deepEqual((announced as unknown as { fence: unknown }).fence, { allowed: [] }, 'Snapshot & Debug fences the copy by default');
       assert.deepEqual([announced.host, announced.runtime, announced.attach.address, announced.attach.port], ['debug', 'node', '127.0.0.1', localPort]);
       const cdp = await connectCdp(localPort);
@@ -300,6 +303,9 @@ describe('Snapshot & Debug (lab)', function () {
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
+      // The CLI ended only once the store had the snapshot (it waits for it after a Ctrl-C).
+      assert.match(stderr, new RegExp(`${announced.snapshot} is in the store \\(.*, sha256 verified\\)`));
+      assert.ok(core.store.get(announced.snapshot));
       assert.match(stderr, new RegExp(`closing the tunnel; ${announced.container} stays on debug`), 'says the copy stays, not "cancelling"');
       assert.doesNotMatch(stderr, /cancelling/);
       assert.equal(await portIsFree(localPort), true, 'the tunnel is closed');

@@ -160,7 +160,10 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   // Both hosts are connected and probed at once (the checkpoint reuses the source's probe).
   const [live, , sourceCaps] = await Promise.all([inspectOne(source, request.container, signal), target.capabilities(), source.capabilities()]);
   if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
-  if (!request.copyOnly) await checkAttachable(core, request, live.Config.Env ?? []);
+  // Whether a debugger can attach is checked while the copy is planned (each is a string of round
+  // trips to its host); should it fail, the plan is undone before production is touched.
+  const attachable = request.copyOnly ? Promise.resolve() : checkAttachable(core, request, live.Config.Env ?? []);
+  attachable.catch(() => undefined);
   const draft: SnapshotMeta = {
     id: 'planned',
     kind: 'checkpoint',
@@ -188,7 +191,16 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
       ...(!request.allowAllEgress && { fence: { allowEgress: request.allowEgress ?? [] } }),
     },
     control,
-  );
+  ).catch(async (error: unknown) => {
+    await attachable; // its refusal comes first: it is what the user can act on before the plan's
+    throw error;
+  });
+  try {
+    await attachable;
+  } catch (error) {
+    await plan.work.abandon(core.log);
+    throw error;
+  }
 
   // The restore's work on the debug host holds the copy until the debugger is attached: should
   // anything fail, or this client vanish before then, the debug host removes the half-made copy.

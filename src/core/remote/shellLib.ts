@@ -44,6 +44,10 @@ valid_pid() { case $1 in ''|*[!0-9]*|0|1) return 1 ;; esac; }
 valid_image() { case $1 in ''|-*|*[!A-Za-z0-9_.:/@-]*) return 1 ;; esac; }
 # ours: a real folder (not a link) that belongs to the account we log in as
 ours() { [ -d "$1" ] && [ ! -L "$1" ] && [ -O "$1" ]; }
+# authorized_keys is changed by one snapdebug script at a time: transfers running at once grant
+# and drop their one-time keys by appending and rewriting it, and two rewrites interleaved put a
+# dropped key back. The lock is on the account's .ssh folder (fd 7; fences use 8, checkpoints 9).
+authkeys_lock() { command -v flock >/dev/null 2>&1 || return 0; exec 7< "$HOME/.ssh" && flock -w 60 7; }
 `;
 
 /**
@@ -161,10 +165,11 @@ drop_copy_file() {
 drop_authkey() {
   f=$HOME/.ssh/authorized_keys
   { [ -f "$f" ] && [ ! -L "$f" ]; } || return 0
+  authkeys_lock || return 1
   grep -q -F " $1" "$f" || return 0
-  grep -v -F " $1" "$f" > "$f.snapdebug"
-  [ $? -le 1 ] && cat "$f.snapdebug" > "$f"
-  rm -f "$f.snapdebug"
+  grep -v -F " $1" "$f" > "$f.snapdebug.$$"
+  [ $? -le 1 ] && cat "$f.snapdebug.$$" > "$f"
+  rm -f "$f.snapdebug.$$"
 }
 
 # The ssh a debug host runs to fetch an archive from its source: ended by PID, if still that one.

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { inspectArchiveFile } from '../archive/checkpointArchive';
+import { decodeDumpStats, type CriuDumpStats } from '../archive/criuStats';
 import { approveCopy, pathProbe } from '../archive/copyPolicy';
 import { DumpRewriter, entryRewrites, type CopyRewrite, type DumpRewriterOptions } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
@@ -122,7 +123,9 @@ export async function checkpointHostToHost(
   // Checkpoint images go with the work unless they are what a stopped container restores from.
   const dropsImages = options.leaveRunning === true && !options.keep;
   const archive: SourceArchive = { work: sw, path: sw.file(compression === 'zstd' ? 'archive.tar.zst' : 'archive.tar'), compression };
-  let tag: string | undefined;
+  // Until its key is dropped: a failure waits for the grant to settle, so no key is written after
+  // the work's undo list was read.
+  let granted: Promise<string> | undefined;
   try {
     progress({ phase: 'checkpoint', message: `Checkpointing ${before.Name} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
     if (dropsImages) await sw.willUndo({ kind: 'images', containerId: before.Id });
@@ -130,19 +133,20 @@ export async function checkpointHostToHost(
     if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${archive.path} on ${request.host}.`, { detail: created.stderr });
     // The one-time key is made and granted while podman writes the archive: round trips over a
     // slow link that would otherwise wait for the checkpoint. It reads only this file.
-    const granted = grantFetch(archive, target.work, link);
+    granted = grantFetch(archive, target.work, link);
     granted.catch(() => undefined);
     await core.locks.run(`checkpoint ${request.host}/${before.Name}`, () => source.podman(podman.checkpoint(before.Name, options, archive.path)), control.signal);
     const checkpointMs = Date.now() - started;
-    tag = await granted;
+    const tag = await granted;
     const after = inspectOne(source, before.Name).catch(() => undefined);
     const imagesGone = dropsImages ? removeCheckpointImages(source, before.Id, core.log) : Promise.resolve();
     imagesGone.catch(() => undefined);
     const fetched = await fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }) }, link, control);
+    const stats = copyStats(target.work);
     await dropKey(source, tag);
-    tag = undefined;
+    granted = undefined;
     await imagesGone;
-    const running = await after;
+    const [running, criu] = await Promise.all([after, stats]);
     const meta: SnapshotMeta = {
       id,
       kind: 'checkpoint',
@@ -155,6 +159,7 @@ export async function checkpointHostToHost(
       archive: core.store.archiveName(id, compression),
       size: fetched.source.size,
       sha256: fetched.source.sha256,
+      ...(criu && { criu }),
       sourceLeftRunning: running?.State.Running === true && running.State.Pid === before.State.Pid,
       timings: { checkpointMs, totalMs: Date.now() - started },
     };
@@ -166,9 +171,28 @@ export async function checkpointHostToHost(
     const storing = (storeControl: WorkControl = control) => storeFromSource(core, source, archive, meta, storeControl);
     return { meta, pushed, storing, abandon: () => sw.abandon(core.log) };
   } catch (error) {
+    const tag = await granted?.catch(() => undefined);
     if (tag) await dropKey(source, tag).catch(() => undefined);
     await sw.abandon(core.log);
     throw error;
+  }
+}
+
+/** Tar seeks past the memory in a plain tar on disk: only the small stats image is read. */
+const statsScript = `tar -xOf "$1" --wildcards --no-anchored stats-dump 2>/dev/null | head -c ${64 * 1024} | base64 -w 0`;
+
+/**
+ * CRIU's statistics (how long production was frozen) from the copy's archive on the target: the
+ * store's own inspection comes only later. Untrusted bytes, decoded as every archive's are;
+ * unreadable, they are simply not known.
+ */
+async function copyStats(work: RemoteWork): Promise<CriuDumpStats | undefined> {
+  const result = await work.host.runner.run(['sh', '-c', statsScript, 'sh', work.file('archive.tar')]).catch(() => undefined);
+  if (!result || result.exitCode !== 0 || result.stdout.trim() === '') return undefined;
+  try {
+    return decodeDumpStats(Buffer.from(result.stdout.trim(), 'base64'));
+  } catch {
+    return undefined;
   }
 }
 

@@ -63,6 +63,7 @@ echo "authkey $tag" >> "$w/undo"
 mkdir -p "$HOME/.ssh" && chmod 700 "$HOME/.ssh"
 f=$HOME/.ssh/authorized_keys
 [ ! -L "$f" ] || exit 2
+authkeys_lock || exit 2
 if [ -s "$f" ] && [ -n "$(tail -c 1 "$f")" ]; then echo >> "$f"; fi
 until=$(date -d "@$expires" +%Y%m%d%H%M%S) || exit 2
 printf 'restrict,command="cat %s/%s",from="%s",expiry-time="%s" %s %s %s\\n' "$w" "$file" "$from" "$until" "$type" "$key" "$tag" >> "$f"
