@@ -163,7 +163,7 @@ export async function checkpointHostToHost(
       sourceLeftRunning: running?.State.Running === true && running.State.Pid === before.State.Pid,
       timings: { checkpointMs, totalMs: Date.now() - started },
     };
-    const pushed: PushedArchive = { host: target.work.host, path: target.work.file('archive.tar'), bytes: fetched.copy.bytes, sha256: fetched.copy.sha256 };
+    const pushed: PushedArchive = { host: target.work.host, path: target.work.file('archive.tar'), bytes: fetched.copy.bytes };
     // Where the memory went, as a checkpoint and a push through here would have said it.
     const container = before.Name;
     core.store.audit.record({ action: 'checkpoint', host: request.host, container, snapshot: id, detail: `checkpoint, host to host to ${target.work.host.name}` });
@@ -220,7 +220,7 @@ interface Fetched {
   /** The source's file: its sha256 and size, read on the source. */
   source: { sha256: string; size: number };
   /** What the target wrote (relabelled, plain tar). */
-  copy: { sha256: string; bytes: number };
+  copy: { bytes: number };
 }
 
 /**
@@ -285,7 +285,7 @@ async function runFetch(
   compression: 'zstd' | 'none',
   onBytes: (bytes: number) => void,
   signal?: AbortSignal,
-): Promise<{ sourceSha256: string; copy: { sha256: string; bytes: number }; stderr: string }> {
+): Promise<{ sourceSha256: string; copy: { bytes: number }; stderr: string }> {
   const host = work.host;
   let polling = true;
   const poll = (async () => {
@@ -299,11 +299,11 @@ async function runFetch(
     const result = await host.runner.run(host.script(fetchScript, [work.dir, String(skip), link.address, String(link.port), link.user, link.keyType, compression]), { ...(signal && { signal }), killOnAbort: true });
     const line = (word: string) => result.stdout.split('\n').find((l) => l.startsWith(`${word} `))?.split(' ');
     const [, sourceSha256] = line('source') ?? [];
-    const [, copySha, copyBytes] = line('copy') ?? [];
-    if (result.exitCode !== 0 || !sourceSha256 || !copySha) {
+    const [, copyBytes] = line('copy') ?? [];
+    if (result.exitCode !== 0 || !sourceSha256 || !/^[0-9a-f]{64}$/.test(sourceSha256) || !copyBytes) {
       throw new SnapdebugError(`${host.name} could not fetch the archive from the source host.`, { detail: result.stderr });
     }
-    return { sourceSha256, copy: { sha256: copySha, bytes: Number(copyBytes) }, stderr: result.stderr };
+    return { sourceSha256, copy: { bytes: Number(copyBytes) }, stderr: result.stderr };
   } finally {
     polling = false;
     await poll;

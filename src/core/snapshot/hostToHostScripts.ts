@@ -85,7 +85,8 @@ cat "$w/fetch_key.pub"
  * A zstd archive (the source's podman compressed it) is decompressed here, as it arrives, with
  * the window limited as for every archive we read: the copy's archive.tar is plain either way.
  * Arguments: sudo|root, work folder, skip, address, port, user, key type, zstd|none.
- * Prints `source SHA256` (of what the source sent) and `copy SHA256 BYTES` (of archive.tar).
+ * Prints `source SHA256` (of what the source sent: compared with the source's own sha256sum) and
+ * `copy BYTES` (archive.tar's size; the copy's bytes are not hashed again: nothing compares them).
  */
 export const fetchScript = `${prelude}
 w=$1 skip=$2 addr=$3 port=$4 user=$5 type=$6 compression=$7
@@ -105,12 +106,12 @@ s=$!
 echo "fetch $s" >> "$w/undo"
 { sha256sum | awk '{print $1}'; } < "$w/source-hash" > "$w/source.sha" &
 h=$!
-{ cat "$w/head"; tee "$w/source-hash" < "$w/from-source" | unpack | tail -c +$((skip + 1)); } | tee -a "$f" | sha256sum | awk '{print $1}' > "$w/copy.sha"
+{ cat "$w/head"; tee "$w/source-hash" < "$w/from-source" | unpack | tail -c +$((skip + 1)); } >> "$f"
 wait "$s"
 c=$?
 wait "$h"
 tr '\\n' ' ' < "$w/fetch.err" >&2
 echo "source $(cat "$w/source.sha")"
-echo "copy $(cat "$w/copy.sha") $(stat -c %s "$f")"
+echo "copy $(stat -c %s "$f")"
 exit $c
 `;

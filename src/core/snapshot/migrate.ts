@@ -61,23 +61,27 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
 
   // Everything that can fail on the target is checked while the source still runs.
   progress({ phase: 'migrate', message: `Checking ${request.to} before touching ${request.from}` });
-  const before = await inspectOne(source, request.container, control.signal);
+  const [before, caps] = await Promise.all([inspectOne(source, request.container, control.signal), source.capabilities()]);
   const restoreOptions: RestoreOptions = { name: before.Name, ...(request.tcpEstablished && { tcpEstablished: true }) };
-  await target.requireFlags('restore', [...restoreFlags(restoreOptions), { ...exportOption, flag: '--import' }]);
-  // podman restores with the runtime that took the checkpoint: the target must have it.
-  await restoringRuntime(target, before.OCIRuntime, control.signal);
-  await requireCgroupVersion(target, request.from, (await source.capabilities()).info.host.cgroupVersion);
-  if (await target.podman(podman.containerExists(before.Name))) {
+  // Each check is a round trip to its host: all at once (none changes anything); the first refusal to arrive is the answer.
+  const [, , , exists, imageThere, sourceTop] = await Promise.all([
+    target.requireFlags('restore', [...restoreFlags(restoreOptions), { ...exportOption, flag: '--import' }]),
+    // podman restores with the runtime that took the checkpoint: the target must have it.
+    restoringRuntime(target, before.OCIRuntime, control.signal),
+    requireCgroupVersion(target, request.from, caps.info.host.cgroupVersion),
+    target.podman(podman.containerExists(before.Name)),
+    request.transferImage ? true : hasImage(target, { id: before.Image, ...(before.ImageName && { name: before.ImageName }) }),
+    source.podman(podman.top(request.container)),
+  ]);
+  if (exists) {
     throw new SnapdebugError(`${request.to} already has a container named ${before.Name}; the migration would collide with it.`);
   }
-  if (!request.transferImage && !(await hasImage(target, { id: before.Image, ...(before.ImageName && { name: before.ImageName }) }))) {
+  if (!imageThere) {
     throw new SnapdebugError(`The image ${before.ImageName ?? before.Image} is not on ${request.to}.`, {
       fix: { text: `Copy it from ${request.from} as part of the migration.`, options: [{ name: 'transferImage' }] },
     });
   }
-  const sourceTop = await source.podman(podman.top(request.container));
   const checkpointOptions = { leaveRunning: false, ...(request.tcpEstablished && { tcpEstablished: true }) };
-  const caps = await source.capabilities();
   // The target's side is prepared while the source still runs: the migration's downtime is the
   // checkpoint, the transfer and the restore, nothing else.
   const draft: SnapshotMeta = {
@@ -96,10 +100,14 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
     timings: { checkpointMs: 0, totalMs: 0 },
   };
   const plan: RestorePlan = await planRestore(core, draft, { to: request.to, options: restoreOptions, asCopy: false, ...(request.transferImage && { transferImage: true }) }, tracked);
+  // The route is probed while the source's work begins (its host reaches nothing of it yet).
+  const routing = chooseRoute(source, plan.work, { ...(request.throughHere && { throughHere: true }) }, core.log);
+  routing.catch(() => undefined);
   let sourceWork: RemoteWork;
   try {
     sourceWork = await source.beginWork(`migrate ${before.Name} to ${request.to}`, control.signal);
   } catch (error) {
+    await routing.catch(() => undefined);
     throw withCleanup(error, tracker.phase(), [{ host: request.to, undone: await plan.work.abandon(core.log) }]);
   }
   let snapshot: SnapshotMeta | undefined;
@@ -108,7 +116,7 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   let targetTop: TopProcess[] = [];
   let restored;
   try {
-    const chosen = await chooseRoute(source, plan.work, { ...(request.throughHere && { throughHere: true }) }, core.log);
+    const chosen = await routing;
     route = 'link' in chosen ? { hostToHost: true } : { hostToHost: false, reason: chosen.reason };
     // From here on, should the migration not finish, the source host runs the container again.
     await sourceWork.willUndo({ kind: 'unstop', name: before.Name });

@@ -24,7 +24,8 @@ export interface PushedArchive {
   host: Host;
   path: string;
   bytes: number;
-  sha256: string;
+  /** Of the file as it arrived; a host-to-host fetch verifies the source's bytes instead (hostToHost.ts). */
+  sha256?: string;
 }
 
 /** The name an archive gets inside a work's folder (a relabelled one is a plain tar). */
