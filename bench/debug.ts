@@ -16,9 +16,7 @@ import { inspectorVersion, openSshRelay, waitForInspector, type OpenSshRelay } f
 import { q, scp, ssh } from './lib/openssh';
 import { ratioText, verdict, type BenchResult, type Variant } from './lib/report';
 import { scratchPackage } from './lib/scratch';
-import { labLink } from '../lab/linkProfile';
-import { readState } from '../lab/state';
-import type { LinkProfile } from '../lab/shaping';
+import { useLinkProfile } from './lib/link';
 
 const heapMb = 512;
 const target = 0.6;
@@ -174,11 +172,7 @@ export const debugBenchmark: Benchmark = {
   async run(ctx: BenchContext): Promise<BenchResult> {
     const build = await scratchPackage(ctx);
     // Unshaped, whatever the lab's link was (put back afterwards): loopback and the 2 cores are the limit.
-    const linkBefore: LinkProfile = readState()?.link ?? 'off';
-    if (linkBefore !== 'off') {
-      ctx.cleanup.add(`the lab's link back to ${linkBefore}`, () => labLink(linkBefore, ctx.say));
-      await labLink('off', ctx.say);
-    }
+    await useLinkProfile(ctx, 'off');
     const container = `snapdebug-bench-${ctx.tag}-api`;
     ctx.say(`starting ${container} on prod with a ${heapMb} MiB heap`);
     await startBallastApi(ctx, 'prod', container, heapMb);

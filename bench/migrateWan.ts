@@ -6,14 +6,12 @@
 // host, and verifies the target runs the same processes. Each run migrates a fresh container
 // (started untimed); the link is put back as it was afterwards.
 import { spawn } from 'node:child_process';
-import { labLink } from '../lab/linkProfile';
-import { readState } from '../lab/state';
-import type { LinkProfile } from '../lab/shaping';
 import { startBallastApi } from './lib/containers';
 import { fmtMs, fmtRange, type BenchContext, type Benchmark } from './lib/context';
 import { median, rounds, type Contender } from './lib/harness';
 import { q, ssh } from './lib/openssh';
 import { ratioText, verdict, type BenchResult, type Variant } from './lib/report';
+import { useLinkProfile } from './lib/link';
 import { scratchPackage } from './lib/scratch';
 import { hostToHostKey } from './debugWan';
 
@@ -113,9 +111,7 @@ export const migrateWanBenchmark: Benchmark = {
   title: `Migration on a wan link, ${heapMb} MiB heap`,
   async run(ctx: BenchContext): Promise<BenchResult> {
     const build = await scratchPackage(ctx);
-    const before: LinkProfile = readState()?.link ?? 'off';
-    ctx.cleanup.add(`the lab's link back to ${before}`, () => labLink(before, ctx.say));
-    await labLink('wan', ctx.say);
+    await useLinkProfile(ctx, 'wan');
     const link = await hostToHostKey(ctx);
     const manual: ManualPhases[] = [];
     const ours: OursPhases[] = [];

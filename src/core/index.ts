@@ -76,7 +76,7 @@ export { coreFromSnapshot, snapshotCoresFolder, type SnapshotCoreRequest, type S
 // Copies and debuggers.
 export { discardCopy, findCopy, isStale, listCopies, type CopyInfo } from './snapshot/copies';
 export { attachToCopy, snapshotAndDebug, type DebugRequest, type DebugSession, type SnapshotDebugSession } from './debug/session';
-export type { BackgroundStore } from './snapshot/hostToHost';
+export type { BackgroundStore } from './snapshot/storeAfterward';
 export { runtimeOf, runtimes, type Runtime } from './debug/attach';
 export { terminalClient } from './debug/clients';
 export { NoJdwpAgentError } from './debug/java';

@@ -7,11 +7,10 @@
 // trusts only the source key this machine verified. The copy's labels live in the archive's
 // head (config.dump, spec.dump come first): this machine fetches that head, relabels it, and the
 // debug host puts it in place of the original head as the rest streams past. The store gets
-// the verified original afterwards, from the source's work, while the debugger is already attached.
+// the verified original afterwards, from the source's work, while the debugger is already
+// attached (storeAfterward.ts).
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { inspectArchiveFile } from '../archive/checkpointArchive';
 import { decodeDumpStats, type CriuDumpStats } from '../archive/criuStats';
 import { approveCopy, pathProbe } from '../archive/copyPolicy';
 import { DumpRewriter, entryRewrites, type CopyRewrite, type DumpRewriterOptions } from '../archive/relabel';
@@ -24,13 +23,13 @@ import type { InspectEntry } from '../podman/schemas';
 import { cleanupLib, prelude } from '../remote/shellLib';
 import type { RemoteWork } from '../remote/work';
 import { SnapdebugError } from '../util/errors';
-import { noProgress, type ProgressEvent, type ProgressSink } from '../util/progress';
+import { noProgress } from '../util/progress';
 import { inspectOne, snapshotSource } from './checkpoint';
 import { removeCheckpointImages } from './checkpointImages';
 import type { SourceLink } from './hostLink';
 import { authorizeScript, fetchScript, keygenScript } from './hostToHostScripts';
-import { pullFile } from './pull';
 import type { PushedArchive } from './push';
+import { storeFromSource } from './storeAfterward';
 import type { SnapshotMeta } from './store';
 
 /** The one-time key's life on the source, should nothing remove it sooner. */
@@ -87,7 +86,7 @@ export interface HostToHostResult {
 }
 
 /** An archive in a work folder on the source host, as the fetch needs to know it. */
-interface SourceArchive {
+export interface SourceArchive {
   work: RemoteWork;
   path: string;
   compression: 'zstd' | 'none';
@@ -168,7 +167,7 @@ export async function checkpointHostToHost(
     const container = before.Name;
     core.store.audit.record({ action: 'checkpoint', host: request.host, container, snapshot: id, detail: `checkpoint, host to host to ${target.work.host.name}` });
     core.store.audit.record({ action: 'push', host: target.work.host.name, container, snapshot: id, detail: `${pushed.path} (fetched from ${request.host} host to host)` });
-    const storing = (storeControl: WorkControl = control) => storeFromSource(core, source, archive, meta, storeControl);
+    const storing = (storeControl: WorkControl = control) => storeFromSource(core, archive, meta, storeControl);
     return { meta, pushed, storing, abandon: () => sw.abandon(core.log) };
   } catch (error) {
     const tag = await granted?.catch(() => undefined);
@@ -308,58 +307,4 @@ async function runFetch(
     polling = false;
     await poll;
   }
-}
-
-/** The verified original into the store, from the source's work (resumable), then the work ends. */
-async function storeFromSource(core: Core, source: Host, archive: SourceArchive, meta: SnapshotMeta, control: WorkControl): Promise<SnapshotMeta> {
-  const { work } = archive;
-  core.store.ensure();
-  const part = core.store.partPath(meta.id);
-  try {
-    const received = await pullFile(core.hosts.lanes(source.name, core.settings.transferLanes), archive.path, part, {
-      ...(control.signal && { signal: control.signal }),
-      onProgress: (total) => (control.progress ?? noProgress)({ phase: 'pull', message: `Storing ${meta.id} here`, bytes: total, total: meta.size }),
-      work,
-    });
-    if (received.sha256 !== meta.sha256) throw new SnapdebugError(`The store's copy of ${meta.id} does not match the archive on ${source.name} (sha256).`);
-    const facts = await inspectArchiveFile(part);
-    const committed = core.store.commit(part, { ...meta, ...(facts.criu && { criu: facts.criu }) }, true);
-    await work.finish();
-    return committed;
-  } catch (error) {
-    rmSync(part, { force: true });
-    await work.abandon(core.log);
-    throw error;
-  }
-}
-
-/** The store receiving a snapshot after the work that needed it is done (Snapshot & Debug host to host). */
-export interface BackgroundStore {
-  id: string;
-  /** Settles when the store holds the verified snapshot, or rejects (failed, cancelled). */
-  done: Promise<SnapshotMeta>;
-  /** Shows its progress on `control.progress` (where it is now, then as it goes), cancels on `control.signal`; returns `done`. */
-  follow(control: WorkControl): Promise<SnapshotMeta>;
-}
-
-/** Starts `storing` now; whoever shows it follows it when it can (the faces' progress outlives the work's). */
-export function storeInBackground(id: string, storing: HostToHostResult['storing'], log: (line: string) => void): BackgroundStore {
-  const controller = new AbortController();
-  let sink: ProgressSink = noProgress;
-  let last: ProgressEvent | undefined;
-  const done = storing({ signal: controller.signal, progress: (event) => sink((last = event)) });
-  done.catch((error: unknown) => log(`The store did not receive ${id}: ${(error as Error).message}`));
-  return {
-    id,
-    done,
-    follow(control) {
-      if (control.progress) {
-        sink = control.progress;
-        if (last) sink(last);
-      }
-      if (control.signal?.aborted) controller.abort();
-      control.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-      return done;
-    },
-  };
 }

@@ -3,7 +3,8 @@
 // background, and a face follows it when it can.
 import { strict as assert } from 'node:assert';
 import { encodeHeader } from '../../../src/core/archive/tarFormat';
-import { headEnd, storeInBackground } from '../../../src/core/snapshot/hostToHost';
+import { headEnd } from '../../../src/core/snapshot/hostToHost';
+import { storeInBackground } from '../../../src/core/snapshot/storeAfterward';
 import type { SnapshotMeta } from '../../../src/core/snapshot/store';
 
 function entry(name: string, size: number): Buffer {
