@@ -355,9 +355,10 @@ describe('Snapshot & Debug of a JVM without a JDWP agent', () => {
     fake.answerMessage = (m) => m.items.find((i) => i === 'Restore a Copy Without Debugger');
     await snapshotAndDebug.run(services, container());
     assert.deepEqual(fake.progress.map((p) => p.options.title), ['Snapshot & Debug prod/demo-api', 'Snapshot & Restore prod/demo-api']);
-    // The second run plans the copy on the debug host (its name checked free there), which the
-    // first never reached; the scripted hosts have no session for remote work, so it stops there.
-    assert.equal(core.fakeHosts.ranOn('debug').filter((c) => /^podman container exists demo-api-snap-/.test(c)).length, 1);
+    // Each run plans the copy on the debug host (its name checked free there) while it checks the
+    // agent — the first one's plan stopped by the agent's refusal, the second's by the fake debug
+    // host; the scripted hosts have no session for remote work, so neither gets further.
+    assert.equal(core.fakeHosts.ranOn('debug').filter((c) => /^podman container exists demo-api-snap-/.test(c)).length, 2);
     // Past the agent check: what stops it now is the copy's own step (here the fake debug host cannot fence).
     assert.equal(fake.messagesOf('error').length, 1);
     assert.match(fake.messagesOf('error')[0]!, /^Snapshot & Restore prod\/demo-api: debug cannot fence copies/);
