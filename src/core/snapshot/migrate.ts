@@ -45,6 +45,14 @@ export interface MigrateResult {
   stored: boolean;
 }
 
+/** Like Promise.all, but waits for every check and throws the first refusal in the list's order. */
+async function firstRefusalInOrder<T extends readonly unknown[]>(checks: readonly [...T]): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(checks);
+  const refused = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (refused) throw refused.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
 function commands(top: TopProcess[]): string[] {
   return top.map((p) => p.command).sort();
 }
@@ -63,8 +71,10 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   progress({ phase: 'migrate', message: `Checking ${request.to} before touching ${request.from}` });
   const [before, caps] = await Promise.all([inspectOne(source, request.container, control.signal), source.capabilities()]);
   const restoreOptions: RestoreOptions = { name: before.Name, ...(request.tcpEstablished && { tcpEstablished: true }) };
-  // Each check is a round trip to its host: all at once (none changes anything); the first refusal to arrive is the answer.
-  const [, , , exists, imageThere, sourceTop] = await Promise.all([
+  // Each check is a round trip to its host: all at once (none changes anything), and the answer is
+  // the first refusal in this order, whichever arrived first (a crun snapshot for a cgroup v1 host
+  // is refused for its runtime, every time).
+  const [, , , exists, imageThere, sourceTop] = await firstRefusalInOrder([
     target.requireFlags('restore', [...restoreFlags(restoreOptions), { ...exportOption, flag: '--import' }]),
     // podman restores with the runtime that took the checkpoint: the target must have it.
     restoringRuntime(target, before.OCIRuntime, control.signal),
