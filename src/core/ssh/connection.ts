@@ -201,6 +201,9 @@ export class SshConnection {
     let refusal: Error | undefined;
 
     const client = new Client();
+    // Each open channel listens for the connection's end (exec): up to maxChannelsPerConnection of
+    // them beside our own listeners is by design, not the leak Node warns about past 10.
+    client.setMaxListeners(maxChannelsPerConnection + 8);
     const config: ConnectConfig = {
       host: this.target.hostName,
       port: this.target.port,
