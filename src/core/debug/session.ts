@@ -4,7 +4,7 @@
 // closed; fenced: it reaches nothing outside itself but what was allowed) → prepare the runtime's
 // debugger → a local port tunnelled to it. A cancel or failure at any phase leaves no copy and no temporary archive anywhere; production is never stopped.
 import type { Core, WorkControl } from '../core';
-import { checkpointAndSend, inspectOne, snapshotSource } from '../snapshot/checkpoint';
+import { checkpointAndSend, inspectOne, plannedSnapshot } from '../snapshot/checkpoint';
 import { phaseTracker, withCleanup } from '../remote/failure';
 import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import { podman } from '../podman/commands';
@@ -165,21 +165,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   // trips to its host); should it fail, the plan is undone before production is touched.
   const attachable = request.copyOnly ? Promise.resolve() : checkAttachable(core, request, live.Config.Env ?? []);
   attachable.catch(() => undefined);
-  const draft: SnapshotMeta = {
-    id: 'planned',
-    kind: 'checkpoint',
-    createdAt: new Date().toISOString(),
-    source: snapshotSource(request.host, live),
-    podmanVersion: '',
-    cgroupVersion: sourceCaps.info.host.cgroupVersion,
-    options: checkpointOptions,
-    compression: 'zstd',
-    archive: '',
-    size: 0,
-    sha256: '',
-    sourceLeftRunning: true,
-    timings: { checkpointMs: 0, totalMs: 0 },
-  };
+  const draft = plannedSnapshot(request.host, live, sourceCaps, checkpointOptions);
   const plan = await planRestore(
     core,
     draft,

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { ArchiveInspector, inspectArchiveFile, type Compression } from '../archive/checkpointArchive';
 import type { CopyRewrite } from '../archive/relabel';
 import type { Core, WorkControl } from '../core';
-import type { Host } from '../host';
+import type { Host, HostCapabilities } from '../host';
 import { podman } from '../podman/commands';
 import { checkpointFlags, exportOption, validateCheckpointOptions, type CheckpointOptions } from '../podman/options';
 import type { InspectEntry } from '../podman/schemas';
@@ -90,6 +90,28 @@ export function snapshotSource(host: string, entry: InspectEntry, archive: { ima
     ...(volumes.length > 0 && { volumes }),
     ...((archive.runtime ?? entry.OCIRuntime) && { runtime: archive.runtime ?? entry.OCIRuntime }),
     ...(mounts.length > 0 && { mounts }),
+  };
+}
+
+/**
+ * What a checkpoint of `entry` will record, before it is taken: a restore is planned from it while
+ * production still runs (Snapshot & Debug, migrate), and the snapshot's own metadata replaces it.
+ */
+export function plannedSnapshot(host: string, entry: InspectEntry, caps: Pick<HostCapabilities, 'podmanVersion' | 'info'>, options: CheckpointOptions): SnapshotMeta {
+  return {
+    id: 'planned',
+    kind: 'checkpoint',
+    createdAt: new Date().toISOString(),
+    source: snapshotSource(host, entry),
+    podmanVersion: caps.podmanVersion,
+    cgroupVersion: caps.info.host.cgroupVersion,
+    options,
+    compression: 'zstd',
+    archive: '',
+    size: 0,
+    sha256: '',
+    sourceLeftRunning: options.leaveRunning === true,
+    timings: { checkpointMs: 0, totalMs: 0 },
   };
 }
 

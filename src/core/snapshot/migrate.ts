@@ -10,7 +10,7 @@ import { podman, type TopProcess } from '../podman/commands';
 import { exportOption, restoreFlags, type RestoreOptions } from '../podman/options';
 import { phaseTracker, withCleanup, type Cleaned } from '../remote/failure';
 import { SnapdebugError } from '../util/errors';
-import { checkpoint, inspectOne, snapshotSource } from './checkpoint';
+import { checkpoint, inspectOne, plannedSnapshot } from './checkpoint';
 import { chooseRoute } from './hostLink';
 import { checkpointHostToHost, type HostToHostResult } from './hostToHost';
 import { requireCgroupVersion, restoringRuntime } from './runtime';
@@ -94,21 +94,7 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   const checkpointOptions = { leaveRunning: false, ...(request.tcpEstablished && { tcpEstablished: true }) };
   // The target's side is prepared while the source still runs: the migration's downtime is the
   // checkpoint, the transfer and the restore, nothing else.
-  const draft: SnapshotMeta = {
-    id: 'planned',
-    kind: 'checkpoint',
-    createdAt: new Date().toISOString(),
-    source: snapshotSource(request.from, before),
-    podmanVersion: caps.podmanVersion,
-    cgroupVersion: caps.info.host.cgroupVersion,
-    options: checkpointOptions,
-    compression: 'zstd',
-    archive: '',
-    size: 0,
-    sha256: '',
-    sourceLeftRunning: false,
-    timings: { checkpointMs: 0, totalMs: 0 },
-  };
+  const draft = plannedSnapshot(request.from, before, caps, checkpointOptions);
   const plan: RestorePlan = await planRestore(core, draft, { to: request.to, options: restoreOptions, asCopy: false, ...(request.transferImage && { transferImage: true }) }, tracked);
   // The route is probed while the source's work begins (its host reaches nothing of it yet).
   const routing = chooseRoute(source, plan.work, { ...(request.throughHere && { throughHere: true }) }, core.log);
