@@ -8,6 +8,7 @@ import { SnapdebugError } from '../util/errors';
 import { noProgress, type ProgressEvent, type ProgressSink } from '../util/progress';
 import type { SourceArchive } from './hostToHost';
 import { pullFile } from './pull';
+import { pullLayout } from './pullLanes';
 import type { SnapshotMeta } from './store';
 
 /** The verified original into the store, from the source's work (resumable), then the work ends. */
@@ -17,14 +18,19 @@ export async function storeFromSource(core: Core, archive: SourceArchive, meta: 
   core.store.ensure();
   const part = core.store.partPath(meta.id);
   try {
-    const received = await pullFile(core.hosts.lanes(source.name, core.settings.transferLanes), archive.path, part, {
+    // The same layout as any pull of a checkpoint (OpenSSH's ssh when this machine has it).
+    const layout = await pullLayout(core, source.name, control.signal);
+    const received = await pullFile(layout.lanes, archive.path, part, {
       ...(control.signal && { signal: control.signal }),
+      rangesPerLane: layout.rangesPerLane,
       onProgress: (total) => (control.progress ?? noProgress)({ phase: 'pull', message: `Storing ${meta.id} here`, bytes: total, total: meta.size }),
       work,
     });
     if (received.sha256 !== meta.sha256) throw new SnapdebugError(`The store's copy of ${meta.id} does not match the archive on ${source.name} (sha256).`);
-    const facts = await inspectArchiveFile(part);
-    const committed = core.store.commit(part, { ...meta, ...(facts.criu && { criu: facts.criu }) }, true);
+    // CRIU's statistics were read on the target already (hostToHost.ts); the archive is read again
+    // here only when they could not be.
+    const criu = meta.criu ?? (await inspectArchiveFile(part)).criu;
+    const committed = core.store.commit(part, { ...meta, ...(criu && { criu }) }, true);
     await work.finish();
     return committed;
   } catch (error) {
