@@ -145,14 +145,15 @@ export async function checkpointHostToHost(
     await dropKey(source, tag);
     granted = undefined;
     await imagesGone;
-    const [running, criu] = await Promise.all([after, stats]);
+    const [running, criu, caps] = await Promise.all([after, stats, source.capabilities()]);
     const meta: SnapshotMeta = {
       id,
       kind: 'checkpoint',
       createdAt: new Date().toISOString(),
       source: snapshotSource(request.host, before),
-      podmanVersion: (await source.capabilities()).podmanVersion,
-      cgroupVersion: (await source.capabilities()).info.host.cgroupVersion,
+      podmanVersion: caps.podmanVersion,
+      cgroupVersion: caps.info.host.cgroupVersion,
+      ...(caps.criuVersion !== undefined && { criuVersion: caps.criuVersion }),
       options,
       compression,
       archive: core.store.archiveName(id, compression),
