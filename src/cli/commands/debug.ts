@@ -121,7 +121,8 @@ export const debugCommand = defineCommand({
     // signal: Ctrl-C closes the tunnel and waits for the store; a second Ctrl-C quits, and the
     // source host removes its archive by itself (its watchdog).
     const storing = session.storing;
-    const stored = storing && storeFollowed(context, storing);
+    let storePending = storing !== undefined;
+    const stored = storing && storeFollowed(context, storing).finally(() => (storePending = false));
     await holdOpen(
       context,
       {
@@ -137,17 +138,12 @@ export const debugCommand = defineCommand({
       session.close,
       session.ports,
     );
-    if (stored && !(await settledYet(stored))) {
+    if (stored && storePending) {
       out.info(`waiting for the store to receive ${storing.id} (Ctrl-C again quits; ${request.host} then removes its archive by itself)`);
       await stored;
     }
   },
 });
-
-/** Whether a promise has settled (it gets one turn of the event loop to say so). */
-async function settledYet(promise: Promise<unknown>): Promise<boolean> {
-  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
-}
 
 /** The store's copy arriving after the attach, with its progress: a line when it is in, or why it is not. */
 async function storeFollowed(context: CliContext, storing: BackgroundStore): Promise<void> {
