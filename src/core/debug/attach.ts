@@ -9,6 +9,7 @@ import { podman } from '../podman/commands';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { isGoExecutable, readExecutableHead } from './goBinary';
+import { probeListening } from './listening';
 import { assertTargetPid } from './tunnel';
 
 export type Runtime = 'node' | 'python' | 'go' | 'java' | 'native';
@@ -71,36 +72,24 @@ export async function findDebugTarget(host: Host, container: string, wanted?: Ru
 
 /** Whether something listens on 127.0.0.1:port (or any address) inside the process's network namespace. */
 export async function listensInside(host: Host, hostPid: number, port: number): Promise<boolean> {
-  assertTargetPid(hostPid);
-  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  // Read-only probes ask again when a channel closes without an exit status (seen under load).
-  const result = await host.runIdempotent(host.privileged(['nsenter', '--target', String(hostPid), '--net', '--', 'cat', '/proc/net/tcp', '/proc/net/tcp6']));
-  // Columns: sl local_address rem_address st ...; state 0A is LISTEN.
-  return result.stdout.split('\n').some((line) => {
-    const fields = line.trim().split(/\s+/);
-    return fields[1]?.endsWith(hexPort) === true && fields[3] === '0A';
-  });
+  return (await probeListening(host, hostPid, port)).state === 'listening';
 }
 
-export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    throwIfAborted(signal);
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new SnapdebugError(`Timed out after ${timeoutMs / 1000} s waiting for ${what}.`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+/** How long Node.js gets to open its inspector after SIGUSR1 (it is usually a few milliseconds). */
+const inspectorWaitSeconds = 15;
 
-/** SIGUSR1 makes Node.js open its inspector on the copy's 127.0.0.1:9229; wait until it answers. */
+/**
+ * SIGUSR1 makes Node.js open its inspector on the copy's 127.0.0.1:9229; the debug host looks
+ * first, signals only if nothing listens there, and waits until it does, in one round trip
+ * (listening.ts). The inspector is ready once it listens: an HTTP probe would hang, as it keeps
+ * connections open.
+ */
 export async function prepareNode(host: Host, target: DebugTarget, signal?: AbortSignal): Promise<number> {
   assertTargetPid(target.hostPid);
-  if (!(await listensInside(host, target.hostPid, inspectorPort))) {
-    const kill = await host.runner.run(host.privileged(['kill', '-USR1', String(target.hostPid)]));
-    if (kill.exitCode !== 0) throw new SnapdebugError(`Could not signal the Node.js process ${target.hostPid} on ${host.name}.`, { detail: kill.stderr });
-  }
-  // The inspector is ready once it listens. (An HTTP probe would hang: it keeps connections open.)
-  await waitFor(() => listensInside(host, target.hostPid, inspectorPort), 15_000, `the Node.js inspector in the copy on ${host.name}`, signal);
+  throwIfAborted(signal);
+  const { state, stderr } = await probeListening(host, target.hostPid, inspectorPort, { signal: 'USR1', waitSeconds: inspectorWaitSeconds, ...(signal && { abort: signal }) });
+  if (state === 'signal-failed') throw new SnapdebugError(`Could not signal the Node.js process ${target.hostPid} on ${host.name}.`, { detail: stderr });
+  if (state === 'not-listening') throw new SnapdebugError(`Timed out after ${inspectorWaitSeconds} s waiting for the Node.js inspector in the copy on ${host.name}.`);
   return inspectorPort;
 }
 

@@ -11,9 +11,10 @@
 import type { Host } from '../host';
 import type { RemoteWork } from '../remote/work';
 import type { StreamProcess } from '../ssh/runner';
-import { throwIfAborted } from '../util/abort';
+import { onAbort, throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
-import { listensInside, waitFor, type DebugTarget } from './attach';
+import { listensInside, type DebugTarget } from './attach';
+import { probeListening } from './listening';
 import { requireDebugTools } from './requirements';
 import { assertTargetPid } from './tunnel';
 
@@ -21,6 +22,9 @@ import { assertTargetPid } from './tunnel';
 export const delvePorts: readonly number[] = [2345, 2346, 2347, 2348, 2349];
 
 const stopTimeoutMs = 10_000;
+
+/** How long Delve gets to attach and listen (it reads the program's DWARF first). */
+const listenWaitSeconds = 30;
 
 /**
  * $1 host PID, $2 port, $3 the work's folder. `cat` (on our channel, through fd 3: a background
@@ -82,28 +86,35 @@ export async function startDelve(host: Host, target: DebugTarget, signal?: Abort
   const stop = stopper(process, work);
   let output = '';
   process.stdout.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4096)));
+  // The debug host waits for Delve to listen (listening.ts); should Delve end first, that wait
+  // is cut short (the script ended on the host too) and Delve's own words are the error.
+  const waiting = new AbortController();
+  const stopLinking = onAbort(signal, () => waiting.abort());
   let exited = false;
-  void process.exit.then(() => (exited = true));
+  void process.exit.then(() => {
+    exited = true;
+    waiting.abort();
+  });
+  const delveFailed = () => {
+    const said = `${output}\n${process.stderrText()}`.trim();
+    return new SnapdebugError(`Delve could not attach to the Go process of the copy on ${host.name}.`, {
+      detail: said,
+      ...(/version of Go is too (old|new)|too old|too new/i.test(said) && {
+        fix: { text: `Install a Delve on ${host.name} that supports the Go release the program was built with.` },
+      }),
+    });
+  };
   try {
-    await waitFor(
-      async () => {
-        if (exited) {
-          throw new SnapdebugError(`Delve could not attach to the Go process of the copy on ${host.name}.`, {
-            detail: `${output}\n${process.stderrText()}`.trim(),
-            ...(/version of Go is too (old|new)|too old|too new/i.test(`${output}${process.stderrText()}`) && {
-              fix: { text: `Install a Delve on ${host.name} that supports the Go release the program was built with.` },
-            }),
-          });
-        }
-        return listensInside(host, target.hostPid, port);
-      },
-      30_000,
-      `Delve in the copy on ${host.name}`,
-      signal,
-    );
+    const { state } = await probeListening(host, target.hostPid, port, { waitSeconds: listenWaitSeconds, abort: waiting.signal }).catch((error: unknown) => {
+      throw exited ? delveFailed() : error;
+    });
+    if (exited) throw delveFailed();
+    if (state !== 'listening') throw new SnapdebugError(`Timed out after ${listenWaitSeconds} s waiting for Delve in the copy on ${host.name}.`);
   } catch (error) {
     await stop();
     throw error;
+  } finally {
+    stopLinking();
   }
   return { port, stop };
 }

@@ -6,7 +6,8 @@
 // with exactly the privileges that process already has.
 import type { Host } from '../host';
 import { SnapdebugError } from '../util/errors';
-import { gdbSafetyOptions, listensInside, waitFor, type DebugTarget } from './attach';
+import { gdbSafetyOptions, type DebugTarget } from './attach';
+import { probeListening } from './listening';
 import { requireDebugTools } from './requirements';
 import { assertTargetPid } from './tunnel';
 
@@ -52,9 +53,16 @@ export function injectionResult(gdbOutput: string): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
 
-/** Loads debugpy into the copy's Python process (unless it listens already) and waits for it. */
+/** How long debugpy gets to listen once gdb has run the code (it starts a thread that binds). */
+const debugpyWaitSeconds = 30;
+
+/**
+ * Loads debugpy into the copy's Python process (unless it listens already) and waits for it. The
+ * wait is the debug host's (listening.ts): one round trip, however long debugpy takes to bind.
+ */
 export async function preparePython(host: Host, container: string, target: DebugTarget, signal?: AbortSignal): Promise<number> {
-  if (!(await listensInside(host, target.hostPid, debugpyPort))) {
+  const abort = signal ? { abort: signal } : {};
+  if ((await probeListening(host, target.hostPid, debugpyPort, abort)).state !== 'listening') {
     await requireDebugTools(host, 'python');
     const result = await host.runner.run(host.privileged(pythonInjectionArgv(target.hostPid, debugpyPort)), { ...(signal && { signal, killOnAbort: true }) });
     const status = injectionResult(result.stdout);
@@ -70,7 +78,8 @@ export async function preparePython(host: Host, container: string, target: Debug
         fix: { text: "Add debugpy to the image (pip install debugpy, or Debian's python3-debugpy). gdb is needed on the debug host only." },
       });
     }
+    const { state } = await probeListening(host, target.hostPid, debugpyPort, { waitSeconds: debugpyWaitSeconds, ...abort });
+    if (state !== 'listening') throw new SnapdebugError(`Timed out after ${debugpyWaitSeconds} s waiting for debugpy in the copy on ${host.name}.`);
   }
-  await waitFor(() => listensInside(host, target.hostPid, debugpyPort), 30_000, `debugpy in the copy on ${host.name}`, signal);
   return debugpyPort;
 }

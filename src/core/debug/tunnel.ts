@@ -31,26 +31,82 @@ export function assertTargetPid(pid: number): void {
   if (!Number.isInteger(pid) || pid <= 1) throw new SnapdebugError(`Refusing to act on host PID ${pid}: it is not a process of the copy.`);
 }
 
-export async function hostHasSocat(host: Host): Promise<boolean> {
-  return (await host.runIdempotent(['sh', '-c', 'command -v socat'])).exitCode === 0;
+/**
+ * Whether a host has socat, learnt once per host rather than per tunnel: per the session every
+ * connection to it shares (lanes are new Host objects each time), else per Host object. The debug
+ * host's listen script says so for free (listening.ts); a probe asks only when nothing has.
+ */
+const socatOnHost = new WeakMap<object, Promise<boolean>>();
+/** The probe each Host object ran: it is also what connects a lane that nothing used yet. */
+const probedHost = new WeakMap<Host, Promise<boolean>>();
+
+function socatKey(host: Host): object {
+  return host.session ?? host;
 }
 
+export function rememberSocat(host: Host, has: boolean): void {
+  socatOnHost.set(socatKey(host), Promise.resolve(has));
+}
+
+/** Asks this host (this connection) once; a definite answer is remembered for the host. */
+function probeSocat(host: Host): Promise<boolean> {
+  let probe = probedHost.get(host);
+  if (!probe) {
+    probe = host.runIdempotent(['sh', '-c', 'command -v socat']).then((result) => {
+      // No exit status (a dropped channel) is no answer: the bash relay works everywhere meanwhile.
+      if (result.exitCode !== null) rememberSocat(host, result.exitCode === 0);
+      return result.exitCode === 0;
+    });
+    probedHost.set(host, probe);
+    probe.catch(() => probedHost.delete(host)); // asked again by the next connection
+  }
+  return probe;
+}
+
+export function hostHasSocat(host: Host): Promise<boolean> {
+  return socatOnHost.get(socatKey(host)) ?? probeSocat(host);
+}
+
+/**
+ * A relay that found no socat where the host was said to have it (removed since): the host is
+ * asked again for the next connection.
+ */
+function forgetSocat(host: Host): void {
+  socatOnHost.delete(socatKey(host));
+  probedHost.delete(host);
+}
+
+/**
+ * The local port listens at once: nothing but a connection needs to know which relay program the
+ * host has, nor the connection to the host (a lane, new for a debugger, takes several round
+ * trips to connect). Both are got meanwhile, in the background, so attaching does not wait for them and the
+ * debugger's first connection finds them ready, or nearly; a failure there is logged and the next
+ * connection asks again.
+ */
 export async function openTunnel(host: Host, pid: number, port: number, options: { localPort?: number; log?: (line: string) => void } = {}): Promise<Tunnel> {
   assertTargetPid(pid);
-  const useSocat = await hostHasSocat(host);
-  const argv = host.privileged(relayArgv(pid, port, useSocat));
+  const warmUp = probeSocat(host);
+  warmUp.catch((error: Error) => options.log?.(`tunnel to ${host.name} pid ${pid} port ${port}: ${error.message}`));
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    host.runner
-      .start(argv)
+    let useSocat = false;
+    hostHasSocat(host)
+      .then((socat) => {
+        useSocat = socat;
+        return host.runner.start(host.privileged(relayArgv(pid, port, socat)));
+      })
       .then((relay) => {
         socket.pipe(relay.stdin);
         relay.stdout.pipe(socket);
         socket.on('close', () => relay.close());
         socket.on('error', () => relay.close());
-        void relay.exit.then(() => socket.end());
+        void relay.exit.then((code) => {
+          // 127: nsenter found no socat to run
+          if (useSocat && code === 127) forgetSocat(host);
+          socket.end();
+        });
       })
       .catch((error: Error) => {
         options.log?.(`tunnel to ${host.name} pid ${pid} port ${port}: ${error.message}`);
@@ -69,7 +125,11 @@ export async function openTunnel(host: Host, pid: number, port: number, options:
   });
   const address = server.address();
   const localPort = typeof address === 'object' && address ? address.port : 0;
-  options.log?.(`tunnel 127.0.0.1:${localPort} -> ${host.name} pid ${pid} 127.0.0.1:${port} (${useSocat ? 'socat' : 'bash /dev/tcp'})`);
+  options.log?.(`tunnel 127.0.0.1:${localPort} -> ${host.name} pid ${pid} 127.0.0.1:${port}`);
+  void hostHasSocat(host).then(
+    (socat) => options.log?.(`tunnel 127.0.0.1:${localPort} relays with ${socat ? 'socat' : 'bash /dev/tcp'}`),
+    () => undefined,
+  );
   return {
     port: localPort,
     connections: () => sockets.size,

@@ -7,9 +7,10 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { delveHolderScript } from '../../../src/core/debug/delve';
+import { delveHolderScript, delvePorts, startDelve } from '../../../src/core/debug/delve';
 import { heapDumpOutcome, heapDumpScript, heapDumpToStore } from '../../../src/core/debug/jcmd';
 import { undoLine } from '../../../src/core/remote/work';
+import type { SnapdebugError } from '../../../src/core/util/errors';
 import { eventually, standIns, type StandIns } from './remoteStandIns';
 
 /** podman's `exec` and `top` for one Java copy whose files live under $FAKE_ROOT. */
@@ -33,11 +34,21 @@ esac
 exit 0
 `;
 
-/** Stands for dlv: logs how it was started, and that SIGINT reached it (it detaches then). */
+/**
+ * Stands for dlv: logs how it was started, and that SIGINT reached it (it detaches then). With
+ * FAKE_DLV=listen it listens on its --listen address as Delve does; with too-old it refuses the
+ * program as a Delve older than the program's Go does.
+ */
 const dlv = `#!/usr/bin/env node
 const { appendFileSync } = require('node:fs');
 appendFileSync(process.env.FAKE_LOG, 'dlv ' + process.argv.slice(2).join(' ') + '\\n');
+if (process.env.FAKE_DLV === 'too-old') {
+  console.log('Version of Go is too old for this version of Delve (minimum supported version 1.22)');
+  process.exit(1);
+}
 process.on('SIGINT', () => { appendFileSync(process.env.FAKE_LOG, 'dlv detached\\n'); process.exit(0); });
+const listen = process.argv.find((a) => a.startsWith('--listen='));
+if (process.env.FAKE_DLV === 'listen' && listen) require('node:net').createServer().listen(Number(listen.split(':').pop()), '127.0.0.1');
 setInterval(() => undefined, 1000);
 `;
 
@@ -47,7 +58,7 @@ describe('runtimes: host-side helpers (sh run here)', function () {
   this.timeout(30_000);
   let s: StandIns;
   let root: string;
-  const saved = { FAKE_ROOT: process.env.FAKE_ROOT, FAKE_HEAP_BYTES: process.env.FAKE_HEAP_BYTES, FAKE_JCMD: process.env.FAKE_JCMD };
+  const saved = { FAKE_ROOT: process.env.FAKE_ROOT, FAKE_HEAP_BYTES: process.env.FAKE_HEAP_BYTES, FAKE_JCMD: process.env.FAKE_JCMD, FAKE_DLV: process.env.FAKE_DLV };
   beforeEach(() => {
     s = standIns();
     writeFileSync(join(s.dir, 'bin', 'podman'), podman, { mode: 0o755 });
@@ -57,6 +68,7 @@ describe('runtimes: host-side helpers (sh run here)', function () {
     process.env.FAKE_ROOT = root;
     process.env.FAKE_HEAP_BYTES = String(4 * 1024 * 1024);
     delete process.env.FAKE_JCMD;
+    delete process.env.FAKE_DLV;
   });
   afterEach(() => {
     s.cleanup();
@@ -91,6 +103,38 @@ describe('runtimes: host-side helpers (sh run here)', function () {
       assert.equal(await holder.exit, 0);
       assert.ok(s.lines().includes('dlv detached'));
       assert.equal(holder.stdin.writableEnded, false, 'our side never closed');
+    });
+  });
+
+  describe('startDelve', () => {
+    const target = { runtime: 'go' as const, hostPid: process.pid, containerPid: 1, command: '/app/demo-go' };
+
+    it('returns once Delve listens (the debug host waits for it); stop() detaches it', async () => {
+      process.env.FAKE_DLV = 'listen';
+      const host = s.host();
+      const delve = await startDelve(host, target);
+      try {
+        assert.ok(delvePorts.includes(delve.port));
+        assert.ok(s.lines().some((l) => l.startsWith(`dlv attach ${process.pid} /proc/${process.pid}/exe --headless`) && l.endsWith(`--listen=127.0.0.1:${delve.port}`)), s.lines().join('\n'));
+      } finally {
+        await delve.stop();
+      }
+      assert.ok(s.lines().includes('dlv detached'));
+      assert.deepEqual(readdirSessions(s.tmp), [], "the work finished: Delve's folder is gone");
+    });
+
+    it("a Delve that ends before it listens fails the attach at once, in its own words, not after the wait", async () => {
+      process.env.FAKE_DLV = 'too-old';
+      const host = s.host();
+      const started = Date.now();
+      await assert.rejects(startDelve(host, target), (error: SnapdebugError) => {
+        assert.match(error.message, /Delve could not attach to the Go process of the copy on local/);
+        assert.match(error.detail ?? '', /Version of Go is too old/);
+        assert.match(error.fix?.text ?? '', /Install a Delve on local that supports/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 10_000, 'well within the 30 s wait');
+      assert.deepEqual(readdirSessions(s.tmp), []);
     });
   });
 
