@@ -9,7 +9,8 @@ import { phaseTracker, withCleanup } from '../remote/failure';
 import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import { podman } from '../podman/commands';
 import { chooseRoute } from '../snapshot/hostLink';
-import { checkpointHostToHost, type HostToHostResult } from '../snapshot/hostToHost';
+import { checkpointHostToHost, prepareHostToHost, type HostToHostResult, type PreparedSource } from '../snapshot/hostToHost';
+import type { RemoteWork } from '../remote/work';
 import { storeInBackground, type BackgroundStore } from '../snapshot/storeAfterward';
 import { copyName } from '../podman/names';
 import type { CheckpointOptions } from '../podman/options';
@@ -166,6 +167,19 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   const attachable = request.copyOnly ? Promise.resolve() : checkAttachable(core, request, live.Config.Env ?? []);
   attachable.catch(() => undefined);
   const draft = plannedSnapshot(request.host, live, sourceCaps, checkpointOptions);
+  const renamesVolumes = (draft.source.volumes?.length ?? 0) > 0;
+  let preparing: Promise<PreparedSource> | undefined;
+  // Once the debug host has passed every check: the route is probed, and the source's side of a
+  // host-to-host checkpoint (its work, an empty archive file) made ready, while the copy's fence
+  // goes up. Should the route go through this machine, the prepared side is abandoned.
+  const routeFrom = (work: RemoteWork) => {
+    if (!request.throughHere && !renamesVolumes) {
+      preparing = prepareHostToHost(core, { host: request.host, before: live, options: checkpointOptions }, target, signal);
+      preparing.catch(() => undefined);
+    }
+    return chooseRoute(source, work, { ...(request.throughHere && { throughHere: true }), renamesVolumes }, core.log);
+  };
+  const dropPrepared = async () => void (await (await preparing?.catch(() => undefined))?.archive.work.abandon(core.log));
   const plan = await planRestore(
     core,
     draft,
@@ -176,16 +190,18 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
       ...(request.transferImage && { transferImage: true }),
       // Fenced unless asked otherwise: a debug host that cannot fence refuses here, before production is touched.
       ...(!request.allowAllEgress && { fence: { allowEgress: request.allowEgress ?? [] } }),
+      routeFrom,
     },
     control,
   ).catch(async (error: unknown) => {
+    await Promise.all([attachable.catch(() => undefined), dropPrepared()]);
     await attachable; // its refusal comes first: it is what the user can act on before the plan's
     throw error;
   });
   try {
     await attachable;
   } catch (error) {
-    await plan.work.abandon(core.log);
+    await Promise.all([plan.work.abandon(core.log), dropPrepared()]);
     throw error;
   }
 
@@ -195,12 +211,14 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   let attached: Pick<DebugSession, 'target' | 'attach' | 'gdb' | 'tunnel' | 'close'> | undefined;
   let direct: HostToHostResult | undefined;
   try {
-    const renamesVolumes = Object.keys(plan.volumes ?? {}).length > 0;
-    const route = await chooseRoute(source, plan.work, { ...(request.throughHere && { throughHere: true }), renamesVolumes }, core.log);
-    if ('reason' in route) progress({ phase: 'checkpoint', message: `Through this machine: ${route.reason}` });
+    const route = plan.route!;
+    if ('reason' in route) {
+      await dropPrepared();
+      progress({ phase: 'checkpoint', message: `Through this machine: ${route.reason}` });
+    }
     const { meta, pushed } =
-      'link' in route
-        ? (direct = await checkpointHostToHost(core, { host: request.host, before: live, options: checkpointOptions }, { work: plan.work, rewriteFor: (id) => copyRewrite(plan, id) }, route.link, control))
+      'link' in route && preparing
+        ? (direct = await checkpointHostToHost(core, await preparing, { work: plan.work, rewriteFor: (id) => copyRewrite(plan, id) }, route.link, control))
         : await checkpointAndSend(
             core,
             { host: request.host, container: request.container, options: checkpointOptions },

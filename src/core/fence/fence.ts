@@ -4,7 +4,7 @@
 // part of the restore's remote work — undone with it — and taken down when the copy is discarded
 // or, should that never happen, by the sweep once the copy is gone (remote/shellLib.ts).
 import type { Host } from '../host';
-import type { RemoteWork } from '../remote/work';
+import { undoLine, type RemoteWork } from '../remote/work';
 import { SnapdebugError } from '../util/errors';
 import { versionAtLeast } from '../util/version';
 import { encodeAllowed, parseEgressList, resolveEgress, type AllowedEgress } from './egress';
@@ -70,15 +70,15 @@ export async function planFence(host: Host, request: FenceRequest, signal?: Abor
 }
 
 /**
- * Sets the fence up in the restore's work: noted in its undo list first, then our table, the copy's
- * chain and its network. podman attaches the copy to that network (the relabeller rewrites
+ * Sets the fence up in the restore's work, in one round trip: noted in its undo list first, then
+ * our table, the copy's chain and its network. podman attaches the copy to that network (the relabeller rewrites
  * config.dump), so the copy's first packet already meets the rules.
  */
 export async function setUpFence(work: RemoteWork, fence: Fence, copy: string, signal?: AbortSignal): Promise<void> {
   const host = work.host;
-  await work.willUndo({ kind: 'fence', id: fence.id, copy });
+  undoLine({ kind: 'fence', id: fence.id, copy }); // checks both here too; the script writes the line
   const routes = fence.noDefaultRoute ? routedAddresses(fence.allowed).join(' ') : '';
-  const argv = host.script(fenceSetupScript, [work.session.settings.remoteTempDir, fence.network, routes, ...networkCreateFlags(fence.id, copy, fence)], 'snapdebug-fence');
+  const argv = host.script(fenceSetupScript, [work.session.settings.remoteTempDir, work.dir, copy, fence.network, routes, ...networkCreateFlags(fence.id, copy, fence)], 'snapdebug-fence');
   const result = await host.runner.run(argv, { stdin: fenceRuleset(fence.id, fence.allowed), ...(signal && { signal }) });
   if (result.exitCode !== 0) {
     const what = result.exitCode === 4 ? 'nft refused its rules' : result.exitCode === 5 ? `podman could not create the network ${fence.network}` : `exit ${result.exitCode ?? 'none'}`;

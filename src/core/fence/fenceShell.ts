@@ -12,12 +12,16 @@ import { fenceNetworkPrefix } from './rules';
  * Sets a fence up: our table and the copy's chain (the nft file on stdin), then the copy's network.
  * With routes (addresses the copy may reach, on a network without a default route), the network is
  * made twice: first to learn the subnet podman picks, then again on that subnet with a route to
- * each address through its gateway. Arguments: sudo|root, temp folder, network, routes (space
- * separated IPv4 addresses, or ""), then `podman network create` flags.
+ * each address through its gateway. The fence's undo line goes into the work's list first.
+ * Arguments: sudo|root, temp folder, work folder, copy, network, routes (space separated IPv4
+ * addresses, or ""), then `podman network create` flags.
  */
 export const fenceSetupScript = `${prelude}${fenceLib}
-sd_tmp=$1 net=$2 routes=$3; shift 3
+sd_tmp=$1 w=$2 copy=$3 net=$4 routes=$5; shift 5
+ours "$w" && valid_name "$copy" || exit 2
 case $net in ${fenceNetworkPrefix}*) valid_fence_id "\${net#${fenceNetworkPrefix}}" || exit 2 ;; *) exit 2 ;; esac
+# The undo line first, in the same round trip: every way the work ends takes the fence down.
+echo "fence \${net#${fenceNetworkPrefix}} $copy" >> "$w/undo" || exit 2
 ipv4() { case $1 in *[!0-9.]*|'') return 1 ;; esac; [ "$(echo "$1" | awk -F. 'NF == 4 && $1 < 256 && $2 < 256 && $3 < 256 && $4 < 256')" = "$1" ]; }
 for a in $routes; do ipv4 "$a" || exit 2; done
 fence_lock -s || { echo "${marker.error} cannot lock $sd_tmp" >&2; exit 3; }

@@ -10,9 +10,10 @@ import { podman, type TopProcess } from '../podman/commands';
 import { exportOption, restoreFlags, type RestoreOptions } from '../podman/options';
 import { phaseTracker, withCleanup, type Cleaned } from '../remote/failure';
 import { SnapdebugError } from '../util/errors';
+import { firstRefusalInOrder } from '../util/settle';
 import { checkpoint, inspectOne, plannedSnapshot } from './checkpoint';
 import { chooseRoute } from './hostLink';
-import { checkpointHostToHost, type HostToHostResult } from './hostToHost';
+import { checkpointHostToHost, prepareHostToHost, type HostToHostResult, type PreparedSource } from './hostToHost';
 import { requireCgroupVersion, restoringRuntime } from './runtime';
 import { hasImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
@@ -43,14 +44,6 @@ export interface MigrateResult {
   route: { hostToHost: true } | { hostToHost: false; reason: string };
   /** Whether the snapshot is in the store now (keepSnapshot, and it arrived). */
   stored: boolean;
-}
-
-/** Like Promise.all, but waits for every check and throws the first refusal in the list's order. */
-async function firstRefusalInOrder<T extends readonly unknown[]>(checks: readonly [...T]): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
-  const settled = await Promise.allSettled(checks);
-  const refused = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (refused) throw refused.reason;
-  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 function commands(top: TopProcess[]): string[] {
@@ -95,33 +88,67 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   // The target's side is prepared while the source still runs: the migration's downtime is the
   // checkpoint, the transfer and the restore, nothing else.
   const draft = plannedSnapshot(request.from, before, caps, checkpointOptions);
-  const plan: RestorePlan = await planRestore(core, draft, { to: request.to, options: restoreOptions, asCopy: false, ...(request.transferImage && { transferImage: true }) }, tracked);
-  // The route is probed while the source's work begins (its host reaches nothing of it yet).
-  const routing = chooseRoute(source, plan.work, { ...(request.throughHere && { throughHere: true }) }, core.log);
-  routing.catch(() => undefined);
-  let sourceWork: RemoteWork;
-  try {
-    sourceWork = await source.beginWork(`migrate ${before.Name} to ${request.to}`, control.signal);
-  } catch (error) {
-    await routing.catch(() => undefined);
-    throw withCleanup(error, tracker.phase(), [{ host: request.to, undone: await plan.work.abandon(core.log) }]);
+  // Once the target has passed every check, at once: its fence and route, the source's work (what
+  // undoes the stop) and the source's side of a host-to-host checkpoint. Nothing touches the
+  // container before all of them stand; a failure abandons whichever began.
+  let preparing: Promise<PreparedSource | undefined> = Promise.resolve(undefined);
+  let beginning: Promise<RemoteWork> | undefined;
+  const routeFrom = (work: RemoteWork) => {
+    if (!request.throughHere) preparing = prepareHostToHost(core, { host: request.from, before, options: checkpointOptions }, target, control.signal);
+    beginning = source.beginWork(`migrate ${before.Name} to ${request.to}`, control.signal);
+    preparing.catch(() => undefined);
+    beginning.catch(() => undefined);
+    return chooseRoute(source, work, { ...(request.throughHere && { throughHere: true }) }, core.log);
+  };
+  const planning = planRestore(
+    core,
+    draft,
+    {
+      to: request.to,
+      options: restoreOptions,
+      asCopy: false,
+      ...(request.transferImage && { transferImage: true }),
+      routeFrom,
+    },
+    tracked,
+  );
+  const [planned] = await Promise.allSettled([planning]);
+  // (nothing began on the source when the target refused before its fence and route)
+  const [begun, prepared] = await Promise.allSettled([beginning ?? Promise.reject(new SnapdebugError(`${request.to} refused the migration.`)), preparing]);
+  const dropPrepared = async () => void (prepared.status === 'fulfilled' && (await prepared.value?.archive.work.abandon(core.log)));
+  if (planned.status === 'rejected' || begun.status === 'rejected') {
+    const cleaned: Cleaned[] = [];
+    if (planned.status === 'fulfilled') cleaned.push({ host: request.to, undone: await planned.value.work.abandon(core.log) });
+    if (begun.status === 'fulfilled') await begun.value.abandon(core.log);
+    await dropPrepared();
+    const error: unknown = planned.status === 'rejected' ? planned.reason : (begun as PromiseRejectedResult).reason;
+    throw cleaned.length > 0 ? withCleanup(error, tracker.phase(), cleaned) : error;
   }
+  const plan: RestorePlan = planned.value;
+  const sourceWork: RemoteWork = begun.value;
   let snapshot: SnapshotMeta | undefined;
   let direct: HostToHostResult | undefined;
   let route: MigrateResult['route'] = { hostToHost: false, reason: 'not chosen yet' };
   let targetTop: TopProcess[] = [];
   let restored;
+  const chosen = plan.route!;
+  // The prepared source side, until checkpointHostToHost owns it (through this machine: dropped).
+  let ready = 'link' in chosen && prepared.status === 'fulfilled' ? prepared.value : undefined;
   try {
-    const chosen = await routing;
+    // A host-to-host route whose source side could not be prepared fails here, before the stop.
+    if ('link' in chosen && prepared.status === 'rejected') throw prepared.reason;
+    if (!ready) await dropPrepared();
     route = 'link' in chosen ? { hostToHost: true } : { hostToHost: false, reason: chosen.reason };
     // From here on, should the migration not finish, the source host runs the container again.
     await sourceWork.willUndo({ kind: 'unstop', name: before.Name });
     let pushed: PushedArchive;
-    if ('link' in chosen) {
-      direct = await checkpointHostToHost(core, { host: request.from, before, options: checkpointOptions }, { work: plan.work }, chosen.link, tracked);
+    if ('link' in chosen && ready) {
+      const handedOver = ready;
+      ready = undefined; // checkpointHostToHost abandons it on any failure from here
+      direct = await checkpointHostToHost(core, handedOver, { work: plan.work }, chosen.link, tracked);
       ({ meta: snapshot, pushed } = direct);
     } else {
-      progress({ phase: 'checkpoint', message: `Through this machine: ${chosen.reason}` });
+      progress({ phase: 'checkpoint', message: `Through this machine: ${(chosen as { reason: string }).reason}` });
       snapshot = await checkpoint(core, { host: request.from, container: request.container, options: checkpointOptions, work: sourceWork }, tracked);
       pushed = await pushSnapshot(core, snapshot, plan.work, {}, tracked);
     }
@@ -142,7 +169,7 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   } catch (error) {
     const cleaned: Cleaned[] = [];
     cleaned.push({ host: request.to, undone: await plan.work.abandon(core.log) });
-    const archiveUndone = await direct?.abandon();
+    const archiveUndone = (await direct?.abandon()) ?? (await ready?.archive.work.abandon(core.log));
     cleaned.push({ host: request.from, undone: [...(archiveUndone ?? []), ...((await sourceWork.abandon(core.log)) ?? [])] });
     if (snapshot && !direct) core.log(`the migration's snapshot ${snapshot.id} stays in the store`);
     throw withCleanup(error, tracker.phase(), cleaned);

@@ -23,7 +23,9 @@ import { hasImage, transferImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
 import { requireCgroupVersion, restoringRuntime, snapshotRuntime } from './runtime';
-import { criuConfigAnnotation, criuConfigFileName, criuConfigLabel, needsCriuConfig, writeCriuConfig } from './tcpClose';
+import { criuConfigAnnotation, criuConfigFileName, criuConfigLabel, hostCriuOptions, needsCriuConfig, writeCriuConfig } from './tcpClose';
+import type { Route } from './hostLink';
+import { firstRefusalInOrder } from '../util/settle';
 
 /** The target lacks the container's image: the caller may retry with transferImage. */
 export class ImageMissingError extends SnapdebugError {
@@ -72,14 +74,6 @@ export async function freeName(host: Host, base: string, signal?: AbortSignal): 
   for (let n = 1; ; n++) if (!taken.has(`${base}-copy${n}`)) return `${base}-copy${n}`;
 }
 
-async function ensureImage(core: Core, meta: SnapshotMeta, target: Host, request: RestoreRequest, control: WorkControl): Promise<void> {
-  const image = { ...(meta.source.imageId && { id: meta.source.imageId }), ...(meta.source.image && { name: meta.source.image }) };
-  if (await hasImage(target, image, control.signal)) return;
-  const name = meta.source.image ?? meta.source.imageId ?? 'unknown';
-  if (!request.transferImage) throw new ImageMissingError(name, meta.source.host, request.to);
-  await transferImage(core, { image: name, from: meta.source.host, to: request.to }, control);
-}
-
 /** What a restore will do, decided and checked before any byte moves. */
 export interface RestorePlan {
   meta: SnapshotMeta;
@@ -99,6 +93,8 @@ export interface RestorePlan {
   fence: Fence | undefined;
   /** The restore's work on the target; whoever planned it finishes or abandons it. */
   work: RemoteWork;
+  /** The route the archive takes there, when the planner asked (RestoreRequest's routeFrom). */
+  route?: Route;
 }
 
 export function copyLabels(meta: Pick<SnapshotMeta, 'id' | 'source'>): Record<string, string> {
@@ -135,16 +131,21 @@ export function copyVolumes(meta: Pick<SnapshotMeta, 'source'>, copyName: string
 }
 
 /**
- * Checks the target before anything moves: podman's flags, the name, the image (copied over
- * when asked). `meta` may describe a snapshot not taken yet (Snapshot & Debug plans first).
+ * Checks the target before anything moves: podman's flags, the name, the runtime, the image
+ * (copied over when asked), the copy's volumes and fence. `meta` may describe a snapshot not
+ * taken yet (Snapshot & Debug plans first). Over a slow link every check is a round trip, so
+ * they run at once, with the work's folder begun alongside (abandoned on a refusal): the answer
+ * is the first refusal in the order they are listed. Then, at once again: the copy's CRIU options
+ * file, its fence, and the route the archive will take (`request.routeFrom`).
  */
 export async function planRestore(
   core: Core,
   meta: SnapshotMeta,
-  request: Omit<RestoreRequest, 'snapshot'>,
+  request: Omit<RestoreRequest, 'snapshot'> & { routeFrom?: (work: RemoteWork) => Promise<Route> },
   control: WorkControl = {},
 ): Promise<RestorePlan> {
   const { signal } = control;
+  const withSignal = signal ? { signal } : {};
   const asCopy = request.asCopy ?? true;
   if (meta.kind !== 'checkpoint') {
     throw new SnapdebugError(`${meta.id} is a pre-checkpoint: restore the checkpoint taken with previous on top of it.`);
@@ -155,46 +156,78 @@ export async function planRestore(
   if (asCopy && options.publish === undefined && meta.source.ports?.length) options.publish = meta.source.ports.map((port) => `127.0.0.1::${port}`);
   validateRestoreOptions(options);
   if (options.name !== undefined) validateContainerRef(options.name);
+  if (request.fence && !asCopy) throw new SnapdebugError('Only a copy can be fenced: a migrated container keeps its own network.');
 
   (control.progress ?? noProgress)({ phase: 'connect', message: `Connecting to ${request.to}` });
   const target = core.hosts.get(request.to);
   const parent = meta.parent ? core.store.get(meta.parent) : undefined;
-  await target.requireFlags('restore', [
-    ...restoreFlags({ ...options, name: options.name ?? 'x', ...(parent && { importPrevious: '/x' }) }),
-    { ...exportOption, flag: '--import' },
-  ]);
-
   const wanted = options.name ?? meta.source.container;
-  const name = options.name !== undefined || !asCopy ? wanted : await freeName(target, wanted, signal);
-  if (name === wanted && (await target.podman(podman.containerExists(name), signal ? { signal } : {}))) {
-    throw new SnapdebugError(`A container named ${name} already exists on ${request.to}.`, {
-      fix: { text: 'Choose another name for the copy, or remove that container first.', options: [{ name: 'restore.name' }] },
-    });
-  }
-  const runtime = await restoringRuntime(target, await snapshotRuntime(core, meta), signal);
-  await requireCgroupVersion(target, meta.source.host, meta.cgroupVersion);
-  const withConfig = asCopy && meta.options.tcpEstablished ? await needsCriuConfig(target, options, runtime) : false;
-  await ensureImage(core, meta, target, { ...request, snapshot: meta.id }, control);
-  throwIfAborted(signal);
-  const volumes = asCopy ? copyVolumes(meta, name) : undefined;
-  for (const volume of Object.values(volumes ?? {})) {
-    if (await target.podman(podman.volumeExists(volume), signal ? { signal } : {})) {
+  const image = { ...(meta.source.imageId && { id: meta.source.imageId }), ...(meta.source.image && { name: meta.source.image }) };
+
+  const naming = (async () => {
+    const name = options.name !== undefined || !asCopy ? wanted : await freeName(target, wanted, signal);
+    if (name === wanted && (await target.podman(podman.containerExists(name), withSignal))) {
+      throw new SnapdebugError(`A container named ${name} already exists on ${request.to}.`, {
+        fix: { text: 'Choose another name for the copy, or remove that container first.', options: [{ name: 'restore.name' }] },
+      });
+    }
+    return name;
+  })();
+  const volumesFree = naming.then(async (name) => {
+    const volumes = asCopy ? copyVolumes(meta, name) : undefined;
+    const taken = await Promise.all(Object.values(volumes ?? {}).map(async (volume) => ((await target.podman(podman.volumeExists(volume), withSignal)) ? volume : undefined)));
+    const volume = taken.find((v) => v !== undefined);
+    if (volume !== undefined) {
       throw new SnapdebugError(`A volume named ${volume} already exists on ${request.to}, where the copy ${name} would get its own.`, {
         fix: { text: `Remove that volume (podman volume rm ${volume}) or give the copy another name.`, options: [{ name: 'restore.name' }] },
       });
     }
-  }
-  if (request.fence && !asCopy) throw new SnapdebugError('Only a copy can be fenced: a migrated container keeps its own network.');
-  const fence = request.fence ? await planFence(target, request.fence, signal) : undefined;
-  const work = await target.beginWork(`restore ${meta.id} as ${name}`, signal);
+    return volumes;
+  });
+  const runtimeChosen = snapshotRuntime(core, meta).then((runtime) => restoringRuntime(target, runtime, signal));
+  // The copy's CRIU options file keeps the host's own options: read now, written once the work exists.
+  const criuOptions = runtimeChosen.then(async (runtime) => {
+    const needed = asCopy && meta.options.tcpEstablished ? await needsCriuConfig(target, options, runtime) : false;
+    return needed ? hostCriuOptions(target, runtime) : undefined;
+  });
+  const imageThere = hasImage(target, image, signal).then((there) => {
+    if (!there && !request.transferImage) throw new ImageMissingError(meta.source.image ?? meta.source.imageId ?? 'unknown', meta.source.host, request.to);
+    return there;
+  });
+  // (async: a host without a session refuses as a rejection, in its turn among the checks)
+  const working = (async () => target.beginWork(`restore ${meta.id} on ${request.to} (${wanted})`, signal))();
+  let work: RemoteWork | undefined;
   try {
+    const [, name, runtime, , hostOptions, there, volumes, fence] = await firstRefusalInOrder([
+      target.requireFlags('restore', [...restoreFlags({ ...options, name: options.name ?? 'x', ...(parent && { importPrevious: '/x' }) }), { ...exportOption, flag: '--import' }]),
+      naming,
+      runtimeChosen,
+      requireCgroupVersion(target, meta.source.host, meta.cgroupVersion),
+      criuOptions,
+      imageThere,
+      volumesFree,
+      request.fence ? planFence(target, request.fence, signal) : undefined,
+    ] as const);
+    throwIfAborted(signal);
+    if (!there) await transferImage(core, { image: meta.source.image ?? meta.source.imageId ?? 'unknown', from: meta.source.host, to: request.to }, control);
+    const begun = (work = await working);
     // The copy's CRIU options live in a folder of its own, which outlives this work with the copy.
-    const criuConfig = withConfig ? `${await work.keep({ copy: name })}/${criuConfigFileName}` : undefined;
-    // The fence stands before the copy exists: its first packet meets it (fence/rules.ts).
-    if (fence) await setUpFence(work, fence, name, signal);
-    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, fence, work };
+    const writingConfig = async () => {
+      const path = `${await begun.keep({ copy: name })}/${criuConfigFileName}`;
+      await writeCriuConfig(target, path, name, runtime, hostOptions);
+      return path;
+    };
+    const [criuConfig, , route] = await firstRefusalInOrder([
+      hostOptions === undefined ? undefined : writingConfig(),
+      // The fence stands before the copy exists: its first packet meets it (fence/rules.ts).
+      fence ? setUpFence(begun, fence, name, signal) : undefined,
+      request.routeFrom?.(begun),
+    ] as const);
+    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, fence, work: begun, ...(route && { route }) };
   } catch (error) {
-    await work.abandon(core.log);
+    // A refusal that came before the work's folder: it is abandoned once it exists.
+    const begun = work ?? (await working.catch(() => undefined));
+    await begun?.abandon(core.log);
     throw error;
   }
 }
@@ -214,7 +247,6 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
   await plan.work.willUndo(...Object.values(plan.volumes ?? {}).map((volume) => ({ kind: 'volume' as const, name: volume })), { kind: 'container', name });
   const archive = pushed.at(-1)!;
   const options: RestoreOptions = { ...plan.options, ...(plan.parent && { importPrevious: pushed[0]!.path }) };
-  if (plan.criuConfig) await writeCriuConfig(target, plan.criuConfig, name, plan.runtime);
   // Restores are short and must not be left half done: no kill on cancel, only afterwards.
   await target.podman(podman.restore({ archive: archive.path }, options));
   const restored = await inspectOne(target, name);

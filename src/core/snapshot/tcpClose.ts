@@ -87,13 +87,18 @@ set -C
 cat > "$1"
 `;
 
-export async function writeCriuConfig(host: Host, path: string, copyName: string, runtime = 'runc'): Promise<void> {
-  let own = await host.runIdempotent(['cat', runcConf]);
+/** The host's own CRIU options for `runtime` (its default file), which the copy's file keeps; "" without one. */
+export async function hostCriuOptions(host: Host, runtime = 'runc'): Promise<string> {
   for (const file of defaultCriuConfigs(runtime)) {
-    own = file === runcConf ? own : await host.runIdempotent(['cat', file]);
-    if (own.exitCode === 0) break;
+    const own = await host.runIdempotent(['cat', file]);
+    if (own.exitCode === 0) return own.stdout;
   }
-  const text = criuConfigText(copyName, own.exitCode === 0 ? own.stdout : '');
+  return '';
+}
+
+/** Writes the copy's CRIU options file: the host's own options (read now unless given), then tcp-close. */
+export async function writeCriuConfig(host: Host, path: string, copyName: string, runtime = 'runc', hostOptions?: string): Promise<void> {
+  const text = criuConfigText(copyName, hostOptions ?? (await hostCriuOptions(host, runtime)));
   const written = await host.runner.run(host.script(writeNewFileScript, [path]), { stdin: text });
   if (written.exitCode !== 0) {
     throw new SnapdebugError(`Cannot write ${path} on ${host.name}, which the copy needs to come back with its TCP connections closed.`, {
