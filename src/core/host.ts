@@ -86,9 +86,16 @@ export class Host {
     return result.exitCode === null && !options.signal?.aborted ? this.runner.run(argv, options) : result;
   }
 
-  async podman<T>(command: PodmanCommand<T>, options: RunOptions = {}): Promise<T> {
-    const argv = this.privileged(['podman', ...command.argv]);
-    const result = command.readOnly ? await this.runIdempotent(argv, options) : await this.runner.run(argv, options);
+  /**
+   * Runs a podman command and parses its answer. With `pidFile`, the shell that runs podman
+   * writes its own PID there first and lives exactly as long as podman: what a reader following
+   * podman's output file as it grows waits for (`tail --pid`, hostToHostScripts.ts).
+   */
+  async podman<T>(command: PodmanCommand<T>, options: RunOptions & { pidFile?: string } = {}): Promise<T> {
+    const { pidFile, ...runOptions } = options;
+    const privileged = this.privileged(['podman', ...command.argv]);
+    const argv = pidFile === undefined ? privileged : ['sh', '-c', 'echo $$ > "$1" || { echo "cannot write $1" >&2; exit 2; }; shift; "$@"', 'sh', pidFile, ...privileged];
+    const result = command.readOnly ? await this.runIdempotent(argv, runOptions) : await this.runner.run(argv, runOptions);
     const stderr = cleanStderr(result.stderr);
     if (result.exitCode === 0) return command.parse(result.stdout);
     if (command.acceptExit?.(result.exitCode, stderr)) return false as T;

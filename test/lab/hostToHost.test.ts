@@ -64,6 +64,25 @@ describe('host to host', function () {
     }
   });
 
+  it('CRIU failing on prod while debug already waits to fetch: CRIU\'s error, production runs on, nothing left on either host', async () => {
+    const core = labCore();
+    const pidBefore = (await labSsh('prod', `podman inspect --format '{{.State.Pid}}' ${ballast}`)).trim();
+    // CRIU on prod refuses every dump: podman fails after debug was granted its key and began to follow.
+    await labSsh('prod', `printf '#!/bin/sh\\n[ "$CRTOOLS_SCRIPT_ACTION" = pre-dump ] && exit 1\\nexit 0\\n' > /usr/local/sbin/snapdebug-fault-h2h && chmod 755 /usr/local/sbin/snapdebug-fault-h2h && echo 'action-script /usr/local/sbin/snapdebug-fault-h2h' >> /etc/criu/runc.conf`);
+    try {
+      await assert.rejects(snapshotAndDebug(core, { host: 'prod', container: ballast, to: 'debug' }), (error: Error) => /^CRIU failed on prod during podman container checkpoint/.test(error.message) && !/config\.dump|could not fetch|does not match/.test(error.message));
+    } finally {
+      await labSsh('prod', "sed -i '/snapdebug-fault-h2h/d' /etc/criu/runc.conf; rm -f /usr/local/sbin/snapdebug-fault-h2h");
+      core.cleanup();
+    }
+    assert.equal((await labSsh('prod', `podman inspect --format '{{.State.Running}} {{.State.Pid}}' ${ballast}`)).trim(), `true ${pidBefore}`);
+    assert.ok(await authorizedKeysClean(), "prod's authorized_keys holds no one-time key");
+    assert.deepEqual([...(await tempArchives('prod')), ...(await tempArchives('debug'))], []);
+    // Neither the source's serve (tail following the archive) nor debug's fetch (ssh with the one-time key) lives on.
+    assert.equal((await labSsh('prod', "pgrep -f 'snapdebug-s[.].*/serve' || true")).trim(), '');
+    assert.equal((await labSsh('debug', "pgrep -f 'snapdebug-s[.].*/fetch_key' || true")).trim(), '');
+  });
+
   it('asked to, the archive goes through this machine and one line says why', async () => {
     const core = labCore();
     const lines: string[] = [];

@@ -11,6 +11,7 @@
 // attached (storeAfterward.ts).
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeDumpStats, type CriuDumpStats } from '../archive/criuStats';
 import { approveCopy, pathProbe } from '../archive/copyPolicy';
 import { DumpRewriter, entryRewrites, type CopyRewrite, type DumpRewriterOptions } from '../archive/relabel';
@@ -27,7 +28,7 @@ import { noProgress } from '../util/progress';
 import { inspectOne, snapshotSource } from './checkpoint';
 import { removeCheckpointImages } from './checkpointImages';
 import type { SourceLink } from './hostLink';
-import { authorizeScript, fetchScript, keygenScript } from './hostToHostScripts';
+import { authorizeScript, fetchScript, keygenScript, prepareSourceScript } from './hostToHostScripts';
 import type { PushedArchive } from './push';
 import { storeFromSource } from './storeAfterward';
 import type { SnapshotMeta } from './store';
@@ -37,6 +38,7 @@ const keyLifetimeMs = 15 * 60 * 1000;
 /** What this machine reads of the archive to relabel it: config.dump and spec.dump lie at its start. */
 const headBytes = 512 * 1024;
 const tarBlockBytes = 512;
+const progressPollMs = 1000;
 
 /** Where the last of the named tar entries (with its padding) ends, if the head holds them all. */
 export function headEnd(head: Buffer, names: readonly string[]): number | undefined {
@@ -92,60 +94,109 @@ export interface SourceArchive {
   compression: 'zstd' | 'none';
 }
 
+/** The source's side of a host-to-host checkpoint, made ready while the target is planned. */
+export interface PreparedSource {
+  request: { host: string; before: InspectEntry; options: CheckpointOptions };
+  archive: SourceArchive;
+  /** The checkpoint images go with the work (a snapshot of a container that keeps running). */
+  dropsImages: boolean;
+  startedAtMs: number;
+}
+
 /**
- * Checkpoints on the source into an archive in a work of its own (podman's zstd when both hosts
- * have zstd, else a plain tar), and has the target host fetch it into `target` (its work folder:
- * archive.tar, a plain tar), relabelled when `rewriteFor` gives a rewrite. The source's work stays
- * until `storing()` or `abandon()`; the one-time key is gone before this returns, in every outcome.
+ * Begins the source's work for a host-to-host checkpoint and creates its (empty) archive file:
+ * podman's zstd when both hosts have zstd (the target unpacks it as it arrives: a compressible
+ * heap crossed the hosts' link six times larger as a plain tar), never against an explicit
+ * --compress none. Whoever prepares it hands it to checkpointHostToHost or abandons its work.
+ */
+export async function prepareHostToHost(core: Core, request: PreparedSource['request'], targetHost: Host, signal?: AbortSignal): Promise<PreparedSource> {
+  const source = core.hosts.get(request.host);
+  const startedAtMs = Date.now();
+  const zstdOnBoth = async () => (await Promise.all([whichOnHost(source, 'zstd'), whichOnHost(targetHost, 'zstd')])).every((path) => path !== undefined);
+  const [hasZstd, work] = await Promise.all([zstdOnBoth(), source.beginWork(`checkpoint ${request.before.Name} for ${targetHost.name}`, signal)]);
+  try {
+    const compression = request.options.compress !== 'none' && hasZstd ? 'zstd' : 'none';
+    const options: CheckpointOptions = { ...request.options, compress: compression };
+    // Checkpoint images go with the work unless they are what a stopped container restores from.
+    const dropsImages = options.leaveRunning === true && !options.keep;
+    const archive: SourceArchive = { work, path: work.file(compression === 'zstd' ? 'archive.tar.zst' : 'archive.tar'), compression };
+    const fileName = archive.path.slice(work.dir.length + 1);
+    const [created] = await Promise.all([
+      source.runner.run(source.script(prepareSourceScript, [work.dir, fileName])),
+      dropsImages ? work.willUndo({ kind: 'images', containerId: request.before.Id }) : undefined,
+    ]);
+    if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${archive.path} on ${request.host}.`, { detail: created.stderr });
+    return { request: { ...request, options }, archive, dropsImages, startedAtMs };
+  } catch (error) {
+    await work.abandon(core.log);
+    throw error;
+  }
+}
+
+/**
+ * Checkpoints on the source into the prepared archive, and has the target host fetch it into
+ * `target` (its work folder: archive.tar, a plain tar), relabelled when `rewriteFor` gives a
+ * rewrite. The source's work stays until `storing()` or `abandon()`; the one-time key is gone
+ * before this returns, in every outcome.
  */
 export async function checkpointHostToHost(
   core: Core,
-  request: { host: string; before: InspectEntry; options: CheckpointOptions },
+  prepared: PreparedSource,
   target: { work: RemoteWork; rewriteFor?: (id: string) => CopyRewrite | undefined },
   link: SourceLink,
   control: WorkControl = {},
 ): Promise<HostToHostResult> {
   const progress = control.progress ?? noProgress;
+  const { request, archive, dropsImages } = prepared;
+  const { options, before } = request;
   const source = core.hosts.get(request.host);
-  const { before } = request;
+  const sw = archive.work;
   const id = core.store.newId(before.Name);
-  const rewrite = target.rewriteFor?.(id);
-  if (rewrite?.volumes && Object.keys(rewrite.volumes).length > 0) throw new SnapdebugError('A copy that renames volumes is not sent host to host (chooseRoute sends it through this machine).');
-  // podman's zstd when both hosts have zstd (the target unpacks it as it arrives): a
-  // compressible heap crossed the hosts' link six times larger as a plain tar. Never against an
-  // explicit --compress none.
-  const zstdOnBoth = async () => (await Promise.all([whichOnHost(source, 'zstd'), whichOnHost(target.work.host, 'zstd')])).every((path) => path !== undefined);
-  const started = Date.now();
-  const [hasZstd, sw] = await Promise.all([zstdOnBoth(), source.beginWork(`checkpoint ${before.Name} for ${target.work.host.name}`, control.signal)]);
-  const compression = request.options.compress !== 'none' && hasZstd ? 'zstd' : 'none';
-  const options: CheckpointOptions = { ...request.options, compress: compression };
-  // Checkpoint images go with the work unless they are what a stopped container restores from.
-  const dropsImages = options.leaveRunning === true && !options.keep;
-  const archive: SourceArchive = { work: sw, path: sw.file(compression === 'zstd' ? 'archive.tar.zst' : 'archive.tar'), compression };
+  const started = prepared.startedAtMs;
   // Until its key is dropped: a failure waits for the grant to settle, so no key is written after
   // the work's undo list was read.
   let granted: Promise<string> | undefined;
   try {
+    const rewrite = target.rewriteFor?.(id);
+    if (rewrite?.volumes && Object.keys(rewrite.volumes).length > 0) throw new SnapdebugError('A copy that renames volumes is not sent host to host (chooseRoute sends it through this machine).');
     progress({ phase: 'checkpoint', message: `Checkpointing ${before.Name} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
-    if (dropsImages) await sw.willUndo({ kind: 'images', containerId: before.Id });
-    const created = await source.runner.run(['sh', '-c', 'set -C; : > "$1"', 'sh', archive.path]);
-    if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${archive.path} on ${request.host}.`, { detail: created.stderr });
-    // The one-time key is made and granted while podman writes the archive: round trips over a
-    // slow link that would otherwise wait for the checkpoint. It reads only this file.
+    // The one-time key is made and granted while podman checkpoints, and the target fetches the
+    // archive as podman writes it (the serve script follows the file until podman is done): the
+    // hosts' link starts as soon as the first bytes are out, not once the whole archive is.
+    const checkpointing = core.locks.run(
+      `checkpoint ${request.host}/${before.Name}`,
+      () => source.podman(podman.checkpoint(before.Name, options, archive.path), { pidFile: sw.file('checkpoint.pid') }),
+      control.signal,
+    );
+    checkpointing.catch(() => undefined);
     granted = grantFetch(archive, target.work, link);
     granted.catch(() => undefined);
-    await core.locks.run(`checkpoint ${request.host}/${before.Name}`, () => source.podman(podman.checkpoint(before.Name, options, archive.path)), control.signal);
+    const written = checkpointing.then(() => undefined);
+    written.catch(() => undefined);
+    const fetchStop = new AbortController();
+    const fetching = granted.then(() =>
+      fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }) }, link, written, {
+        ...control,
+        signal: control.signal ? AbortSignal.any([control.signal, fetchStop.signal]) : fetchStop.signal,
+      }),
+    );
+    fetching.catch(() => undefined);
+    try {
+      await checkpointing;
+    } catch (error) {
+      // podman failed: what the target fetched is not an archive. Its fetch ends now.
+      fetchStop.abort();
+      await fetching.catch(() => undefined);
+      throw error;
+    }
     const checkpointMs = Date.now() - started;
-    const tag = await granted;
     const after = inspectOne(source, before.Name).catch(() => undefined);
     const imagesGone = dropsImages ? removeCheckpointImages(source, before.Id, core.log) : Promise.resolve();
     imagesGone.catch(() => undefined);
-    const fetched = await fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }) }, link, control);
-    const stats = copyStats(target.work);
-    await dropKey(source, tag);
-    granted = undefined;
-    await imagesGone;
-    const [running, criu, caps] = await Promise.all([after, stats, source.capabilities()]);
+    const [tag, fetched] = await Promise.all([granted, fetching]);
+    // What is left is a round trip to each host: at once.
+    const dropped = dropKey(source, tag).then(() => (granted = undefined));
+    const [running, criu, caps] = await Promise.all([after, copyStats(target.work), source.capabilities(), dropped, imagesGone]);
     const meta: SnapshotMeta = {
       id,
       kind: 'checkpoint',
@@ -155,8 +206,8 @@ export async function checkpointHostToHost(
       cgroupVersion: caps.info.host.cgroupVersion,
       ...(caps.criuVersion !== undefined && { criuVersion: caps.criuVersion }),
       options,
-      compression,
-      archive: core.store.archiveName(id, compression),
+      compression: archive.compression,
+      archive: core.store.archiveName(id, archive.compression),
       size: fetched.source.size,
       sha256: fetched.source.sha256,
       ...(criu && { criu }),
@@ -197,8 +248,8 @@ async function copyStats(work: RemoteWork): Promise<CriuDumpStats | undefined> {
 }
 
 /**
- * A one-time key pair on the target (in its work folder), authorised on the source to `cat` the
- * archive's file and nothing else, from the target's addresses, until an expiry. The key's undo
+ * A one-time key pair on the target (in its work folder), authorised on the source to run the
+ * work's serve script (the archive's bytes) and nothing else, from the target's addresses, until an expiry. The key's undo
  * line is in the source work's list before the key is, so every way the work ends removes it.
  * Returns the key's tag.
  */
@@ -209,9 +260,8 @@ async function grantFetch(archive: SourceArchive, targetWork: RemoteWork, link: 
   const publicKey = await to.runner.run(to.script(keygenScript, [targetWork.dir, tag]));
   const [keyType, keyBlob] = publicKey.stdout.trim().split(' ');
   if (publicKey.exitCode !== 0 || keyType !== 'ssh-ed25519' || !keyBlob) throw new SnapdebugError(`Cannot make a one-time key on ${to.name}.`, { detail: publicKey.stderr });
-  const fileName = archive.path.slice(archive.work.dir.length + 1);
   const expires = String(Math.floor((Date.now() + keyLifetimeMs) / 1000));
-  const authorised = await source.runner.run(source.script(authorizeScript, [archive.work.dir, fileName, tag, expires, link.from, keyType, keyBlob]));
+  const authorised = await source.runner.run(source.script(authorizeScript, [archive.work.dir, tag, expires, link.from, keyType, keyBlob]));
   if (authorised.exitCode !== 0) throw new SnapdebugError(`Cannot authorise ${to.name}'s one-time key on ${source.name}.`, { detail: authorised.stderr });
   return tag;
 }
@@ -225,20 +275,40 @@ interface Fetched {
 
 /**
  * Has `target`'s host fetch the source's archive (with the key grantFetch authorised) into
- * target.work's archive.tar over the hosts' own link, relabelled when a rewrite is given, and
- * compares what it received with what the source hashed (sha256).
+ * target.work's archive.tar over the hosts' own link as podman writes it, relabelled when a
+ * rewrite is given, and compares what it received with what the source hashed (sha256) once
+ * podman was done (`written`).
  */
-async function fetchHostToHost(core: Core, archive: SourceArchive, target: { work: RemoteWork; rewrite?: CopyRewrite }, link: SourceLink, control: WorkControl): Promise<Fetched> {
+async function fetchHostToHost(
+  core: Core,
+  archive: SourceArchive,
+  target: { work: RemoteWork; rewrite?: CopyRewrite },
+  link: SourceLink,
+  written: Promise<void>,
+  control: WorkControl,
+): Promise<Fetched> {
   const progress = control.progress ?? noProgress;
   const source = archive.work.host;
   const to = target.work.host;
-  // The source hashes its file while the target fetches it (only the comparison waits for both).
-  const sourceHash = source.runner.run(['sh', '-c', 'stat -c %s "$1" && sha256sum "$1"', 'sh', archive.path]);
+  // The source hashes its file once podman is done, while the rest of it travels.
+  const sourceHash = written.then(() => source.runner.run(['sh', '-c', 'stat -c %s "$1" && sha256sum "$1"', 'sh', archive.path]));
   sourceHash.catch(() => undefined);
-  const skip = await writeHead(archive, target, control.signal);
   const message = `${to.name} fetches the archive from ${source.name} directly`;
-  progress({ phase: 'push', message, bytes: 0 });
-  const fetched = await runFetch(target.work, skip, link, archive.compression, (bytes) => progress({ phase: 'push', message, bytes }), control.signal);
+  // Bytes are shown once the checkpoint is done: until then its phase is the checkpoint's.
+  let checkpointed = false;
+  void written.then(() => ((checkpointed = true), progress({ phase: 'push', message, bytes: 0 })), () => undefined);
+  const stop = new AbortController();
+  const signal = control.signal ? AbortSignal.any([control.signal, stop.signal]) : stop.signal;
+  const fetching = runFetch(target.work, link, archive.compression, (bytes) => checkpointed && progress({ phase: 'push', message, bytes }), signal);
+  fetching.catch(() => undefined);
+  try {
+    await writeHead(archive, target, signal);
+  } catch (error) {
+    stop.abort(); // the fetch would wait for a head that never comes
+    await fetching.catch(() => undefined);
+    throw error;
+  }
+  const fetched = await fetching;
   const hashed = await sourceHash;
   const [sizeText, sha256] = hashed.stdout.trim().split(/\s+/);
   if (hashed.exitCode !== 0 || !sha256) throw new SnapdebugError(`Cannot hash ${archive.path} on ${source.name}.`, { detail: hashed.stderr });
@@ -251,26 +321,27 @@ async function fetchHostToHost(core: Core, archive: SourceArchive, target: { wor
 
 /**
  * Writes, on the target, the head that replaces the archive's own: the copy's config.dump and
- * spec.dump (they lie at the archive's start), relabelled here. No rewrite: an empty head.
- * Returns how many of the archive's bytes the head replaces.
+ * spec.dump (they lie at the archive's start, the first bytes podman writes), read here as podman
+ * writes them and relabelled; then how many of the archive's bytes it replaces (head.skip), which
+ * the fetch waits for. No rewrite: an empty head, skipping nothing.
  */
-async function writeHead(archive: SourceArchive, target: { work: RemoteWork; rewrite?: CopyRewrite }, signal?: AbortSignal): Promise<number> {
+async function writeHead(archive: SourceArchive, target: { work: RemoteWork; rewrite?: CopyRewrite }, signal?: AbortSignal): Promise<void> {
   const { rewrite, work } = target;
   let head: Buffer = Buffer.alloc(0);
   let skip = 0;
   if (rewrite) {
     const source = archive.work.host;
-    const readHead = archive.compression === 'zstd' ? 'zstd -dc -q -- "$2" | head -c "$1" | base64 -w 0' : 'head -c "$1" "$2" | base64 -w 0';
-    const text = await source.runner.run(['sh', '-c', readHead, 'sh', String(headBytes), archive.path]);
+    // The serve script follows the archive as it grows; head's exit ends the pipe.
+    const unpack = archive.compression === 'zstd' ? ' | zstd -dc -q' : '';
+    const text = await source.runner.run(['sh', '-c', `sh "$1/serve"${unpack} | head -c "$2" | base64 -w 0`, 'sh', archive.work.dir, String(headBytes)], { ...(signal && { signal }), killOnAbort: true });
     const original = Buffer.from(text.stdout.trim(), 'base64');
     const end = headEnd(original, Object.keys(entryRewrites(rewrite)));
     if (end === undefined) throw new SnapdebugError(`The archive on ${source.name} does not start with config.dump and spec.dump: it cannot be relabelled host to host.`);
     head = await relabelHead(original.subarray(0, end), rewrite, (dumps) => approveCopy(dumps, rewrite.original, pathProbe(work.host, signal)));
     skip = end;
   }
-  const wrote = await work.host.runner.run(['sh', '-c', 'set -C; cat > "$1"', 'sh', work.file('head')], { stdin: head });
+  const wrote = await work.host.runner.run(['sh', '-c', 'set -C; cat > "$1/head" && echo "$2" > "$1/head.new" && mv "$1/head.new" "$1/head.skip"', 'sh', work.dir, String(skip)], { stdin: head });
   if (wrote.exitCode !== 0) throw new SnapdebugError(`Cannot write the copy's labels on ${work.host.name}.`, { detail: wrote.stderr });
-  return skip;
 }
 
 async function dropKey(source: Host, tag: string): Promise<void> {
@@ -280,23 +351,24 @@ async function dropKey(source: Host, tag: string): Promise<void> {
 
 async function runFetch(
   work: RemoteWork,
-  skip: number,
   link: SourceLink,
   compression: 'zstd' | 'none',
   onBytes: (bytes: number) => void,
   signal?: AbortSignal,
 ): Promise<{ sourceSha256: string; copy: { bytes: number }; stderr: string }> {
   const host = work.host;
-  let polling = true;
-  const poll = (async () => {
-    while (polling) {
-      await new Promise((r) => setTimeout(r, 1000));
+  // Progress: the copy's size, once a second. The fetch's end never waits for a poll in flight.
+  const polling = new AbortController();
+  void (async () => {
+    while (!polling.signal.aborted) {
+      await sleep(progressPollMs, undefined, { signal: polling.signal }).catch(() => undefined);
+      if (polling.signal.aborted) return;
       const size = await host.runner.run(['stat', '-c', '%s', work.file('archive.tar')]).catch(() => undefined);
-      if (polling && size?.exitCode === 0) onBytes(Number(size.stdout.trim()));
+      if (!polling.signal.aborted && size?.exitCode === 0) onBytes(Number(size.stdout.trim()));
     }
   })();
   try {
-    const result = await host.runner.run(host.script(fetchScript, [work.dir, String(skip), link.address, String(link.port), link.user, link.keyType, compression]), { ...(signal && { signal }), killOnAbort: true });
+    const result = await host.runner.run(host.script(fetchScript, [work.dir, link.address, String(link.port), link.user, link.keyType, compression]), { ...(signal && { signal }), killOnAbort: true });
     const line = (word: string) => result.stdout.split('\n').find((l) => l.startsWith(`${word} `))?.split(' ');
     const [, sourceSha256] = line('source') ?? [];
     const [, copyBytes] = line('copy') ?? [];
@@ -305,7 +377,6 @@ async function runFetch(
     }
     return { sourceSha256, copy: { bytes: Number(copyBytes) }, stderr: result.stderr };
   } finally {
-    polling = false;
-    await poll;
+    polling.abort();
   }
 }

@@ -44,16 +44,52 @@ esac
 `;
 
 /**
- * On the source: authorises the target host's one-time key to read one file of this work and
- * nothing else, from the target host's addresses only, until `expires` (epoch seconds). The undo
- * line is written before the key line. Arguments: sudo|root, work folder, file name in it, tag,
- * expires, from (comma list), key type, key.
+ * What the one-time key runs on the source (its forced command, `sh WORK/serve`): the archive's
+ * bytes, from the first, as podman writes them — `tail -f` until the shell running podman (its PID
+ * in checkpoint.pid, Host.podman's pidFile) is gone, then what is left. The waits are bounded (an
+ * hour: CRIU's dump of a large container comes first), and end when the work's folder goes. The file name is put
+ * before this text when the work is prepared; the folder is where the script lies.
  */
-export const authorizeScript = `${prelude}
-w=$1 file=$2 tag=$3 expires=$4 from=$5 type=$6 key=$7
+const serveScript = `w=\${0%/*}
+i=0
+until [ -s "$w/checkpoint.pid" ]; do
+  i=$((i + 1)); [ "$i" -le 72000 ] && [ -d "$w" ] || { echo "podman never started" >&2; exit 3; }
+  sleep 0.05
+done
+read -r pid < "$w/checkpoint.pid"
+case $pid in ''|*[!0-9]*) exit 2 ;; esac
+if tail --pid="$pid" -c 0 /dev/null 2>/dev/null; then exec tail -c +1 -f --pid="$pid" -s 0.05 -- "$w/$f"; fi
+# A tail without --pid (not GNU's): the whole file once podman is done.
+while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+exec cat -- "$w/$f"
+`;
+
+/**
+ * On the source, before the checkpoint: the work's empty archive file (podman writes into it) and
+ * the serve script the one-time key will run, both created new. Arguments: sudo|root, work
+ * folder, archive file name.
+ */
+export const prepareSourceScript = `${prelude}
+w=$1 file=$2
 ours "$w" || exit 2
 valid_name "$file" || exit 2
-[ -f "$w/$file" ] || exit 2
+set -C
+: > "$w/$file" || exit 2
+{ printf 'f=%s\\n' "$file"; cat <<'SERVE'
+${serveScript}SERVE
+} > "$w/serve" || exit 2
+`;
+
+/**
+ * On the source: authorises the target host's one-time key to run this work's serve script (the
+ * archive's bytes) and nothing else, from the target host's addresses only, until `expires`
+ * (epoch seconds). The undo line is written before the key line. Arguments: sudo|root, work
+ * folder, tag, expires, from (comma list), key type, key.
+ */
+export const authorizeScript = `${prelude}
+w=$1 tag=$2 expires=$3 from=$4 type=$5 key=$6
+ours "$w" || exit 2
+[ -f "$w/serve" ] || exit 2
 case $tag in snapdebug-fetch-*) valid_name "$tag" || exit 2 ;; *) exit 2 ;; esac
 case $expires in ''|*[!0-9]*) exit 2 ;; esac
 case $from in ''|*[!0-9a-fA-F.:,]*) exit 2 ;; esac
@@ -66,7 +102,7 @@ f=$HOME/.ssh/authorized_keys
 authkeys_lock || exit 2
 if [ -s "$f" ] && [ -n "$(tail -c 1 "$f")" ]; then echo >> "$f"; fi
 until=$(date -d "@$expires" +%Y%m%d%H%M%S) || exit 2
-printf 'restrict,command="cat %s/%s",from="%s",expiry-time="%s" %s %s %s\\n' "$w" "$file" "$from" "$until" "$type" "$key" "$tag" >> "$f"
+printf 'restrict,command="sh %s/serve",from="%s",expiry-time="%s" %s %s %s\\n' "$w" "$from" "$until" "$type" "$key" "$tag" >> "$f"
 `;
 
 /** On the target host: a one-time key pair in the work's folder. Arguments: sudo|root, work folder, tag. Prints the public key. */
@@ -78,22 +114,24 @@ cat "$w/fetch_key.pub"
 `;
 
 /**
- * On the target host: fetches the source's archive over the hosts' own link into archive.tar,
- * with the relabelled head (the file `head`, made by this machine) in place of the first `skip`
- * bytes. The source's bytes are hashed as they arrive, all of them, for the store's check; the
- * ssh's PID goes into the undo list first, so a vanished client's watchdog ends it.
- * A zstd archive (the source's podman compressed it) is decompressed here, as it arrives, with
- * the window limited as for every archive we read: the copy's archive.tar is plain either way.
- * Arguments: sudo|root, work folder, skip, address, port, user, key type, zstd|none.
+ * On the target host: fetches the source's archive over the hosts' own link into archive.tar while
+ * podman still writes it there, with the relabelled head (the file `head`, made by this machine
+ * from the archive's first bytes) in place of the first `skip` bytes (the file `head.skip`, which
+ * appears once `head` is whole: podman writes it first, after CRIU's dump, which a large container
+ * makes long; waited for at most an hour, or until the work's folder goes). The source's bytes are hashed as
+ * they arrive, all of them, for the store's check; the ssh's PID goes into the undo list first,
+ * so a vanished client's watchdog ends it. A zstd archive (the source's podman compressed it) is
+ * decompressed here, as it arrives, with the window limited as for every archive we read: the
+ * copy's archive.tar is plain either way.
+ * Arguments: sudo|root, work folder, address, port, user, key type, zstd|none.
  * Prints `source SHA256` (of what the source sent: compared with the source's own sha256sum) and
  * `copy BYTES` (archive.tar's size; the copy's bytes are not hashed again: nothing compares them).
  */
 export const fetchScript = `${prelude}
-w=$1 skip=$2 addr=$3 port=$4 user=$5 type=$6 compression=$7
+w=$1 addr=$2 port=$3 user=$4 type=$5 compression=$6
 ours "$w" || exit 2
 case $compression in zstd) unpack() { zstd -dc -q --memory=${maxZstdWindowBytes / 1024 / 1024}MB; } ;; none) unpack() { cat; } ;; *) exit 2 ;; esac
 alg=$type; [ "$type" = ssh-rsa ] && alg=rsa-sha2-512,rsa-sha2-256
-case $skip in ''|*[!0-9]*) exit 2 ;; esac
 case $addr in ''|*[!0-9a-fA-F.:]*) exit 2 ;; esac
 case $type in ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) ;; *) exit 2 ;; esac
 case $port in ''|*[!0-9]*) exit 2 ;; esac
@@ -106,12 +144,26 @@ s=$!
 echo "fetch $s" >> "$w/undo"
 { sha256sum | awk '{print $1}'; } < "$w/source-hash" > "$w/source.sha" &
 h=$!
-{ cat "$w/head"; tee "$w/source-hash" < "$w/from-source" | unpack | tail -c +$((skip + 1)); } >> "$f"
+# The archive streams in while this machine relabels its head: only writing waits for the head.
+with_head() {
+  i=0
+  until [ -f "$w/head.skip" ]; do
+    i=$((i + 1)); [ "$i" -le 72000 ] && [ -d "$w" ] || { echo "no head came" >&2; cat > /dev/null; return 3; }
+    sleep 0.05
+  done
+  read -r skip < "$w/head.skip"
+  case $skip in ''|*[!0-9]*) cat > /dev/null; return 2 ;; esac
+  cat "$w/head" && tail -c +$((skip + 1))
+}
+# (sh has no pipefail: how unpacking and writing ended is kept apart from the ssh's status)
+tee "$w/source-hash" < "$w/from-source" | { unpack; echo $? > "$w/unpack.rc"; } | with_head >> "$f"
+written=$?
 wait "$s"
 c=$?
 wait "$h"
 tr '\\n' ' ' < "$w/fetch.err" >&2
 echo "source $(cat "$w/source.sha")"
 echo "copy $(stat -c %s "$f")"
-exit $c
+[ "$c" = 0 ] || exit "$c"
+[ "$written" = 0 ] && [ "$(cat "$w/unpack.rc")" = 0 ] || { echo "unpacking or writing the copy failed" >&2; exit 3; }
 `;

@@ -31,9 +31,9 @@ describe('one-time keys in authorized_keys, many transfers at once', function ()
   const grant = async (n: number) => {
     const work = join(home, `w${n}`);
     mkdirSync(work, { mode: 0o700 });
-    writeFileSync(join(work, 'archive.tar'), '');
+    writeFileSync(join(work, 'serve'), '');
     const expires = String(Math.floor(Date.now() / 1000) + 600);
-    return sh(home, authorizeScript, [work, 'archive.tar', `snapdebug-fetch-${n.toString(16).padStart(12, '0')}`, expires, '10.77.0.12', 'ssh-ed25519', keyBlob(n)]);
+    return sh(home, authorizeScript, [work, `snapdebug-fetch-${n.toString(16).padStart(12, '0')}`, expires, '10.77.0.12', 'ssh-ed25519', keyBlob(n)]);
   };
   const drop = (n: number) => sh(home, `${prelude}${cleanupLib}drop_authkey "$1"`, [`snapdebug-fetch-${n.toString(16).padStart(12, '0')}`]);
   const tags = () =>
