@@ -6,7 +6,7 @@
 import type { Core, WorkControl } from '../core';
 import { checkpointAndSend, inspectOne, plannedSnapshot } from '../snapshot/checkpoint';
 import { phaseTracker, withCleanup } from '../remote/failure';
-import { copyRewrite, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
+import { copyRewrite, noteRestoredContainer, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import { podman } from '../podman/commands';
 import { chooseRoute } from '../snapshot/hostLink';
 import { checkpointHostToHost, prepareHostToHost, type HostToHostResult, type PreparedSource } from '../snapshot/hostToHost';
@@ -23,7 +23,7 @@ import { startDelve } from './delve';
 import { jdwpAgentOf, noAgentError, prepareJava } from './java';
 import { preparePython } from './python';
 import { requireDebugTools } from './requirements';
-import { forwardServicePorts, openTunnel, type ForwardedPort, type Tunnel } from './tunnel';
+import { forwardServicePorts, openTunnel, readyForTunnel, type ForwardedPort, type Tunnel } from './tunnel';
 
 export interface DebugRequest {
   host: string;
@@ -90,6 +90,9 @@ export async function attachToCopy(
   // Tunnels (and Delve) get a connection of their own, so a long debug session never holds
   // channels that the tree's refreshes need.
   const [, lane] = core.hosts.lanes(request.host, 2);
+  // The tunnel's own connection logs in while the debugger is prepared; attached means it works.
+  const laneReady = lane ? readyForTunnel(lane) : Promise.resolve(true);
+  laneReady.catch(() => undefined);
   let stopServer = async () => undefined as void;
   let port: number;
   switch (target.runtime) {
@@ -114,6 +117,10 @@ export async function attachToCopy(
   try {
     throwIfAborted(control.signal);
     const tunnel = await openTunnel(lane ?? host, target.hostPid, port, { ...(request.localPort !== undefined && { localPort: request.localPort }), log: core.log });
+    await laneReady.catch(async (error: unknown) => {
+      await tunnel.close();
+      throw error;
+    });
     return {
       target,
       attach: { address: '127.0.0.1', port: tunnel.port },
@@ -212,6 +219,8 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   let direct: HostToHostResult | undefined;
   try {
     const route = plan.route!;
+    // The copy goes into the undo list while the archive travels (its restore waits for it).
+    noteRestoredContainer(plan).catch(() => undefined);
     if ('reason' in route) {
       await dropPrepared();
       progress({ phase: 'checkpoint', message: `Through this machine: ${route.reason}` });

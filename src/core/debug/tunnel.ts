@@ -63,6 +63,14 @@ function probeSocat(host: Host): Promise<boolean> {
   return probe;
 }
 
+/**
+ * Connects a tunnel's host (a lane nothing used yet) and learns its relay program: what attaching
+ * waits for alongside preparing the debugger, so "attached" means the tunnel's connection works.
+ */
+export function readyForTunnel(host: Host): Promise<boolean> {
+  return probeSocat(host);
+}
+
 export function hostHasSocat(host: Host): Promise<boolean> {
   return socatOnHost.get(socatKey(host)) ?? probeSocat(host);
 }

@@ -95,6 +95,8 @@ export interface RestorePlan {
   work: RemoteWork;
   /** The route the archive takes there, when the planner asked (RestoreRequest's routeFrom). */
   route?: Route;
+  /** The container and volumes noted in the undo list (noteRestoredContainer). */
+  noted?: Promise<void>;
 }
 
 export function copyLabels(meta: Pick<SnapshotMeta, 'id' | 'source'>): Record<string, string> {
@@ -233,6 +235,16 @@ export async function planRestore(
 }
 
 /**
+ * Notes the container and its volumes in the plan's undo list, once, whoever asks first: the
+ * restore does, and Snapshot & Debug while the archive travels (a copy's name is its own,
+ * checked free and random, so noting it early removes nothing of anyone's).
+ */
+export function noteRestoredContainer(plan: RestorePlan): Promise<void> {
+  plan.noted ??= plan.work.willUndo(...Object.values(plan.volumes ?? {}).map((volume) => ({ kind: 'volume' as const, name: volume })), { kind: 'container', name: plan.name });
+  return plan.noted;
+}
+
+/**
  * Restores from archives already in the plan's work folder and checks the result. The container
  * and its volumes are noted in the work's undo list before podman creates them (podman creates
  * them before CRIU runs, so a failed restore leaves them "Created"; planRestore made sure their
@@ -244,7 +256,7 @@ export async function restorePushed(core: Core, plan: RestorePlan, pushed: Pushe
   const { target, name } = plan;
   throwIfAborted(control.signal);
   progress({ phase: 'restore', message: `Restoring ${name} on ${target.name}` });
-  await plan.work.willUndo(...Object.values(plan.volumes ?? {}).map((volume) => ({ kind: 'volume' as const, name: volume })), { kind: 'container', name });
+  await noteRestoredContainer(plan);
   const archive = pushed.at(-1)!;
   const options: RestoreOptions = { ...plan.options, ...(plan.parent && { importPrevious: pushed[0]!.path }) };
   // Restores are short and must not be left half done: no kill on cancel, only afterwards.
