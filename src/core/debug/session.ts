@@ -236,7 +236,12 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
             control,
           );
     plan.meta = meta;
+    // The tunnel's own connection to the debug host logs in while the copy is restored.
+    const [, warmLane] = core.hosts.lanes(request.to, 2);
+    if (warmLane && !request.copyOnly) readyForTunnel(warmLane).catch(() => undefined);
     copy = await restorePushed(core, plan, pushed ? [pushed] : [], control);
+    // The copy's archive (process memory) goes while the debugger attaches; the work ends after it.
+    const archiveGone = pushed ? target.runner.run(['rm', '-f', pushed.path]).catch(() => undefined) : undefined;
     throwIfAborted(signal);
     progress({ phase: 'attach', message: `Copy ${copy.name} runs on ${request.to}; ${request.copyOnly ? 'no debugger asked for' : 'attaching'}` });
     attached = request.copyOnly
@@ -249,6 +254,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     const close = async () => {
       await Promise.all([debuggerClose(), ...ports.map((p) => p.tunnel.close())]);
     };
+    await archiveGone;
     await plan.work.finish();
     // The store's copy comes now, from the source, while the debugger is already attached.
     const storing = direct && storeInBackground(meta.id, direct.storing, core.log);

@@ -100,7 +100,8 @@ export interface PreparedSource {
   archive: SourceArchive;
   /** The checkpoint images go with the work (a snapshot of a container that keeps running). */
   dropsImages: boolean;
-  startedAtMs: number;
+  /** When preparing began: a snapshot's total time counts from there. */
+  preparedAtMs: number;
 }
 
 /**
@@ -111,7 +112,7 @@ export interface PreparedSource {
  */
 export async function prepareHostToHost(core: Core, request: PreparedSource['request'], targetHost: Host, signal?: AbortSignal): Promise<PreparedSource> {
   const source = core.hosts.get(request.host);
-  const startedAtMs = Date.now();
+  const preparedAtMs = Date.now();
   const zstdOnBoth = async () => (await Promise.all([whichOnHost(source, 'zstd'), whichOnHost(targetHost, 'zstd')])).every((path) => path !== undefined);
   const [hasZstd, work] = await Promise.all([zstdOnBoth(), source.beginWork(`checkpoint ${request.before.Name} for ${targetHost.name}`, signal)]);
   try {
@@ -126,7 +127,7 @@ export async function prepareHostToHost(core: Core, request: PreparedSource['req
       dropsImages ? work.willUndo({ kind: 'images', containerId: request.before.Id }) : undefined,
     ]);
     if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${archive.path} on ${request.host}.`, { detail: created.stderr });
-    return { request: { ...request, options }, archive, dropsImages, startedAtMs };
+    return { request: { ...request, options }, archive, dropsImages, preparedAtMs };
   } catch (error) {
     await work.abandon(core.log);
     throw error;
@@ -152,7 +153,7 @@ export async function checkpointHostToHost(
   const source = core.hosts.get(request.host);
   const sw = archive.work;
   const id = core.store.newId(before.Name);
-  const started = prepared.startedAtMs;
+  const started = Date.now();
   // Until its key is dropped: a failure waits for the grant to settle, so no key is written after
   // the work's undo list was read.
   let granted: Promise<string> | undefined;
@@ -212,7 +213,7 @@ export async function checkpointHostToHost(
       sha256: fetched.source.sha256,
       ...(criu && { criu }),
       sourceLeftRunning: running?.State.Running === true && running.State.Pid === before.State.Pid,
-      timings: { checkpointMs, totalMs: Date.now() - started },
+      timings: { checkpointMs, totalMs: Date.now() - prepared.preparedAtMs },
     };
     const pushed: PushedArchive = { host: target.work.host, path: target.work.file('archive.tar'), bytes: fetched.copy.bytes };
     // Where the memory went, as a checkpoint and a push through here would have said it.

@@ -114,6 +114,38 @@ cat "$w/fetch_key.pub"
 `;
 
 /**
+ * `with_head`, the fetch's writer: stdin is the archive unpacked as it arrives; stdout is the
+ * copy's archive. Needs $w (the work folder) set.
+ */
+export const withHeadLib = `# The archive streams in while this machine relabels its head. Until the head comes, what arrives
+# is spooled, 4 MiB at a time (head -c reads no more than it writes), so the link never waits for
+# it; then the head, the spool past the original head, and the rest straight through.
+chunk=4194304
+with_head() {
+  : > "$w/spool" || return 2
+  i=0 more=1
+  until [ -f "$w/head.skip" ]; do
+    i=$((i + 1)); [ "$i" -le 72000 ] && [ -d "$w" ] || { echo "no head came" >&2; cat > /dev/null; return 3; }
+    if [ "$more" = 1 ]; then
+      was=$(stat -c %s "$w/spool")
+      head -c "$chunk" >> "$w/spool" || return 2
+      [ $(($(stat -c %s "$w/spool") - was)) -eq "$chunk" ] || more=0
+    else
+      sleep 0.05
+    fi
+  done
+  read -r skip < "$w/head.skip"
+  case $skip in ''|*[!0-9]*) cat > /dev/null; return 2 ;; esac
+  spooled=$(stat -c %s "$w/spool")
+  cat "$w/head" || return 2
+  if [ "$spooled" -gt "$skip" ]; then tail -c +$((skip + 1)) "$w/spool" || return 2
+  else head -c $((skip - spooled)) > /dev/null || return 2; fi
+  rm -f "$w/spool"
+  cat
+}
+`;
+
+/**
  * On the target host: fetches the source's archive over the hosts' own link into archive.tar while
  * podman still writes it there, with the relabelled head (the file `head`, made by this machine
  * from the archive's first bytes) in place of the first `skip` bytes (the file `head.skip`, which
@@ -127,7 +159,7 @@ cat "$w/fetch_key.pub"
  * Prints `source SHA256` (of what the source sent: compared with the source's own sha256sum) and
  * `copy BYTES` (archive.tar's size; the copy's bytes are not hashed again: nothing compares them).
  */
-export const fetchScript = `${prelude}
+export const fetchScript = `${prelude}${withHeadLib}
 w=$1 addr=$2 port=$3 user=$4 type=$5 compression=$6
 ours "$w" || exit 2
 case $compression in zstd) unpack() { zstd -dc -q --memory=${maxZstdWindowBytes / 1024 / 1024}MB; } ;; none) unpack() { cat; } ;; *) exit 2 ;; esac
@@ -144,17 +176,6 @@ s=$!
 echo "fetch $s" >> "$w/undo"
 { sha256sum | awk '{print $1}'; } < "$w/source-hash" > "$w/source.sha" &
 h=$!
-# The archive streams in while this machine relabels its head: only writing waits for the head.
-with_head() {
-  i=0
-  until [ -f "$w/head.skip" ]; do
-    i=$((i + 1)); [ "$i" -le 72000 ] && [ -d "$w" ] || { echo "no head came" >&2; cat > /dev/null; return 3; }
-    sleep 0.05
-  done
-  read -r skip < "$w/head.skip"
-  case $skip in ''|*[!0-9]*) cat > /dev/null; return 2 ;; esac
-  cat "$w/head" && tail -c +$((skip + 1))
-}
 # (sh has no pipefail: how unpacking and writing ended is kept apart from the ssh's status)
 tee "$w/source-hash" < "$w/from-source" | { unpack; echo $? > "$w/unpack.rc"; } | with_head >> "$f"
 written=$?
