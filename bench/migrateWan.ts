@@ -162,7 +162,7 @@ export const migrateWanBenchmark: Benchmark = {
         'wan: this machine ↔ each host 100 Mbit/s each way with 40 ms round trip; host ↔ host 1 Gbit/s. The manual sequence needs a key on prod that debug accepts: made before the rounds, untimed, removed after (ours leaves none: a one-time key for one forced command).',
         `podman's archive ${(bytes / 1048576).toFixed(0)} MiB; the hosts' link moves it in at least ${((bytes * 8) / hostsBitsPerSecond).toFixed(1)} s (bytes ÷ rate); through this machine it would cross the 100 Mbit/s link twice, at least ${((2 * bytes * 8) / 100e6).toFixed(0)} s.`,
         `Manual, median per step: checkpoint ${med(manual, (p) => p.checkpoint)}, scp prod → debug ${med(manual, (p) => p.transfer)}, restore ${med(manual, (p) => p.restore)}.`,
-        `Ours, median per phase: checks and plan on both hosts ${med(ours, (p) => p.prepare)}, checkpoint ${med(ours, (p) => p.checkpoint)}, fetch ${med(ours, (p) => p.fetch)}, restore ${med(ours, (p) => p.restore)}, verify (podman top on debug) and finish ${med(ours, (p) => p.verify)}.`,
+        `Ours, median per phase: checks and plan on both hosts ${med(ours, (p) => p.prepare)}, checkpoint (debug already fetching as podman writes) ${med(ours, (p) => p.checkpoint)}, the rest of the fetch ${med(ours, (p) => p.fetch)}, restore ${med(ours, (p) => p.restore)}, verify (podman top on debug) and finish ${med(ours, (p) => p.verify)}.`,
       ],
     };
   },
