@@ -87,14 +87,13 @@ export class Host {
   }
 
   /**
-   * Runs a podman command and parses its answer. With `pidFile`, the shell that runs podman
-   * writes its own PID there first and lives exactly as long as podman: what a reader following
-   * podman's output file as it grows waits for (`tail --pid`, hostToHostScripts.ts).
+   * Runs a podman command and parses its answer. `wrap` runs it inside a script of ours (given the
+   * privileged argv): a checkpoint under its lock whose output a reader follows (hostToHost.ts).
    */
-  async podman<T>(command: PodmanCommand<T>, options: RunOptions & { pidFile?: string } = {}): Promise<T> {
-    const { pidFile, ...runOptions } = options;
+  async podman<T>(command: PodmanCommand<T>, options: RunOptions & { wrap?: (argv: string[]) => string[] } = {}): Promise<T> {
+    const { wrap, ...runOptions } = options;
     const privileged = this.privileged(['podman', ...command.argv]);
-    const argv = pidFile === undefined ? privileged : ['sh', '-c', 'echo $$ > "$1" || { echo "cannot write $1" >&2; exit 2; }; shift; "$@"', 'sh', pidFile, ...privileged];
+    const argv = wrap ? wrap(privileged) : privileged;
     const result = command.readOnly ? await this.runIdempotent(argv, runOptions) : await this.runner.run(argv, runOptions);
     const stderr = cleanStderr(result.stderr);
     if (result.exitCode === 0) return command.parse(result.stdout);

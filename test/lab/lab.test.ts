@@ -102,9 +102,10 @@ describe('lab', function () {
   it('the seed case: demo-sleeper checkpointed (stopped), restored on debug with --import, podman top shows the same processes', async () => {
     const archive = `/var/tmp/${uniqueName('seed')}.tar.gz`;
     const before = await topCommands('prod', 'demo-sleeper');
-    const pidsBefore = await labSsh('prod', 'podman top demo-sleeper pid args');
     assert.ok(before.includes('sleep 600'), `prod's demo-sleeper runs sleep 600: ${before.join(' | ')}`);
-    await labSsh('prod', `podman container checkpoint demo-sleeper -e ${archive}`);
+    // The PIDs read in the same breath as the checkpoint: its loop starts a new sleep every 600 s
+    // (and earlier suites move demo-sleeper about), so a read from seconds before can be stale.
+    const pidsBefore = await labSsh('prod', `podman top demo-sleeper pid args && podman container checkpoint demo-sleeper -e ${archive} >/dev/null`);
     try {
       assert.match(await labSsh('prod', "podman ps --all --filter name=demo-sleeper --format '{{.State}}'"), /exited/);
       const local = `/tmp/${uniqueName('seed')}.tar.gz`;

@@ -28,7 +28,7 @@ import { noProgress } from '../util/progress';
 import { inspectOne, snapshotSource } from './checkpoint';
 import { removeCheckpointImages } from './checkpointImages';
 import type { SourceLink } from './hostLink';
-import { authorizeScript, fetchScript, keygenScript, prepareSourceScript } from './hostToHostScripts';
+import { authorizeScript, fetchScript, followedCheckpointScript, keygenScript, prepareSourceScript } from './hostToHostScripts';
 import type { PushedArchive } from './push';
 import { storeFromSource } from './storeAfterward';
 import type { SnapshotMeta } from './store';
@@ -166,7 +166,10 @@ export async function checkpointHostToHost(
     // hosts' link starts as soon as the first bytes are out, not once the whole archive is.
     const checkpointing = core.locks.run(
       `checkpoint ${request.host}/${before.Name}`,
-      () => source.podman(podman.checkpoint(before.Name, options, archive.path), { pidFile: sw.file('checkpoint.pid') }),
+      () =>
+        source.podman(podman.checkpoint(before.Name, options, archive.path), {
+          wrap: (argv) => source.script(followedCheckpointScript, [sw.session.settings.remoteTempDir, sw.dir, before.Id, ...argv], 'snapdebug-checkpoint'),
+        }),
       control.signal,
     );
     checkpointing.catch(() => undefined);

@@ -4,6 +4,7 @@
 // here again before use, whatever the client checked.
 import { maxZstdWindowBytes } from '../archive/zstdFrames';
 import { prelude } from '../remote/shellLib';
+import { checkpointLockLib } from './streamCheckpoint';
 
 /** The name the pinned known_hosts line carries on the target host (ssh's HostKeyAlias). */
 export const pinnedAlias = 'snapdebug-source';
@@ -46,7 +47,7 @@ esac
 /**
  * What the one-time key runs on the source (its forced command, `sh WORK/serve`): the archive's
  * bytes, from the first, as podman writes them — `tail -f` until the shell running podman (its PID
- * in checkpoint.pid, Host.podman's pidFile) is gone, then what is left. The waits are bounded (an
+ * in checkpoint.pid, written by followedCheckpointScript) is gone, then what is left. The waits are bounded (an
  * hour: CRIU's dump of a large container comes first), and end when the work's folder goes. The file name is put
  * before this text when the work is prepared; the folder is where the script lies.
  */
@@ -62,6 +63,21 @@ if tail --pid="$pid" -c 0 /dev/null 2>/dev/null; then exec tail -c +1 -f --pid="
 # A tail without --pid (not GNU's): the whole file once podman is done.
 while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 exec cat -- "$w/$f"
+`;
+
+/**
+ * On the source: runs podman's checkpoint (its argv, already privileged as the host needs) under
+ * the container's checkpoint lock, as the streamed checkpoint does, after noting this shell's
+ * PID for `serve` (it lives exactly as long as podman). Arguments: sudo|root, temp folder, work
+ * folder, container id, then the argv.
+ */
+export const followedCheckpointScript = `${prelude}${checkpointLockLib}
+sd_tmp=$1 w=$2 cid=$3; shift 3
+ours "$w" || exit 2
+valid_name "$cid" || exit 2
+echo $$ > "$w/checkpoint.pid" || exit 2
+checkpoint_lock
+"$@" 9<&-
 `;
 
 /**

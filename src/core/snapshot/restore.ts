@@ -196,15 +196,21 @@ export async function planRestore(
     if (!there && !request.transferImage) throw new ImageMissingError(meta.source.image ?? meta.source.imageId ?? 'unknown', meta.source.host, request.to);
     return there;
   });
-  // (async: a host without a session refuses as a rejection, in its turn among the checks)
-  const working = (async () => target.beginWork(`restore ${meta.id} on ${request.to} (${wanted})`, signal))();
+  const flagsOk = target.requireFlags('restore', [...restoreFlags({ ...options, name: options.name ?? 'x', ...(parent && { importPrevious: '/x' }) }), { ...exportOption, flag: '--import' }]);
+  const cgroupOk = requireCgroupVersion(target, meta.source.host, meta.cgroupVersion);
+  // The work's folder is begun alongside the checks that take round trips, but only once the
+  // target is known to be able to restore this snapshot at all (podman's flags, the runtime, the
+  // cgroup version: answered from its capabilities, a round trip only for a second runtime), so
+  // a target that never could sees nothing but questions.
+  const working = Promise.all([flagsOk, runtimeChosen, cgroupOk]).then(() => target.beginWork(`restore ${meta.id} on ${request.to} (${wanted})`, signal));
+  working.catch(() => undefined);
   let work: RemoteWork | undefined;
   try {
     const [, name, runtime, , hostOptions, there, volumes, fence] = await firstRefusalInOrder([
-      target.requireFlags('restore', [...restoreFlags({ ...options, name: options.name ?? 'x', ...(parent && { importPrevious: '/x' }) }), { ...exportOption, flag: '--import' }]),
+      flagsOk,
       naming,
       runtimeChosen,
-      requireCgroupVersion(target, meta.source.host, meta.cgroupVersion),
+      cgroupOk,
       criuOptions,
       imageThere,
       volumesFree,

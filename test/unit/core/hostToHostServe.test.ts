@@ -1,7 +1,7 @@
 // The source's side of a host-to-host transfer, the real sh scripts against a folder of their own:
 // the serve script (what the one-time key runs) gives the archive's bytes while podman still
 // writes them, and ends with all of them once the process that writes is gone. A stand-in writer
-// takes podman's place: its PID in checkpoint.pid, as Host.podman's pidFile writes it. And the
+// takes podman's place: its PID in checkpoint.pid, as followedCheckpointScript writes it. And the
 // target's writer (with_head): the stream is taken in before the copy's head exists, and the copy
 // is that head followed by the stream past its original head.
 import { strict as assert } from 'node:assert';
