@@ -177,20 +177,12 @@ export async function checkpointHostToHost(
     granted.catch(() => undefined);
     const written = checkpointing.then(() => undefined);
     written.catch(() => undefined);
-    const fetchStop = new AbortController();
-    const fetching = granted.then(() =>
-      fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }) }, link, written, {
-        ...control,
-        signal: control.signal ? AbortSignal.any([control.signal, fetchStop.signal]) : fetchStop.signal,
-      }),
-    );
+    const fetching = granted.then(() => fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }) }, link, written, control));
     fetching.catch(() => undefined);
     try {
       await checkpointing;
     } catch (error) {
-      // podman failed: what the target fetched is not an archive. Its fetch ends now.
-      fetchStop.abort();
-      await fetching.catch(() => undefined);
+      await fetching.catch(() => undefined); // ended by podman's failure (fetchHostToHost)
       throw error;
     }
     const checkpointMs = Date.now() - started;
@@ -303,6 +295,8 @@ async function fetchHostToHost(
   void written.then(() => ((checkpointed = true), progress({ phase: 'push', message, bytes: 0 })), () => undefined);
   const stop = new AbortController();
   const signal = control.signal ? AbortSignal.any([control.signal, stop.signal]) : stop.signal;
+  // podman failed: what the target fetched is not an archive, and its fetch ends now.
+  written.catch(() => stop.abort());
   const fetching = runFetch(target.work, link, archive.compression, (bytes) => checkpointed && progress({ phase: 'push', message, bytes }), signal);
   fetching.catch(() => undefined);
   try {

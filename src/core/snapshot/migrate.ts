@@ -114,18 +114,18 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   );
   const [planned] = await Promise.allSettled([planning]);
   // (nothing began on the source when the target refused before its fence and route)
-  const [begun, prepared] = await Promise.allSettled([beginning ?? Promise.reject(new SnapdebugError(`${request.to} refused the migration.`)), preparing]);
+  const [begun, prepared] = await Promise.allSettled([beginning, preparing]);
   const dropPrepared = async () => void (prepared.status === 'fulfilled' && (await prepared.value?.archive.work.abandon(core.log)));
   if (planned.status === 'rejected' || begun.status === 'rejected') {
     const cleaned: Cleaned[] = [];
     if (planned.status === 'fulfilled') cleaned.push({ host: request.to, undone: await planned.value.work.abandon(core.log) });
-    if (begun.status === 'fulfilled') await begun.value.abandon(core.log);
+    if (begun.status === 'fulfilled') await begun.value?.abandon(core.log);
     await dropPrepared();
     const error: unknown = planned.status === 'rejected' ? planned.reason : (begun as PromiseRejectedResult).reason;
     throw cleaned.length > 0 ? withCleanup(error, tracker.phase(), cleaned) : error;
   }
   const plan: RestorePlan = planned.value;
-  const sourceWork: RemoteWork = begun.value;
+  const sourceWork: RemoteWork = begun.value!; // a plan that stands called routeFrom, which began it
   let snapshot: SnapshotMeta | undefined;
   let direct: HostToHostResult | undefined;
   let route: MigrateResult['route'] = { hostToHost: false, reason: 'not chosen yet' };

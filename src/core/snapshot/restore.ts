@@ -165,6 +165,7 @@ export async function planRestore(
   const parent = meta.parent ? core.store.get(meta.parent) : undefined;
   const wanted = options.name ?? meta.source.container;
   const image = { ...(meta.source.imageId && { id: meta.source.imageId }), ...(meta.source.image && { name: meta.source.image }) };
+  const imageName = meta.source.image ?? meta.source.imageId ?? 'unknown';
 
   const naming = (async () => {
     const name = options.name !== undefined || !asCopy ? wanted : await freeName(target, wanted, signal);
@@ -193,7 +194,7 @@ export async function planRestore(
     return needed ? hostCriuOptions(target, runtime) : undefined;
   });
   const imageThere = hasImage(target, image, signal).then((there) => {
-    if (!there && !request.transferImage) throw new ImageMissingError(meta.source.image ?? meta.source.imageId ?? 'unknown', meta.source.host, request.to);
+    if (!there && !request.transferImage) throw new ImageMissingError(imageName, meta.source.host, request.to);
     return there;
   });
   const flagsOk = target.requireFlags('restore', [...restoreFlags({ ...options, name: options.name ?? 'x', ...(parent && { importPrevious: '/x' }) }), { ...exportOption, flag: '--import' }]);
@@ -204,7 +205,6 @@ export async function planRestore(
   // a target that never could sees nothing but questions.
   const working = Promise.all([flagsOk, runtimeChosen, cgroupOk]).then(() => target.beginWork(`restore ${meta.id} on ${request.to} (${wanted})`, signal));
   working.catch(() => undefined);
-  let work: RemoteWork | undefined;
   try {
     const [, name, runtime, , hostOptions, there, volumes, fence] = await firstRefusalInOrder([
       flagsOk,
@@ -217,8 +217,8 @@ export async function planRestore(
       request.fence ? planFence(target, request.fence, signal) : undefined,
     ] as const);
     throwIfAborted(signal);
-    if (!there) await transferImage(core, { image: meta.source.image ?? meta.source.imageId ?? 'unknown', from: meta.source.host, to: request.to }, control);
-    const begun = (work = await working);
+    if (!there) await transferImage(core, { image: imageName, from: meta.source.host, to: request.to }, control);
+    const begun = await working;
     // The copy's CRIU options live in a folder of its own, which outlives this work with the copy.
     const writingConfig = async () => {
       const path = `${await begun.keep({ copy: name })}/${criuConfigFileName}`;
@@ -233,9 +233,8 @@ export async function planRestore(
     ] as const);
     return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, fence, work: begun, ...(route && { route }) };
   } catch (error) {
-    // A refusal that came before the work's folder: it is abandoned once it exists.
-    const begun = work ?? (await working.catch(() => undefined));
-    await begun?.abandon(core.log);
+    // The work's folder, if it was begun (a refusal may come before it exists): abandoned.
+    await (await working.catch(() => undefined))?.abandon(core.log);
     throw error;
   }
 }
