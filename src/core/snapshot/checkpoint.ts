@@ -199,10 +199,13 @@ async function checkpointNow(
       const remotePath = work.file(`archive${core.store.archiveName('', compression)}`);
       const created = await host.runner.run(host.script(newEmptyFileScript, [remotePath]));
       if (created.exitCode !== 0) throw new SnapdebugError(`Cannot create ${remotePath} on ${request.host}.`, { detail: created.stderr });
+      // How the pull reaches the host (a login of OpenSSH's ssh, the first time) is learnt while podman writes.
+      const laidOut = pullLayout(core, request.host, signal);
+      laidOut.catch(() => undefined); // awaited once podman is done; a failed checkpoint needs no answer
       // Not cancellable while podman writes the file: a cancel waits for it, then it is undone.
       await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath));
       throwIfAborted(signal);
-      const layout = await pullLayout(core, request.host, signal);
+      const layout = await laidOut;
       received = await pullFile(layout.lanes, remotePath, part, {
         ...(signal && { signal }),
         rangesPerLane: layout.rangesPerLane,

@@ -6,8 +6,8 @@
 // down is refused, and nothing more of it is sent.
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { createCore } from '../../../src/core/core';
@@ -42,7 +42,13 @@ class DroppingRunner implements Runner {
     return this.dropped;
   }
 
-  run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+  /** Every short command run, and a sha256 the host claims instead of computing it. */
+  readonly runs: string[] = [];
+  claimedSha256: string | undefined;
+
+  async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    this.runs.push(argv.join(' '));
+    if (argv[0] === 'sha256sum' && this.claimedSha256) return { stdout: `${this.claimedSha256}  ${argv[1]}\n`, stderr: '', exitCode: 0 };
     return this.inner.run(argv, options);
   }
 
@@ -76,6 +82,43 @@ class DroppingRunner implements Runner {
   }
 }
 
+/**
+ * A runner whose streams write straight into a file, as OpenSSH's ssh does (opensshRunner.ts
+ * startToFile): the first `cuts` of them stop after `afterBytes` bytes with ssh's own failure
+ * status, each counted as a dropped link.
+ */
+class DroppingFileRunner extends DroppingRunner {
+  private fileCuts: number;
+  private fileDrops = 0;
+  /** The byte ranges each stream was asked for ("start:length"). */
+  readonly asked: string[][] = [];
+
+  constructor(
+    private readonly cutAfter: number,
+    cuts: number,
+  ) {
+    super(cutAfter, 0);
+    this.fileCuts = cuts;
+  }
+
+  override drops(): number {
+    return this.fileDrops;
+  }
+
+  startToFile(argv: readonly string[], fd: number): { stderrText(): string; exit: Promise<number | null>; close(): void } {
+    this.asked.push(argv.slice(5));
+    const cut = this.fileCuts-- > 0;
+    // The remote script, with its output cut short the way a dropped link cuts it.
+    const script = cut ? `{ ${argv[2]}; } | head -c ${this.cutAfter}; exit 255` : argv[2]!;
+    const child = spawn('sh', ['-c', script, ...argv.slice(3)], { stdio: ['ignore', fd, 'pipe'] });
+    const exit = new Promise<number | null>((resolve) => child.once('close', resolve)).then((code) => {
+      if (code === 255) this.fileDrops++;
+      return code;
+    });
+    return { stderrText: () => '', exit, close: () => child.kill() };
+  }
+}
+
 /** As far as a transfer asks: a host still holding the work after a reconnect (or not), told when asked. */
 function workOn(host: Host, dir: string, holds: boolean, onAsked: () => void = () => undefined): RemoteWork {
   const stillHolds = async () => {
@@ -106,6 +149,45 @@ describe('transfers resume after a dropped link', function () {
     assert.deepEqual(received, { bytes: data.length, sha256: sha256(data) });
     assert.ok(readFileSync(join(temp.dir, 'snapshot.part')).equals(data));
     assert.ok(resumedAt.length >= 1 && resumedAt.every((n) => n > 0 && n < data.length), `resumed at ${resumedAt.join(', ')}`);
+  });
+
+  it('a pull written by ssh itself resumes from the bytes in the file, and the whole file verifies', async () => {
+    const data = randomBytes(5 * MiB + 777);
+    const source = join(temp.dir, 'archive.tar');
+    writeFileSync(source, data);
+    const runner = new DroppingFileRunner(2 * MiB + 3, 1);
+    const host = new Host('prod', runner);
+    const resumedAt: number[] = [];
+    const received = await pullFile([host], source, join(temp.dir, 'direct.part'), {
+      blockBytes: MiB,
+      rangesPerLane: 1,
+      work: workOn(host, temp.dir, true),
+      onResume: (held) => resumedAt.push(held),
+    });
+    assert.deepEqual(received, { bytes: data.length, sha256: sha256(data) });
+    assert.ok(readFileSync(join(temp.dir, 'direct.part')).equals(data));
+    assert.deepEqual(resumedAt, [2 * MiB + 3]);
+    // Pieced together after the drop: the host hashed the whole file, and it matched.
+    assert.equal(runner.runs.filter((r) => r.startsWith('sha256sum ')).length, 1);
+    // The second stream asked for exactly the rest: the rest of block 2, then blocks 3 to 5.
+    assert.deepEqual(runner.asked[1], [`${2 * MiB + 3}:${MiB - 3}`, `${3 * MiB}:${MiB}`, `${4 * MiB}:${MiB}`, `${5 * MiB}:777`]);
+  });
+
+  it('one unbroken stream is not hashed again on the host (SSH authenticates it); a pieced-together file is, and a disagreement is refused', async () => {
+    const data = randomBytes(3 * MiB + 5);
+    const source = join(temp.dir, 'archive.tar');
+    writeFileSync(source, data);
+    const single = new DroppingFileRunner(0, 0);
+    const whole = await pullFile([new Host('prod', single)], source, join(temp.dir, 'one.part'), { blockBytes: MiB, rangesPerLane: 1 });
+    assert.equal(whole.sha256, sha256(data));
+    assert.deepEqual(single.runs.filter((r) => r.startsWith('sha256sum ')), [], 'production hashed nothing');
+
+    const striped = new DroppingRunner(0, 0);
+    striped.claimedSha256 = 'f'.repeat(64);
+    const dest = join(temp.dir, 'striped.part');
+    await assert.rejects(pullFile([new Host('prod', striped)], source, dest, { blockBytes: MiB, rangesPerLane: 2 }), /arrived damaged from prod: sha256 [0-9a-f]{64} here, f{64} there/);
+    assert.deepEqual(striped.runs.filter((r) => r.startsWith('sha256sum ')), [`sha256sum ${source}`]);
+    assert.equal(existsSync(dest), false, 'the damaged file is not kept');
   });
 
   it('a pull whose host no longer holds the work says it cannot resume', async () => {
