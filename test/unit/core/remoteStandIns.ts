@@ -29,7 +29,11 @@ case "$1 $2" in
         trap 'echo "podman TERM" >> "$FAKE_LOG"; exit 143' TERM
         criu
         exec 3> "$out"; printf partial >&3
-        sleep 600 & wait $! ;;
+        # Outlives podman holding the FIFO (fd 3), as a stuck child of podman's could; not the
+        # test's own pipes, and cleanup() ends it by its PID.
+        sleep 600 > /dev/null 2>&1 &
+        echo $! >> "$FAKE_LOG.pids"
+        wait $! ;;
     esac ;;
   "container exists") [ -n "\${FAKE_EXISTS:-}" ]; exit $? ;;
   "image mount"|"container mount") echo "$FAKE_MOUNT" ;;
@@ -48,7 +52,7 @@ const nsenter = `#!/bin/sh
 while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
 shift
 echo "nsenter $1" >> "$FAKE_LOG"
-[ "\${FAKE_MODE:-}" = hang-stat ] && [ "$1" = stat ] && exec sleep 600
+if [ "\${FAKE_MODE:-}" = hang-stat ] && [ "$1" = stat ]; then echo $$ >> "$FAKE_LOG.pids"; exec sleep 600; fi
 exec "$@"
 `;
 
@@ -100,6 +104,15 @@ export function standIns(): StandIns {
     },
     cleanup: () => {
       for (const host of hosts) host.session?.dispose();
+      // The stand-ins' long sleeps (a hanging podman, a hanging stat), by the PIDs they wrote.
+      const pids = existsSync(`${log}.pids`) ? readFileSync(`${log}.pids`, 'utf8').split('\n').filter((pid) => /^\d+$/.test(pid)) : [];
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       for (const [key, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
