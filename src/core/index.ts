@@ -48,6 +48,7 @@ export {
 } from './snapshots';
 export { isOlderThan, type InvalidSnapshotFile, type SnapshotMeta } from './snapshot/store';
 export { checkpoint, type CheckpointRequest } from './snapshot/checkpoint';
+export { checkpointToHost, type CheckpointToHostRequest, type CheckpointToHostResult } from './snapshot/checkpointToHost';
 export { pushSnapshot, pushToKeep, type PushedArchive } from './snapshot/push';
 export { ImageMissingError, restoreInPlace, restoreSnapshot, type RestoreRequest, type RestoredContainer } from './snapshot/restore';
 export { migrate, type MigrateRequest, type MigrateResult } from './snapshot/migrate';

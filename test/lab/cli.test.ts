@@ -53,6 +53,27 @@ describe('snapdebug CLI (lab)', function () {
     assert.deepEqual(JSON.parse((await cli('--json', 'snapshots')).stdout), []);
   });
 
+  it('checkpoint --push-to debug: into the store and kept on debug; the restore line it prints works there as printed', async () => {
+    const ran = await cli('checkpoint', 'prod/demo-api', '--push-to', 'debug', '--keep-for', '1');
+    assert.equal(ran.code, 0, ran.stderr);
+    const lines = ran.stdout.trim().split('\n');
+    const [, id] = /^(\S+): checkpoint of prod\/demo-api/.exec(lines[0]!) ?? [];
+    assert.ok(id, ran.stdout);
+    assert.match(lines[1]!, new RegExp(`^${id} is on debug at /var/tmp/snapdebug-k\\.\\w{10}/${id}\\.tar\\.zst \\(fetched from prod host to host, sha256 verified\\)$`));
+    const restoreLine = /^restore it there with: (.+)$/.exec(lines[2]!)![1]!;
+    const folder = /at (\/var\/tmp\/snapdebug-k\.\w{10})\//.exec(lines[1]!)![1]!;
+    const copy = uniqueName('cli-kept');
+    try {
+      // As printed, with a name of its own beside the running demo-api.
+      await labSsh('debug', `${restoreLine} --name ${copy} --ignore-static-ip --ignore-static-mac >/dev/null`);
+      assert.equal((await labSsh('debug', `podman inspect --format '{{.State.Running}}' ${copy}`)).trim(), 'true');
+    } finally {
+      await removeContainer('debug', copy);
+      await labSsh('debug', `rm -rf ${folder}`);
+    }
+    assert.equal((await cli('rm', id)).code, 0);
+  });
+
   it('doctor: prod and debug are ready, CPU-compatible; a missing temp folder fails with its fix', async () => {
     const ok = await cli('--json', 'doctor', 'prod', '--peer', 'debug');
     assert.equal(ok.code, 0, ok.stdout);

@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { snapshotAndDebug } from '../../src/core/debug/session';
+import { checkpointToHost } from '../../src/core/snapshot/checkpointToHost';
 import { migrate } from '../../src/core/snapshot/migrate';
 import type { ProgressEvent } from '../../src/core/util/progress';
 import { labCore, labSsh, removeContainer, tempArchives, uniqueName, waitFor } from './helpers';
@@ -81,6 +82,59 @@ describe('host to host', function () {
     // Neither the source's serve (tail following the archive) nor debug's fetch (ssh with the one-time key) lives on.
     assert.equal((await labSsh('prod', "pgrep -f 'snapdebug-s[.].*/serve' || true")).trim(), '');
     assert.equal((await labSsh('debug', "pgrep -f 'snapdebug-s[.].*/fetch_key' || true")).trim(), '');
+  });
+
+  it('checkpoint --push-to debug: host to host, kept on debug as podman wrote it (0600, private, expiring) and restorable there; the store has it; production runs on', async () => {
+    const core = labCore();
+    const lines: string[] = [];
+    core.log = (line: string) => void lines.push(line);
+    const pidBefore = (await labSsh('prod', `podman inspect --format '{{.State.Pid}}' ${ballast}`)).trim();
+    const restored = uniqueName('kept');
+    let folder: string | undefined;
+    try {
+      const { meta, kept, route } = await checkpointToHost(core, { host: 'prod', container: ballast, options: { leaveRunning: true }, to: 'debug', keepForMs: 3600_000 });
+      assert.deepEqual(route, { hostToHost: true });
+      assert.ok(lines.some((l) => /debug reaches prod at 10\.77\.0\.11: the archive goes host to host/.test(l)), lines.join('\n'));
+      folder = kept.path.slice(0, kept.path.lastIndexOf('/'));
+      assert.match(kept.path, /^\/var\/tmp\/snapdebug-k\.[A-Za-z0-9]{10}\/.+\.tar\.zst$/);
+      assert.equal(core.store.get(meta.id).sha256, meta.sha256);
+      const [sum, mode, folderMode, expires] = (await labSsh('debug', `sha256sum ${kept.path} | cut -d' ' -f1; stat -c %a ${kept.path} ${folder}; cat ${folder}/expires`)).split('\n');
+      assert.equal(sum, meta.sha256, 'kept exactly as the store holds it');
+      assert.equal(kept.sha256, meta.sha256);
+      assert.equal(mode, '600');
+      assert.equal(folderMode, '700');
+      assert.ok(Math.abs(Number(expires) * 1000 - Date.parse(kept.expiresAt)) < 1000, 'the host knows when to remove it');
+      assert.equal((await labSsh('prod', `podman inspect --format '{{.State.Running}} {{.State.Pid}}' ${ballast}`)).trim(), `true ${pidBefore}`);
+      assert.ok(await authorizedKeysClean(), "prod's authorized_keys holds no one-time key");
+      assert.deepEqual(await tempArchives('prod'), []);
+      assert.deepEqual(await tempArchives('debug'), [folder]);
+      // What the command tells the user to run there restores it.
+      await labSsh('debug', `podman container restore -i ${kept.path} --name ${restored} >/dev/null`);
+      assert.equal((await labSsh('debug', `podman inspect --format '{{.State.Running}}' ${restored}`)).trim(), 'true');
+    } finally {
+      await removeContainer('debug', restored);
+      if (folder) await labSsh('debug', `rm -rf ${folder}`);
+      core.cleanup();
+    }
+  });
+
+  it('checkpoint --push-to debug --through-here: sent from the store, one line says why, kept with the same sha256', async () => {
+    const core = labCore();
+    const lines: string[] = [];
+    core.log = (line: string) => void lines.push(line);
+    let folder: string | undefined;
+    try {
+      const { meta, kept, route } = await checkpointToHost(core, { host: 'prod', container: 'demo-api', options: { leaveRunning: true }, to: 'debug', keepForMs: 3600_000, throughHere: true });
+      assert.deepEqual(route, { hostToHost: false, reason: 'asked for (through this machine)' });
+      assert.equal(lines.filter((l) => l.startsWith('The archive goes through this machine: asked for')).length, 1, lines.join('\n'));
+      folder = kept.path.slice(0, kept.path.lastIndexOf('/'));
+      assert.equal((await labSsh('debug', `sha256sum ${kept.path} | cut -d' ' -f1`)).trim(), meta.sha256);
+      assert.deepEqual(await tempArchives('prod'), []);
+      assert.deepEqual(await tempArchives('debug'), [folder]);
+    } finally {
+      if (folder) await labSsh('debug', `rm -rf ${folder}`);
+      core.cleanup();
+    }
   });
 
   it('asked to, the archive goes through this machine and one line says why', async () => {

@@ -2,6 +2,7 @@
 import {
   checkpoint,
   checkpointOptionInfo,
+  checkpointToHost,
   deleteSnapshots,
   formatAge,
   formatBytes,
@@ -18,6 +19,7 @@ import {
   validateCheckpointOptions,
   validateSnapshotRef,
   type CheckpointOptions,
+  type ProgressEvent,
   type SnapshotMeta,
 } from '../../core';
 import { containerArgument, defineCommand, flag, hostArgument, required, stringOption, type Arguments, type OptionSpec, type OptionValues } from '../context';
@@ -51,19 +53,64 @@ export function describeSnapshot(meta: SnapshotMeta): string {
   }`;
 }
 
+const keepForSpec: OptionSpec = { type: 'string', value: 'HOURS', help: 'how long the archive stays on the host (default 24): it holds process memory' };
+
+/** --keep-for HOURS in milliseconds: more than 0, at most 30 days. */
+function keepForMs(values: OptionValues): number {
+  const hours = Number(stringOption(values, 'keep-for') ?? 24);
+  if (!(hours > 0 && hours <= 24 * 30)) throw new SnapdebugError('--keep-for takes hours, more than 0 and at most 720.');
+  return hours * 3600_000;
+}
+
+/** What the host keeping an archive says, as push and checkpoint --push-to print it. */
+function keptLines(id: string, to: string, kept: { path: string; expiresAt: string }, how: string): string[] {
+  return [
+    `${id} is on ${to} at ${kept.path} (${how})`,
+    `restore it there with: ${shellJoin(restoreArchiveCommand(kept.path))}`,
+    `it holds process memory: ${to} removes it at ${kept.expiresAt} (or now: ${shellJoin(['rm', '-r', kept.path.slice(0, kept.path.lastIndexOf('/'))])})`,
+  ];
+}
+
 export const checkpointCommand = defineCommand({
   name: 'checkpoint',
   usage: 'checkpoint HOST/CONTAINER [options]',
-  summary: 'Checkpoint a container into the local store (it keeps running unless --stop)',
-  options: checkpointOptionSpecs,
+  summary: 'Checkpoint a container into the local store (it keeps running unless --stop); --push-to keeps its archive on another host too',
+  options: {
+    ...checkpointOptionSpecs,
+    'push-to': { type: 'string', value: 'HOST', help: 'also keep the archive on HOST, sent host to host when HOST reaches the source (as the seed\'s scp)' },
+    'keep-for': { ...keepForSpec, help: `with --push-to: ${keepForSpec.help}` },
+    'through-here': { type: 'boolean', help: 'with --push-to: send the archive through this machine even when HOST reaches the source host' },
+  },
   positionals: [1, 1],
   parse: ({ positionals, values }) => {
     const previous = stringOption(values, 'with-previous');
-    return { ...containerArgument(positionals[0]!), options: checkpointOptionsFrom(values), ...(previous !== undefined && { previous: validateSnapshotRef(previous) }) };
+    const to = stringOption(values, 'push-to');
+    if (to === undefined && (stringOption(values, 'keep-for') !== undefined || flag(values, 'through-here'))) {
+      throw new SnapdebugError('--keep-for and --through-here go with --push-to HOST.');
+    }
+    const target = containerArgument(positionals[0]!);
+    const options = checkpointOptionsFrom(values);
+    if (to !== undefined && hostArgument(to) === target.host) throw new SnapdebugError(`--push-to ${to} is where ${target.container} runs: name another host.`);
+    if (to !== undefined && (options.preCheckpoint || previous !== undefined)) throw new SnapdebugError('--push-to takes a full checkpoint: push a pre-checkpoint, or one with previous, afterwards with `snapdebug push`.');
+    return {
+      ...target,
+      options,
+      ...(previous !== undefined && { previous: validateSnapshotRef(previous) }),
+      ...(to !== undefined && { pushTo: { to: hostArgument(to), keepForMs: keepForMs(values), throughHere: flag(values, 'through-here') } }),
+    };
   },
-  async run({ core, out, signal }, request) {
-    const meta = await checkpoint(core, request, { signal, progress: (e) => out.progress(e) });
-    out.result(meta, () => describeSnapshot(meta));
+  async run({ core, out, signal }, { pushTo, ...request }) {
+    const control = { signal, progress: (e: ProgressEvent) => out.progress(e) };
+    if (!pushTo) {
+      const meta = await checkpoint(core, request, control);
+      out.result(meta, () => describeSnapshot(meta));
+      return;
+    }
+    const { meta, kept, route } = await checkpointToHost(core, { ...request, to: pushTo.to, keepForMs: pushTo.keepForMs, ...(pushTo.throughHere && { throughHere: true }) }, control);
+    const how = route.hostToHost ? `fetched from ${meta.source.host} host to host, sha256 verified` : `sent from here, sha256 verified there; through this machine: ${route.reason}`;
+    out.result({ ...meta, kept: { host: pushTo.to, path: kept.path, sha256: kept.sha256, bytes: kept.bytes, expiresAt: kept.expiresAt }, route }, () =>
+      [describeSnapshot(meta), ...keptLines(meta.id, pushTo.to, kept, how)].join('\n'),
+    );
   },
 });
 
@@ -129,24 +176,14 @@ export const pushCommand = defineCommand({
   summary: 'Copy a snapshot to a private folder on a host, verified there (restore it later with podman or snapdebug); the host removes it after --keep-for',
   options: {
     to: { type: 'string', value: 'HOST', help: 'the host to send it to' },
-    'keep-for': { type: 'string', value: 'HOURS', help: 'how long the archive stays on the host (default 24): it holds process memory' },
+    'keep-for': keepForSpec,
   },
   positionals: [1, 1],
-  parse: ({ positionals, values }) => {
-    const hours = Number(stringOption(values, 'keep-for') ?? 24);
-    if (!(hours > 0 && hours <= 24 * 30)) throw new SnapdebugError('--keep-for takes hours, more than 0 and at most 720.');
-    return { snapshot: validateSnapshotRef(positionals[0]!), to: hostArgument(required(values, 'to', 'the host to send the snapshot to')), hours };
-  },
-  async run({ core, out, signal }, { snapshot, to, hours }) {
+  parse: ({ positionals, values }) => ({ snapshot: validateSnapshotRef(positionals[0]!), to: hostArgument(required(values, 'to', 'the host to send the snapshot to')), keepForMs: keepForMs(values) }),
+  async run({ core, out, signal }, { snapshot, to, keepForMs: keepFor }) {
     const meta = getSnapshot(core, snapshot);
-    const pushed = await pushToKeep(core, meta, to, hours * 3600_000, { signal, progress: (e) => out.progress(e) });
-    out.result({ host: to, path: pushed.path, sha256: pushed.sha256, bytes: pushed.bytes, expiresAt: pushed.expiresAt }, () =>
-      [
-        `${meta.id} is on ${to} at ${pushed.path} (sha256 verified there)`,
-        `restore it there with: ${shellJoin(restoreArchiveCommand(pushed.path))}`,
-        `it holds process memory: ${to} removes it at ${pushed.expiresAt} (or now: ${shellJoin(['rm', '-r', pushed.path.slice(0, pushed.path.lastIndexOf('/'))])})`,
-      ].join('\n'),
-    );
+    const pushed = await pushToKeep(core, meta, to, keepFor, { signal, progress: (e) => out.progress(e) });
+    out.result({ host: to, path: pushed.path, sha256: pushed.sha256, bytes: pushed.bytes, expiresAt: pushed.expiresAt }, () => keptLines(meta.id, to, pushed, 'sha256 verified there').join('\n'));
   },
 });
 

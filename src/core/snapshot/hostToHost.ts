@@ -143,7 +143,12 @@ export async function prepareHostToHost(core: Core, request: PreparedSource['req
 export async function checkpointHostToHost(
   core: Core,
   prepared: PreparedSource,
-  target: { work: RemoteWork; rewriteFor?: (id: string) => CopyRewrite | undefined },
+  target: {
+    work: RemoteWork;
+    rewriteFor?: (id: string) => CopyRewrite | undefined;
+    /** Keep the archive as podman wrote it (compressed, the snapshot's own sha256), not unpacked to restore. */
+    asWritten?: boolean;
+  },
   link: SourceLink,
   control: WorkControl = {},
 ): Promise<HostToHostResult> {
@@ -159,6 +164,7 @@ export async function checkpointHostToHost(
   let granted: Promise<string> | undefined;
   try {
     const rewrite = target.rewriteFor?.(id);
+    if (rewrite && target.asWritten) throw new SnapdebugError('An archive kept as written is not relabelled.');
     if (rewrite?.volumes && Object.keys(rewrite.volumes).length > 0) throw new SnapdebugError('A copy that renames volumes is not sent host to host (chooseRoute sends it through this machine).');
     progress({ phase: 'checkpoint', message: `Checkpointing ${before.Name} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
     // The one-time key is made and granted while podman checkpoints, and the target fetches the
@@ -177,7 +183,7 @@ export async function checkpointHostToHost(
     granted.catch(() => undefined);
     const written = checkpointing.then(() => undefined);
     written.catch(() => undefined);
-    const fetching = granted.then(() => fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }) }, link, written, control));
+    const fetching = granted.then(() => fetchHostToHost(core, archive, { work: target.work, ...(rewrite && { rewrite }), ...(target.asWritten && { asWritten: true }) }, link, written, control));
     fetching.catch(() => undefined);
     try {
       await checkpointing;
@@ -271,14 +277,14 @@ interface Fetched {
 
 /**
  * Has `target`'s host fetch the source's archive (with the key grantFetch authorised) into
- * target.work's archive.tar over the hosts' own link as podman writes it, relabelled when a
- * rewrite is given, and compares what it received with what the source hashed (sha256) once
+ * target.work's archive.tar over the hosts' own link as podman writes it (unpacked, unless kept as
+ * written), relabelled when a rewrite is given, and compares what it received with what the source hashed (sha256) once
  * podman was done (`written`).
  */
 async function fetchHostToHost(
   core: Core,
   archive: SourceArchive,
-  target: { work: RemoteWork; rewrite?: CopyRewrite },
+  target: { work: RemoteWork; rewrite?: CopyRewrite; asWritten?: boolean },
   link: SourceLink,
   written: Promise<void>,
   control: WorkControl,
@@ -297,7 +303,7 @@ async function fetchHostToHost(
   const signal = control.signal ? AbortSignal.any([control.signal, stop.signal]) : stop.signal;
   // podman failed: what the target fetched is not an archive, and its fetch ends now.
   written.catch(() => stop.abort());
-  const fetching = runFetch(target.work, link, archive.compression, (bytes) => checkpointed && progress({ phase: 'push', message, bytes }), signal);
+  const fetching = runFetch(target.work, link, target.asWritten ? 'none' : archive.compression, (bytes) => checkpointed && progress({ phase: 'push', message, bytes }), signal);
   fetching.catch(() => undefined);
   try {
     await writeHead(archive, target, signal);

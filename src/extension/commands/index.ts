@@ -4,6 +4,7 @@ import type { Services } from '../services';
 import { addHost } from './addHost';
 import { attachToCopy } from './attachToCopy';
 import { checkpoint, checkpointAndStop } from './checkpoint';
+import { checkpointToHost } from './checkpointToHost';
 import { compareSnapshot } from './compareSnapshot';
 import type { Command } from './command';
 import { copyCliCommand } from './copyCliCommand';
@@ -43,6 +44,7 @@ export const allCommands: readonly Command[] = [
   runDoctor,
   checkpoint,
   checkpointAndStop,
+  checkpointToHost,
   snapshotAndDebug,
   pushSnapshot,
   restoreSnapshot,
