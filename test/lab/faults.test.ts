@@ -140,6 +140,10 @@ describe('faults (lab): production survives every fault, and nothing is left on 
     { workflow: 'Snapshot & Debug host to host', phase: 'fetch', fault: 'client killed', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /fetches the archive from prod directly/, names: copyNames },
     { workflow: 'Snapshot & Debug host to host', phase: 'fetch', fault: 'host link cut', args: () => ['debug', `prod/${api}`, '--to', 'debug'], at: /fetches the archive from prod directly/, cut: 'prod', names: copyNames },
     { workflow: 'Snapshot & Debug host to host', phase: 'restore', fault: 'CRIU fails on restore', args: () => ['debug', `prod/${api}`, '--to', 'debug'], names: copyNames },
+    // checkpoint --push-to host to host: debug fetches the archive to keep it; the store pulls it from prod next
+    { workflow: 'checkpoint --push-to host to host', phase: 'fetch', fault: 'client killed', args: () => ['checkpoint', `prod/${api}`, '--push-to', 'debug'], at: /fetches the archive from prod directly/, names: '^$' },
+    { workflow: 'checkpoint --push-to host to host', phase: 'fetch', fault: 'host link cut', args: () => ['checkpoint', `prod/${api}`, '--push-to', 'debug'], at: /fetches the archive from prod directly/, cut: 'prod', names: '^$' },
+    { workflow: 'checkpoint --push-to host to host', phase: 'store', fault: 'client killed', args: () => ['checkpoint', `prod/${api}`, '--push-to', 'debug'], at: /Storing faults-api-/, names: '^$' },
     // migrate host to host (the default): debug fetches the stopped source's archive from prod
     { workflow: 'migrate host to host', phase: 'fetch', fault: 'client killed', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], at: /fetches the archive from prod directly/, names: '^$', migrates: true },
     { workflow: 'migrate host to host', phase: 'fetch', fault: 'host link cut', args: () => ['migrate', `prod/${mig}`, '--to', 'debug'], at: /fetches the archive from prod directly/, cut: 'prod', names: '^$', migrates: true },
