@@ -9,7 +9,7 @@ import { phaseTracker, withCleanup } from '../remote/failure';
 import { copyRewrite, noteRestoredContainer, planRestore, restorePushed, type RestoredContainer } from '../snapshot/restore';
 import { podman } from '../podman/commands';
 import { chooseRoute } from '../snapshot/hostLink';
-import { checkpointHostToHost, prepareHostToHost, type HostToHostResult, type PreparedSource } from '../snapshot/hostToHost';
+import { checkpointHostToHost, SourceSide, type HostToHostResult } from '../snapshot/hostToHost';
 import type { RemoteWork } from '../remote/work';
 import { storeInBackground, type BackgroundStore } from '../snapshot/storeAfterward';
 import { copyName } from '../podman/names';
@@ -175,18 +175,14 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   attachable.catch(() => undefined);
   const draft = plannedSnapshot(request.host, live, sourceCaps, checkpointOptions);
   const renamesVolumes = (draft.source.volumes?.length ?? 0) > 0;
-  let preparing: Promise<PreparedSource> | undefined;
   // Once the debug host has passed every check: the route is probed, and the source's side of a
   // host-to-host checkpoint (its work, an empty archive file) made ready, while the copy's fence
   // goes up. Should the route go through this machine, the prepared side is abandoned.
+  const sourceSide = new SourceSide(core, { host: request.host, before: live, options: checkpointOptions }, target, signal);
   const routeFrom = (work: RemoteWork) => {
-    if (!request.throughHere && !renamesVolumes) {
-      preparing = prepareHostToHost(core, { host: request.host, before: live, options: checkpointOptions }, target, signal);
-      preparing.catch(() => undefined);
-    }
+    if (!request.throughHere && !renamesVolumes) sourceSide.begin();
     return chooseRoute(source, work, { ...(request.throughHere && { throughHere: true }), renamesVolumes }, core.log);
   };
-  const dropPrepared = async () => void (await (await preparing?.catch(() => undefined))?.archive.work.abandon(core.log));
   const plan = await planRestore(
     core,
     draft,
@@ -201,14 +197,14 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     },
     control,
   ).catch(async (error: unknown) => {
-    await Promise.all([attachable.catch(() => undefined), dropPrepared()]);
+    await Promise.all([attachable.catch(() => undefined), sourceSide.drop()]);
     await attachable; // its refusal comes first: it is what the user can act on before the plan's
     throw error;
   });
   try {
     await attachable;
   } catch (error) {
-    await Promise.all([plan.work.abandon(core.log), dropPrepared()]);
+    await Promise.all([plan.work.abandon(core.log), sourceSide.drop()]);
     throw error;
   }
 
@@ -222,12 +218,12 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     // The copy goes into the undo list while the archive travels (its restore waits for it).
     noteRestoredContainer(plan).catch(() => undefined);
     if ('reason' in route) {
-      await dropPrepared();
+      await sourceSide.drop();
       progress({ phase: 'checkpoint', message: `Through this machine: ${route.reason}` });
     }
     const { meta, pushed } =
-      'link' in route && preparing
-        ? (direct = await checkpointHostToHost(core, await preparing, { work: plan.work, rewriteFor: (id) => copyRewrite(plan, id) }, route.link, control))
+      'link' in route && sourceSide.begun
+        ? (direct = await checkpointHostToHost(core, await sourceSide.take(), { work: plan.work, rewriteFor: (id) => copyRewrite(plan, id) }, route.link, control))
         : await checkpointAndSend(
             core,
             { host: request.host, container: request.container, options: checkpointOptions },

@@ -9,7 +9,7 @@ import { phaseTracker, withCleanup } from '../remote/failure';
 import { SnapdebugError } from '../util/errors';
 import { checkpoint, inspectOne, type CheckpointRequest } from './checkpoint';
 import { chooseRoute, type Route } from './hostLink';
-import { checkpointHostToHost, prepareHostToHost, type HostToHostResult, type PreparedSource } from './hostToHost';
+import { checkpointHostToHost, SourceSide, type HostToHostResult } from './hostToHost';
 import { pushToKeep, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
 
@@ -43,33 +43,29 @@ export async function checkpointToHost(core: Core, request: CheckpointToHostRequ
   if (!before.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${before.State.Status}, not running: only a running container can be checkpointed.`);
 
   const work = await target.beginWork(`keep a checkpoint of ${request.container} from ${request.host}`, control.signal);
-  let preparing: Promise<PreparedSource> | undefined;
+  const sourceSide = new SourceSide(core, { host: request.host, before, options }, target, control.signal);
   let direct: HostToHostResult | undefined;
   const abandonBoth = async (error: unknown) => {
-    const prepared = direct ? undefined : await preparing?.catch(() => undefined);
-    const [sourceUndone, undone] = await Promise.all([direct ? direct.abandon() : prepared?.archive.work.abandon(core.log), work.abandon(core.log)]);
-    return withCleanup(error, tracker.phase(), [{ host: request.to, undone }, ...(direct || prepared ? [{ host: request.host, undone: sourceUndone }] : [])]);
+    const [sourceUndone, undone] = await Promise.all([direct ? direct.abandon() : sourceSide.drop(), work.abandon(core.log)]);
+    return withCleanup(error, tracker.phase(), [{ host: request.to, undone }, ...(sourceUndone ? [{ host: request.host, undone: sourceUndone }] : [])]);
   };
   let route: Route;
   try {
     // The source's side (its work, an empty archive file) is made ready while the route is probed.
-    if (!request.throughHere) {
-      preparing = prepareHostToHost(core, { host: request.host, before, options }, target, control.signal);
-      preparing.catch(() => undefined);
-    }
+    if (!request.throughHere) sourceSide.begin();
     route = await chooseRoute(source, work, { ...(request.throughHere && { throughHere: true }) }, core.log);
   } catch (error) {
     throw await abandonBoth(error);
   }
   if ('reason' in route) {
-    await Promise.all([(await preparing?.catch(() => undefined))?.archive.work.abandon(core.log), work.finish()]);
+    await Promise.all([sourceSide.drop(), work.finish()]);
     progress({ phase: 'checkpoint', message: `Through this machine: ${route.reason}` });
     const meta = await checkpoint(core, request, control);
     const kept = await pushToKeep(core, meta, request.to, request.keepForMs, control);
     return { meta, kept, route: { hostToHost: false, reason: route.reason } };
   }
   try {
-    direct = await checkpointHostToHost(core, (await preparing)!, { work, asWritten: true }, route.link, control);
+    direct = await checkpointHostToHost(core, await sourceSide.take(), { work, asWritten: true }, route.link, control);
     const { pushed } = direct;
     // The store's copy is verified against the source's sha256 before the kept one leaves the work.
     const meta = await direct.storing(control);

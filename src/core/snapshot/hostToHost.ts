@@ -135,6 +135,47 @@ export async function prepareHostToHost(core: Core, request: PreparedSource['req
 }
 
 /**
+ * The source's side of a host-to-host checkpoint, as the workflows hold it: begun only once the
+ * target has passed its checks (from a restore plan's routeFrom), then either taken by
+ * checkpointHostToHost (which abandons it on any failure) or dropped (through this machine, or a
+ * failure first).
+ */
+export class SourceSide {
+  private preparing: Promise<PreparedSource> | undefined;
+
+  constructor(
+    private readonly core: Core,
+    private readonly request: PreparedSource['request'],
+    private readonly target: Host,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  begin(): void {
+    this.preparing = prepareHostToHost(this.core, this.request, this.target, this.signal);
+    this.preparing.catch(() => undefined); // its failure is the taker's to see
+  }
+
+  get begun(): boolean {
+    return this.preparing !== undefined;
+  }
+
+  /** The prepared side, no longer this one's to drop; throws what preparing it threw. */
+  take(): Promise<PreparedSource> {
+    const preparing = this.preparing;
+    if (!preparing) throw new Error('The source side was never begun.');
+    this.preparing = undefined;
+    return preparing;
+  }
+
+  /** Abandons what was prepared and not taken (nothing, when preparing failed: it undid itself). */
+  async drop(): Promise<string[] | undefined> {
+    const preparing = this.preparing;
+    this.preparing = undefined;
+    return (await preparing?.catch(() => undefined))?.archive.work.abandon(this.core.log);
+  }
+}
+
+/**
  * Checkpoints on the source into the prepared archive, and has the target host fetch it into
  * `target` (its work folder: archive.tar, a plain tar), relabelled when `rewriteFor` gives a
  * rewrite. The source's work stays until `storing()` or `abandon()`; the one-time key is gone

@@ -13,7 +13,7 @@ import { SnapdebugError } from '../util/errors';
 import { firstRefusalInOrder } from '../util/settle';
 import { checkpoint, inspectOne, plannedSnapshot } from './checkpoint';
 import { chooseRoute } from './hostLink';
-import { checkpointHostToHost, prepareHostToHost, type HostToHostResult, type PreparedSource } from './hostToHost';
+import { checkpointHostToHost, SourceSide, type HostToHostResult, type PreparedSource } from './hostToHost';
 import { requireCgroupVersion, restoringRuntime } from './runtime';
 import { hasImage } from './images';
 import { pushSnapshot, type PushedArchive } from './push';
@@ -91,12 +91,11 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   // Once the target has passed every check, at once: its fence and route, the source's work (what
   // undoes the stop) and the source's side of a host-to-host checkpoint. Nothing touches the
   // container before all of them stand; a failure abandons whichever began.
-  let preparing: Promise<PreparedSource | undefined> = Promise.resolve(undefined);
+  const sourceSide = new SourceSide(core, { host: request.from, before, options: checkpointOptions }, target, control.signal);
   let beginning: Promise<RemoteWork> | undefined;
   const routeFrom = (work: RemoteWork) => {
-    if (!request.throughHere) preparing = prepareHostToHost(core, { host: request.from, before, options: checkpointOptions }, target, control.signal);
+    if (!request.throughHere) sourceSide.begin();
     beginning = source.beginWork(`migrate ${before.Name} to ${request.to}`, control.signal);
-    preparing.catch(() => undefined);
     beginning.catch(() => undefined);
     return chooseRoute(source, work, { ...(request.throughHere && { throughHere: true }) }, core.log);
   };
@@ -114,13 +113,12 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   );
   const [planned] = await Promise.allSettled([planning]);
   // (nothing began on the source when the target refused before its fence and route)
-  const [begun, prepared] = await Promise.allSettled([beginning, preparing]);
-  const dropPrepared = async () => void (prepared.status === 'fulfilled' && (await prepared.value?.archive.work.abandon(core.log)));
+  const [begun] = await Promise.allSettled([beginning]);
   if (planned.status === 'rejected' || begun.status === 'rejected') {
     const cleaned: Cleaned[] = [];
     if (planned.status === 'fulfilled') cleaned.push({ host: request.to, undone: await planned.value.work.abandon(core.log) });
     if (begun.status === 'fulfilled') await begun.value?.abandon(core.log);
-    await dropPrepared();
+    await sourceSide.drop();
     const error: unknown = planned.status === 'rejected' ? planned.reason : (begun as PromiseRejectedResult).reason;
     throw cleaned.length > 0 ? withCleanup(error, tracker.phase(), cleaned) : error;
   }
@@ -133,11 +131,11 @@ export async function migrate(core: Core, request: MigrateRequest, control: Work
   let restored;
   const chosen = plan.route!;
   // The prepared source side, until checkpointHostToHost owns it (through this machine: dropped).
-  let ready = 'link' in chosen && prepared.status === 'fulfilled' ? prepared.value : undefined;
+  let ready: PreparedSource | undefined;
   try {
     // A host-to-host route whose source side could not be prepared fails here, before the stop.
-    if ('link' in chosen && prepared.status === 'rejected') throw prepared.reason;
-    if (!ready) await dropPrepared();
+    if ('link' in chosen && sourceSide.begun) ready = await sourceSide.take();
+    else await sourceSide.drop();
     route = 'link' in chosen ? { hostToHost: true } : { hostToHost: false, reason: chosen.reason };
     // From here on, should the migration not finish, the source host runs the container again.
     await sourceWork.willUndo({ kind: 'unstop', name: before.Name });
