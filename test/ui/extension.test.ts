@@ -2,10 +2,12 @@
 // (issue 4): Hosts lists the lab's hosts and containers; Checkpoint… from a container's context
 // menu shows a progress notification and puts a snapshot in the store; Restore on Host… turns it
 // into a running copy on debug; the log shows every podman command with its host and exit code; a
-// cancel from the progress notification is reported as cancelled, not as a failure.
+// cancel from the progress notification is reported as cancelled, not as a failure; Checkpoint to
+// Another Host… keeps the archive on debug (fetched host to host) with the store's sha256.
 // Needs the lab (npm run lab:up) and snapdebug.vsix (npm run package): `node scripts/test.mjs ui`.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { containerIp, labSsh, uniqueName } from '../lab/helpers';
 import { quickPick, runCommand, screenshot, waitForNotification } from './harness';
@@ -162,6 +164,26 @@ describe('Snapshot Debugger views and commands in VS Code (issue 4)', function (
     assert.deepEqual(storedSnapshotIds(product!.storeDir), [snapshotId]);
     assert.deepEqual(readdirSync(product!.storeDir).filter((file) => file.includes(ballast!)), [], 'a partial archive in the store');
     assert.equal((await labSsh('prod', `podman inspect --format '{{.State.Status}}' ${ballast}`)).trim(), 'running');
+  });
+
+  it('Checkpoint to Another Host… keeps demo-api\'s archive on debug, fetched host to host, and the store has the snapshot', async function () {
+    this.timeout(2 * stepTimeoutMs);
+    await rowMenu(page, async () => (await childRow(page, viewTree(page, 'Hosts'), 'prod', 'demo-api')).row, 'Checkpoint to Another Host…');
+    await quickPick(page, 'debug');
+    await acceptQuickInput(page, 'Checkpoint (the container keeps running)', 'to-host-options');
+    await waitForNotification(page, 'Checkpoint prod/demo-api to debug');
+    const done = await waitForNotification(page, /is in the store and on debug at \S+ \(fetched from prod host to host, sha256 verified\)/, 60_000);
+    const message = (await done.locator('.notification-list-item-message').textContent()) ?? '';
+    await screenshot(page, 'to-host-done');
+    const [, id, path] = /^(\S+) is in the store and on debug at (\/var\/tmp\/snapdebug-k\.\w{10}\/\S+\.tar\.zst) /.exec(message) ?? [];
+    assert.ok(id && path, message);
+    try {
+      assert.ok(storedSnapshotIds(product!.storeDir).includes(id));
+      const stored = JSON.parse(readFileSync(join(product!.storeDir, `${id}.json`), 'utf8')) as { sha256: string };
+      assert.equal((await labSsh('debug', `sha256sum ${path} | cut -d' ' -f1`)).trim(), stored.sha256);
+    } finally {
+      await labSsh('debug', `rm -rf ${path.slice(0, path.lastIndexOf('/'))}`);
+    }
   });
 
   it("words a failure's fix as the setting to change, and Open Setting opens it (no CLI flag)", async function () {
