@@ -53,6 +53,36 @@ describe('push and restore (core, lab)', function () {
     assert.deepEqual(await tempArchives('debug'), []);
   });
 
+  it('restore on a host that keeps the snapshot\'s archive: the copy is made there from it (nothing sent); a kept file that is not the snapshot\'s is not used', async () => {
+    const pushed = await pushToKeep(core, meta, 'debug', 3600_000);
+    const folder = pushed.path.slice(0, pushed.path.lastIndexOf('/'));
+    const lines: string[] = [];
+    const log = core.log;
+    core.log = (line: string) => (lines.push(line), log(line));
+    try {
+      const name = uniqueName('from-kept');
+      created.push(['debug', name]);
+      const copy = await restoreSnapshot(core, { snapshot: meta.id, to: 'debug', options: { name, ignoreStaticIp: true, ignoreStaticMac: true } });
+      assert.ok(lines.includes(`debug keeps ${meta.id} at ${pushed.path}: the copy's archive was made there, nothing sent from here`), lines.join('\n'));
+      assert.equal((await labSsh('debug', `podman inspect --format '{{.State.Running}} {{index .Config.Labels "${originLabel}"}}' ${copy.name}`)).trim(), `true ${meta.id}`);
+      assert.ok((await demoState('debug', copy.name)).requestCount >= counterAtSnapshot, "prod's memory");
+      assert.equal((await labSsh('debug', `sha256sum ${pushed.path} | cut -d' ' -f1`)).trim(), meta.sha256, 'the kept archive stays as it was');
+
+      // The host's file is untrusted: one whose bytes are not the snapshot's is passed over, and the store sends it.
+      await labSsh('debug', `printf 'not the snapshot' > ${pushed.path}`);
+      lines.length = 0;
+      const other = uniqueName('not-kept');
+      created.push(['debug', other]);
+      await restoreSnapshot(core, { snapshot: meta.id, to: 'debug', options: { name: other, ignoreStaticIp: true, ignoreStaticMac: true } });
+      assert.equal(lines.filter((l) => l.includes('keeps')).length, 0, lines.join('\n'));
+      assert.equal((await labSsh('debug', `podman inspect --format '{{index .Config.Labels "${originLabel}"}}' ${other}`)).trim(), meta.id);
+    } finally {
+      core.log = log;
+      await labSsh('debug', `rm -rf ${folder}`);
+    }
+    assert.deepEqual(await tempArchives('debug'), []);
+  });
+
   it('a snapshot taken with its TCP connections: each copy restored from the store gets them closed; --tcp-established is refused for a copy', async () => {
     const withTcp = await checkpoint(core, { host: 'prod', container: 'demo-api', options: { leaveRunning: true, tcpEstablished: true } });
     await assert.rejects(

@@ -372,19 +372,31 @@ async function fetchHostToHost(
  */
 async function writeHead(archive: SourceArchive, target: { work: RemoteWork; rewrite?: CopyRewrite }, signal?: AbortSignal): Promise<void> {
   const { rewrite, work } = target;
-  let head: Buffer = Buffer.alloc(0);
-  let skip = 0;
-  if (rewrite) {
-    const source = archive.work.host;
-    // The serve script follows the archive as it grows; head's exit ends the pipe.
-    const unpack = archive.compression === 'zstd' ? ' | zstd -dc -q' : '';
-    const text = await source.runner.run(['sh', '-c', `sh "$1/serve"${unpack} | head -c "$2" | base64 -w 0`, 'sh', archive.work.dir, String(headBytes)], { ...(signal && { signal }), killOnAbort: true });
-    const original = Buffer.from(text.stdout.trim(), 'base64');
-    const end = headEnd(original, Object.keys(entryRewrites(rewrite)));
-    if (end === undefined) throw new SnapdebugError(`The archive on ${source.name} does not start with config.dump and spec.dump: it cannot be relabelled host to host.`);
-    head = await relabelHead(original.subarray(0, end), rewrite, (dumps) => approveCopy(dumps, rewrite.original, pathProbe(work.host, signal)));
-    skip = end;
-  }
+  if (!rewrite) return writeCopyHead(work, Buffer.alloc(0), 0);
+  const source = archive.work.host;
+  // The serve script follows the archive as it grows; head's exit ends the pipe.
+  const unpack = archive.compression === 'zstd' ? ' | zstd -dc -q' : '';
+  const text = await source.runner.run(['sh', '-c', `sh "$1/serve"${unpack} | head -c "$2" | base64 -w 0`, 'sh', archive.work.dir, String(headBytes)], { ...(signal && { signal }), killOnAbort: true });
+  await relabelOnHost(work, rewrite, Buffer.from(text.stdout.trim(), 'base64'), `The archive on ${source.name}`, signal);
+}
+
+/** The first bytes of a plain archive that relabelOnHost reads: config.dump and spec.dump lie within. */
+export const archiveHeadBytes = headBytes;
+
+/**
+ * Relabels the head of an archive (`original`: its first archiveHeadBytes, plain tar) for the copy
+ * and writes it into `work` on its host as `head`, then `head.skip` (how many of the archive's
+ * bytes it replaces). Approved by copyPolicy as every copy's dumps are. `what` names the archive.
+ */
+export async function relabelOnHost(work: RemoteWork, rewrite: CopyRewrite, original: Buffer, what: string, signal?: AbortSignal): Promise<void> {
+  // Both dumps, whichever the rewrite changes: copyPolicy approves the copy from the two together.
+  const end = headEnd(original, ['config.dump', 'spec.dump']);
+  if (end === undefined) throw new SnapdebugError(`${what} does not start with config.dump and spec.dump: the copy's labels cannot be written into it on ${work.host.name}.`);
+  const head = await relabelHead(original.subarray(0, end), rewrite, (dumps) => approveCopy(dumps, rewrite.original, pathProbe(work.host, signal)));
+  await writeCopyHead(work, head, end);
+}
+
+async function writeCopyHead(work: RemoteWork, head: Buffer, skip: number): Promise<void> {
   const wrote = await work.host.runner.run(['sh', '-c', 'set -C; cat > "$1/head" && echo "$2" > "$1/head.new" && mv "$1/head.new" "$1/head.skip"', 'sh', work.dir, String(skip)], { stdin: head });
   if (wrote.exitCode !== 0) throw new SnapdebugError(`Cannot write the copy's labels on ${work.host.name}.`, { detail: wrote.stderr });
 }

@@ -20,6 +20,7 @@ import { noProgress } from '../util/progress';
 import { phaseTracker, withCleanup } from '../remote/failure';
 import { inspectOne } from './checkpoint';
 import { hasImage, transferImage } from './images';
+import { copyFromKept, findKeptArchive } from './keptArchive';
 import { pushSnapshot, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
 import { requireCgroupVersion, restoringRuntime, snapshotRuntime } from './runtime';
@@ -279,12 +280,23 @@ export async function restoreSnapshot(core: Core, request: RestoreRequest, contr
   const tracker = phaseTracker(control.progress);
   const tracked = { ...control, progress: tracker.sink };
   const meta = core.store.get(request.snapshot);
+  // Whether the target keeps this snapshot's archive already is asked while the restore is planned.
+  const keeping = findKeptArchive(core.hosts.get(request.to), meta);
+  keeping.catch(() => undefined);
   const plan = await planRestore(core, meta, request, tracked);
   try {
     const pushed: PushedArchive[] = [];
     if (plan.parent) pushed.push(await pushSnapshot(core, plan.parent, plan.work, { role: 'previous' }, tracked));
     const rewrite = copyRewrite(plan);
-    pushed.push(await pushSnapshot(core, meta, plan.work, rewrite ? { rewrite } : {}, tracked));
+    // A host that keeps this snapshot's archive (verified by its sha256) makes the copy's from it;
+    // volumes to rename need this machine's relabeller.
+    const kept = rewrite && !rewrite.volumes ? await keeping.catch(() => undefined) : undefined;
+    if (kept && rewrite) {
+      tracker.sink({ phase: 'push', message: `${plan.target.name} keeps ${meta.id} (sha256 verified there): the copy is made from it, nothing is sent` });
+      pushed.push(await copyFromKept(plan.work, meta, kept, rewrite, control.signal));
+      core.log(`${plan.target.name} keeps ${meta.id} at ${kept}: the copy's archive was made there, nothing sent from here`);
+      core.store.audit.record({ action: 'push', host: plan.target.name, container: meta.source.container, snapshot: meta.id, detail: `${plan.work.file('archive.tar')} (made from the archive kept at ${kept})` });
+    } else pushed.push(await pushSnapshot(core, meta, plan.work, rewrite ? { rewrite } : {}, tracked));
     const restored = await restorePushed(core, plan, pushed, tracked);
     tracker.sink({ phase: 'cleanup', message: `Removing the temporary archive from ${plan.target.name}` });
     await plan.work.finish();
