@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createCore } from '../../src/core/core';
 import { pullFile } from '../../src/core/snapshot/pull';
-import { pullLayout } from '../../src/core/snapshot/pullLanes';
+import { pullFrom, pullLayout, type PullLayout } from '../../src/core/snapshot/pullLanes';
 import { connectRaw, execStream, sftpOf } from './rawSsh';
 import { sampleRss, type RssReport } from './memory';
 
@@ -95,10 +95,14 @@ export async function pullOurs(task: PullTask): Promise<PullResult> {
       await core.hosts.get(task.host).runner.run(['true']); // the ssh2 login a checkpoint has behind it
       started = performance.now();
     }
-    const received = await pullFile(layout.lanes, task.path, task.dest, {
-      ...(layout.rangesPerLane !== undefined && { rangesPerLane: layout.rangesPerLane }),
-      ...(task.windowBytes !== undefined && { windowBytes: task.windowBytes }),
-    });
+    // The product pulls through pullFrom (its fallback when ssh cannot log in); the variants as laid out.
+    const received =
+      via === 'product'
+        ? await pullFrom(core, task.host, task.path, task.dest, { layout: Promise.resolve(layout as PullLayout) })
+        : await pullFile(layout.lanes, task.path, task.dest, {
+            ...(layout.rangesPerLane !== undefined && { rangesPerLane: layout.rangesPerLane }),
+            ...(task.windowBytes !== undefined && { windowBytes: task.windowBytes }),
+          });
     const ms = performance.now() - started;
     return { ms, ...received, ...(rss && { rss: rss.stop() }) };
   } finally {

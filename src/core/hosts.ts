@@ -95,6 +95,15 @@ export class HostRegistry {
     }
     const found = await access;
     if (typeof found === 'string') return { lanes: this.lanes(name, count), via: 'ssh2' };
+    // One stream is its own probe: its first login refused ends in OpenSshLoginRefused, and the
+    // pull falls back (pullLanes.ts pullFrom). Several streams at once log in once first.
+    if (count > 1 && !found.confirmed) {
+      const refused = await probeOpenSsh(found, signal);
+      if (refused !== undefined) {
+        this.refuseOpenSsh(name, refused);
+        return { lanes: this.lanes(name, count), via: 'ssh2' };
+      }
+    }
     const main = this.get(name);
     const lanes = Array.from({ length: count }, () => {
       const host = new Host(name, new OpenSshRunner(name, main.runner, found, this.options.commandLog), main.options);
@@ -115,18 +124,16 @@ export class HostRegistry {
     await connection.connect(signal); // verifies the host key (or refuses) before anything else
     const pinned = pinVerifiedKey(connection);
     if (typeof pinned === 'string') return say(pinned);
-    const access: OpenSshAccess = { program, connection, pinned };
-    try {
-      const refused = await probeOpenSsh(access, signal);
-      if (refused !== undefined) {
-        pinned.remove();
-        return say(`it cannot log in without a prompt (${refused})`);
-      }
-    } catch (error) {
-      pinned.remove();
-      throw error;
-    }
-    return access;
+    return { program, connection, pinned };
+  }
+
+  /** ssh could not log in to `name` where ssh2 did: its bulk reads use ssh2 from now on, said once. */
+  refuseOpenSsh(name: string, reason: string): void {
+    const why = `it cannot log in without a prompt (${reason})`;
+    this.options.log?.(`${name}: bulk transfers use ssh2, not OpenSSH's ssh: ${why}`);
+    const before = this.openssh.get(name);
+    this.openssh.set(name, Promise.resolve(why));
+    void before?.then((found) => (typeof found === 'string' ? undefined : found.pinned.remove())).catch(() => undefined);
   }
 
   private dropOpenSsh(name?: string): void {

@@ -20,8 +20,7 @@ import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { formatBytes } from '../util/format';
 import { removeCheckpointImages } from './checkpointImages';
-import { pullFile } from './pull';
-import { pullLayout } from './pullLanes';
+import { pullFrom, pullLayout } from './pullLanes';
 import { pushArchive, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
 import { startStreamingCheckpoint, streamFifoName } from './streamCheckpoint';
@@ -205,10 +204,9 @@ async function checkpointNow(
       // Not cancellable while podman writes the file: a cancel waits for it, then it is undone.
       await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath));
       throwIfAborted(signal);
-      const layout = await laidOut;
-      received = await pullFile(layout.lanes, remotePath, part, {
+      received = await pullFrom(core, request.host, remotePath, part, {
+        layout: laidOut,
         ...(signal && { signal }),
-        rangesPerLane: layout.rangesPerLane,
         onProgress: report,
         onResume: (held) => progress({ phase: 'pull', message: `Receiving ${phase} of ${request.container} (resumed at ${formatBytes(held)} after the link dropped)`, bytes: held }),
         work,

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import type { Host } from '../host';
 import { SessionLostError } from '../remote/session';
 import type { RemoteWork } from '../remote/work';
-import type { FileStream } from '../ssh/opensshRunner';
+import { OpenSshLoginRefused, type FileStream } from '../ssh/opensshRunner';
 import type { StreamProcess } from '../ssh/runner';
 import { AbortError, isAbortError } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
@@ -128,6 +128,7 @@ export async function pullFile(
         break;
       } catch (error) {
         if (options.signal?.aborted || isAbortError(error)) throw new AbortError();
+        if (error instanceof OpenSshLoginRefused) throw error; // not a drop: its caller pulls over ssh2 (pullFrom)
         const dropped = lanes.some((lane, i) => lane.runner.drops() > dropsBefore[i]!);
         if (!dropped || !options.work || attempt >= maxResumes) throw error;
         if (!(await options.work.session.stillHolds(options.work.generation, options.signal))) {

@@ -3,7 +3,9 @@
 // layout and how many streams were chosen by bench/pull.ts (docs/benchmarks.md, docs/architecture.md).
 import type { Core } from '../core';
 import type { Host } from '../host';
-import { defaultRangesPerLane } from './pull';
+import { OpenSshLoginRefused } from '../ssh/opensshRunner';
+import { defaultRangesPerLane, pullFile } from './pull';
+import type { Received } from './transfer';
 
 export interface PullLayout {
   lanes: Host[];
@@ -16,4 +18,24 @@ export async function pullLayout(core: Core, hostName: string, signal?: AbortSig
   if (via === 'openssh') return { lanes, rangesPerLane: 1, via };
   // ssh2: one stream per connection would leave most of its time waiting on windows (pull.ts).
   return { lanes: core.hosts.lanes(hostName, core.settings.transferLanes), rangesPerLane: defaultRangesPerLane, via };
+}
+
+type PullOptions = Omit<Parameters<typeof pullFile>[3], 'rangesPerLane'>;
+
+/**
+ * pullFile laid out by pullLayout (or the layout given, learnt earlier). Should ssh turn out unable
+ * to log in on its first stream, the host's bulk reads go to ssh2 from then on (one log line) and
+ * the pull starts again over ssh2.
+ */
+export async function pullFrom(core: Core, hostName: string, remotePath: string, dest: string, options: PullOptions & { layout?: Promise<PullLayout> }): Promise<Received> {
+  const { layout: given, ...pullOptions } = options;
+  const layout = await (given ?? pullLayout(core, hostName, options.signal));
+  try {
+    return await pullFile(layout.lanes, remotePath, dest, { ...pullOptions, rangesPerLane: layout.rangesPerLane });
+  } catch (error) {
+    if (!(error instanceof OpenSshLoginRefused)) throw error;
+    core.hosts.refuseOpenSsh(hostName, error.reason);
+    const again = await pullLayout(core, hostName, options.signal);
+    return pullFile(again.lanes, remotePath, dest, { ...pullOptions, rangesPerLane: again.rangesPerLane });
+  }
 }

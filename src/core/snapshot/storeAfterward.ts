@@ -7,8 +7,7 @@ import type { Core, WorkControl } from '../core';
 import { SnapdebugError } from '../util/errors';
 import { noProgress, type ProgressEvent, type ProgressSink } from '../util/progress';
 import type { SourceArchive } from './hostToHost';
-import { pullFile } from './pull';
-import { pullLayout } from './pullLanes';
+import { pullFrom } from './pullLanes';
 import type { SnapshotMeta } from './store';
 
 /** The verified original into the store, from the source's work (resumable), then the work ends. */
@@ -19,10 +18,8 @@ export async function storeFromSource(core: Core, archive: SourceArchive, meta: 
   const part = core.store.partPath(meta.id);
   try {
     // The same layout as any pull of a checkpoint (OpenSSH's ssh when this machine has it).
-    const layout = await pullLayout(core, source.name, control.signal);
-    const received = await pullFile(layout.lanes, archive.path, part, {
+    const received = await pullFrom(core, source.name, archive.path, part, {
       ...(control.signal && { signal: control.signal }),
-      rangesPerLane: layout.rangesPerLane,
       onProgress: (total) => (control.progress ?? noProgress)({ phase: 'pull', message: `Storing ${meta.id} here`, bytes: total, total: meta.size }),
       work,
     });

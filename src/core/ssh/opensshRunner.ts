@@ -2,6 +2,7 @@
 // one connection per stream, with the host key ssh2 verified pinned (openssh.ts); short commands
 // (stat, sha256sum) stay on the pooled ssh2 connection, which is open already.
 import { spawn } from 'node:child_process';
+import { fstatSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { SnapdebugError } from '../util/errors';
 import { shellJoin } from '../util/quote';
@@ -12,6 +13,15 @@ import type { CommandLogger, RunOptions, RunResult, Runner, StreamProcess } from
 const stderrLimitBytes = 16 * 1024;
 /** ssh's exit status for its own failures (the link, the login): counted as a dropped link. */
 const sshFailureExit = 255;
+
+/** The size of the file behind a descriptor (-1 when it cannot be read). */
+function sizeOf(fd: number): number {
+  try {
+    return fstatSync(fd).size;
+  } catch {
+    return -1;
+  }
+}
 
 function collectBounded(stream: Readable): () => string {
   let text = '';
@@ -26,6 +36,23 @@ export interface OpenSshAccess {
   program: string;
   connection: SshConnection;
   pinned: PinnedKnownHosts;
+  /** ssh has logged in with it once: from then on a failure of ssh's own is a dropped link. */
+  confirmed?: boolean;
+}
+
+/** ssh could not log in where ssh2 did (a key with a passphrase and no agent, say): use ssh2 for bulk reads. */
+export class OpenSshLoginRefused extends SnapdebugError {
+  constructor(readonly reason: string) {
+    super(`OpenSSH's ssh cannot log in without a prompt: ${reason}`);
+  }
+}
+
+/** A host showing ssh another key than the one ssh2 verified: never fallen back from. */
+function hostKeyRefused(alias: string, stderr: string): SnapdebugError {
+  return new SnapdebugError(`${alias} showed OpenSSH's ssh another host key than the one verified moments ago over ssh2; refusing to go on.`, {
+    detail: stderr,
+    fix: 'Someone may be intercepting the connection: check the host key with the host\'s administrator.',
+  });
 }
 
 /** A remote command whose output ssh writes straight into a file of ours: no byte passes through this thread. */
@@ -75,15 +102,12 @@ export async function probeOpenSsh(access: OpenSshAccess, signal?: AbortSignal):
   probe.stdin.end();
   probe.stdout.resume();
   const code = await probe.exit;
-  if (code === 0) return undefined;
-  const stderr = probe.stderrText().trim();
-  const alias = access.connection.target.alias;
-  if (isHostKeyRefusal(stderr)) {
-    throw new SnapdebugError(`${alias} showed OpenSSH's ssh another host key than the one verified moments ago over ssh2; refusing to go on.`, {
-      detail: stderr,
-      fix: 'Someone may be intercepting the connection: check the host key with the host\'s administrator.',
-    });
+  if (code === 0) {
+    access.confirmed = true;
+    return undefined;
   }
+  const stderr = probe.stderrText().trim();
+  if (isHostKeyRefusal(stderr)) throw hostKeyRefused(access.connection.target.alias, stderr);
   return stderr.split('\n').at(-1) || `ssh exited with ${code}`;
 }
 
@@ -135,10 +159,19 @@ export class OpenSshRunner implements Runner {
     if (!this.access.pinned.exists) throw new SnapdebugError(`The pinned host key for ${this.label} is gone (the core was disposed).`);
     const started = Date.now();
     const command = shellJoin(argv);
+    const sizeBefore = sizeOf(fd);
     const stream = startSsh(this.access, argv, options.signal, () => this.failures++, fd);
     stream.stdin.end();
     const exit = stream.exit.then((code) => {
       this.log({ host: `${this.label} (ssh)`, command, durationMs: Date.now() - started, exitCode: code });
+      // The first stream is also the first login (hosts.ts asks no probe for one stream): ssh's own
+      // failure before any byte then means it cannot log in here, not that the link dropped.
+      if (code === 0 || sizeOf(fd) > sizeBefore) this.access.confirmed = true;
+      else if (code === sshFailureExit && !this.access.confirmed && !options.signal?.aborted) {
+        const stderr = stream.stderrText().trim();
+        if (isHostKeyRefusal(stderr)) throw hostKeyRefused(this.access.connection.target.alias, stderr);
+        throw new OpenSshLoginRefused(stderr.split('\n').at(-1) || `ssh exited with ${code}`);
+      }
       return code;
     });
     return { stderrText: stream.stderrText, exit, close: stream.close };

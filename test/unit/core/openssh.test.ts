@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import ssh2, { type Server as ServerType } from 'ssh2';
+import { createCore } from '../../../src/core/core';
 import { Host } from '../../../src/core/host';
 import { HostRegistry } from '../../../src/core/hosts';
 import { pullFile } from '../../../src/core/snapshot/pull';
+import { pullFrom } from '../../../src/core/snapshot/pullLanes';
 import { SshConnection } from '../../../src/core/ssh/connection';
 import { findSshProgram, opensshArgv, PinnedKnownHosts, pinnedHostAlias } from '../../../src/core/ssh/openssh';
 import { OpenSshRunner, probeOpenSsh, type OpenSshAccess } from '../../../src/core/ssh/opensshRunner';
@@ -43,6 +45,8 @@ describe('OpenSSH ssh for bulk reads (real ssh, ssh2 server on 127.0.0.1)', func
   const knownHosts = join(temp.dir, 'known_hosts');
   /** Every authentication attempt the server saw, by method. */
   const attempts: string[] = [];
+  /** Client keys the server accepts besides clientKeys'. */
+  const alsoAllowed: Buffer[] = [];
   let server: ServerType;
   let connection: SshConnection;
   let target: HostTarget;
@@ -57,7 +61,7 @@ describe('OpenSSH ssh for bulk reads (real ssh, ssh2 server on 127.0.0.1)', func
       client.on('error', () => undefined); // a client killed mid-stream (the cancel test) resets its socket
       client.on('authentication', (context) => {
         attempts.push(context.method);
-        if (context.method === 'publickey' && context.key.data.equals(allowed)) return context.accept();
+        if (context.method === 'publickey' && [allowed, ...alsoAllowed].some((key) => context.key.data.equals(key))) return context.accept();
         context.reject(['publickey']);
       });
       const children = new Set<ReturnType<typeof spawn>>();
@@ -156,6 +160,12 @@ describe('OpenSSH ssh for bulk reads (real ssh, ssh2 server on 127.0.0.1)', func
     const other = publicBlob(utils.generateKeyPairSync('ed25519').public);
     const before = attempts.length;
     await assert.rejects(() => probeOpenSsh(access(other)), /another host key than the one verified/);
+    // So does a first stream, which is its own probe: refused, not taken for a login to fall back from.
+    const source = join(temp.dir, 'guarded.bin');
+    writeFileSync(source, randomBytes(1024));
+    const runner = new OpenSshRunner('unit', new SshRunner('unit', connection), access(other));
+    await assert.rejects(pullFile([new Host('unit', runner)], source, join(temp.dir, 'guarded.part'), { rangesPerLane: 1 }), /another host key than the one verified/);
+    assert.equal(existsSync(join(temp.dir, 'guarded.part')), false);
     assert.deepEqual(attempts.slice(before), [], 'no authentication was attempted');
   });
 
@@ -222,10 +232,36 @@ describe('OpenSSH ssh for bulk reads (real ssh, ssh2 server on 127.0.0.1)', func
     assert.equal(pinDirs().length, before - 1);
   });
 
+  it('one stream is its own probe: an ssh that cannot log in (a key with a passphrase, no agent) ends its first pull over ssh2, said once, the file whole', async () => {
+    const locked = utils.generateKeyPairSync('ed25519', { passphrase: 'secret', cipher: 'aes256-ctr', rounds: 16 });
+    const lockedFile = join(temp.dir, 'id_locked');
+    writeFileSync(lockedFile, locked.private, { mode: 0o600 });
+    alsoAllowed.push(publicBlob(locked.public));
+    const lines: string[] = [];
+    // ssh2 gets the passphrase from the prompt; OpenSSH's ssh, in batch mode, cannot.
+    const core = createCore({ sshConfigFile: sshConfigFor(target, lockedFile), storeDir: join(temp.dir, 'store'), prompts: { ...refuse, passphrase: async () => 'secret' }, ...(program && { sshProgram: program }), log: (line) => lines.push(line) });
+    try {
+      const source = join(temp.dir, 'locked.bin');
+      const data = randomBytes(5 * MiB + 3);
+      writeFileSync(source, data);
+      const received = await pullFrom(core, 'unit', source, join(temp.dir, 'locked.part'), {});
+      assert.equal(received.sha256, createHash('sha256').update(data).digest('hex'));
+      assert.ok(readFileSync(join(temp.dir, 'locked.part')).equals(data));
+      const said = () => lines.filter((line) => line.includes('bulk transfers use ssh2'));
+      assert.equal(said().length, 1, lines.join('\n'));
+      assert.match(said()[0]!, /^unit: bulk transfers use ssh2, not OpenSSH's ssh: it cannot log in without a prompt \(.*Permission denied.*\)$/);
+      // The next pull goes to ssh2 at once, and says nothing more.
+      await pullFrom(core, 'unit', source, join(temp.dir, 'locked2.part'), {});
+      assert.equal(said().length, 1);
+    } finally {
+      core.dispose();
+    }
+  });
+
   /** An ssh_config naming the test server as `unit`. */
-  function sshConfigFor(t: HostTarget): string {
-    const file = join(temp.dir, 'ssh_config');
-    writeFileSync(file, `Host unit\n  HostName ${t.hostName}\n  Port ${t.port}\n  User ${t.user}\n  IdentityFile ${clientKeyFile}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${knownHosts}\n  StrictHostKeyChecking yes\n`);
+  function sshConfigFor(t: HostTarget, identity = clientKeyFile): string {
+    const file = join(temp.dir, identity === clientKeyFile ? 'ssh_config' : 'ssh_config_other');
+    writeFileSync(file, `Host unit\n  HostName ${t.hostName}\n  Port ${t.port}\n  User ${t.user}\n  IdentityFile ${identity}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${knownHosts}\n  StrictHostKeyChecking yes\n`);
     return file;
   }
 });
