@@ -280,17 +280,15 @@ export async function restoreSnapshot(core: Core, request: RestoreRequest, contr
   const tracker = phaseTracker(control.progress);
   const tracked = { ...control, progress: tracker.sink };
   const meta = core.store.get(request.snapshot);
-  // Whether the target keeps this snapshot's archive already is asked while the restore is planned.
-  const keeping = findKeptArchive(core.hosts.get(request.to), meta);
-  keeping.catch(() => undefined);
   const plan = await planRestore(core, meta, request, tracked);
   try {
     const pushed: PushedArchive[] = [];
     if (plan.parent) pushed.push(await pushSnapshot(core, plan.parent, plan.work, { role: 'previous' }, tracked));
     const rewrite = copyRewrite(plan);
     // A host that keeps this snapshot's archive (verified by its sha256) makes the copy's from it;
-    // volumes to rename need this machine's relabeller.
-    const kept = rewrite && !rewrite.volumes ? await keeping.catch(() => undefined) : undefined;
+    // volumes to rename need this machine's relabeller. Asked only of a target that passed every
+    // check: one that refuses the snapshot is never made to hash anything.
+    const kept = rewrite && !rewrite.volumes ? await findKeptArchive(plan.target, meta).catch(() => undefined) : undefined;
     if (kept && rewrite) {
       tracker.sink({ phase: 'push', message: `${plan.target.name} keeps ${meta.id} (sha256 verified there): the copy is made from it, nothing is sent` });
       pushed.push(await copyFromKept(plan.work, meta, kept, rewrite, control.signal));

@@ -104,8 +104,14 @@ export function standIns(): StandIns {
     },
     cleanup: () => {
       for (const host of hosts) host.session?.dispose();
-      // The stand-ins' long sleeps (a hanging podman, a hanging stat), by the PIDs they wrote.
+      // The stand-ins' long sleeps (a hanging podman, a hanging stat), by the PIDs they wrote: ended
+      // once the folder is gone, since a stand-in let go of its sleep writes on into the work folder.
       const pids = existsSync(`${log}.pids`) ? readFileSync(`${log}.pids`, 'utf8').split('\n').filter((pid) => /^\d+$/.test(pid)) : [];
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      cleanup();
       for (const pid of pids) {
         try {
           process.kill(Number(pid), 'SIGKILL');
@@ -113,11 +119,6 @@ export function standIns(): StandIns {
           // already gone
         }
       }
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-      cleanup();
     },
   };
 }
