@@ -183,6 +183,22 @@ end_helper() {
   return 0
 }
 
+# A podman restore still reading the work's archive (WORK/archive.tar) when the client vanished:
+# waited for, at most 5 minutes, so that the container it creates exists when its undo
+# step removes it, rather than appearing just after.
+wait_work_podman() {
+  i=0
+  while [ "$i" -lt 3000 ]; do
+    busy=
+    for p in /proc/[0-9]*; do
+      c=$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+      case $c in *podman*restore*"$1/"*) busy=1; break ;; esac
+    done
+    [ -z "$busy" ] && return 0
+    i=$((i + 1)); sleep 0.1
+  done
+}
+
 # Undoes a work that never finished, newest step first, then removes its folder.
 clean_work() {
   w=$1
@@ -193,7 +209,7 @@ clean_work() {
       case $kind in
         stream) valid_pid "$a" && end_stream "$a" "$w"; valid_name "$b" && drop_images "$b" ;;
         images) valid_name "$a" && drop_images "$a" ;;
-        container) valid_name "$a" && r podman rm --force --time 0 "$a" ;;
+        container) valid_name "$a" && wait_work_podman "$w" && r podman rm --force --time 0 "$a" ;;
         volume) valid_name "$a" && r podman volume rm --force "$a" ;;
         unstop) valid_name "$a" && unstop "$a" ;;
         copyfile) valid_name "$a" && drop_copy_file "$a" "$b" ;;
