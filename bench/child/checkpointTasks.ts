@@ -71,7 +71,7 @@ export async function checkpointSftp(task: CheckpointSftpTask): Promise<Checkpoi
     client.end();
     rmSync(local, { force: true });
     await host.runner.run(['rm', '-f', remotePath]).catch(() => undefined);
-    if (containerId) await removeCheckpointImages(host, containerId, () => undefined);
+    if (containerId) await removeCheckpointImages(host, core.settings.remoteTempDir, containerId, () => undefined);
     core.dispose();
   }
 }

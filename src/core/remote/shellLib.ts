@@ -97,8 +97,29 @@ sweep_fences() {
 }
 `;
 
+
+/**
+ * The container's checkpoint lock (fd 9, on $sd_tmp/snapdebug-lock.ID): one checkpoint of a
+ * container at a time, whichever client asks and whichever way (podman 5.4 races two: both exit 0,
+ * and one archive lacks config.dump), and no checkpoint's images removed while another checkpoint
+ * of that container writes its own into the same folder (CRIU then fails: "Unable to open
+ * seccomp.img"). flock's lock goes with the process that holds it. Needs sd_tmp.
+ */
+export const checkpointLockLib = `
+checkpoint_lock_file() { echo "$sd_tmp/snapdebug-lock.$1"; }
+# $1: container id. Waits as long as the checkpoint before this one runs.
+checkpoint_lock() {
+  command -v flock >/dev/null 2>&1 || return 0
+  l=$(checkpoint_lock_file "$1")
+  # Readable by every account (0644): a client through sudo shares the lock a root client made.
+  [ -e "$l" ] || (umask 022; : > "$l") 2>/dev/null
+  # (a failed redirection on exec would end this shell: the test comes first)
+  if [ -f "$l" ] && [ -r "$l" ]; then exec 9< "$l" && flock 9; else echo "snapdebug: checkpointing without the lock $l" >&2; fi
+}
+`;
+
 /** Functions shared by the watchdog, the sweep and an abandon from the client. */
-export const cleanupLib = `${fenceLib}
+export const cleanupLib = `${fenceLib}${checkpointLockLib}
 age() { m=$(stat -c %Y "$1" 2>/dev/null) || { echo 999999; return; }; echo $(( $(date +%s) - m )); }
 
 # "pid comm" of every descendant of $1, read from /proc (no procps needed)
@@ -131,12 +152,21 @@ end_stream() {
 
 # podman keeps a leave-running checkpoint's images (process memory) in the container's folder,
 # and the export's copy of the files the container changed. A checkpointed (stopped) container
-# keeps them: they are what restores it in place.
+# keeps them: they are what restores it in place. Every checkpoint of a container writes into that
+# one folder, so they go under its checkpoint lock: while another checkpoint holds it (past a short
+# wait for the one that is just ending), they stay, and that checkpoint — the folder's last
+# writer — removes them when it is done (or keeps them, as a stopped container's).
 drop_images() {
   info=$(r podman container inspect --format '{{.StaticDir}} {{.State.Checkpointed}}' "$1" 2>/dev/null) || return 0
   dir=\${info% *}
   [ "\${info##* }" = true ] && return 0
+  l=$(checkpoint_lock_file "$1")
+  if command -v flock >/dev/null 2>&1 && [ -f "$l" ] && [ -r "$l" ]; then
+    exec 9< "$l" || return 0
+    if ! flock -w "\${sd_lock_wait:-30}" 9; then exec 9<&-; echo "snapdebug: another checkpoint of $1 runs: it removes the images" >&2; return 0; fi
+  fi
   case $dir in /*/userdata) r rm -rf "$dir/checkpoint" "$dir/devshm-checkpoint.tar" "$dir/rootfs-diff.tar" ;; esac
+  exec 9<&-
 }
 
 # A migration's source that was stopped for the checkpoint runs again: in place from its

@@ -19,7 +19,7 @@ import type { RemoteWork } from '../remote/work';
 import { throwIfAborted } from '../util/abort';
 import { SnapdebugError } from '../util/errors';
 import { formatBytes } from '../util/format';
-import { removeCheckpointImages } from './checkpointImages';
+import { removeCheckpointImages, underCheckpointLock } from './checkpointImages';
 import { pullFrom, pullLayout } from './pullLanes';
 import { pushArchive, type PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
@@ -202,7 +202,7 @@ async function checkpointNow(
       const laidOut = pullLayout(core, request.host, signal);
       laidOut.catch(() => undefined); // awaited once podman is done; a failed checkpoint needs no answer
       // Not cancellable while podman writes the file: a cancel waits for it, then it is undone.
-      await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath));
+      await host.podman(podman.checkpoint(request.container, { ...options, compress: compression }, remotePath), { wrap: underCheckpointLock(host, work, before.Id) });
       throwIfAborted(signal);
       received = await pullFrom(core, request.host, remotePath, part, {
         layout: laidOut,
@@ -212,7 +212,7 @@ async function checkpointNow(
         work,
       });
     }
-    if (dropsImages) await removeCheckpointImages(host, before.Id, core.log);
+    if (dropsImages) await removeCheckpointImages(host, core.settings.remoteTempDir, before.Id, core.log);
     if (ownWork) await work.finish();
   } catch (error) {
     rmSync(part, { force: true });

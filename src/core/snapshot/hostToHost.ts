@@ -234,7 +234,7 @@ export async function checkpointHostToHost(
     }
     const checkpointMs = Date.now() - started;
     const after = inspectOne(source, before.Name).catch(() => undefined);
-    const imagesGone = dropsImages ? removeCheckpointImages(source, before.Id, core.log) : Promise.resolve();
+    const imagesGone = dropsImages ? removeCheckpointImages(source, core.settings.remoteTempDir, before.Id, core.log) : Promise.resolve();
     imagesGone.catch(() => undefined);
     const [tag, fetched] = await Promise.all([granted, fetching]);
     // What is left is a round trip to each host: at once.

@@ -3,8 +3,7 @@
 // awk and OpenSSH (and zstd, used only when both hosts have it). Every path is inside a work folder of ours; every other argument is checked
 // here again before use, whatever the client checked.
 import { maxZstdWindowBytes } from '../archive/zstdFrames';
-import { prelude } from '../remote/shellLib';
-import { checkpointLockLib } from './streamCheckpoint';
+import { checkpointLockLib, prelude } from '../remote/shellLib';
 
 /** The name the pinned known_hosts line carries on the target host (ssh's HostKeyAlias). */
 export const pinnedAlias = 'snapdebug-source';
@@ -76,7 +75,7 @@ sd_tmp=$1 w=$2 cid=$3; shift 3
 ours "$w" || exit 2
 valid_name "$cid" || exit 2
 echo $$ > "$w/checkpoint.pid" || exit 2
-checkpoint_lock
+checkpoint_lock "$cid"
 "$@" 9<&-
 `;
 

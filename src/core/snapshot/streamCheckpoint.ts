@@ -6,7 +6,7 @@
 // the host ends that podman (once CRIU is done) and removes the checkpoint images it left.
 import type { Host } from '../host';
 import type { PodmanCommand } from '../podman/commands';
-import { marker, prelude } from '../remote/shellLib';
+import { checkpointLockLib, marker, prelude } from '../remote/shellLib';
 import type { RemoteWork } from '../remote/work';
 import type { StreamProcess } from '../ssh/runner';
 
@@ -17,28 +17,12 @@ export const streamFifoName = 'out';
  * Arguments: sudo|root, temp folder, work folder, container id, then podman's argv (exporting to
  * $work/out). stderr ends with the exit status of podman and the sha256 of every byte that went out.
  */
-/**
- * `checkpoint_lock` (needs $sd_tmp and $cid): one checkpoint of a container at a time, whichever
- * client asks and whichever way: podman 5.4 races two (both exit 0, and one archive lacks
- * config.dump). flock's lock (fd 9) goes with the process that holds it.
- */
-export const checkpointLockLib = `
-checkpoint_lock() {
-  command -v flock >/dev/null 2>&1 || return 0
-  l="$sd_tmp/snapdebug-lock.$cid"
-  # Readable by every account (0644): a client through sudo shares the lock a root client made.
-  [ -e "$l" ] || (umask 022; : > "$l") 2>/dev/null
-  # (a failed redirection on exec would end this shell: the test comes first)
-  if [ -f "$l" ] && [ -r "$l" ]; then exec 9< "$l" && flock 9; else echo "snapdebug: checkpointing without the lock $l" >&2; fi
-}
-`;
-
 export const streamCheckpointScript = `${prelude}${checkpointLockLib}
 sd_tmp=$1 w=$2 cid=$3; shift 3
 trap '' HUP
 ours "$w" || exit 2
 valid_name "$cid" || exit 2
-checkpoint_lock
+checkpoint_lock "$cid"
 echo "stream $$ $cid" >> "$w/undo"
 mkfifo "$w/${streamFifoName}" "$w/hash" || exit 2
 # Only this shell holds the lock: not podman (as through sudo, which closes it), not the helpers
@@ -56,6 +40,9 @@ p=$!
 echo "stream $p $cid" >> "$w/undo"
 wait "$p"
 c=$?
+# podman no longer uses the container's folder: the lock goes now, not when this shell ends, so that
+# dropping the images (which takes it) never waits for the helpers below.
+exec 9<&-
 # podman is done: nothing left to end, only its images to drop should the work be undone.
 if [ "$c" = 0 ]; then { grep -v '^stream ' "$w/undo"; echo "images $cid"; } > "$w/undo.new" && mv "$w/undo.new" "$w/undo"; fi
 # When podman failed before opening the FIFO, tee still waits for a writer: be one, briefly.

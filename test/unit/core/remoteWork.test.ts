@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { podman } from '../../../src/core/podman/commands';
 import { undoLine } from '../../../src/core/remote/work';
@@ -13,6 +13,8 @@ import { hostInventory, parseInventory } from '../../../src/core/remote/inventor
 import { startStreamingCheckpoint, streamFifoName } from '../../../src/core/snapshot/streamCheckpoint';
 import { parseHashedTrailer } from '../../../src/core/snapshot/transfer';
 import { sendToHost } from '../../../src/core/snapshot/send';
+import { removeCheckpointImages, underCheckpointLock } from '../../../src/core/snapshot/checkpointImages';
+import { cleanupLib, prelude } from '../../../src/core/remote/shellLib';
 import { Readable } from 'node:stream';
 import { eventually, standIns, type StandIns } from './remoteStandIns';
 
@@ -256,6 +258,62 @@ describe('remote work (host-side sh, run here)', function () {
       await eventually(() => helpers() === '', 'the tee to end');
       // The stand-in's own child (sleep) outlives it, as a stuck process of podman's could: it must not hold the lock.
       await eventually(() => spawnSync('flock', ['-n', lock, 'true']).status === 0, 'the lock to be free');
+    });
+  });
+
+  describe("the container's checkpoint lock", () => {
+    const cid = 'f'.repeat(64);
+    const images = () => join(s.dir, 'static', 'userdata', 'checkpoint');
+    const lockFile = () => join(s.tmp, `snapdebug-lock.${cid}`);
+    const lockFree = () => spawnSync('flock', ['-n', lockFile(), 'true']).status === 0;
+    /** Another checkpoint of the container, holding its lock until its stdin ends. */
+    async function anotherCheckpoint(): Promise<ChildProcess> {
+      writeFileSync(lockFile(), '', { mode: 0o644 });
+      const holder = spawn('flock', [lockFile(), 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      await eventually(() => !lockFree(), 'the other checkpoint to hold the lock');
+      return holder;
+    }
+
+    it("removes a checkpoint's images only once no other checkpoint of the container holds the lock (CRIU writes into that folder)", async () => {
+      const holder = await anotherCheckpoint();
+      try {
+        const dropping = removeCheckpointImages(s.host(), s.tmp, cid, () => undefined);
+        const waiting = () => execFileSync('sh', ['-c', 'ps -eo args= | grep -c "^flock -w 30 9$" || true'], { encoding: 'utf8' }).trim() !== '0';
+        await eventually(waiting, 'the removal to wait on the lock');
+        assert.ok(existsSync(images()), 'the images stay while the other checkpoint runs');
+        holder.stdin!.end();
+        await dropping;
+        assert.equal(existsSync(images()), false, 'removed once the lock is free');
+      } finally {
+        holder.kill();
+      }
+    });
+
+    it('leaves them, for the checkpoint holding the lock to remove, when it runs past the wait', async () => {
+      const holder = await anotherCheckpoint();
+      try {
+        const script = `${prelude}${cleanupLib}\nsd_tmp=$1 sd_lock_wait=1\ndrop_images "$2"\n`;
+        const run = spawnSync('sh', ['-c', script, 'sh', 'root', s.tmp, cid], { encoding: 'utf8' });
+        assert.equal(run.status, 0);
+        assert.match(run.stderr, /another checkpoint of f+ runs: it removes the images/);
+        assert.ok(existsSync(images()), 'not pulled from under the running checkpoint');
+      } finally {
+        holder.kill();
+      }
+    });
+
+    it('a checkpoint into a file (the file transport) runs under the lock, and lets it go when podman ends', async () => {
+      process.env.FAKE_MODE = 'hang';
+      const host = s.host();
+      const work = await host.beginWork('checkpoint');
+      writeFileSync(lockFile(), '', { mode: 0o644 });
+      const checkpointing = host.podman(podman.checkpoint('demo', { leaveRunning: true }, work.file('archive.tar')), { wrap: underCheckpointLock(host, work, cid) }).catch(() => undefined);
+      await eventually(() => s.lines().includes('criu done'), 'CRIU to finish');
+      assert.equal(lockFree(), false, 'held while podman runs');
+      // The stand-in podman waits on its sleep: ended by its PID, podman ends.
+      for (const pid of readFileSync(`${s.log}.pids`, 'utf8').split('\n').filter(Boolean)) process.kill(Number(pid));
+      await checkpointing;
+      assert.ok(lockFree(), 'free once podman is done');
     });
   });
 
