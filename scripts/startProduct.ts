@@ -6,7 +6,7 @@
 import { execa } from 'execa';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { labFiles, repoRoot, stateDir } from '../lab/paths';
+import { labFiles, repoRoot, stateDir, sudoAliases } from '../lab/paths';
 import { ensureCodeServer, installExtension, startCodeServer, type CodeServer } from './codeServer';
 
 const t0 = Number(process.env.SNAPDEBUG_START_T0 ?? Date.now());
@@ -15,12 +15,13 @@ const say = (line: string) => console.log(`[start ${((Date.now() - t0) / 1000).t
 export const vsixPath = join(repoRoot, 'snapdebug.vsix');
 export const demoFolder = join(repoRoot, 'lab', 'demo-api');
 
-/** The settings a newcomer needs: the lab's hosts, its known_hosts, `debug` for copies. */
+/** The settings a newcomer needs: the lab's hosts, its known_hosts, `debug` for copies, sudo where the login is `dev`. */
 export function labSettings(): Record<string, unknown> {
   return {
     'snapdebug.sshConfigFile': labFiles.sshConfig,
     'snapdebug.knownHostsFile': labFiles.knownHosts,
     'snapdebug.defaultDebugHost': 'debug',
+    'snapdebug.useSudo': sudoAliases.map((alias) => alias.name),
     'snapdebug.snapshotDirectory': join(stateDir, 'snapshots'),
     'snapdebug.debug.remoteRoot': '/app',
     'snapdebug.refreshIntervalSeconds': 15,

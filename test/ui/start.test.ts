@@ -1,7 +1,8 @@
 // `npm start` end to end (issue 6), through the very functions it runs: prepare() packages the
 // extension, checks the lab is up (bringing it up if not), installs code-server and the .vsix into
 // .lab/vscode; serve() serves lab/demo-api with the lab's settings. Chromium then finds the
-// workbench with the Snapshot Debugger's Hosts view listing prod (with demo-api) and debug.
+// workbench with the Snapshot Debugger's Hosts view listing prod (with demo-api) and debug, and
+// prod-sudo (reached as dev, through sudo) with demo-api.
 // Needs root and the lab's prerequisites, like npm start: `node scripts/test.mjs ui`.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -61,5 +62,10 @@ describe('npm start: the product in one command (issue 6)', function () {
     await topRow(page, hosts, 'debug');
     await childRow(page, hosts, 'prod', 'demo-api');
     await screenshot(page, 'start-hosts');
+  });
+
+  it('lists demo-api under prod-sudo too: the lab logs in there as dev, and npm start sets sudo for it', async () => {
+    const hosts = viewTree(page, 'Hosts');
+    await childRow(page, hosts, 'prod-sudo', 'demo-api');
   });
 });

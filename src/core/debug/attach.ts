@@ -2,7 +2,8 @@
 // tools of the debug host only: Node.js opens its inspector on SIGUSR1; Python gets debugpy loaded
 // by the host's gdb (python.ts); Go gets the host's Delve (delve.ts); Java is reached through the
 // JDWP agent it was started with (java.ts); native code gets the host's gdb by host PID. Every PID
-// is read from the container's own `podman top`, so nothing outside it is ever touched, and no
+// is read from the container's own `podman top` (or, for a copy's first process, its own `podman
+// inspect`: debug/session.ts), so nothing outside it is ever touched, and no
 // binary of the container ever runs with more privilege than the container has.
 import type { Host } from '../host';
 import { podman } from '../podman/commands';

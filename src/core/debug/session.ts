@@ -76,12 +76,12 @@ const checkpointOptions: CheckpointOptions = { leaveRunning: true, tcpEstablishe
 /** Attaches to an existing copy (also what "Restore Another Copy" and launch.json reruns use). */
 export async function attachToCopy(
   core: Core,
-  request: { host: string; container: string; runtime?: Runtime; localPort?: number },
+  request: { host: string; container: string; runtime?: Runtime; localPort?: number; target?: DebugTarget },
   control: WorkControl = {},
 ): Promise<Pick<DebugSession, 'target' | 'attach' | 'gdb' | 'tunnel' | 'close'>> {
   const progress = control.progress ?? noProgress;
   const host = core.hosts.get(request.host);
-  const target = await findDebugTarget(host, request.container, request.runtime);
+  const target = request.target ?? (await findDebugTarget(host, request.container, request.runtime));
   progress({ phase: 'attach', message: `Attaching a ${target.runtime} debugger to ${request.container} on ${request.host}` });
   if (target.runtime === 'native') {
     await requireDebugTools(host, 'native');
@@ -141,7 +141,7 @@ export async function attachToCopy(
  * process (read with `podman top`, and for Go the head of its executable), the debug host's
  * tools for it, and for Java a JDWP agent — which cannot be added to a running JVM.
  */
-async function checkAttachable(core: Core, request: DebugRequest, env: readonly string[]): Promise<void> {
+async function checkAttachable(core: Core, request: DebugRequest, env: readonly string[]): Promise<DebugTarget> {
   const source = core.hosts.get(request.host);
   const target = await findDebugTarget(source, request.container, request.runtime);
   await requireDebugTools(core.hosts.get(request.to), target.runtime);
@@ -151,6 +151,16 @@ async function checkAttachable(core: Core, request: DebugRequest, env: readonly 
       throw noAgentError(request.container, request.host, agent?.reason, { text: 'A copy can still be restored without a debugger.', options: [{ name: 'copyOnly' }] });
     }
   }
+  return target;
+}
+
+/**
+ * The copy's process to debug, known without asking the debug host when production's was the
+ * container's first process: CRIU gives every process back its PID in the copy's namespace, and
+ * the first one's host PID is the copy's own (podman's State.Pid, read as the restore was checked).
+ */
+function copyTargetOf(production: DebugTarget | undefined, copy: RestoredContainer): DebugTarget | undefined {
+  return production?.containerPid === 1 ? { ...production, hostPid: copy.pid } : undefined;
 }
 
 export async function snapshotAndDebug(core: Core, request: DebugRequest, control: WorkControl = {}): Promise<SnapshotDebugSession> {
@@ -171,7 +181,7 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   if (!live.State.Running) throw new SnapdebugError(`${request.container} on ${request.host} is ${live.State.Status}: Snapshot & Debug needs a running container.`);
   // Whether a debugger can attach is checked while the copy is planned (each is a string of round
   // trips to its host); should it fail, the plan is undone before production is touched.
-  const attachable = request.copyOnly ? Promise.resolve() : checkAttachable(core, request, live.Config.Env ?? []);
+  const attachable = request.copyOnly ? Promise.resolve(undefined) : checkAttachable(core, request, live.Config.Env ?? []);
   attachable.catch(() => undefined);
   const draft = plannedSnapshot(request.host, live, sourceCaps, checkpointOptions);
   const renamesVolumes = (draft.source.volumes?.length ?? 0) > 0;
@@ -201,8 +211,9 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     await attachable; // its refusal comes first: it is what the user can act on before the plan's
     throw error;
   });
+  let production: DebugTarget | undefined;
   try {
-    await attachable;
+    production = await attachable;
   } catch (error) {
     await Promise.all([plan.work.abandon(core.log), sourceSide.drop()]);
     throw error;
@@ -240,9 +251,14 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
     const archiveGone = pushed ? target.runner.run(['rm', '-f', pushed.path]).catch(() => undefined) : undefined;
     throwIfAborted(signal);
     progress({ phase: 'attach', message: `Copy ${copy.name} runs on ${request.to}; ${request.copyOnly ? 'no debugger asked for' : 'attaching'}` });
+    const known = copyTargetOf(production, copy);
     attached = request.copyOnly
-      ? { target: await findDebugTarget(target, copy.name, request.runtime), close: async () => undefined }
-      : await attachToCopy(core, { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }) }, control);
+      ? { target: known ?? (await findDebugTarget(target, copy.name, request.runtime)), close: async () => undefined }
+      : await attachToCopy(
+          core,
+          { host: request.to, container: copy.name, ...(request.runtime && { runtime: request.runtime }), ...(request.localPort !== undefined && { localPort: request.localPort }), ...(known && { target: known }) },
+          control,
+        );
     const [, lane] = core.hosts.lanes(request.to, 2);
     const ports = await forwardServicePorts(lane ?? target, copy.pid, meta.source.ports ?? [], core.log);
     for (const forwarded of ports) core.log(`${copy.name}'s ${forwarded.port} is at 127.0.0.1:${forwarded.local} here`);

@@ -10,6 +10,7 @@ import { keepPrefix, prelude } from '../remote/shellLib';
 import type { RemoteWork } from '../remote/work';
 import { SnapdebugError } from '../util/errors';
 import { archiveHeadBytes, relabelOnHost } from './hostToHost';
+import { withHeadLib } from './hostToHostScripts';
 import type { PushedArchive } from './push';
 import type { SnapshotMeta } from './store';
 
@@ -31,7 +32,7 @@ exit 0
  * first BYTES of the plain archive, base64) or "copy WORK" (writes WORK/archive.tar: the head the
  * work holds, then the plain archive past head.skip; prints its size).
  */
-const keptCopyScript = `${prelude}
+const keptCopyScript = `${prelude}${withHeadLib}
 t=$1 k=$2 compression=$3 mode=$4 arg=$5
 case $k in "$t"/${keepPrefix}*/*) ;; *) exit 2 ;; esac
 ours "\${k%/*}" && [ -f "$k" ] && [ ! -L "$k" ] || exit 2
@@ -45,13 +46,12 @@ case $mode in
   head) unpack | head -c "$arg" | base64 -w 0 ;;
   copy)
     w=$arg
-    ours "$w" || exit 2
-    read -r skip < "$w/head.skip"
-    case $skip in ''|*[!0-9]*) exit 2 ;; esac
+    ours "$w" && [ -f "$w/head.skip" ] || exit 2
     f=$w/archive.tar
     ( set -C; : > "$f" ) || exit 2
+    # The fetch's writer: the head is there already, so it goes first, then the rest past head.skip.
     # (sh has no pipefail: how unpacking ended is kept apart from the writing's status)
-    { cat "$w/head" && { unpack; echo $? > "$w/unpack.rc"; } | tail -c +$((skip + 1)); } >> "$f" || exit 3
+    { unpack; echo $? > "$w/unpack.rc"; } | with_head >> "$f" || exit 3
     [ "$(cat "$w/unpack.rc")" = 0 ] || { echo "unpacking the kept archive failed" >&2; exit 3; }
     stat -c %s "$f" ;;
   *) exit 2 ;;

@@ -29,13 +29,12 @@ type PullOptions = Omit<Parameters<typeof pullFile>[3], 'rangesPerLane'>;
  */
 export async function pullFrom(core: Core, hostName: string, remotePath: string, dest: string, options: PullOptions & { layout?: Promise<PullLayout> }): Promise<Received> {
   const { layout: given, ...pullOptions } = options;
-  const layout = await (given ?? pullLayout(core, hostName, options.signal));
+  const pullWith = (layout: PullLayout) => pullFile(layout.lanes, remotePath, dest, { ...pullOptions, rangesPerLane: layout.rangesPerLane });
   try {
-    return await pullFile(layout.lanes, remotePath, dest, { ...pullOptions, rangesPerLane: layout.rangesPerLane });
+    return await pullWith(await (given ?? pullLayout(core, hostName, options.signal)));
   } catch (error) {
     if (!(error instanceof OpenSshLoginRefused)) throw error;
     core.hosts.refuseOpenSsh(hostName, error.reason);
-    const again = await pullLayout(core, hostName, options.signal);
-    return pullFile(again.lanes, remotePath, dest, { ...pullOptions, rangesPerLane: again.rangesPerLane });
+    return pullWith(await pullLayout(core, hostName, options.signal));
   }
 }

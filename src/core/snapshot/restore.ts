@@ -96,6 +96,8 @@ export interface RestorePlan {
   work: RemoteWork;
   /** The route the archive takes there, when the planner asked (RestoreRequest's routeFrom). */
   route?: Route;
+  /** A file the target keeps with the snapshot's archive, sha256 verified there (planRestore's lookForKept). */
+  kept?: string;
   /** The container and volumes noted in the undo list (noteRestoredContainer). */
   noted?: Promise<void>;
 }
@@ -139,12 +141,14 @@ export function copyVolumes(meta: Pick<SnapshotMeta, 'source'>, copyName: string
  * taken yet (Snapshot & Debug plans first). Over a slow link every check is a round trip, so
  * they run at once, with the work's folder begun alongside (abandoned on a refusal): the answer
  * is the first refusal in the order they are listed. Then, at once again: the copy's CRIU options
- * file, its fence, and the route the archive will take (`request.routeFrom`).
+ * file, its fence, the route the archive will take (`request.routeFrom`), and, when asked
+ * (`request.lookForKept`, a snapshot already in the store), a file the target keeps with the
+ * snapshot's archive: asked only of a target that passed every check, since it hashes.
  */
 export async function planRestore(
   core: Core,
   meta: SnapshotMeta,
-  request: Omit<RestoreRequest, 'snapshot'> & { routeFrom?: (work: RemoteWork) => Promise<Route> },
+  request: Omit<RestoreRequest, 'snapshot'> & { routeFrom?: (work: RemoteWork) => Promise<Route>; lookForKept?: boolean },
   control: WorkControl = {},
 ): Promise<RestorePlan> {
   const { signal } = control;
@@ -226,13 +230,16 @@ export async function planRestore(
       await writeCriuConfig(target, path, name, runtime, hostOptions);
       return path;
     };
-    const [criuConfig, , route] = await firstRefusalInOrder([
+    // A kept archive serves a copy whose volumes keep their names: renaming needs this machine's relabeller.
+    const lookingForKept = request.lookForKept && asCopy && !volumes ? findKeptArchive(target, meta).catch(() => undefined) : undefined;
+    const [criuConfig, , route, kept] = await firstRefusalInOrder([
       hostOptions === undefined ? undefined : writingConfig(),
       // The fence stands before the copy exists: its first packet meets it (fence/rules.ts).
       fence ? setUpFence(begun, fence, name, signal) : undefined,
       request.routeFrom?.(begun),
+      lookingForKept,
     ] as const);
-    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, fence, work: begun, ...(route && { route }) };
+    return { meta, parent, target, name, options: { ...options, name }, asCopy, criuConfig, runtime, volumes, fence, work: begun, ...(route && { route }), ...(kept && { kept }) };
   } catch (error) {
     // The work's folder, if it was begun (a refusal may come before it exists): abandoned.
     await (await working.catch(() => undefined))?.abandon(core.log);
@@ -280,15 +287,13 @@ export async function restoreSnapshot(core: Core, request: RestoreRequest, contr
   const tracker = phaseTracker(control.progress);
   const tracked = { ...control, progress: tracker.sink };
   const meta = core.store.get(request.snapshot);
-  const plan = await planRestore(core, meta, request, tracked);
+  const plan = await planRestore(core, meta, { ...request, lookForKept: true }, tracked);
   try {
     const pushed: PushedArchive[] = [];
     if (plan.parent) pushed.push(await pushSnapshot(core, plan.parent, plan.work, { role: 'previous' }, tracked));
     const rewrite = copyRewrite(plan);
-    // A host that keeps this snapshot's archive (verified by its sha256) makes the copy's from it;
-    // volumes to rename need this machine's relabeller. Asked only of a target that passed every
-    // check: one that refuses the snapshot is never made to hash anything.
-    const kept = rewrite && !rewrite.volumes ? await findKeptArchive(plan.target, meta).catch(() => undefined) : undefined;
+    // A host that keeps this snapshot's archive (verified by its sha256) makes the copy's from it.
+    const { kept } = plan;
     if (kept && rewrite) {
       tracker.sink({ phase: 'push', message: `${plan.target.name} keeps ${meta.id} (sha256 verified there): the copy is made from it, nothing is sent` });
       pushed.push(await copyFromKept(plan.work, meta, kept, rewrite, control.signal));
