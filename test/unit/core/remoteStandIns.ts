@@ -35,6 +35,12 @@ case "$1 $2" in
         echo $! >> "$FAKE_LOG.pids"
         wait $! ;;
     esac ;;
+  "container restore")
+    # A restore still reading its archive while its gate file exists: what a client killed mid-restore leaves.
+    if [ -n "\${FAKE_RESTORE_GATE:-}" ]; then
+      while [ -e "$FAKE_RESTORE_GATE" ]; do sleep 0.05; done
+      echo "podman restored" >> "$FAKE_LOG"
+    fi ;;
   "container exists") [ -n "\${FAKE_EXISTS:-}" ]; exit $? ;;
   "image mount"|"container mount") echo "$FAKE_MOUNT" ;;
 esac

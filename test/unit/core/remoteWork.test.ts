@@ -3,7 +3,7 @@
 // adoption after a dropped keeper, the sweep of dead runs' leftovers, the streamed checkpoint's
 // wrapper, and — through sudo — only the programs a sudo rule for snapdebug names.
 import { strict as assert } from 'node:assert';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -64,6 +64,28 @@ describe('remote work (host-side sh, run here)', function () {
     writeFileSync(join(work.dir, 'archive.tar'), 'process memory');
     await eventually(() => sessions(s.tmp).length === 0, 'the watchdog to act on the stale lease');
     assert.deepEqual(acted(s), ['podman rm --force --time 0 copy', 'podman volume rm --force copy-data']);
+  });
+
+  it("undoing a copy waits for a podman restore still reading the work's archive, so the container it makes is the one removed", async () => {
+    const host = s.host();
+    const work = await host.beginWork('restore');
+    await work.willUndo({ kind: 'container', name: 'copy' });
+    const gate = join(s.dir, 'restore-gate');
+    writeFileSync(gate, '');
+    const restoring = spawn('podman', ['container', 'restore', '--import', work.file('archive.tar')], { env: { ...process.env, FAKE_RESTORE_GATE: gate }, stdio: 'ignore' });
+    try {
+      await eventually(() => s.lines().some((line) => line.startsWith('podman container restore')), 'podman restore to run');
+      const undoing = work.abandon();
+      // The undo polls for the restore (sleep 0.1 between looks): seen, the restore is let finish.
+      await eventually(() => execFileSync('sh', ['-c', 'ps -eo args= | grep -cx "sleep 0.1" || true'], { encoding: 'utf8' }).trim() !== '0', 'the undo to wait');
+      assert.ok(!s.lines().includes('podman rm --force --time 0 copy'), 'not removed while podman still restores');
+      rmSync(gate);
+      await undoing;
+      const lines = s.lines();
+      assert.ok(lines.indexOf('podman restored') >= 0 && lines.indexOf('podman restored') < lines.indexOf('podman rm --force --time 0 copy'), lines.join(' | '));
+    } finally {
+      restoring.kill();
+    }
   });
 
   it('abandoned on a full disk, the work still undoes every step, its kept folder included', async () => {
