@@ -157,13 +157,15 @@ export interface HeaderFields {
   mtime: number;
   uid: number;
   gid: number;
-  /** '0' file, '5' directory. */
-  flag: '0' | '5';
+  /** '0' file, '2' symbolic link (to `linkname`), '5' directory. */
+  flag: '0' | '2' | '5';
+  linkname?: string;
 }
 
-function ustarBlock(fields: HeaderFields, name: string, prefix: string, size: number, flag: string): Buffer {
+function ustarBlock(fields: HeaderFields, name: string, prefix: string, size: number, flag: string, linkname = ''): Buffer {
   const block = Buffer.alloc(blockBytes);
   block.write(name, 0, 100, 'utf8');
+  block.write(linkname, 157, 100, 'utf8');
   block.write(octal(fields.mode & 0o7777, 8), 100, 8, 'latin1');
   block.write(octal(fields.uid, 8), 108, 8, 'latin1');
   block.write(octal(fields.gid, 8), 116, 8, 'latin1');
@@ -180,20 +182,25 @@ function ustarBlock(fields: HeaderFields, name: string, prefix: string, size: nu
 }
 
 /**
- * The header blocks of one entry as the relabeller writes it: plain ustar when the name fits
- * (prefix included), with a pax header before it for a longer name or a size beyond 8 GiB.
+ * The header blocks of one entry as the relabeller writes it: plain ustar when the name (prefix
+ * included) and link target fit, with a pax header before it for a longer one or a size beyond 8 GiB.
  */
 export function encodeHeader(fields: HeaderFields): Buffer {
   const split = splitName(fields.name);
   const bigSize = fields.size > maxOctalSize;
-  if (split && !bigSize) return ustarBlock(fields, split.name, split.prefix, fields.size, fields.flag);
-  const records = Buffer.from((split ? '' : paxRecord('path', fields.name)) + (bigSize ? paxRecord('size', String(fields.size)) : ''), 'utf8');
+  const linkname = fields.linkname ?? '';
+  const longLink = Buffer.byteLength(linkname) > 100;
+  if (split && !bigSize && !longLink) return ustarBlock(fields, split.name, split.prefix, fields.size, fields.flag, linkname);
+  const records = Buffer.from(
+    (split ? '' : paxRecord('path', fields.name)) + (longLink ? paxRecord('linkpath', linkname) : '') + (bigSize ? paxRecord('size', String(fields.size)) : ''),
+    'utf8',
+  );
   const padded = Buffer.alloc(Math.ceil(records.length / blockBytes) * blockBytes);
   records.copy(padded);
   const pax = ustarBlock({ ...fields, mode: 0o644 }, 'PaxHeader', '', records.length, 'x');
   // Readers that honour pax take the name from it; the fields below only need to be harmless.
   const name = split ?? { prefix: '', name: fields.name.replace(/[^\x20-\x7e]/g, '_').slice(-100) };
-  return Buffer.concat([pax, padded, ustarBlock(fields, name.name, name.prefix, bigSize ? 0 : fields.size, fields.flag)]);
+  return Buffer.concat([pax, padded, ustarBlock(fields, name.name, name.prefix, bigSize ? 0 : fields.size, fields.flag, longLink ? '' : linkname)]);
 }
 
 export function paddingFor(size: number): number {

@@ -184,14 +184,13 @@ export async function snapshotAndDebug(core: Core, request: DebugRequest, contro
   const attachable = request.copyOnly ? Promise.resolve(undefined) : checkAttachable(core, request, live.Config.Env ?? []);
   attachable.catch(() => undefined);
   const draft = plannedSnapshot(request.host, live, sourceCaps, checkpointOptions);
-  const renamesVolumes = (draft.source.volumes?.length ?? 0) > 0;
   // Once the debug host has passed every check: the route is probed, and the source's side of a
   // host-to-host checkpoint (its work, an empty archive file) made ready, while the copy's fence
   // goes up. Should the route go through this machine, the prepared side is abandoned.
   const sourceSide = new SourceSide(core, { host: request.host, before: live, options: checkpointOptions }, target, signal);
   const routeFrom = (work: RemoteWork) => {
-    if (!request.throughHere && !renamesVolumes) sourceSide.begin();
-    return chooseRoute(source, work, { ...(request.throughHere && { throughHere: true }), renamesVolumes }, core.log);
+    if (!request.throughHere) sourceSide.begin();
+    return chooseRoute(source, work, { ...(request.throughHere && { throughHere: true }) }, core.log);
   };
   const plan = await planRestore(
     core,

@@ -50,15 +50,10 @@ export async function probeSourceLink(source: Host, work: RemoteWork): Promise<R
 
 /**
  * The route an archive takes from `source` to `work`'s host. Host to host unless asked otherwise,
- * the copy renames volumes (their archives sit in the middle of the stream, where only this
- * machine's relabeller renames them), or the probe says the hosts do not reach each other.
+ * or the probe says the hosts do not reach each other.
  */
-export async function chooseRoute(source: Host, work: RemoteWork, request: { throughHere?: boolean; renamesVolumes?: boolean }, log: (line: string) => void): Promise<Route> {
-  const route: Route = request.throughHere
-    ? { reason: 'asked for (through this machine)' }
-    : request.renamesVolumes
-      ? { reason: 'the copy renames its volumes, which only this machine does' }
-      : await probeSourceLink(source, work);
+export async function chooseRoute(source: Host, work: RemoteWork, request: { throughHere?: boolean }, log: (line: string) => void): Promise<Route> {
+  const route: Route = request.throughHere ? { reason: 'asked for (through this machine)' } : await probeSourceLink(source, work);
   log('link' in route ? `${work.host.name} reaches ${source.name} at ${route.link.address}: the archive goes host to host.` : `The archive goes through this machine: ${route.reason}.`);
   return route;
 }

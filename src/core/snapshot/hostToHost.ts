@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeDumpStats, type CriuDumpStats } from '../archive/criuStats';
 import { approveCopy, pathProbe } from '../archive/copyPolicy';
 import { DumpRewriter, entryRewrites, type CopyRewrite, type DumpRewriterOptions } from '../archive/relabel';
+import { volumeLinkEntries } from '../archive/volumeLinks';
 import type { Core, WorkControl } from '../core';
 import type { Host } from '../host';
 import { whichOnHost } from '../debug/requirements';
@@ -75,7 +76,8 @@ export async function relabelHead(head: Buffer, rewrite: CopyRewrite, approve: D
   const all = Buffer.concat(out);
   const body = all.subarray(0, all.length - endMarker.length);
   if (!all.subarray(body.length).equals(endMarker)) throw new SnapdebugError('The relabelled head of the archive does not end where it should.');
-  return body;
+  // The copy's own volumes: their entries come at the archive's end, reached through links (archive/volumeLinks.ts).
+  return rewrite.volumes ? Buffer.concat([body, volumeLinkEntries(rewrite.volumes, Math.floor(Date.now() / 1000))]) : body;
 }
 
 export interface HostToHostResult {
@@ -206,7 +208,6 @@ export async function checkpointHostToHost(
   try {
     const rewrite = target.rewriteFor?.(id);
     if (rewrite && target.asWritten) throw new SnapdebugError('An archive kept as written is not relabelled.');
-    if (rewrite?.volumes && Object.keys(rewrite.volumes).length > 0) throw new SnapdebugError('A copy that renames volumes is not sent host to host (chooseRoute sends it through this machine).');
     progress({ phase: 'checkpoint', message: `Checkpointing ${before.Name} on ${request.host}${options.leaveRunning ? ' (it keeps running)' : ''}` });
     // The one-time key is made and granted while podman checkpoints, and the target fetches the
     // archive as podman writes it (the serve script follows the file until podman is done): the

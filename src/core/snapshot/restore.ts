@@ -230,8 +230,7 @@ export async function planRestore(
       await writeCriuConfig(target, path, name, runtime, hostOptions);
       return path;
     };
-    // A kept archive serves a copy whose volumes keep their names: renaming needs this machine's relabeller.
-    const lookingForKept = request.lookForKept && asCopy && !volumes ? findKeptArchive(target, meta).catch(() => undefined) : undefined;
+    const lookingForKept = request.lookForKept && asCopy ? findKeptArchive(target, meta).catch(() => undefined) : undefined;
     const [criuConfig, , route, kept] = await firstRefusalInOrder([
       hostOptions === undefined ? undefined : writingConfig(),
       // The fence stands before the copy exists: its first packet meets it (fence/rules.ts).
