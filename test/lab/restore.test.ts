@@ -83,6 +83,34 @@ describe('push and restore (core, lab)', function () {
     assert.deepEqual(await tempArchives('debug'), []);
   });
 
+  it("restore from a kept archive of a container with a named volume: the copy gets its own volume, with the snapshot's content", async () => {
+    const source = uniqueName('kept-vol');
+    await labSsh('prod', `podman run -d --name ${source} -v ${source}-data:/data localhost/snapdebug/demo-api:latest >/dev/null && podman exec ${source} sh -c 'echo kept-from-prod > /data/note'`);
+    const lines: string[] = [];
+    const log = core.log;
+    core.log = (line: string) => (lines.push(line), log(line));
+    let folder: string | undefined;
+    const name = uniqueName('kept-vol-copy');
+    try {
+      const withVolume = await checkpoint(core, { host: 'prod', container: source, options: { leaveRunning: true } });
+      const pushed = await pushToKeep(core, withVolume, 'debug', 3600_000);
+      folder = pushed.path.slice(0, pushed.path.lastIndexOf('/'));
+      created.push(['debug', name]);
+      await restoreSnapshot(core, { snapshot: withVolume.id, to: 'debug', options: { name, ignoreStaticIp: true, ignoreStaticMac: true } });
+      assert.ok(lines.includes(`debug keeps ${withVolume.id} at ${pushed.path}: the copy's archive was made there, nothing sent from here`), lines.join('\n'));
+      assert.equal((await labSsh('debug', `podman inspect --format '{{range .Mounts}}{{.Name}}{{end}}' ${name}`)).trim(), `${name}-${source}-data`);
+      assert.equal(await labSsh('debug', `podman exec ${name} cat /data/note`), 'kept-from-prod');
+    } finally {
+      core.log = log;
+      if (folder) await labSsh('debug', `rm -rf ${folder}`);
+      await removeContainer('debug', name);
+      await labSsh('debug', `podman volume rm -f ${name}-${source}-data >/dev/null 2>&1 || true`);
+      await removeContainer('prod', source);
+      await labSsh('prod', `podman volume rm -f ${source}-data >/dev/null 2>&1 || true`);
+    }
+    assert.deepEqual(await tempArchives('debug'), []);
+  });
+
   it('a snapshot taken with its TCP connections: each copy restored from the store gets them closed; --tcp-established is refused for a copy', async () => {
     const withTcp = await checkpoint(core, { host: 'prod', container: 'demo-api', options: { leaveRunning: true, tcpEstablished: true } });
     await assert.rejects(
