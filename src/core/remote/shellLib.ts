@@ -153,20 +153,31 @@ end_stream() {
 # podman keeps a leave-running checkpoint's images (process memory) in the container's folder,
 # and the export's copy of the files the container changed. A checkpointed (stopped) container
 # keeps them: they are what restores it in place. Every checkpoint of a container writes into that
-# one folder, so they go under its checkpoint lock: while another checkpoint holds it (past a short
-# wait for the one that is just ending), they stay, and that checkpoint — the folder's last
-# writer — removes them when it is done (or keeps them, as a stopped container's).
+# one folder, so they go under its checkpoint lock, never while another checkpoint's CRIU writes
+# there. Should another checkpoint hold the lock past a short wait (a large one, streaming over a
+# slow link), a waiter of the host's own takes over: detached from this session and ignoring its
+# hangup, it removes them once the lock is free (within an hour), whoever's client is gone by then.
 drop_images() {
-  info=$(r podman container inspect --format '{{.StaticDir}} {{.State.Checkpointed}}' "$1" 2>/dev/null) || return 0
-  dir=\${info% *}
-  [ "\${info##* }" = true ] && return 0
   l=$(checkpoint_lock_file "$1")
   if command -v flock >/dev/null 2>&1 && [ -f "$l" ] && [ -r "$l" ]; then
     exec 9< "$l" || return 0
-    if ! flock -w "\${sd_lock_wait:-30}" 9; then exec 9<&-; echo "snapdebug: another checkpoint of $1 runs: it removes the images" >&2; return 0; fi
+    if ! flock -w "\${sd_lock_wait:-30}" 9; then
+      exec 9<&-
+      echo "snapdebug: another checkpoint of $1 runs: its images are removed once it is done" >&2
+      ( trap '' HUP INT; exec 9< "$l" && flock -w 3600 9 && drop_images_now "$1" ) </dev/null >/dev/null 2>&1 &
+      return 0
+    fi
   fi
-  case $dir in /*/userdata) r rm -rf "$dir/checkpoint" "$dir/devshm-checkpoint.tar" "$dir/rootfs-diff.tar" ;; esac
+  drop_images_now "$1"
   exec 9<&-
+}
+
+# (under the lock) What the container's folder holds now: a checkpoint may have stopped it since.
+drop_images_now() {
+  info=$(r podman container inspect --format '{{.StaticDir}} {{.State.Checkpointed}}' "$1" 2>/dev/null) || return 0
+  dir=\${info% *}
+  [ "\${info##* }" = true ] && return 0
+  case $dir in /*/userdata) r rm -rf "$dir/checkpoint" "$dir/devshm-checkpoint.tar" "$dir/rootfs-diff.tar" ;; esac
 }
 
 # A migration's source that was stopped for the checkpoint runs again: in place from its

@@ -34,5 +34,5 @@ export async function removeCheckpointImages(host: Host, remoteTempDir: string, 
   const result = await host.runner.run(host.script(dropImagesScript, args)).catch((error: Error) => error);
   if (result instanceof Error || result.exitCode !== 0) {
     log(`could not remove the checkpoint images of ${containerId.slice(0, 12)} on ${host.name}: ${result instanceof Error ? result.message : result.stderr.trim()}`);
-  }
+  } else if (result.stderr.trim()) log(`${host.name}: ${result.stderr.trim()}`);
 }
