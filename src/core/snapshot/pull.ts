@@ -70,6 +70,19 @@ export function stripeBlocks(size: number, channels: number, blockBytes = stripe
  */
 const rangesScript = 'f=$1; shift; for r in "$@"; do dd if="$f" iflag=skip_bytes,count_bytes,fullblock skip="${r%:*}" count="${r#*:}" bs=1M status=none || exit 1; done';
 
+/**
+ * A background pull (the store's copy while a debugger works, storeAfterward.ts) gives way to
+ * production: the host's reading shell and what it runs (dd, sha256sum) take the lowest CPU
+ * priority and the lowest best-effort I/O priority (not the idle class, which a busy disk would
+ * starve). renice and ionice are util-linux's: where they are missing, the pull runs as it is.
+ */
+const givesWay = 'renice -n 19 -p $$ >/dev/null 2>&1; ionice -c 2 -n 7 -p $$ >/dev/null 2>&1; ';
+
+/** The host's side of one channel: its ranges of the file, back to back. */
+function readRanges(remotePath: string, ranges: string[], background: boolean | undefined): string[] {
+  return ['sh', '-c', `${background ? givesWay : ''}${rangesScript}`, 'sh', remotePath, ...ranges];
+}
+
 const maxResumes = 5;
 
 export async function pullFile(
@@ -92,6 +105,8 @@ export async function pullFile(
     windowBytes?: number;
     /** The work the file belongs to: with it, a dropped link resumes while the host holds the work. */
     work?: RemoteWork;
+    /** Gives way to production on the host (lowest CPU and I/O priority): nothing waits for this pull. */
+    background?: boolean;
   },
 ): Promise<Received> {
   const host = lanes[0]!;
@@ -111,7 +126,8 @@ export async function pullFile(
     options.onProgress?.(total);
   };
   const hashRemote = () => {
-    const hashed = host.runner.run(['sha256sum', remotePath], options.signal ? { signal: options.signal } : {});
+    const argv = options.background ? ['sh', '-c', `${givesWay}exec sha256sum -- "$1"`, 'sh', remotePath] : ['sha256sum', remotePath];
+    const hashed = host.runner.run(argv, options.signal ? { signal: options.signal } : {});
     hashed.catch(() => undefined); // awaited on success; after a failure or cancel nobody waits for it
     return hashed;
   };
@@ -165,7 +181,7 @@ async function pullRanges(
   fd: number,
   channels: ChannelBlocks[],
   landed: (blockStart: number, bytes: number) => void,
-  options: { signal?: AbortSignal; windowBytes?: number },
+  options: { signal?: AbortSignal; windowBytes?: number; background?: boolean },
 ): Promise<void> {
   const direct = channels.length === 1 ? writesToFiles(lanes[0]!.runner) : undefined;
   if (direct) return fillDirect(direct, lanes[0]!.name, remotePath, dest, fd, channels[0]!, landed, options);
@@ -179,7 +195,7 @@ async function pullRanges(
       const ranges = state.remaining();
       if (ranges.length === 0) return;
       const lane = lanes[index % lanes.length]!;
-      const process = await lane.runner.start(['sh', '-c', rangesScript, 'sh', remotePath, ...ranges], options.signal ? { signal: options.signal } : {});
+      const process = await lane.runner.start(readRanges(remotePath, ranges, options.background), options.signal ? { signal: options.signal } : {});
       processes.push(process);
       if (options.signal?.aborted) process.close();
       const consumed = widenReceiveWindow(process.stdout, options.windowBytes ?? 0);
@@ -224,7 +240,7 @@ async function fillDirect(
   fd: number,
   state: ChannelBlocks,
   landed: (blockStart: number, bytes: number) => void,
-  options: { signal?: AbortSignal },
+  options: { signal?: AbortSignal; background?: boolean },
 ): Promise<void> {
   const ranges = state.remaining();
   if (ranges.length === 0) return;
@@ -234,7 +250,7 @@ async function fillDirect(
   // The file was created by pullFile (exclusively, 0600); this is a second handle, for appending.
   const appendFd = await openFile(dest, 'a');
   try {
-    const stream = runner.startToFile(['sh', '-c', rangesScript, 'sh', remotePath, ...ranges], appendFd, options.signal ? { signal: options.signal } : {});
+    const stream = runner.startToFile(readRanges(remotePath, ranges, options.background), appendFd, options.signal ? { signal: options.signal } : {});
     let seen = state.received;
     const follow = async () => {
       const { size } = await statFd(fd);

@@ -22,6 +22,8 @@ export async function storeFromSource(core: Core, archive: SourceArchive, meta: 
       ...(control.signal && { signal: control.signal }),
       onProgress: (total) => (control.progress ?? noProgress)({ phase: 'pull', message: `Storing ${meta.id} here`, bytes: total, total: meta.size }),
       work,
+      // Production runs on, and a debugger works on the copy: this pull gives way on the source.
+      background: true,
     });
     if (received.sha256 !== meta.sha256) throw new SnapdebugError(`The store's copy of ${meta.id} does not match the archive on ${source.name} (sha256).`);
     // CRIU's statistics were read on the target already (hostToHost.ts); the archive is read again

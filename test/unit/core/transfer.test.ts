@@ -1,7 +1,8 @@
 // Moving archives, verified: striped blocks for parallel pulls, and writing a stream into the store.
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Host } from '../../../src/core/host';
@@ -210,6 +211,35 @@ describe('pullFile (through a local runner)', () => {
     const dest = join(temp.dir, 'missing.part');
     await assert.rejects(pullFile([local('prod')], join(temp.dir, 'no-such-file'), dest, {}), /Cannot read .*no-such-file on prod/);
     assert.equal(existsSync(dest), false);
+  });
+
+  it("in the background, the host's reading and hashing take its lowest CPU and I/O priority; in the foreground, their own", async function () {
+    this.timeout(30_000);
+    // Stand-ins for the host's dd and sha256sum: they note their priorities, then run the real program.
+    const bin = join(temp.dir, 'bin');
+    mkdirSync(bin);
+    const log = join(temp.dir, 'priorities');
+    for (const program of ['dd', 'sha256sum']) {
+      const real = execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim();
+      writeFileSync(join(bin, program), `#!/bin/sh\necho "${program} $(ps -o ni= -p $$ | tr -d ' ') $(ionice -p $$)" >> ${log}\nexec ${real} "$@"\n`, { mode: 0o755 });
+    }
+    const source = join(temp.dir, 'archive');
+    writeFileSync(source, randomBytes(3 * MiB));
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    const own = execFileSync('sh', ['-c', 'echo "$(ps -o ni= -p $$ | tr -d \' \') $(ionice -p $$)"'], { encoding: 'utf8' }).trim();
+    try {
+      await pullFile([local('a'), local('b')], source, join(temp.dir, 'background.part'), { blockBytes: MiB, background: true });
+      const background = readFileSync(log, 'utf8').trim().split('\n');
+      writeFileSync(log, '');
+      await pullFile([local('a'), local('b')], source, join(temp.dir, 'foreground.part'), { blockBytes: MiB });
+      const foreground = readFileSync(log, 'utf8').trim().split('\n');
+      assert.ok(background.some((l) => l.startsWith('dd ')) && background.some((l) => l.startsWith('sha256sum ')), background.join(' | '));
+      for (const line of background) assert.match(line, /^(dd|sha256sum) 19 best-effort: prio 7$/);
+      for (const line of foreground) assert.equal(line.replace(/^\S+ /, ''), own);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it('removes the partial file when cancelled', async function () {
