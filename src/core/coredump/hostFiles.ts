@@ -123,7 +123,7 @@ export async function fetchHostFiles(
   sources: FileSources,
   paths: string[],
   destRoot: string,
-  options: { signal?: AbortSignal; log?: (line: string) => void } = {},
+  options: { signal?: AbortSignal; log?: (line: string) => void; stalledMs?: number } = {},
 ): Promise<FetchReport & { from: string }> {
   const { signal } = options;
   const wanted = [...new Set(paths)];
@@ -138,7 +138,7 @@ export async function fetchHostFiles(
     const stat = await host.runIdempotent(asRootOnHost(host, ['stat', '-c', '%F\t%n', '--', ...componentsOf(usable).map((c) => `${mount}${c}`)]), run);
     const report = { ...safeFiles(usable, mount, stat.stdout), from };
     report.missing.unshift(...refused);
-    if (report.safe.length > 0) await receiveFiles(host, mount, report, destRoot, signal);
+    if (report.safe.length > 0) await receiveFiles(host, mount, report, destRoot, options.stalledMs ?? stalledTarMs, signal);
     await unmount();
     await work.finish();
     return report;
@@ -148,11 +148,19 @@ export async function fetchHostFiles(
   }
 }
 
+/** How long the host's tar may send nothing before it is ended. */
+const stalledTarMs = 60_000;
+
 /** One `tar` of exactly the safe files (hard links sent as files), written under destRoot. */
-async function receiveFiles(host: Host, mount: string, report: FetchReport & { safe: string[] }, destRoot: string, signal?: AbortSignal): Promise<void> {
+async function receiveFiles(host: Host, mount: string, report: FetchReport & { safe: string[] }, destRoot: string, stalledMs: number, signal?: AbortSignal): Promise<void> {
   const argv = ['tar', '--hard-dereference', '-C', mount, '-cf', '-', '--', ...report.safe.map((p) => p.slice(1))];
   const tar = await host.runner.start(asRootOnHost(host, argv), signal ? { signal } : {});
   const expected = new Set(report.safe.map((p) => p.slice(1)));
+  // A tar that sends nothing for a minute is ended, and says so: a core's files are megabytes, and
+  // a stalled channel must not hold the work (and the host's mount of the image) for ever.
+  let stalled = false;
+  const stall = setTimeout(() => ((stalled = true), tar.close()), stalledMs);
+  tar.stdout.on('data', () => stall.refresh());
   try {
     for await (const { entry, body } of tarEntries(tar.stdout)) {
       if (entry.type !== 'file' || !expected.has(entry.name)) continue; // only what was asked for
@@ -162,9 +170,13 @@ async function receiveFiles(host: Host, mount: string, report: FetchReport & { s
       report.fetched.push(`/${entry.name}`);
       expected.delete(entry.name);
     }
+    if (stalled) throw new Error('its output ended early');
   } catch (error) {
     tar.close();
+    if (stalled) throw new SnapdebugError(`tar on ${host.name} sent nothing for ${stalledMs / 1000} s while reading the files a core maps.`, { cause: error });
     throw error;
+  } finally {
+    clearTimeout(stall);
   }
   const code = await tar.exit;
   for (const name of expected) report.missing.push({ path: `/${name}`, reason: `tar on ${host.name} did not send it (exit ${code}): ${tar.stderrText().trim()}` });

@@ -59,6 +59,7 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
 shift
 echo "nsenter $1" >> "$FAKE_LOG"
 if [ "\${FAKE_MODE:-}" = hang-stat ] && [ "$1" = stat ]; then echo $$ >> "$FAKE_LOG.pids"; exec sleep 600; fi
+if [ "\${FAKE_MODE:-}" = hang-tar ] && [ "$1" = tar ]; then echo $$ >> "$FAKE_LOG.pids"; exec sleep 600; fi
 exec "$@"
 `;
 

@@ -58,6 +58,15 @@ describe("a core's files from the source host (host-side sh, run here)", functio
     assert.deepEqual(works(), [], 'the work finished');
   });
 
+  it('a tar that sends nothing is ended and says so; the work is abandoned, and the host unmounts the image', async () => {
+    process.env.FAKE_MODE = 'hang-tar';
+    const host = s.host({ sudo: true });
+    await assert.rejects(fetchHostFiles(host, { image }, ['/app/counter'], join(s.dir, 'dest'), { stalledMs: 500 }), /^SnapdebugError: tar on local sent nothing for 0.5 s while reading the files a core maps\.$/m);
+    const lines = s.lines();
+    assert.ok(lines.indexOf(`podman image unmount ${image}`) > lines.indexOf('nsenter tar'), lines.join(' | '));
+    assert.deepEqual(works(), [], 'the work was undone');
+  });
+
   it('cancelled while reading: the work is abandoned, and the host unmounts the image', async () => {
     process.env.FAKE_MODE = 'hang-stat';
     const host = s.host({ sudo: true });
