@@ -138,7 +138,17 @@ export async function fetchHostFiles(
     const stat = await host.runIdempotent(asRootOnHost(host, ['stat', '-c', '%F\t%n', '--', ...componentsOf(usable).map((c) => `${mount}${c}`)]), run);
     const report = { ...safeFiles(usable, mount, stat.stdout), from };
     report.missing.unshift(...refused);
-    if (report.safe.length > 0) await receiveFiles(host, mount, report, destRoot, options.stalledMs ?? stalledTarMs, signal);
+    if (report.safe.length > 0) {
+      const stalledMs = options.stalledMs ?? stalledTarMs;
+      // A tar that stalls is asked once more, on a channel of its own (CI saw one stall, once).
+      const got = report.fetched.length;
+      await receiveFiles(host, mount, report, destRoot, stalledMs, signal).catch(async (error: unknown) => {
+        if (!(error instanceof StalledTarError)) throw error;
+        options.log?.(`${error.message} Asking once more.`);
+        report.fetched.length = got;
+        await receiveFiles(host, mount, report, destRoot, stalledMs, signal);
+      });
+    }
     await unmount();
     await work.finish();
     return report;
@@ -150,6 +160,8 @@ export async function fetchHostFiles(
 
 /** How long the host's tar may send nothing before it is ended. */
 const stalledTarMs = 60_000;
+
+class StalledTarError extends SnapdebugError {}
 
 /** One `tar` of exactly the safe files (hard links sent as files), written under destRoot. */
 async function receiveFiles(host: Host, mount: string, report: FetchReport & { safe: string[] }, destRoot: string, stalledMs: number, signal?: AbortSignal): Promise<void> {
@@ -173,7 +185,7 @@ async function receiveFiles(host: Host, mount: string, report: FetchReport & { s
     if (stalled) throw new Error('its output ended early');
   } catch (error) {
     tar.close();
-    if (stalled) throw new SnapdebugError(`tar on ${host.name} sent nothing for ${stalledMs / 1000} s while reading the files a core maps.`, { cause: error });
+    if (stalled) throw new StalledTarError(`tar on ${host.name} sent nothing for ${stalledMs / 1000} s while reading the files a core maps.`, { cause: error });
     throw error;
   } finally {
     clearTimeout(stall);

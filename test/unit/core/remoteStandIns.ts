@@ -60,6 +60,7 @@ shift
 echo "nsenter $1" >> "$FAKE_LOG"
 if [ "\${FAKE_MODE:-}" = hang-stat ] && [ "$1" = stat ]; then echo $$ >> "$FAKE_LOG.pids"; exec sleep 600; fi
 if [ "\${FAKE_MODE:-}" = hang-tar ] && [ "$1" = tar ]; then echo $$ >> "$FAKE_LOG.pids"; exec sleep 600; fi
+if [ "\${FAKE_MODE:-}" = hang-tar-once ] && [ "$1" = tar ] && [ ! -e "$FAKE_LOG.tar-hung" ]; then : > "$FAKE_LOG.tar-hung"; echo $$ >> "$FAKE_LOG.pids"; exec sleep 600; fi
 exec "$@"
 `;
 

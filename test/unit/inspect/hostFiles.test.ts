@@ -58,13 +58,30 @@ describe("a core's files from the source host (host-side sh, run here)", functio
     assert.deepEqual(works(), [], 'the work finished');
   });
 
-  it('a tar that sends nothing is ended and says so; the work is abandoned, and the host unmounts the image', async () => {
+  it('a tar that sends nothing is ended and asked once more; stalled again, it says so, the work is abandoned and the host unmounts the image', async () => {
     process.env.FAKE_MODE = 'hang-tar';
     const host = s.host({ sudo: true });
-    await assert.rejects(fetchHostFiles(host, { image }, ['/app/counter'], join(s.dir, 'dest'), { stalledMs: 500 }), /^SnapdebugError: tar on local sent nothing for 0.5 s while reading the files a core maps\.$/m);
+    const log: string[] = [];
+    await assert.rejects(
+      fetchHostFiles(host, { image }, ['/app/counter'], join(s.dir, 'dest'), { stalledMs: 500, log: (line) => log.push(line) }),
+      /^SnapdebugError: tar on local sent nothing for 0.5 s while reading the files a core maps\.$/m,
+    );
+    assert.deepEqual(log.filter((l) => l.startsWith('tar on')), ['tar on local sent nothing for 0.5 s while reading the files a core maps. Asking once more.']);
     const lines = s.lines();
-    assert.ok(lines.indexOf(`podman image unmount ${image}`) > lines.indexOf('nsenter tar'), lines.join(' | '));
+    assert.equal(lines.filter((l) => l === 'nsenter tar').length, 2, lines.join(' | '));
+    assert.ok(lines.indexOf(`podman image unmount ${image}`) > lines.lastIndexOf('nsenter tar'), lines.join(' | '));
     assert.deepEqual(works(), [], 'the work was undone');
+  });
+
+  it('a tar that stalls once is asked once more, and the files arrive', async () => {
+    process.env.FAKE_MODE = 'hang-tar-once';
+    const host = s.host({ sudo: true });
+    const dest = join(s.dir, 'dest');
+    const report = await fetchHostFiles(host, { image }, ['/app/counter'], dest, { stalledMs: 500 });
+    assert.deepEqual(report.fetched, ['/app/counter']);
+    assert.equal(readFileSync(join(dest, 'app', 'counter'), 'utf8'), 'the program');
+    assert.equal(s.lines().filter((l) => l === 'nsenter tar').length, 2);
+    assert.deepEqual(works(), [], 'the work finished');
   });
 
   it('cancelled while reading: the work is abandoned, and the host unmounts the image', async () => {
