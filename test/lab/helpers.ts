@@ -153,8 +153,10 @@ export async function runCli(store: string, args: string[], options: { sshConfig
  * What a failed (often: timed-out) test leaves for its reader: the last commands the core ran to
  * the end, and what still runs on the hosts (podman, CRIU, tar, gdb…) — where a hang waits.
  */
-export async function describeStall(core: { commands: string[] }, hosts: string[]): Promise<void> {
+export async function describeStall(core: Pick<Core, 'hosts'> & { commands: string[] }, hosts: string[]): Promise<void> {
   console.log(`      last commands the core finished:\n${core.commands.slice(-15).map((c) => `        ${c}`).join('\n')}`);
+  // A channel never given back would leave a host's connection full: its next command waits.
+  console.log(`      channels in use: ${hosts.map((h) => `${h} ${core.hosts.pool.connection(h).channelsInUse}`).join(', ')}`);
   for (const host of hosts) {
     const ps = await labSsh(host, "ps -eo pid,etimes,stat,args --sort=start_time | grep -E 'podman|criu|conmon|tar |gdb|nsenter|snapdebug' | grep -v grep | tail -20").catch((error: Error) => error.message);
     console.log(`      still running on ${host}:\n${ps.trimEnd().split('\n').map((l) => `        ${l}`).join('\n')}`);
