@@ -15,18 +15,24 @@ sd_tmp=$1
 valid_name "$2" && drop_images "$2"
 `;
 
-/** Arguments: sudo|root, temp folder, work folder, container id, then podman's (privileged) argv. */
-const lockedCheckpointScript = `${prelude}${checkpointLockLib}
+/**
+ * A checkpoint under the container's lock: the shell runs podman's (privileged) argv with the lock
+ * held, podman itself never holding it. `beforeLock` runs first, once the arguments are checked.
+ * Arguments: sudo|root, temp folder, work folder, container id, then the argv.
+ */
+export function lockedCheckpointScript(beforeLock = ''): string {
+  return `${prelude}${checkpointLockLib}
 sd_tmp=$1 w=$2 cid=$3; shift 3
 ours "$w" || exit 2
 valid_name "$cid" || exit 2
-checkpoint_lock "$cid"
+${beforeLock}checkpoint_lock "$cid"
 "$@" 9<&-
 `;
+}
 
 /** For `host.podman(…, { wrap })`: runs a checkpoint of `containerId` under its lock. */
 export function underCheckpointLock(host: Host, work: RemoteWork, containerId: string): (argv: string[]) => string[] {
-  return (argv) => host.script(lockedCheckpointScript, [work.session.settings.remoteTempDir, work.dir, validateContainerRef(containerId), ...argv], 'snapdebug-checkpoint');
+  return (argv) => host.script(lockedCheckpointScript(), [work.session.settings.remoteTempDir, work.dir, validateContainerRef(containerId), ...argv], 'snapdebug-checkpoint');
 }
 
 export async function removeCheckpointImages(host: Host, remoteTempDir: string, containerId: string, log: (line: string) => void): Promise<void> {

@@ -3,7 +3,8 @@
 // awk and OpenSSH (and zstd, used only when both hosts have it). Every path is inside a work folder of ours; every other argument is checked
 // here again before use, whatever the client checked.
 import { maxZstdWindowBytes } from '../archive/zstdFrames';
-import { checkpointLockLib, prelude } from '../remote/shellLib';
+import { prelude } from '../remote/shellLib';
+import { lockedCheckpointScript } from './checkpointImages';
 
 /** The name the pinned known_hosts line carries on the target host (ssh's HostKeyAlias). */
 export const pinnedAlias = 'snapdebug-source';
@@ -70,14 +71,7 @@ exec cat -- "$w/$f"
  * PID for `serve` (it lives exactly as long as podman). Arguments: sudo|root, temp folder, work
  * folder, container id, then the argv.
  */
-export const followedCheckpointScript = `${prelude}${checkpointLockLib}
-sd_tmp=$1 w=$2 cid=$3; shift 3
-ours "$w" || exit 2
-valid_name "$cid" || exit 2
-echo $$ > "$w/checkpoint.pid" || exit 2
-checkpoint_lock "$cid"
-"$@" 9<&-
-`;
+export const followedCheckpointScript = lockedCheckpointScript('echo $$ > "$w/checkpoint.pid" || exit 2\n');
 
 /**
  * On the source, before the checkpoint: the work's empty archive file (podman writes into it) and
