@@ -140,7 +140,7 @@ export async function fetchHostFiles(
     report.missing.unshift(...refused);
     if (report.safe.length > 0) {
       const stalledMs = options.stalledMs ?? stalledTarMs;
-      // A tar that stalls is asked once more, on a channel of its own (CI saw one stall, once).
+      // A tar that stalls is asked once more, on a channel of its own.
       const got = report.fetched.length;
       await receiveFiles(host, mount, report, destRoot, stalledMs, signal).catch(async (error: unknown) => {
         if (!(error instanceof StalledTarError)) throw error;
